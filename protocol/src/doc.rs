@@ -1,0 +1,138 @@
+//! Member documents: one Automerge document per member.
+//!
+//! The document id is the member id. Its actors are the member's replicas
+//! (actor id = member key ‖ 16-byte replica nonce). Each signed record is one
+//! bytes value under the flat root key `kind/id` (see [`record::doc_key`]):
+//! an edit replaces the whole signed record, so two signed versions never mix
+//! into an unsigned one, and concurrent versions resolve the same way on every
+//! node (Automerge's deterministic winner).
+
+use std::collections::{HashMap, HashSet};
+
+use automerge::transaction::{CommitOptions, Transactable};
+use automerge::{ActorId, Automerge, Change, ChangeHash, ROOT, ReadDoc, ScalarValue, ScalarValueRef, ValueRef};
+
+use crate::identity::{self, MemberId, ReplicaNonce, SecretKey};
+use crate::record::SignedRecord;
+use crate::time::Timestamp;
+use crate::{change::SignedChange, record};
+
+/// Errors when writing to a member document.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("member document of {owner} cannot take a record by {author}")]
+    NotOwner { owner: MemberId, author: MemberId },
+    #[error("automerge: {0}")]
+    Automerge(#[from] automerge::AutomergeError),
+    #[error("a write must contain at least one record")]
+    Empty,
+}
+
+/// One member's document plus the bookkeeping admission needs.
+#[derive(Debug, Clone)]
+pub struct MemberDoc {
+    owner: MemberId,
+    am: Automerge,
+    /// Highest sequence number applied per actor.
+    clock: HashMap<ActorId, u64>,
+    /// Hashes of every applied change.
+    hashes: HashSet<ChangeHash>,
+}
+
+impl MemberDoc {
+    pub fn new(owner: MemberId) -> Self {
+        Self {
+            owner,
+            am: Automerge::new(),
+            clock: HashMap::new(),
+            hashes: HashSet::new(),
+        }
+    }
+
+    pub fn owner(&self) -> MemberId {
+        self.owner
+    }
+
+    pub fn has_change(&self, hash: &ChangeHash) -> bool {
+        self.hashes.contains(hash)
+    }
+
+    /// Number of changes applied.
+    pub fn change_count(&self) -> usize {
+        self.hashes.len()
+    }
+
+    /// Highest applied sequence number of `actor` (0 if none).
+    pub fn seq(&self, actor: &ActorId) -> u64 {
+        self.clock.get(actor).copied().unwrap_or(0)
+    }
+
+    pub fn heads(&self) -> Vec<ChangeHash> {
+        self.am.get_heads()
+    }
+
+    pub fn automerge(&self) -> &Automerge {
+        &self.am
+    }
+
+    /// Applies changes that admission has checked: every dependency is
+    /// present or earlier in `changes`, and sequence numbers follow on.
+    pub(crate) fn apply(&mut self, changes: Vec<Change>) -> Result<(), automerge::AutomergeError> {
+        for c in &changes {
+            let seq = self.clock.entry(c.actor_id().clone()).or_insert(0);
+            *seq = (*seq).max(c.seq());
+            self.hashes.insert(c.hash());
+        }
+        self.am.apply_changes(changes)
+    }
+
+    /// The current winning value of every key: `(key, stored record bytes)`.
+    /// Values that are not bytes are skipped (no mutu writer makes them).
+    pub fn entries(&self) -> Vec<(String, Vec<u8>)> {
+        self.am
+            .map_range(ROOT, ..)
+            .filter_map(|item| match item.value {
+                ValueRef::Scalar(ScalarValueRef::Bytes(b)) => Some((item.key.into_owned(), b.into_owned())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Makes (but does not apply) one change that writes `records`, as the
+    /// owner's replica `replica`, signed with `key`. The document itself is
+    /// untouched: the change goes through admission like any other, so a
+    /// write that fails to persist leaves no trace.
+    pub fn write(
+        &self,
+        key: &SecretKey,
+        replica: &ReplicaNonce,
+        records: &[SignedRecord],
+        now: Timestamp,
+    ) -> Result<SignedChange, Error> {
+        if records.is_empty() {
+            return Err(Error::Empty);
+        }
+        for r in records {
+            if r.record().author != self.owner || key.member_id() != self.owner {
+                return Err(Error::NotOwner {
+                    owner: self.owner,
+                    author: r.record().author,
+                });
+            }
+        }
+        let mut scratch = self.am.clone();
+        scratch.set_actor(identity::actor_id(&self.owner, replica));
+        let mut tx = scratch.transaction();
+        for r in records {
+            tx.put(ROOT, record::doc_key(r.record().kind, &r.id()), ScalarValue::Bytes(r.stored_bytes().to_vec()))?;
+        }
+        // Millisecond timestamps far beyond i64 would be nonsense; saturate.
+        let time = i64::try_from(now.as_millis()).unwrap_or(i64::MAX);
+        let (hash, _) = tx.commit_with(CommitOptions::default().with_time(time));
+        let change = hash
+            .and_then(|h| scratch.get_change_by_hash(&h))
+            .ok_or(Error::Empty)?;
+        Ok(SignedChange::sign(key, &change))
+    }
+}

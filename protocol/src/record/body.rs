@@ -1,0 +1,241 @@
+//! The bodies of the record kinds. Field names follow publiccode.yml, Comptoir
+//! du Libre and funding.json where those exist.
+
+use serde::{Deserialize, Serialize};
+
+use super::RecordId;
+use crate::identity::MemberId;
+use crate::money::Money;
+use crate::time::Date;
+
+/// What kind of organisation a member is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum MemberKind {
+    Sme,
+    Association,
+    PublicBody,
+    Provider,
+    Individual,
+    Research,
+}
+
+/// `profile`: who a member is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub name: String,
+    pub member_kind: MemberKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sectors: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub website: Option<String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+}
+
+/// Development status of a project (publiccode.yml's `developmentStatus`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum DevStatus {
+    Concept,
+    Development,
+    Beta,
+    Stable,
+    Obsolete,
+}
+
+/// `project`: a free-software project.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Project {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// An SPDX license expression, e.g. `AGPL-3.0-or-later`.
+    pub license: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub homepage: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    pub status: DevStatus,
+    /// The project this one is a fork or variant of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_based_on: Option<RecordId>,
+}
+
+/// `usage`: "we use project P".
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Usage {
+    pub project: RecordId,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+}
+
+/// Author-set status of a need.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum NeedStatus {
+    Open,
+    InProgress,
+    Delivered,
+    Withdrawn,
+}
+
+/// `need`: software work a member needs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Need {
+    pub title: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<RecordId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goal: Option<Money>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days_goal: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<Date>,
+    pub status: NeedStatus,
+}
+
+/// `cosign`: "we need this too".
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cosign {
+    pub need: RecordId,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+}
+
+/// What a pledge offers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[non_exhaustive]
+pub enum Resource {
+    Money(Money),
+    DevDays { days: u32 },
+    Hosting { text: String },
+    Testing { text: String },
+    Other { text: String },
+}
+
+impl Resource {
+    /// The resource's name as used in JSON and filters.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Resource::Money(_) => "money",
+            Resource::DevDays { .. } => "dev_days",
+            Resource::Hosting { .. } => "hosting",
+            Resource::Testing { .. } => "testing",
+            Resource::Other { .. } => "other",
+        }
+    }
+}
+
+/// When a pledge holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Condition {
+    Unconditional,
+    /// All-or-nothing: the pledge holds only if the need's goal is reached.
+    IfGoalReached,
+}
+
+/// Author-set status of a pledge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum PledgeStatus {
+    Active,
+    Withdrawn,
+    Fulfilled,
+}
+
+/// `pledge`: a promise toward a need. No money moves through mutu.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pledge {
+    pub need: RecordId,
+    pub resource: Resource,
+    pub condition: Condition,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Date>,
+    pub status: PledgeStatus,
+}
+
+/// `offer`: a provider's answer to a need.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Offer {
+    pub need: RecordId,
+    pub price: Money,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days: Option<u32>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<Date>,
+}
+
+/// `catalogue`: a curated list of projects, possibly including other catalogues.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Catalogue {
+    pub title: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub editors: Vec<MemberId>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub includes: Vec<RecordId>,
+}
+
+/// A catalogue's verdict on a project.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum EntryStatus {
+    Recommended,
+    Observation,
+    Deprecated,
+}
+
+/// `catalogue_entry`: a project in a catalogue, by its owner or an editor.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogueEntry {
+    pub catalogue: RecordId,
+    pub project: RecordId,
+    pub status: EntryStatus,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+}
+
+/// `vouch`: "we vouch for member M".
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Vouch {
+    pub member: MemberId,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub statement: String,
+}
+
+/// `tombstone`: the author retracts one of its own records, for good.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tombstone {
+    pub target: RecordId,
+}

@@ -1,0 +1,205 @@
+use proptest::prelude::*;
+
+use super::*;
+use crate::money::Money;
+
+fn key(n: u8) -> SecretKey {
+    SecretKey::from_bytes(&[n; 32])
+}
+
+fn need(title: &str) -> Body {
+    Body::Need(Need {
+        title: title.into(),
+        description: String::new(),
+        tags: vec!["accounting".into()],
+        project: None,
+        goal: Some("600EUR".parse().unwrap()),
+        days_goal: None,
+        deadline: None,
+        status: NeedStatus::Open,
+    })
+}
+
+#[test]
+fn signed_records_decode_and_verify() {
+    let k = key(1);
+    let r = Record::new(k.member_id(), [3; 16], Timestamp(1_000), need("Invoices")).sign(&k).unwrap();
+    let back = SignedRecord::decode_verified(r.stored_bytes(), &mut KeyCache::default()).unwrap();
+    assert_eq!(back, r);
+    assert_eq!(back.record().kind, Kind::Need);
+}
+
+#[test]
+fn a_flipped_byte_breaks_the_record() {
+    let k = key(1);
+    let r = Record::new(k.member_id(), [3; 16], Timestamp(1_000), need("Invoices")).sign(&k).unwrap();
+    let mut keys = KeyCache::default();
+    for i in 0..r.stored_bytes().len() {
+        let mut b = r.stored_bytes().to_vec();
+        b[i] ^= 0x01;
+        assert!(SignedRecord::decode_verified(&b, &mut keys).is_err(), "byte {i}");
+    }
+}
+
+#[test]
+fn another_members_id_is_refused() {
+    let (a, b) = (key(1), key(2));
+    let mut rec = Record::new(a.member_id(), [3; 16], Timestamp(1_000), need("Invoices"));
+    // b signs a record under a's id.
+    rec.author = b.member_id();
+    let signed = rec.sign(&b).unwrap_err();
+    let _ = signed;
+    let mut rec = Record::new(b.member_id(), [3; 16], Timestamp(1_000), need("Invoices"));
+    rec.id = RecordId::derive(&a.member_id(), Kind::Need, &[3; 16]);
+    let signed = rec.sign(&b).unwrap();
+    assert_eq!(SignedRecord::decode(signed.stored_bytes()), Err(Invalid::SquattedId));
+}
+
+#[test]
+fn signing_needs_the_authors_key() {
+    let rec = Record::new(key(1).member_id(), [3; 16], Timestamp(1_000), need("Invoices"));
+    assert!(matches!(rec.sign(&key(2)), Err(Invalid::WrongAuthor { .. })));
+}
+
+#[test]
+fn invalid_fields_are_refused_with_the_field_name() {
+    let k = key(1);
+    let project = |license: &str| {
+        Body::Project(Project {
+            name: "Paheko".into(),
+            description: String::new(),
+            license: license.into(),
+            repository: Some("https://fossil.kd2.org/paheko".into()),
+            homepage: None,
+            tags: vec![],
+            status: DevStatus::Stable,
+            is_based_on: None,
+        })
+    };
+    let sign = |b: Body| Record::new(k.member_id(), [4; 16], Timestamp(5), b).sign(&k);
+    assert!(sign(project("AGPL-3.0-or-later")).is_ok());
+    assert!(sign(project("MIT OR Apache-2.0")).is_ok());
+    assert!(matches!(sign(project("Not-A-License")), Err(Invalid::Field { field: "license", .. })));
+    assert!(matches!(sign(need(&"x".repeat(201))), Err(Invalid::Field { field: "title", .. })));
+    assert!(matches!(sign(need("")), Err(Invalid::Field { field: "title", .. })));
+    let mut n = need("ok");
+    if let Body::Need(n) = &mut n {
+        n.tags = (0..21).map(|i| format!("t{i}")).collect();
+    }
+    assert!(matches!(sign(n), Err(Invalid::Field { field: "tags", .. })));
+    let profile = |country: &str, website: &str| {
+        Body::Profile(Profile {
+            name: "Mairie".into(),
+            member_kind: MemberKind::PublicBody,
+            country: Some(country.into()),
+            sectors: vec![],
+            website: Some(website.into()),
+            description: String::new(),
+        })
+    };
+    assert!(sign(profile("FR", "https://example.org")).is_ok());
+    assert!(matches!(sign(profile("XX", "https://example.org")), Err(Invalid::Field { field: "country", .. })));
+    assert!(matches!(sign(profile("FR", "ftp://example.org")), Err(Invalid::Field { field: "website", .. })));
+}
+
+#[test]
+fn newer_versions_are_unsupported_not_invalid() {
+    let k = key(1);
+    let r = Record::new(k.member_id(), [3; 16], Timestamp(1_000), need("Invoices")).sign(&k).unwrap();
+    // Re-encode with v = 2.
+    let mut wire: Wire = codec::from_cbor(&r.stored_bytes()[64..], MAX_RECORD_BYTES).unwrap();
+    wire.v = 2;
+    let mut stored = r.stored_bytes()[..64].to_vec();
+    stored.extend(codec::to_cbor(&wire));
+    assert_eq!(SignedRecord::decode(&stored), Err(Invalid::Unsupported));
+}
+
+pub(crate) fn arb_text(max: usize) -> impl Strategy<Value = String> {
+    proptest::string::string_regex(&format!("[a-zA-Z0-9éà ]{{0,{max}}}"))
+        .unwrap()
+        .prop_map(|s| s.trim().to_owned())
+}
+
+fn arb_title() -> impl Strategy<Value = String> {
+    arb_text(40).prop_map(|s| if s.is_empty() { "t".to_owned() } else { s })
+}
+
+fn arb_money() -> impl Strategy<Value = Money> {
+    (1u64..10_000_000, prop::sample::select(vec!["EUR", "USD", "JPY", "CHF"]))
+        .prop_map(|(a, c)| Money::new(a, c.parse().unwrap()))
+}
+
+fn arb_id() -> impl Strategy<Value = RecordId> {
+    any::<[u8; 16]>().prop_map(RecordId::from_bytes)
+}
+
+pub(crate) fn arb_body() -> impl Strategy<Value = Body> {
+    prop_oneof![
+        (arb_title(), arb_text(100), prop::collection::vec("[a-z]{1,8}", 0..3), prop::option::of(arb_money()), prop::option::of(1u32..500))
+            .prop_map(|(title, description, mut tags, goal, days_goal)| {
+                tags.sort();
+                tags.dedup();
+                Body::Need(Need { title, description, tags, project: None, goal, days_goal, deadline: None, status: NeedStatus::Open })
+            }),
+        (arb_id(), arb_money(), any::<bool>()).prop_map(|(need, m, cond)| Body::Pledge(Pledge {
+            need,
+            resource: Resource::Money(m),
+            condition: if cond { Condition::IfGoalReached } else { Condition::Unconditional },
+            expires_at: Some("2030-01-31".parse().unwrap()),
+            status: PledgeStatus::Active,
+        })),
+        (arb_id(), 1u32..100).prop_map(|(need, days)| Body::Pledge(Pledge {
+            need,
+            resource: Resource::DevDays { days },
+            condition: Condition::Unconditional,
+            expires_at: None,
+            status: PledgeStatus::Active,
+        })),
+        (arb_id(), arb_text(50)).prop_map(|(need, note)| Body::Cosign(Cosign { need, note })),
+        (arb_title(), prop::option::of(arb_id())).prop_map(|(name, based)| Body::Project(Project {
+            name,
+            description: String::new(),
+            license: "GPL-3.0-only".into(),
+            repository: None,
+            homepage: Some("https://example.org/x".into()),
+            tags: vec![],
+            status: DevStatus::Beta,
+            is_based_on: based,
+        })),
+        (arb_title(), prop::collection::vec(arb_id(), 0..3)).prop_map(|(title, mut includes)| {
+            includes.sort();
+            includes.dedup();
+            Body::Catalogue(Catalogue { title, description: String::new(), editors: vec![], includes })
+        }),
+        arb_id().prop_map(|target| Body::Tombstone(Tombstone { target })),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn encoding_round_trips_and_is_canonical(body in arb_body(), nonce in any::<[u8; 16]>(), t in 0u64..4_000_000_000_000) {
+        let k = key(5);
+        let signed = Record::new(k.member_id(), nonce, Timestamp(t), body).sign(&k).unwrap();
+        let back = SignedRecord::decode_verified(signed.stored_bytes(), &mut KeyCache::default()).unwrap();
+        prop_assert_eq!(back.record(), signed.record());
+        // Re-encoding gives the very same bytes.
+        prop_assert_eq!(&back.record().canonical_bytes()[..], &signed.stored_bytes()[64..]);
+    }
+
+    #[test]
+    fn batch_verification_finds_the_bad_ones(n in 1usize..40, bad in prop::collection::vec(any::<prop::sample::Index>(), 0..4)) {
+        let k = key(6);
+        let mut records: Vec<SignedRecord> = (0..n)
+            .map(|i| Record::new(k.member_id(), [i as u8; 16], Timestamp(1), need("x")).sign(&k).unwrap())
+            .collect();
+        let mut expect = vec![true; n];
+        for b in &bad {
+            let i = b.index(n);
+            let mut bytes = records[i].stored_bytes().to_vec();
+            bytes[3] ^= 0xff; // corrupt the signature
+            records[i] = SignedRecord { record: records[i].record.clone(), stored: bytes.into() };
+            expect[i] = false;
+        }
+        prop_assert_eq!(verify_many(&records, &mut KeyCache::default()), expect);
+    }
+}

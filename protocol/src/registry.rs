@@ -1,0 +1,300 @@
+//! The registry: every member document this node holds, the changes waiting
+//! for dependencies, and the index of valid records that views read.
+//!
+//! [`Registry::admit`] runs admission over a batch, hands the admitted changes
+//! to a caller-supplied `persist` function (the node's durable store commit),
+//! and applies them only if that succeeds. Applying means one
+//! `apply_changes` call per document per batch (per-change calls are
+//! quadratic in automerge 0.12), then re-indexing the touched documents.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use automerge::{Change, ChangeHash};
+
+use crate::admission::{self, Rejected, Rejection, Report};
+use crate::change::{self, MAX_CHANGE_BYTES, SignedChange};
+use crate::doc::MemberDoc;
+use crate::identity::{KeyCache, MEMBER_ID_LEN, MemberId, REPLICA_NONCE_LEN};
+use crate::time::Timestamp;
+use crate::view::Index;
+
+/// A change that passed rules 1–3 and 5, waiting to be ordered and applied.
+#[derive(Debug, Clone)]
+struct Checked {
+    envelope: SignedChange,
+    change: Change,
+}
+
+/// All documents, the pending buffer and the record index.
+#[derive(Debug, Default)]
+pub struct Registry {
+    docs: BTreeMap<MemberId, MemberDoc>,
+    pending: HashMap<MemberId, Vec<Checked>>,
+    pending_len: usize,
+    keys: KeyCache,
+    index: Index,
+}
+
+/// Whether signatures and clocks are checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trust {
+    /// Everything from the network, bundles, the API: all rules.
+    Untrusted,
+    /// Changes this node admitted before and read back from its own store:
+    /// decoding and ordering only.
+    OwnStore,
+}
+
+impl Registry {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn doc(&self, member: &MemberId) -> Option<&MemberDoc> {
+        self.docs.get(member)
+    }
+
+    pub fn docs(&self) -> impl Iterator<Item = &MemberDoc> {
+        self.docs.values()
+    }
+
+    pub fn doc_count(&self) -> usize {
+        self.docs.len()
+    }
+
+    /// Changes waiting for dependencies.
+    pub fn pending_count(&self) -> usize {
+        self.pending_len
+    }
+
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+
+    /// Whether a change is applied or pending.
+    pub fn knows(&self, doc: &MemberId, hash: &ChangeHash) -> bool {
+        self.docs.get(doc).is_some_and(|d| d.has_change(hash))
+            || self
+                .pending
+                .get(doc)
+                .is_some_and(|p| p.iter().any(|c| c.change.hash() == *hash))
+    }
+
+    /// Drops a member's document and pending changes (a local block).
+    pub fn remove_doc(&mut self, member: &MemberId) {
+        self.docs.remove(member);
+        if let Some(p) = self.pending.remove(member) {
+            self.pending_len -= p.len();
+        }
+        self.index.remove_doc(member);
+    }
+
+    /// Admits what it can of `batch`, calls `persist` with the admitted
+    /// changes (in an order where every change follows its dependencies), and
+    /// applies them only if `persist` returns `Ok`. With an empty admission,
+    /// `persist` is not called.
+    pub fn admit<E>(
+        &mut self,
+        batch: Vec<SignedChange>,
+        now: Timestamp,
+        trust: Trust,
+        persist: impl FnOnce(&[SignedChange]) -> Result<(), E>,
+    ) -> Result<Report, E> {
+        let mut report = Report::default();
+        let checked = self.check(batch, now, trust, &mut report);
+        let ready = self.order(checked, &mut report);
+        let envelopes: Vec<SignedChange> = ready.iter().map(|c| c.envelope.clone()).collect();
+        if envelopes.is_empty() {
+            return Ok(report);
+        }
+        if let Err(e) = persist(&envelopes) {
+            // Put the admitted changes back in the pending buffer so a later
+            // batch can retry them; nothing was applied.
+            for c in ready {
+                self.push_pending(c, &mut Report::default());
+            }
+            return Err(e);
+        }
+        let mut by_doc: BTreeMap<MemberId, Vec<Change>> = BTreeMap::new();
+        for c in ready {
+            report.admitted.push((c.envelope.doc(), c.change.hash()));
+            by_doc.entry(c.envelope.doc()).or_default().push(c.change);
+        }
+        for (member, changes) in by_doc {
+            let doc = self.docs.entry(member).or_insert_with(|| MemberDoc::new(member));
+            if let Err(e) = doc.apply(changes) {
+                // Admission checked causality and sequence numbers, so
+                // automerge has no reason left to refuse; if it does, the
+                // document is rebuilt from what is stored on next open.
+                tracing::error!(%member, error = %e, "automerge refused admitted changes");
+            }
+            self.index.reindex(doc, &mut self.keys);
+        }
+        Ok(report)
+    }
+
+    /// Rules 1–3 and 5, with batched signature verification.
+    fn check(&mut self, batch: Vec<SignedChange>, now: Timestamp, trust: Trust, report: &mut Report) -> Vec<Checked> {
+        let mut seen = HashSet::new();
+        let mut candidates = Vec::with_capacity(batch.len());
+        for envelope in batch {
+            let doc = envelope.doc();
+            let reject = |report: &mut Report, hash, reason| {
+                report.rejected.push(Rejected { doc, hash, reason });
+            };
+            let size = envelope.change_bytes().len();
+            if size > MAX_CHANGE_BYTES {
+                reject(report, None, Rejection::TooLarge { size, limit: MAX_CHANGE_BYTES });
+                continue;
+            }
+            let change = match Change::from_bytes(envelope.change_bytes().to_vec()) {
+                Ok(c) => c,
+                Err(e) => {
+                    reject(report, None, Rejection::Malformed(e.to_string()));
+                    continue;
+                }
+            };
+            let hash = change.hash();
+            if !seen.insert((doc, hash)) || self.knows(&doc, &hash) {
+                report.duplicates += 1;
+                continue;
+            }
+            let actor = change.actor_id().to_bytes();
+            if actor.len() != MEMBER_ID_LEN + REPLICA_NONCE_LEN || actor[..MEMBER_ID_LEN] != doc.as_bytes()[..] {
+                reject(report, Some(hash), Rejection::ForeignActor { doc });
+                continue;
+            }
+            if trust == Trust::Untrusted && admission::too_far_ahead(change.timestamp(), now) {
+                reject(report, Some(hash), Rejection::FromTheFuture { timestamp: change.timestamp(), now: now.as_millis() });
+                continue;
+            }
+            candidates.push(Checked { envelope, change });
+        }
+        if trust == Trust::OwnStore {
+            return candidates;
+        }
+        let ok = self.verify(&candidates);
+        let mut checked = Vec::with_capacity(candidates.len());
+        for (c, ok) in candidates.into_iter().zip(ok) {
+            match ok {
+                Ok(()) => checked.push(c),
+                Err(reason) => report.rejected.push(Rejected { doc: c.envelope.doc(), hash: Some(c.change.hash()), reason }),
+            }
+        }
+        checked
+    }
+
+    fn verify(&mut self, candidates: &[Checked]) -> Vec<Result<(), Rejection>> {
+        let mut out = Vec::with_capacity(candidates.len());
+        for chunk in candidates.chunks(admission::VERIFY_BATCH) {
+            let mut keys = Vec::with_capacity(chunk.len());
+            let mut msgs = Vec::with_capacity(chunk.len());
+            let mut sigs = Vec::with_capacity(chunk.len());
+            let mut results: Vec<Result<(), Rejection>> = Vec::with_capacity(chunk.len());
+            for c in chunk {
+                let doc = c.envelope.doc();
+                match self.keys.get(&doc) {
+                    Some(k) => {
+                        keys.push(k);
+                        msgs.push(change::signed_message(&doc, &c.change.hash()));
+                        sigs.push(c.envelope.signature());
+                        results.push(Ok(()));
+                    }
+                    None => results.push(Err(Rejection::InvalidDocument { doc })),
+                }
+            }
+            let refs: Vec<&[u8]> = msgs.iter().map(|m| &m[..]).collect();
+            if !keys.is_empty() && ed25519_dalek::verify_batch(&refs, &sigs, &keys).is_err() {
+                let mut j = 0;
+                for (c, r) in chunk.iter().zip(results.iter_mut()) {
+                    if r.is_ok() {
+                        if keys[j].verify_strict(refs[j], &sigs[j]).is_err() {
+                            *r = Err(Rejection::BadSignature { doc: c.envelope.doc() });
+                        }
+                        j += 1;
+                    }
+                }
+            }
+            out.extend(results);
+        }
+        out
+    }
+
+    /// Rule 4 and sequence numbers: orders checked changes (with those
+    /// already pending for the same documents) so each follows its
+    /// dependencies; the rest waits in the pending buffer.
+    fn order(&mut self, checked: Vec<Checked>, report: &mut Report) -> Vec<Checked> {
+        let mut by_doc: BTreeMap<MemberId, Vec<Checked>> = BTreeMap::new();
+        for c in checked {
+            by_doc.entry(c.envelope.doc()).or_default().push(c);
+        }
+        let mut ready = Vec::new();
+        for (member, mut waiting) in by_doc {
+            if let Some(p) = self.pending.remove(&member) {
+                self.pending_len -= p.len();
+                waiting.extend(p);
+            }
+            let empty = MemberDoc::new(member);
+            let doc = self.docs.get(&member).unwrap_or(&empty);
+            let mut clock: HashMap<Vec<u8>, u64> = HashMap::new();
+            let mut added: HashSet<ChangeHash> = HashSet::new();
+            loop {
+                let before = waiting.len();
+                let mut i = 0;
+                while i < waiting.len() {
+                    let c = &waiting[i].change;
+                    let actor = c.actor_id();
+                    let current = *clock.entry(actor.to_bytes().to_vec()).or_insert_with(|| doc.seq(actor));
+                    if c.seq() <= current {
+                        let (hash, seq) = (c.hash(), c.seq());
+                        waiting.swap_remove(i);
+                        if added.contains(&hash) || doc.has_change(&hash) {
+                            report.duplicates += 1;
+                        } else {
+                            let reason = Rejection::ConflictingSeq { seq };
+                            report.rejected.push(Rejected { doc: member, hash: Some(hash), reason });
+                        }
+                        continue;
+                    }
+                    let deps_ok = c.deps().iter().all(|d| doc.has_change(d) || added.contains(d));
+                    if deps_ok && c.seq() == current + 1 {
+                        let c = waiting.swap_remove(i);
+                        clock.insert(c.change.actor_id().to_bytes().to_vec(), c.change.seq());
+                        added.insert(c.change.hash());
+                        ready.push(c);
+                        continue;
+                    }
+                    i += 1;
+                }
+                if waiting.len() == before {
+                    break;
+                }
+            }
+            // What is left waits for dependencies.
+            let waiting_hashes: HashSet<ChangeHash> = waiting.iter().map(|c| c.change.hash()).collect();
+            let mut missing = HashSet::new();
+            for c in &waiting {
+                for d in c.change.deps() {
+                    if !doc.has_change(d) && !added.contains(d) && !waiting_hashes.contains(d) && missing.insert(*d) {
+                        report.missing.push((member, *d));
+                    }
+                }
+            }
+            for c in waiting {
+                self.push_pending(c, report);
+            }
+        }
+        ready
+    }
+
+    fn push_pending(&mut self, c: Checked, report: &mut Report) {
+        if self.pending_len >= admission::MAX_PENDING {
+            report.rejected.push(Rejected { doc: c.envelope.doc(), hash: Some(c.change.hash()), reason: Rejection::PendingFull });
+            return;
+        }
+        report.pending += 1;
+        self.pending_len += 1;
+        self.pending.entry(c.envelope.doc()).or_default().push(c);
+    }
+}
+

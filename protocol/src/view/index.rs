@@ -1,0 +1,174 @@
+//! The record index: every record of every document, validated on read.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use crate::doc::MemberDoc;
+use crate::identity::{KeyCache, MemberId};
+use crate::record::{self, Body, Invalid, Kind, RecordId, SignedRecord};
+
+#[derive(Debug, Clone)]
+enum Slot {
+    Valid(SignedRecord),
+    Invalid { bytes: Arc<[u8]>, reason: Invalid },
+}
+
+impl Slot {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Slot::Valid(r) => r.stored_bytes(),
+            Slot::Invalid { bytes, .. } => bytes,
+        }
+    }
+}
+
+/// Valid records by id, plus what was left out and why.
+///
+/// A record is valid if it decodes canonically, its id derives from its
+/// author, its signature verifies, its author owns the document it is in and
+/// it sits under its own `kind/id` key. A valid record is *visible* unless its
+/// author has tombstoned it.
+#[derive(Debug, Default, Clone)]
+pub struct Index {
+    by_doc: HashMap<MemberId, HashMap<String, Slot>>,
+    records: HashMap<RecordId, SignedRecord>,
+    /// (tombstoned id, the tombstone's author). Keyed by both, so nobody's
+    /// tombstone on someone else's id can displace the real author's.
+    tombstones: HashSet<(RecordId, MemberId)>,
+}
+
+impl Index {
+    /// Re-reads one document's records, re-validating only values that changed.
+    pub(crate) fn reindex(&mut self, doc: &MemberDoc, keys: &mut KeyCache) {
+        let owner = doc.owner();
+        let old = self.by_doc.remove(&owner).unwrap_or_default();
+        for slot in old.values() {
+            if let Slot::Valid(r) = slot {
+                self.records.remove(&r.id());
+                if let Body::Tombstone(t) = &r.record().body {
+                    self.tombstones.remove(&(t.target, owner));
+                }
+            }
+        }
+        let mut slots = HashMap::with_capacity(old.len());
+        let mut fresh = Vec::new();
+        for (key, bytes) in doc.entries() {
+            if let Some(slot) = old.get(&key).filter(|s| s.bytes() == &bytes[..]) {
+                slots.insert(key, slot.clone());
+                continue;
+            }
+            let checked = SignedRecord::decode(&bytes).and_then(|r| {
+                if r.record().author != owner {
+                    Err(Invalid::WrongAuthor { author: r.record().author })
+                } else if r.doc_key() != key {
+                    Err(Invalid::WrongKey { key: key.clone() })
+                } else {
+                    Ok(r)
+                }
+            });
+            match checked {
+                Ok(r) => fresh.push((key, r)),
+                Err(reason) => {
+                    slots.insert(key, Slot::Invalid { bytes: bytes.into(), reason });
+                }
+            }
+        }
+        let verified = record::verify_many(&fresh.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>(), keys);
+        for ((key, r), ok) in fresh.into_iter().zip(verified) {
+            let slot = if ok {
+                Slot::Valid(r)
+            } else {
+                Slot::Invalid { bytes: r.stored_bytes().into(), reason: Invalid::BadSignature }
+            };
+            slots.insert(key, slot);
+        }
+        for slot in slots.values() {
+            if let Slot::Valid(r) = slot {
+                self.records.insert(r.id(), r.clone());
+                if let Body::Tombstone(t) = &r.record().body {
+                    self.tombstones.insert((t.target, owner));
+                }
+            }
+        }
+        self.by_doc.insert(owner, slots);
+    }
+
+    pub(crate) fn remove_doc(&mut self, member: &MemberId) {
+        let owner = *member;
+        if let Some(old) = self.by_doc.remove(member) {
+            for slot in old.values() {
+                if let Slot::Valid(r) = slot {
+                    self.records.remove(&r.id());
+                    if let Body::Tombstone(t) = &r.record().body {
+                        self.tombstones.remove(&(t.target, owner));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether `record`'s author has retracted it.
+    pub fn is_tombstoned(&self, record: &SignedRecord) -> bool {
+        self.tombstones.contains(&(record.id(), record.record().author))
+    }
+
+    /// A visible record by id.
+    pub fn get(&self, id: &RecordId) -> Option<&SignedRecord> {
+        self.records
+            .get(id)
+            .filter(|r| !self.is_tombstoned(r) && r.record().kind != Kind::Tombstone)
+    }
+
+    /// A valid record by id, visible or tombstoned.
+    pub fn get_any(&self, id: &RecordId) -> Option<&SignedRecord> {
+        self.records.get(id)
+    }
+
+    /// Every visible record (tombstones and tombstoned records left out).
+    pub fn visible(&self) -> impl Iterator<Item = &SignedRecord> {
+        self.records
+            .values()
+            .filter(|r| r.record().kind != Kind::Tombstone && !self.is_tombstoned(r))
+    }
+
+    /// Visible records of one kind, oldest first (ties by id): a stable order.
+    pub fn of_kind(&self, kind: Kind) -> Vec<&SignedRecord> {
+        let mut v: Vec<_> = self.visible().filter(|r| r.record().kind == kind).collect();
+        v.sort_by_key(|r| (r.record().created_at, r.id()));
+        v
+    }
+
+    /// Every valid record, tombstones included (for exports).
+    pub fn all_valid(&self) -> impl Iterator<Item = &SignedRecord> {
+        self.records.values()
+    }
+
+    /// Records left out of every view, with the reason.
+    pub fn invalid(&self) -> impl Iterator<Item = (&MemberId, &str, &Invalid)> {
+        self.by_doc.iter().flat_map(|(m, slots)| {
+            slots.iter().filter_map(move |(k, s)| match s {
+                Slot::Invalid { reason, .. } => Some((m, k.as_str(), reason)),
+                Slot::Valid(_) => None,
+            })
+        })
+    }
+
+    /// Number of invalid records, not counting those of newer versions.
+    pub fn invalid_count(&self) -> usize {
+        self.invalid().filter(|(_, _, r)| **r != Invalid::Unsupported).count()
+    }
+
+    /// Number of valid records (tombstones included).
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Members with a document in the index.
+    pub fn members(&self) -> impl Iterator<Item = &MemberId> {
+        self.by_doc.keys()
+    }
+}

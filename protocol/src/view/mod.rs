@@ -1,0 +1,427 @@
+//! Views: what every node shows, computed from member documents only.
+//!
+//! Views are deterministic: any node holding the same documents computes the
+//! same views at the same `now`. Lists come oldest first (ties by id).
+//!
+//! - a need's cosigners, pledges, offers and [`funding`] state;
+//! - a catalogue's entries: records by its owner or by members *currently*
+//!   listed as its editors (revoking an editor removes their entries at once),
+//!   then the entries of included catalogues, transitively, breadth first,
+//!   each catalogue visited once (cycles cut); one entry per project, the
+//!   nearest catalogue's winning, each with `via` = the catalogue it comes
+//!   from (null for the catalogue's own);
+//! - a project's users (usage records), catalogues, needs, forks and providers;
+//! - a member's profile (its latest) and who vouches for it.
+
+pub mod funding;
+mod index;
+
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+
+use serde::Serialize;
+
+pub use index::Index;
+
+use crate::identity::MemberId;
+use crate::money::Money;
+use crate::record::{Body, EntryStatus, Kind, Need, NeedStatus, Pledge, Profile, RecordId, SignedRecord};
+use crate::time::{Date, Timestamp};
+
+/// The fields every record's JSON has, then its body's fields.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordJson<'a> {
+    pub id: RecordId,
+    pub kind: Kind,
+    pub author: MemberId,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    #[serde(flatten)]
+    pub body: &'a Body,
+}
+
+impl<'a> From<&'a SignedRecord> for RecordJson<'a> {
+    fn from(r: &'a SignedRecord) -> Self {
+        let rec = r.record();
+        Self { id: rec.id, kind: rec.kind, author: rec.author, created_at: rec.created_at, updated_at: rec.updated_at, body: &rec.body }
+    }
+}
+
+/// A need with its cosigners and funding.
+#[derive(Debug, Clone, Serialize)]
+pub struct NeedView {
+    pub id: RecordId,
+    pub kind: Kind,
+    pub author: MemberId,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub title: String,
+    pub description: String,
+    pub status: NeedStatus,
+    pub tags: Vec<String>,
+    pub project: Option<RecordId>,
+    pub goal: Option<Money>,
+    pub days_goal: Option<u32>,
+    pub deadline: Option<Date>,
+    pub cosigners: Vec<MemberId>,
+    pub funding: funding::Funding,
+    pub pledges: Vec<RecordId>,
+    pub offers: Vec<RecordId>,
+}
+
+/// A pledge and what it amounts to now.
+#[derive(Debug, Clone, Serialize)]
+pub struct PledgeView<'a> {
+    #[serde(flatten)]
+    pub record: RecordJson<'a>,
+    pub effect: funding::Effect,
+}
+
+/// One entry of a (federated) catalogue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EntryView {
+    pub project: RecordId,
+    pub status: EntryStatus,
+    pub note: String,
+    /// Who wrote the entry (the owner or an editor).
+    pub by: MemberId,
+    /// The included catalogue it comes from, or `None` for the catalogue's own.
+    pub via: Option<RecordId>,
+    pub entry: RecordId,
+}
+
+/// A catalogue with its federated entries.
+#[derive(Debug, Clone, Serialize)]
+pub struct CatalogueView<'a> {
+    #[serde(flatten)]
+    pub record: RecordJson<'a>,
+    pub entries: Vec<EntryView>,
+}
+
+/// A project with who uses, lists, needs and forks it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProjectView<'a> {
+    #[serde(flatten)]
+    pub record: RecordJson<'a>,
+    pub users: Vec<MemberId>,
+    pub catalogues: Vec<RecordId>,
+    pub needs: Vec<RecordId>,
+    pub forks: Vec<RecordId>,
+    /// Members who made offers on needs about this project.
+    pub providers: Vec<MemberId>,
+}
+
+/// A member: its latest profile and who vouches for it.
+#[derive(Debug, Clone, Serialize)]
+pub struct MemberView<'a> {
+    pub id: MemberId,
+    pub kind: &'static str,
+    pub author: MemberId,
+    pub profile: Option<&'a Profile>,
+    pub vouched_by: Vec<MemberId>,
+    pub records: usize,
+}
+
+/// A search hit.
+#[derive(Debug, Clone, Serialize)]
+pub struct Hit {
+    pub id: String,
+    pub kind: &'static str,
+    pub author: MemberId,
+    pub title: String,
+}
+
+/// Filters of the listing views.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub tag: Option<String>,
+    pub author: Option<MemberId>,
+}
+
+impl Filter {
+    fn keeps(&self, r: &SignedRecord) -> bool {
+        self.author.is_none_or(|a| r.record().author == a) && self.tag.as_ref().is_none_or(|t| tags_of(&r.record().body).contains(t))
+    }
+}
+
+fn tags_of(body: &Body) -> &[String] {
+    match body {
+        Body::Need(n) => &n.tags,
+        Body::Project(p) => &p.tags,
+        Body::Profile(p) => &p.sectors,
+        _ => &[],
+    }
+}
+
+/// Views over an index at one instant. Groups records by what they refer to
+/// once, so each view is a lookup.
+#[derive(Debug)]
+pub struct Views<'a> {
+    index: &'a Index,
+    now: Timestamp,
+    by_target: HashMap<(Kind, RecordId), Vec<&'a SignedRecord>>,
+    profiles: HashMap<MemberId, &'a SignedRecord>,
+    vouches: HashMap<MemberId, BTreeSet<MemberId>>,
+    per_member: HashMap<MemberId, usize>,
+}
+
+impl<'a> Views<'a> {
+    pub fn new(index: &'a Index, now: Timestamp) -> Self {
+        let mut by_target: HashMap<(Kind, RecordId), Vec<&SignedRecord>> = HashMap::new();
+        let mut profiles: HashMap<MemberId, &SignedRecord> = HashMap::new();
+        let mut vouches: HashMap<MemberId, BTreeSet<MemberId>> = HashMap::new();
+        let mut per_member: HashMap<MemberId, usize> = HashMap::new();
+        let mut all: Vec<&SignedRecord> = index.visible().collect();
+        all.sort_by_key(|r| (r.record().created_at, r.id()));
+        for r in all {
+            let rec = r.record();
+            *per_member.entry(rec.author).or_default() += 1;
+            match &rec.body {
+                Body::Profile(_) => {
+                    let newer = profiles.get(&rec.author).is_none_or(|p| (p.record().updated_at, p.id()) < (rec.updated_at, rec.id));
+                    if newer {
+                        profiles.insert(rec.author, r);
+                    }
+                }
+                Body::Vouch(v) => {
+                    vouches.entry(v.member).or_default().insert(rec.author);
+                }
+                body => {
+                    for (target, _) in body.references() {
+                        by_target.entry((rec.kind, target)).or_default().push(r);
+                    }
+                }
+            }
+        }
+        Self { index, now, by_target, profiles, vouches, per_member }
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    pub fn index(&self) -> &'a Index {
+        self.index
+    }
+
+    /// Visible records of `kind` that refer to `target`.
+    pub fn referring(&self, kind: Kind, target: &RecordId) -> &[&'a SignedRecord] {
+        self.by_target.get(&(kind, *target)).map_or(&[], Vec::as_slice)
+    }
+
+    fn pledges_of(&self, need: &RecordId) -> Vec<&'a Pledge> {
+        self.referring(Kind::Pledge, need)
+            .iter()
+            .filter_map(|r| match &r.record().body {
+                Body::Pledge(p) => Some(p),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Funding of a need.
+    pub fn funding(&self, need_id: &RecordId, need: &Need) -> funding::Funding {
+        funding::evaluate(need, self.pledges_of(need_id), self.now)
+    }
+
+    pub fn need(&self, r: &SignedRecord) -> Option<NeedView> {
+        let rec = r.record();
+        let Body::Need(n) = &rec.body else { return None };
+        let cosigners: BTreeSet<MemberId> = self.referring(Kind::Cosign, &rec.id).iter().map(|c| c.record().author).collect();
+        Some(NeedView {
+            id: rec.id,
+            kind: rec.kind,
+            author: rec.author,
+            created_at: rec.created_at,
+            updated_at: rec.updated_at,
+            title: n.title.clone(),
+            description: n.description.clone(),
+            status: n.status,
+            tags: n.tags.clone(),
+            project: n.project,
+            goal: n.goal,
+            days_goal: n.days_goal,
+            deadline: n.deadline,
+            cosigners: cosigners.into_iter().collect(),
+            funding: self.funding(&rec.id, n),
+            pledges: self.referring(Kind::Pledge, &rec.id).iter().map(|p| p.id()).collect(),
+            offers: self.referring(Kind::Offer, &rec.id).iter().map(|p| p.id()).collect(),
+        })
+    }
+
+    pub fn needs(&self, filter: &Filter) -> Vec<NeedView> {
+        self.index.of_kind(Kind::Need).into_iter().filter(|r| filter.keeps(r)).filter_map(|r| self.need(r)).collect()
+    }
+
+    pub fn pledge(&self, r: &'a SignedRecord) -> Option<PledgeView<'a>> {
+        let Body::Pledge(p) = &r.record().body else { return None };
+        let state = match self.index.get(&p.need).map(|n| &n.record().body) {
+            Some(Body::Need(n)) => self.funding(&p.need, n).state,
+            _ => funding::State::Open,
+        };
+        Some(PledgeView { record: r.into(), effect: funding::effect(p, state, self.now) })
+    }
+
+    pub fn pledges(&self, filter: &Filter) -> Vec<PledgeView<'a>> {
+        self.index.of_kind(Kind::Pledge).into_iter().filter(|r| filter.keeps(r)).filter_map(|r| self.pledge(r)).collect()
+    }
+
+    pub fn records(&self, kind: Kind, filter: &Filter) -> Vec<RecordJson<'a>> {
+        self.index.of_kind(kind).into_iter().filter(|r| filter.keeps(r)).map(RecordJson::from).collect()
+    }
+
+    /// The catalogue's editors right now (its owner excluded).
+    fn editors(&self, catalogue: &SignedRecord) -> Vec<MemberId> {
+        match &catalogue.record().body {
+            Body::Catalogue(c) => c.editors.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Entries written into `catalogue` by its owner or a current editor.
+    fn own_entries(&self, catalogue: &SignedRecord) -> Vec<&'a SignedRecord> {
+        let owner = catalogue.record().author;
+        let editors = self.editors(catalogue);
+        let mut entries: Vec<&SignedRecord> = self
+            .referring(Kind::CatalogueEntry, &catalogue.id())
+            .iter()
+            .copied()
+            .filter(|e| {
+                let a = e.record().author;
+                a == owner || editors.contains(&a)
+            })
+            .filter(|e| matches!(&e.record().body, Body::CatalogueEntry(x) if x.catalogue == catalogue.id()))
+            .collect();
+        // Latest entry per project wins within one catalogue.
+        entries.sort_by_key(|e| std::cmp::Reverse((e.record().updated_at, e.id())));
+        let mut seen = HashSet::new();
+        entries.retain(|e| match &e.record().body {
+            Body::CatalogueEntry(x) => seen.insert(x.project),
+            _ => false,
+        });
+        entries.reverse();
+        entries
+    }
+
+    pub fn catalogue(&self, r: &'a SignedRecord) -> Option<CatalogueView<'a>> {
+        if r.record().kind != Kind::Catalogue {
+            return None;
+        }
+        let mut queue = VecDeque::from([(r, None::<RecordId>)]);
+        let mut visited = HashSet::from([r.id()]);
+        let mut projects = HashSet::new();
+        let mut entries = Vec::new();
+        while let Some((cat, via)) = queue.pop_front() {
+            for e in self.own_entries(cat) {
+                let Body::CatalogueEntry(x) = &e.record().body else { continue };
+                if self.index.get(&x.project).is_none() || !projects.insert(x.project) {
+                    continue;
+                }
+                entries.push(EntryView { project: x.project, status: x.status, note: x.note.clone(), by: e.record().author, via, entry: e.id() });
+            }
+            if let Body::Catalogue(c) = &cat.record().body {
+                for inc in &c.includes {
+                    if let Some(child) = self.index.get(inc).filter(|c| c.record().kind == Kind::Catalogue)
+                        && visited.insert(*inc)
+                    {
+                        queue.push_back((child, Some(*inc)));
+                    }
+                }
+            }
+        }
+        Some(CatalogueView { record: r.into(), entries })
+    }
+
+    pub fn catalogues(&self, filter: &Filter) -> Vec<CatalogueView<'a>> {
+        self.index.of_kind(Kind::Catalogue).into_iter().filter(|r| filter.keeps(r)).filter_map(|r| self.catalogue(r)).collect()
+    }
+
+    pub fn project(&self, r: &'a SignedRecord) -> Option<ProjectView<'a>> {
+        if r.record().kind != Kind::Project {
+            return None;
+        }
+        let id = r.id();
+        let users: BTreeSet<MemberId> = self.referring(Kind::Usage, &id).iter().map(|u| u.record().author).collect();
+        let needs: Vec<RecordId> = self.referring(Kind::Need, &id).iter().map(|n| n.id()).collect();
+        let providers: BTreeSet<MemberId> = needs.iter().flat_map(|n| self.referring(Kind::Offer, n)).map(|o| o.record().author).collect();
+        let catalogues: BTreeSet<RecordId> = self
+            .index
+            .of_kind(Kind::Catalogue)
+            .into_iter()
+            .filter_map(|c| self.catalogue(c))
+            .filter(|c| c.entries.iter().any(|e| e.project == id && e.via.is_none()))
+            .map(|c| c.record.id)
+            .collect();
+        Some(ProjectView {
+            record: r.into(),
+            users: users.into_iter().collect(),
+            catalogues: catalogues.into_iter().collect(),
+            needs,
+            forks: self.referring(Kind::Project, &id).iter().map(|p| p.id()).collect(),
+            providers: providers.into_iter().collect(),
+        })
+    }
+
+    pub fn projects(&self, filter: &Filter) -> Vec<ProjectView<'a>> {
+        self.index.of_kind(Kind::Project).into_iter().filter(|r| filter.keeps(r)).filter_map(|r| self.project(r)).collect()
+    }
+
+    pub fn member(&self, id: &MemberId) -> MemberView<'a> {
+        let profile = self.profiles.get(id).and_then(|p| match &p.record().body {
+            Body::Profile(p) => Some(p),
+            _ => None,
+        });
+        MemberView {
+            id: *id,
+            kind: "member",
+            author: *id,
+            profile,
+            vouched_by: self.vouches.get(id).map(|v| v.iter().copied().collect()).unwrap_or_default(),
+            records: self.per_member.get(id).copied().unwrap_or(0),
+        }
+    }
+
+    /// Members who have published anything, ordered by id.
+    pub fn members(&self, filter: &Filter) -> Vec<MemberView<'a>> {
+        let mut ids: Vec<MemberId> = self.per_member.keys().copied().collect();
+        ids.sort();
+        ids.into_iter()
+            .filter(|m| filter.author.is_none_or(|a| a == *m))
+            .filter(|m| filter.tag.as_ref().is_none_or(|t| self.profiles.get(m).is_some_and(|p| tags_of(&p.record().body).contains(t))))
+            .map(|m| self.member(&m))
+            .collect()
+    }
+
+    /// Case-insensitive text search over needs, projects, catalogues, offers
+    /// and member profiles (titles, names, descriptions, tags, notes).
+    pub fn search(&self, text: &str, filter: &Filter) -> Vec<Hit> {
+        let words: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
+        let matches = |hay: &str| {
+            let hay = hay.to_lowercase();
+            words.iter().all(|w| hay.contains(w.as_str()))
+        };
+        let mut hits = Vec::new();
+        for r in self.index.visible().filter(|r| filter.keeps(r)) {
+            let rec = r.record();
+            let (title, hay) = match &rec.body {
+                Body::Need(n) => (n.title.clone(), format!("{} {} {}", n.title, n.description, n.tags.join(" "))),
+                Body::Project(p) => (p.name.clone(), format!("{} {} {} {}", p.name, p.description, p.tags.join(" "), p.license)),
+                Body::Catalogue(c) => (c.title.clone(), format!("{} {}", c.title, c.description)),
+                Body::Offer(o) => (o.description.chars().take(80).collect(), o.description.clone()),
+                Body::Profile(p) => (p.name.clone(), format!("{} {} {}", p.name, p.description, p.sectors.join(" "))),
+                _ => continue,
+            };
+            if matches(&hay) {
+                let (id, kind) = match rec.kind {
+                    Kind::Profile => (rec.author.to_string(), "member"),
+                    k => (rec.id.to_string(), k.as_str()),
+                };
+                hits.push((rec.created_at, Hit { id, kind, author: rec.author, title }));
+            }
+        }
+        hits.sort_by(|a, b| (a.0, &a.1.id).cmp(&(b.0, &b.1.id)));
+        hits.into_iter().map(|(_, h)| h).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests;
