@@ -62,6 +62,13 @@ impl Rejection {
     }
 }
 
+/// An admitted change with its hash, as handed to `persist`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admitted {
+    pub change: crate::change::SignedChange,
+    pub hash: ChangeHash,
+}
+
 /// One rejected change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejected {

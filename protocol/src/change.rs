@@ -83,6 +83,18 @@ impl SignedChange {
         Signature::from_bytes(&self.sig)
     }
 
+    /// Decodes the Automerge change. Automerge's parser does not check the
+    /// chunk checksum (bytes 4..8, the first 4 bytes of the change hash), so
+    /// without this check one change would have 2^32 encodings, all with the
+    /// same hash and signature, that Automerge's own loader refuses.
+    pub fn decode(&self) -> Result<Change, String> {
+        let change = Change::from_bytes(self.change.clone()).map_err(|e| e.to_string())?;
+        if self.change.get(4..8) != Some(&change.hash().0[..4]) {
+            return Err("checksum does not match the change's contents".into());
+        }
+        Ok(change)
+    }
+
     /// Size in bytes of the change plus signature and doc id.
     pub fn size(&self) -> usize {
         self.change.len() + 64 + 32

@@ -20,6 +20,7 @@ pub mod bundle;
 pub mod change;
 pub mod doc;
 pub mod registry;
+pub mod rules;
 pub mod view;
 
 pub use change::SignedChange;

@@ -7,11 +7,11 @@
 //! `apply_changes` call per document per batch (per-change calls are
 //! quadratic in automerge 0.12), then re-indexing the touched documents.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use automerge::{Change, ChangeHash};
 
-use crate::admission::{self, Rejected, Rejection, Report};
+use crate::admission::{self, Admitted, Rejected, Rejection, Report};
 use crate::change::{self, MAX_CHANGE_BYTES, SignedChange};
 use crate::doc::MemberDoc;
 use crate::identity::{KeyCache, MEMBER_ID_LEN, MemberId, REPLICA_NONCE_LEN};
@@ -98,12 +98,15 @@ impl Registry {
         batch: Vec<SignedChange>,
         now: Timestamp,
         trust: Trust,
-        persist: impl FnOnce(&[SignedChange]) -> Result<(), E>,
+        persist: impl FnOnce(&[Admitted]) -> Result<(), E>,
     ) -> Result<Report, E> {
         let mut report = Report::default();
-        let checked = self.check(batch, now, trust, &mut report);
-        let ready = self.order(checked, &mut report);
-        let envelopes: Vec<SignedChange> = ready.iter().map(|c| c.envelope.clone()).collect();
+        // Documents with a change of this batch already pending: ordered again
+        // too, so a batch that failed to persist succeeds when it is retried.
+        let mut retry = BTreeSet::new();
+        let checked = self.check(batch, now, trust, &mut report, &mut retry);
+        let ready = self.order(checked, retry, &mut report);
+        let envelopes: Vec<Admitted> = ready.iter().map(|c| Admitted { change: c.envelope.clone(), hash: c.change.hash() }).collect();
         if envelopes.is_empty() {
             return Ok(report);
         }
@@ -134,7 +137,14 @@ impl Registry {
     }
 
     /// Rules 1–3 and 5, with batched signature verification.
-    fn check(&mut self, batch: Vec<SignedChange>, now: Timestamp, trust: Trust, report: &mut Report) -> Vec<Checked> {
+    fn check(
+        &mut self,
+        batch: Vec<SignedChange>,
+        now: Timestamp,
+        trust: Trust,
+        report: &mut Report,
+        retry: &mut BTreeSet<MemberId>,
+    ) -> Vec<Checked> {
         let mut seen = HashSet::new();
         let mut candidates = Vec::with_capacity(batch.len());
         for envelope in batch {
@@ -147,16 +157,21 @@ impl Registry {
                 reject(report, None, Rejection::TooLarge { size, limit: MAX_CHANGE_BYTES });
                 continue;
             }
-            let change = match Change::from_bytes(envelope.change_bytes().to_vec()) {
+            let change = match envelope.decode() {
                 Ok(c) => c,
                 Err(e) => {
-                    reject(report, None, Rejection::Malformed(e.to_string()));
+                    reject(report, None, Rejection::Malformed(e));
                     continue;
                 }
             };
             let hash = change.hash();
-            if !seen.insert((doc, hash)) || self.knows(&doc, &hash) {
+            // Keyed by signature too: a forged copy earlier in the batch must
+            // not make the genuine change look like a duplicate of itself.
+            if !seen.insert((doc, hash, *envelope.sig_bytes())) || self.knows(&doc, &hash) {
                 report.duplicates += 1;
+                if self.docs.get(&doc).is_none_or(|d| !d.has_change(&hash)) {
+                    retry.insert(doc);
+                }
                 continue;
             }
             let actor = change.actor_id().to_bytes();
@@ -223,8 +238,8 @@ impl Registry {
     /// Rule 4 and sequence numbers: orders checked changes (with those
     /// already pending for the same documents) so each follows its
     /// dependencies; the rest waits in the pending buffer.
-    fn order(&mut self, checked: Vec<Checked>, report: &mut Report) -> Vec<Checked> {
-        let mut by_doc: BTreeMap<MemberId, Vec<Checked>> = BTreeMap::new();
+    fn order(&mut self, checked: Vec<Checked>, retry: BTreeSet<MemberId>, report: &mut Report) -> Vec<Checked> {
+        let mut by_doc: BTreeMap<MemberId, Vec<Checked>> = retry.into_iter().map(|m| (m, Vec::new())).collect();
         for c in checked {
             by_doc.entry(c.envelope.doc()).or_default().push(c);
         }

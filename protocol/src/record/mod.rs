@@ -366,6 +366,9 @@ impl Record {
         if key.member_id() != self.author {
             return Err(Invalid::WrongAuthor { author: self.author });
         }
+        if RecordId::derive(&self.author, self.kind, &self.nonce) != self.id {
+            return Err(Invalid::SquattedId);
+        }
         validate::body(&self.body)?;
         let bytes = self.canonical_bytes();
         let sig = key.sign(SIGNATURE_DOMAIN, &bytes);

@@ -313,7 +313,8 @@ impl<'a> Views<'a> {
         while let Some((cat, via)) = queue.pop_front() {
             for e in self.own_entries(cat) {
                 let Body::CatalogueEntry(x) = &e.record().body else { continue };
-                if self.index.get(&x.project).is_none() || !projects.insert(x.project) {
+                let is_project = self.index.get(&x.project).is_some_and(|p| p.record().kind == Kind::Project);
+                if !is_project || !projects.insert(x.project) {
                     continue;
                 }
                 entries.push(EntryView { project: x.project, status: x.status, note: x.note.clone(), by: e.record().author, via, entry: e.id() });

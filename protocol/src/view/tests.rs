@@ -1,0 +1,457 @@
+//! Views over a registry: catalogues and their editors, federation with
+//! cycles, tombstones, funding as the views show it.
+
+use std::convert::Infallible;
+
+use super::*;
+use crate::doc::MemberDoc;
+use crate::identity::{ReplicaNonce, SecretKey};
+use crate::record::{
+    Catalogue, CatalogueEntry, Condition, Cosign, DevStatus, PledgeStatus, Project, Record, Resource, Tombstone,
+};
+use crate::registry::{Registry, Trust};
+use crate::{SignedChange, view::funding::State};
+
+const NOW: Timestamp = Timestamp(1_800_000_000_000);
+
+fn key(n: u8) -> SecretKey {
+    SecretKey::from_bytes(&[n; 32])
+}
+
+fn at(secs: u64) -> Timestamp {
+    Timestamp(NOW.0 - 1_000_000 + secs * 1000)
+}
+
+fn rec(key: &SecretKey, nonce: u8, t: Timestamp, body: Body) -> SignedRecord {
+    Record::new(key.member_id(), [nonce; 16], t, body).sign(key).unwrap()
+}
+
+fn edit(key: &SecretKey, r: &SignedRecord, t: Timestamp, body: Body) -> SignedRecord {
+    r.record().edit(t, body).unwrap().sign(key).unwrap()
+}
+
+fn project(name: &str) -> Body {
+    Body::Project(Project {
+        name: name.into(),
+        description: String::new(),
+        license: "MIT".into(),
+        repository: None,
+        homepage: None,
+        tags: vec![],
+        status: DevStatus::Stable,
+        is_based_on: None,
+    })
+}
+
+fn need(title: &str, goal: &str) -> Body {
+    Body::Need(Need {
+        title: title.into(),
+        description: String::new(),
+        tags: vec![],
+        project: None,
+        goal: Some(goal.parse().unwrap()),
+        days_goal: None,
+        deadline: Some("2027-06-30".parse().unwrap()),
+        status: NeedStatus::Open,
+    })
+}
+
+fn pledge(need: RecordId, amount: &str, conditional: bool) -> Body {
+    Body::Pledge(Pledge {
+        need,
+        resource: Resource::Money(amount.parse().unwrap()),
+        condition: if conditional {
+            Condition::IfGoalReached
+        } else {
+            Condition::Unconditional
+        },
+        expires_at: None,
+        status: PledgeStatus::Active,
+    })
+}
+
+fn catalogue(editors: &[MemberId], includes: &[RecordId]) -> Body {
+    Body::Catalogue(Catalogue {
+        title: "Catalogue".into(),
+        description: String::new(),
+        editors: editors.to_vec(),
+        includes: includes.to_vec(),
+    })
+}
+
+fn entry(catalogue: RecordId, project: RecordId) -> Body {
+    Body::CatalogueEntry(CatalogueEntry {
+        catalogue,
+        project,
+        status: EntryStatus::Recommended,
+        note: String::new(),
+    })
+}
+
+fn tombstone(target: RecordId) -> Body {
+    Body::Tombstone(Tombstone { target })
+}
+
+/// A registry that members write to through admission, as a node does.
+#[derive(Default)]
+struct Net {
+    reg: Registry,
+}
+
+impl Net {
+    fn doc(&self, key: &SecretKey) -> MemberDoc {
+        self.reg
+            .doc(&key.member_id())
+            .cloned()
+            .unwrap_or_else(|| MemberDoc::new(key.member_id()))
+    }
+
+    fn write_on(doc: &MemberDoc, key: &SecretKey, replica: u8, records: &[SignedRecord]) -> SignedChange {
+        doc.write(key, &ReplicaNonce([replica; 16]), records, NOW).unwrap()
+    }
+
+    fn admit(&mut self, change: SignedChange) {
+        let report = self
+            .reg
+            .admit(vec![change], NOW, Trust::Untrusted, |_| Ok::<(), Infallible>(()))
+            .unwrap();
+        assert_eq!(report.admitted.len(), 1, "{report:?}");
+    }
+
+    /// Writes `records` as replica 1 on the current document and admits them.
+    fn put(&mut self, key: &SecretKey, records: &[SignedRecord]) {
+        let change = Self::write_on(&self.doc(key), key, 1, records);
+        self.admit(change);
+    }
+
+    fn views(&self) -> Views<'_> {
+        Views::new(self.reg.index(), NOW)
+    }
+
+    /// (project, by, via) of each entry of catalogue `id`.
+    fn entries(&self, id: &RecordId) -> Vec<(RecordId, MemberId, Option<RecordId>)> {
+        let views = self.views();
+        let cat = self.reg.index().get(id).expect("catalogue visible");
+        views
+            .catalogue(cat)
+            .unwrap()
+            .entries
+            .iter()
+            .map(|e| (e.project, e.by, e.via))
+            .collect()
+    }
+}
+
+#[test]
+fn an_editors_entries_show_while_listed_and_vanish_when_removed() {
+    let (owner, editor, stranger) = (key(1), key(2), key(3));
+    let mut net = Net::default();
+    let (p1, p2, p3) = (
+        rec(&owner, 1, at(1), project("Paheko")),
+        rec(&owner, 2, at(2), project("Dolibarr")),
+        rec(&owner, 3, at(3), project("Garradin")),
+    );
+    let cat = rec(&owner, 4, at(4), catalogue(&[], &[]));
+    net.put(
+        &owner,
+        &[
+            p1.clone(),
+            p2.clone(),
+            p3.clone(),
+            cat.clone(),
+            rec(&owner, 5, at(5), entry(cat.id(), p1.id())),
+        ],
+    );
+    // The editor and a stranger write entries before anyone lists them.
+    net.put(&editor, &[rec(&editor, 1, at(6), entry(cat.id(), p2.id()))]);
+    net.put(&stranger, &[rec(&stranger, 1, at(7), entry(cat.id(), p3.id()))]);
+    assert_eq!(net.entries(&cat.id()), vec![(p1.id(), owner.member_id(), None)]);
+
+    // The owner lists the editor: its entry appears, the stranger's does not.
+    let listed = edit(&owner, &cat, at(8), catalogue(&[editor.member_id()], &[]));
+    net.put(&owner, std::slice::from_ref(&listed));
+    assert_eq!(
+        net.entries(&cat.id()),
+        vec![(p1.id(), owner.member_id(), None), (p2.id(), editor.member_id(), None)]
+    );
+    let views = net.views();
+    let project = views.project(net.reg.index().get(&p2.id()).unwrap()).unwrap();
+    assert_eq!(project.catalogues, vec![cat.id()]);
+
+    // Removed again: its entry vanishes at once, though the record remains.
+    net.put(&owner, &[edit(&owner, &listed, at(9), catalogue(&[], &[]))]);
+    assert_eq!(net.entries(&cat.id()), vec![(p1.id(), owner.member_id(), None)]);
+    assert!(net.reg.index().get(&p2.id()).is_some());
+    let views = net.views();
+    assert!(
+        views
+            .project(net.reg.index().get(&p2.id()).unwrap())
+            .unwrap()
+            .catalogues
+            .is_empty()
+    );
+}
+
+#[test]
+fn the_latest_entry_per_project_wins_within_a_catalogue() {
+    let (owner, editor) = (key(1), key(2));
+    let mut net = Net::default();
+    let p = rec(&owner, 1, at(1), project("Paheko"));
+    let cat = rec(&owner, 2, at(2), catalogue(&[editor.member_id()], &[]));
+    net.put(
+        &owner,
+        &[p.clone(), cat.clone(), rec(&owner, 3, at(3), entry(cat.id(), p.id()))],
+    );
+    let mut late = rec(&editor, 1, at(4), entry(cat.id(), p.id()));
+    if let Body::CatalogueEntry(e) = &late.record().body {
+        late = rec(
+            &editor,
+            1,
+            at(4),
+            Body::CatalogueEntry(CatalogueEntry {
+                status: EntryStatus::Deprecated,
+                ..e.clone()
+            }),
+        );
+    }
+    net.put(&editor, std::slice::from_ref(&late));
+    let views = net.views();
+    let view = views.catalogue(net.reg.index().get(&cat.id()).unwrap()).unwrap();
+    assert_eq!(view.entries.len(), 1);
+    assert_eq!(
+        (view.entries[0].entry, view.entries[0].status),
+        (late.id(), EntryStatus::Deprecated)
+    );
+}
+
+#[test]
+fn federation_with_a_cycle_terminates_and_shows_each_entry_once() {
+    let (a, b) = (key(1), key(2));
+    let mut net = Net::default();
+    // Ids derive from author, kind and nonce: known before the records exist.
+    let cat_a_id = RecordId::derive(&a.member_id(), Kind::Catalogue, &[10; 16]);
+    let cat_b_id = RecordId::derive(&b.member_id(), Kind::Catalogue, &[10; 16]);
+    let (pa, pb, shared) = (
+        rec(&a, 1, at(1), project("A's")),
+        rec(&b, 1, at(2), project("B's")),
+        rec(&a, 2, at(3), project("Both")),
+    );
+    let cat_a = rec(&a, 10, at(4), catalogue(&[], &[cat_b_id]));
+    let cat_b = rec(&b, 10, at(5), catalogue(&[], &[cat_a_id]));
+    assert_eq!((cat_a.id(), cat_b.id()), (cat_a_id, cat_b_id));
+    net.put(
+        &a,
+        &[
+            pa.clone(),
+            shared.clone(),
+            cat_a,
+            rec(&a, 11, at(6), entry(cat_a_id, pa.id())),
+            rec(&a, 12, at(7), entry(cat_a_id, shared.id())),
+        ],
+    );
+    net.put(
+        &b,
+        &[
+            pb.clone(),
+            cat_b,
+            rec(&b, 11, at(8), entry(cat_b_id, pb.id())),
+            rec(&b, 12, at(9), entry(cat_b_id, shared.id())),
+        ],
+    );
+
+    let (am, bm) = (a.member_id(), b.member_id());
+    assert_eq!(
+        net.entries(&cat_a_id),
+        vec![
+            (pa.id(), am, None),
+            (shared.id(), am, None),
+            (pb.id(), bm, Some(cat_b_id))
+        ],
+    );
+    assert_eq!(
+        net.entries(&cat_b_id),
+        vec![
+            (pb.id(), bm, None),
+            (shared.id(), bm, None),
+            (pa.id(), am, Some(cat_a_id))
+        ],
+    );
+    let views = net.views();
+    assert_eq!(views.catalogues(&Filter::default()).len(), 2);
+    // A catalogue that includes itself, and includes of what is no catalogue.
+    let c = key(3);
+    let self_id = RecordId::derive(&c.member_id(), Kind::Catalogue, &[1; 16]);
+    let own = rec(&c, 2, at(10), project("C's"));
+    net.put(
+        &c,
+        &[
+            own.clone(),
+            rec(&c, 1, at(11), catalogue(&[], &[self_id, own.id(), cat_a_id])),
+            rec(&c, 3, at(12), entry(self_id, own.id())),
+        ],
+    );
+    let got = net.entries(&self_id);
+    assert_eq!(got[0], (own.id(), c.member_id(), None));
+    assert_eq!(got.len(), 4, "{got:?}");
+    // Breadth first: A's entries via A, then B's (included by A) via B.
+    assert_eq!(
+        &got[1..],
+        &[
+            (pa.id(), am, Some(cat_a_id)),
+            (shared.id(), am, Some(cat_a_id)),
+            (pb.id(), bm, Some(cat_b_id))
+        ]
+    );
+}
+
+#[test]
+fn an_entry_must_name_a_project() {
+    let owner = key(1);
+    let mut net = Net::default();
+    let n = rec(&owner, 1, at(1), need("Invoices", "100EUR"));
+    let p = rec(&owner, 2, at(2), project("Paheko"));
+    let cat = rec(&owner, 3, at(3), catalogue(&[], &[]));
+    let entries = [
+        rec(&owner, 4, at(4), entry(cat.id(), n.id())),
+        rec(&owner, 5, at(5), entry(cat.id(), p.id())),
+    ];
+    net.put(
+        &owner,
+        &[n, p.clone(), cat.clone(), entries[0].clone(), entries[1].clone()],
+    );
+    assert_eq!(net.entries(&cat.id()), vec![(p.id(), owner.member_id(), None)]);
+}
+
+#[test]
+fn a_tombstone_hides_a_record_for_good() {
+    let a = key(1);
+    let mut net = Net::default();
+    let before = net.doc(&a);
+    let n = rec(&a, 1, at(1), need("Invoices", "1000EUR"));
+    let p = rec(&a, 2, at(2), pledge(n.id(), "100EUR", false));
+    net.put(&a, &[n.clone(), p.clone()]);
+    assert_eq!(net.views().needs(&Filter::default()).len(), 1);
+
+    net.put(&a, &[rec(&a, 3, at(3), tombstone(n.id()))]);
+    let index = net.reg.index();
+    assert!(index.get(&n.id()).is_none());
+    assert!(index.get_any(&n.id()).is_some_and(|r| index.is_tombstoned(r)));
+    assert!(net.views().needs(&Filter::default()).is_empty());
+    assert!(net.views().search("invoices", &Filter::default()).is_empty());
+    // What refers to it stays (it is not retracted), but has no need to count toward.
+    assert_eq!(net.views().pledges(&Filter::default()).len(), 1);
+    assert_eq!(
+        net.views().pledges(&Filter::default())[0].effect,
+        funding::Effect::Active
+    );
+
+    // An older copy arrives afterwards, from another replica that had seen
+    // neither the record nor the tombstone: it does not bring it back.
+    net.admit(Net::write_on(&before, &a, 2, std::slice::from_ref(&n)));
+    assert!(net.reg.index().get(&n.id()).is_none());
+    assert!(net.views().needs(&Filter::default()).is_empty());
+    // Nor does a newer version written after the tombstone.
+    let newer = edit(&a, &n, at(10), need("Invoices again", "1000EUR"));
+    let change = Net::write_on(&net.doc(&a), &a, 3, std::slice::from_ref(&newer));
+    net.admit(change);
+    assert!(net.reg.index().get(&n.id()).is_none());
+    assert!(net.views().needs(&Filter::default()).is_empty());
+    // Tombstones themselves are never shown.
+    assert!(net.views().records(Kind::Tombstone, &Filter::default()).is_empty());
+    assert_eq!(net.views().member(&a.member_id()).records, 1, "only the pledge");
+}
+
+#[test]
+fn a_tombstone_by_someone_else_hides_nothing() {
+    let (a, b) = (key(1), key(2));
+    let mut net = Net::default();
+    let n = rec(&a, 1, at(1), need("Invoices", "1000EUR"));
+    net.put(&a, std::slice::from_ref(&n));
+    let theirs = rec(&b, 1, at(2), tombstone(n.id()));
+    net.put(&b, std::slice::from_ref(&theirs));
+    // B's tombstone is a valid record of B's, and retracts nothing of A's.
+    assert!(net.reg.index().get_any(&theirs.id()).is_some());
+    assert_eq!(net.reg.index().invalid_count(), 0);
+    assert_eq!(net.reg.index().get(&n.id()), Some(&n));
+    assert_eq!(net.views().needs(&Filter::default()).len(), 1);
+    // Even once A retracts something else, and B retracts B's own need.
+    let other = rec(&a, 2, at(3), need("Payroll", "10EUR"));
+    net.put(&a, std::slice::from_ref(&other));
+    net.put(&a, &[rec(&a, 3, at(4), tombstone(other.id()))]);
+    let own = rec(&b, 2, at(5), need("Archives", "10EUR"));
+    net.put(&b, std::slice::from_ref(&own));
+    net.put(&b, &[rec(&b, 3, at(6), tombstone(own.id()))]);
+    let ids: Vec<RecordId> = net.views().needs(&Filter::default()).iter().map(|v| v.id).collect();
+    assert_eq!(ids, vec![n.id()]);
+}
+
+#[test]
+fn funding_cosigners_and_pledges_as_views_show_them() {
+    let (a, b, c) = (key(1), key(2), key(3));
+    let mut net = Net::default();
+    let n = rec(&a, 1, at(1), need("Invoices", "1000EUR"));
+    net.put(&a, std::slice::from_ref(&n));
+    let cond = rec(&b, 1, at(2), pledge(n.id(), "400EUR", true));
+    net.put(
+        &b,
+        &[
+            cond.clone(),
+            rec(
+                &b,
+                2,
+                at(3),
+                Body::Cosign(Cosign {
+                    need: n.id(),
+                    note: String::new(),
+                }),
+            ),
+        ],
+    );
+    let view = &net.views().needs(&Filter::default())[0];
+    assert_eq!((view.funding.state, view.funding.percent), (State::Open, Some(40)));
+    assert_eq!(view.cosigners, vec![b.member_id()]);
+    assert_eq!(
+        net.views()
+            .pledge(net.reg.index().get(&cond.id()).unwrap())
+            .unwrap()
+            .effect,
+        funding::Effect::Conditional
+    );
+
+    net.put(&c, &[rec(&c, 1, at(4), pledge(n.id(), "600EUR", false))]);
+    let view = &net.views().needs(&Filter::default())[0];
+    assert_eq!(view.funding.state, State::Funded);
+    assert_eq!(view.pledges.len(), 2);
+    assert_eq!(
+        net.views()
+            .pledge(net.reg.index().get(&cond.id()).unwrap())
+            .unwrap()
+            .effect,
+        funding::Effect::Committed
+    );
+
+    // The pledge is withdrawn by its author: back to open.
+    let Body::Pledge(p) = cond.record().body.clone() else {
+        unreachable!()
+    };
+    net.put(
+        &b,
+        &[edit(
+            &b,
+            &cond,
+            at(5),
+            Body::Pledge(Pledge {
+                status: PledgeStatus::Withdrawn,
+                ..p
+            }),
+        )],
+    );
+    let view = &net.views().needs(&Filter::default())[0];
+    assert_eq!((view.funding.state, view.funding.pledged["EUR"]), (State::Open, 60_000));
+    // Past the deadline the conditional pledges are released.
+    let later = Views::new(
+        net.reg.index(),
+        Timestamp("2027-07-01".parse::<Date>().unwrap().end().0),
+    );
+    assert_eq!(later.needs(&Filter::default())[0].funding.state, State::Expired);
+}

@@ -1,0 +1,282 @@
+//! A member's state on this machine: identity, store and registry, with the
+//! operations every front end shares (the offline CLI, the node actor, the
+//! HTTP API): create, edit and retract records, resolve id prefixes, export
+//! and import bundles.
+//!
+//! Every write follows one path: check the rules against the current views,
+//! sign the record, make a signed change on the member's own document, and
+//! admit it like any change from the network, persisting it with one durable
+//! commit before it is applied. A write that fails leaves nothing behind.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use mutu_protocol::admission::Report;
+use mutu_protocol::bundle::Bundle;
+use mutu_protocol::doc::MemberDoc;
+use mutu_protocol::identity::{MemberId, ReplicaNonce, SecretKey};
+use mutu_protocol::record::{self, Body, Kind, Profile, Record, RecordId, SignedRecord, Tombstone};
+use mutu_protocol::registry::{Registry, Trust};
+use mutu_protocol::rules::{self, Violation};
+use mutu_protocol::view::Views;
+use mutu_protocol::{SignedChange, Timestamp};
+
+use crate::home::{self, Home};
+use crate::store::{self, Store};
+
+/// The wall clock, in the protocol's terms.
+pub fn now() -> Timestamp {
+    let ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    Timestamp::from_millis(u64::try_from(ms).unwrap_or(u64::MAX))
+}
+
+/// Errors of state operations. `is_user_error` tells a caller's mistake
+/// (fix the input) from a failure of the machine.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error(transparent)]
+    Home(#[from] home::Error),
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    #[error(transparent)]
+    Rule(#[from] Violation),
+    #[error("invalid record: {0}")]
+    Invalid(#[from] record::Invalid),
+    #[error("no record or member matches `{0}`: list them with `mutu ls` or `mutu search`")]
+    UnknownId(String),
+    #[error("`{prefix}` matches {count} records ({examples}): give more characters")]
+    AmbiguousId { prefix: String, count: usize, examples: String },
+    #[error("{id} is a {found}, not a {expected}")]
+    WrongKind { id: RecordId, expected: Kind, found: Kind },
+    #[error("the change was not admitted: {0}")]
+    NotAdmitted(String),
+    #[error(transparent)]
+    Bundle(#[from] mutu_protocol::bundle::Error),
+    #[error("document: {0}")]
+    Doc(#[from] mutu_protocol::doc::Error),
+}
+
+impl Error {
+    /// Whether the caller can fix this by changing the input.
+    pub fn is_user_error(&self) -> bool {
+        matches!(
+            self,
+            Error::Rule(_)
+                | Error::Invalid(_)
+                | Error::UnknownId(_)
+                | Error::AmbiguousId { .. }
+                | Error::WrongKind { .. }
+                | Error::Bundle(_)
+                | Error::Home(home::Error::NotInitialised(_) | home::Error::AlreadyInitialised(_))
+                | Error::Store(store::Error::Locked(_))
+        )
+    }
+}
+
+/// Identity + store + registry of one home.
+#[derive(Debug)]
+pub struct State {
+    home: Home,
+    key: SecretKey,
+    replica: ReplicaNonce,
+    store: Store,
+    registry: Registry,
+}
+
+impl State {
+    /// Creates a new member in `home` with `profile` as its first record.
+    pub fn init(home: Home, profile: Profile, now: Timestamp) -> Result<Self, Error> {
+        if home.is_initialised() {
+            return Err(home::Error::AlreadyInitialised(home.root().to_owned()).into());
+        }
+        // Validate the profile before creating anything on disk.
+        let probe = SecretKey::from_bytes(&[1; 32]);
+        Record::new(probe.member_id(), [0; 16], now, Body::Profile(profile.clone())).sign(&probe)?;
+        home.create_identity(rand::random(), rand::random())?;
+        let mut state = Self::open(home)?;
+        state.create(Body::Profile(profile), now)?;
+        Ok(state)
+    }
+
+    /// Opens an initialised home and rebuilds the registry from the store.
+    pub fn open(home: Home) -> Result<Self, Error> {
+        let (key, replica) = home.load_identity()?;
+        let store = Store::open(&home.store_path())?;
+        let mut registry = Registry::new();
+        let blocked = store.blocked()?;
+        let changes: Vec<SignedChange> = store.all_changes()?.into_iter().filter(|c| !blocked.contains(&c.doc())).collect();
+        registry
+            .admit(changes, Timestamp::from_millis(u64::MAX), Trust::OwnStore, |_| Ok::<(), Error>(()))?;
+        Ok(Self { home, key, replica, store, registry })
+    }
+
+    pub fn home(&self) -> &Home {
+        &self.home
+    }
+
+    pub fn member_id(&self) -> MemberId {
+        self.key.member_id()
+    }
+
+    pub fn secret_key(&self) -> &SecretKey {
+        &self.key
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn views(&self, now: Timestamp) -> Views<'_> {
+        Views::new(self.registry.index(), now)
+    }
+
+    /// Resolves a unique prefix of a record id (visible or retracted).
+    pub fn resolve(&self, prefix: &str) -> Result<RecordId, Error> {
+        let prefix = prefix.trim().to_ascii_lowercase();
+        if let Ok(id) = prefix.parse::<RecordId>()
+            && self.registry.index().get_any(&id).is_some()
+        {
+            return Ok(id);
+        }
+        let mut found: Vec<RecordId> = self
+            .registry
+            .index()
+            .all_valid()
+            .map(SignedRecord::id)
+            .filter(|id| !prefix.is_empty() && id.to_string().starts_with(&prefix))
+            .collect();
+        found.sort();
+        match found.len() {
+            0 => Err(Error::UnknownId(prefix)),
+            1 => Ok(found[0]),
+            count => Err(Error::AmbiguousId {
+                prefix,
+                count,
+                examples: found.iter().take(3).map(ToString::to_string).collect::<Vec<_>>().join(", "),
+            }),
+        }
+    }
+
+    /// Resolves a record id prefix that must be of `kind`.
+    pub fn resolve_kind(&self, prefix: &str, kind: Kind) -> Result<RecordId, Error> {
+        let id = self.resolve(prefix)?;
+        let found = self.registry.index().get_any(&id).map(|r| r.record().kind);
+        match found {
+            Some(k) if k != kind => Err(Error::WrongKind { id, expected: kind, found: k }),
+            _ => Ok(id),
+        }
+    }
+
+    /// Resolves a member id, or a unique prefix of a known member's id.
+    pub fn resolve_member(&self, prefix: &str) -> Result<MemberId, Error> {
+        let prefix = prefix.trim().to_ascii_lowercase();
+        if let Ok(m) = prefix.parse::<MemberId>() {
+            return Ok(m);
+        }
+        let mut found: Vec<MemberId> = self
+            .registry
+            .index()
+            .members()
+            .copied()
+            .filter(|m| prefix.len() > 2 && m.to_string().starts_with(&prefix))
+            .collect();
+        found.sort();
+        match found.len() {
+            0 => Err(Error::UnknownId(prefix)),
+            1 => Ok(found[0]),
+            count => Err(Error::AmbiguousId {
+                prefix,
+                count,
+                examples: found.iter().take(3).map(ToString::to_string).collect::<Vec<_>>().join(", "),
+            }),
+        }
+    }
+
+    /// Signs `records` into one change of the member's own document and
+    /// admits it (durably stored before applied).
+    fn write(&mut self, records: Vec<SignedRecord>, now: Timestamp) -> Result<SignedChange, Error> {
+        let me = self.member_id();
+        let doc = self.registry.doc(&me).cloned().unwrap_or_else(|| MemberDoc::new(me));
+        let change = doc.write(&self.key, &self.replica, &records, now)?;
+        let store = &self.store;
+        let report = self.registry.admit(vec![change.clone()], now, Trust::Untrusted, |cs| store.put_changes(cs).map(|_| ()))?;
+        if let Some(r) = report.rejected.first() {
+            return Err(Error::NotAdmitted(r.reason.to_string()));
+        }
+        if report.admitted.is_empty() {
+            return Err(Error::NotAdmitted("the change waits for dependencies".into()));
+        }
+        Ok(change)
+    }
+
+    /// Creates a new record after checking the rules. Returns its id and the
+    /// signed change that carries it (for the network to publish).
+    pub fn create_with_change(&mut self, body: Body, now: Timestamp) -> Result<(RecordId, SignedChange), Error> {
+        rules::check(&self.views(now), self.member_id(), &body, None)?;
+        let record = Record::new(self.member_id(), rand::random(), now, body).sign(&self.key)?;
+        let id = record.id();
+        let change = self.write(vec![record], now)?;
+        Ok((id, change))
+    }
+
+    pub fn create(&mut self, body: Body, now: Timestamp) -> Result<RecordId, Error> {
+        self.create_with_change(body, now).map(|(id, _)| id)
+    }
+
+    /// Replaces one of the member's own records with an edited version.
+    pub fn edit_with_change(
+        &mut self,
+        id: RecordId,
+        now: Timestamp,
+        edit: impl FnOnce(&mut Body) -> Result<(), Error>,
+    ) -> Result<SignedChange, Error> {
+        let previous = self.registry.index().get_any(&id).cloned().ok_or_else(|| Error::UnknownId(id.to_string()))?;
+        let mut body = previous.record().body.clone();
+        edit(&mut body)?;
+        rules::check(&self.views(now), self.member_id(), &body, Some(&previous))?;
+        let record = previous.record().edit(now, body)?.sign(&self.key)?;
+        self.write(vec![record], now)
+    }
+
+    pub fn edit(&mut self, id: RecordId, now: Timestamp, edit: impl FnOnce(&mut Body) -> Result<(), Error>) -> Result<(), Error> {
+        self.edit_with_change(id, now, edit).map(|_| ())
+    }
+
+    /// Retracts one of the member's own records with a tombstone.
+    pub fn retract(&mut self, id: RecordId, now: Timestamp) -> Result<RecordId, Error> {
+        self.create(Body::Tombstone(Tombstone { target: id }), now)
+    }
+
+    /// Every document this home holds, as a bundle.
+    pub fn export(&self) -> Result<Bundle, Error> {
+        Ok(Bundle::from_changes(self.store.all_changes()?))
+    }
+
+    /// Admits a bundle's changes by the network's rules. Idempotent.
+    pub fn import(&mut self, bundle: &Bundle, now: Timestamp) -> Result<Report, Error> {
+        let store = &self.store;
+        Ok(self.registry.admit(bundle.changes(), now, Trust::Untrusted, |cs| store.put_changes(cs).map(|_| ()))?)
+    }
+
+    /// Admits changes from the network (the node actor's path).
+    pub fn admit(&mut self, changes: Vec<SignedChange>, now: Timestamp) -> Result<Report, Error> {
+        let store = &self.store;
+        Ok(self.registry.admit(changes, now, Trust::Untrusted, |cs| store.put_changes(cs).map(|_| ()))?)
+    }
+
+    /// Blocks a member: drops its document here and never takes it again.
+    pub fn block(&mut self, member: &MemberId) -> Result<(), Error> {
+        self.store.set_blocked(member, true)?;
+        self.store.remove_doc(member)?;
+        self.registry.remove_doc(member);
+        Ok(())
+    }
+
+    pub fn unblock(&mut self, member: &MemberId) -> Result<(), Error> {
+        Ok(self.store.set_blocked(member, false)?)
+    }
+}

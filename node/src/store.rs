@@ -1,0 +1,255 @@
+//! The durable store: redb in `$MUTU_HOME/store.redb`.
+//!
+//! Tables:
+//! - `changes`: change hash → doc id (32) ‖ signature (64) ‖ change bytes,
+//!   exactly as received, so any node can re-serve and re-verify them;
+//! - `doc_log`: doc id (32) ‖ arrival number (8, big endian) → change hash:
+//!   each document's changes in the order they were admitted (an order in
+//!   which every change follows its dependencies);
+//! - `meta`: counters;
+//! - `peers`: peer id → known addresses (newline separated);
+//! - `blocked`: member id → () (local policy).
+//!
+//! Every write is one durable commit (`Durability::Immediate`), grouped per
+//! batch: a commit costs ~1–2 ms whatever its size, so one commit per record
+//! would cap writes at ~500/s. A second process opening the store gets
+//! [`Error::Locked`] (redb locks the file), never a corrupted store.
+
+use std::path::Path;
+
+use mutu_protocol::identity::MemberId;
+use mutu_protocol::SignedChange;
+use mutu_protocol::admission::Admitted;
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+
+const CHANGES: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("changes");
+const DOC_LOG: TableDefinition<&[u8; 40], &[u8; 32]> = TableDefinition::new("doc_log");
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+const PEERS: TableDefinition<&str, &str> = TableDefinition::new("peers");
+const BLOCKED: TableDefinition<&[u8; 32], ()> = TableDefinition::new("blocked");
+
+const NEXT_ARRIVAL: &str = "next_arrival";
+
+/// Errors of the store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("the store {0} is in use by another mutu process (a running node?): stop it, or use the running node")]
+    Locked(String),
+    #[error("store: {0}")]
+    Db(String),
+    #[error("store holds a damaged entry: {0}")]
+    Damaged(String),
+}
+
+macro_rules! db_err {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Error {
+            fn from(e: $t) -> Self {
+                Error::Db(e.to_string())
+            }
+        }
+    )*};
+}
+db_err!(redb::TransactionError, redb::TableError, redb::StorageError, redb::CommitError, redb::SetDurabilityError);
+
+/// The store of one home.
+#[derive(Debug)]
+pub struct Store {
+    db: Database,
+}
+
+fn encode(c: &SignedChange) -> Vec<u8> {
+    let mut v = Vec::with_capacity(96 + c.change_bytes().len());
+    v.extend_from_slice(c.doc().as_bytes());
+    v.extend_from_slice(c.sig_bytes());
+    v.extend_from_slice(c.change_bytes());
+    v
+}
+
+fn decode(v: &[u8]) -> Result<SignedChange, Error> {
+    if v.len() < 96 {
+        return Err(Error::Damaged("change entry shorter than its header".into()));
+    }
+    let mut doc = [0u8; 32];
+    doc.copy_from_slice(&v[..32]);
+    let mut sig = [0u8; 64];
+    sig.copy_from_slice(&v[32..96]);
+    Ok(SignedChange::from_parts(MemberId::from_bytes(doc), v[96..].to_vec(), sig))
+}
+
+impl Store {
+    /// Opens or creates the store at `path`.
+    pub fn open(path: &Path) -> Result<Self, Error> {
+        let db = Database::create(path).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => Error::Locked(path.display().to_string()),
+            e => Error::Db(format!("{}: {e}", path.display())),
+        })?;
+        let tx = db.begin_write()?;
+        {
+            tx.open_table(CHANGES)?;
+            tx.open_table(DOC_LOG)?;
+            tx.open_table(META)?;
+            tx.open_table(PEERS)?;
+            tx.open_table(BLOCKED)?;
+        }
+        tx.commit()?;
+        Ok(Self { db })
+    }
+
+    /// Stores admitted changes in one durable commit, in the given order.
+    /// Changes already stored are skipped. Returns how many were new.
+    pub fn put_changes(&self, changes: &[Admitted]) -> Result<usize, Error> {
+        let mut tx = self.db.begin_write()?;
+        tx.set_durability(Durability::Immediate)?;
+        let mut added = 0;
+        {
+            let mut table = tx.open_table(CHANGES)?;
+            let mut log = tx.open_table(DOC_LOG)?;
+            let mut meta = tx.open_table(META)?;
+            let mut next = meta.get(NEXT_ARRIVAL)?.map_or(0, |v| v.value());
+            for Admitted { change: c, hash } in changes {
+                let hash = &hash.0;
+                if table.get(hash)?.is_some() {
+                    continue;
+                }
+                table.insert(hash, encode(c).as_slice())?;
+                let mut key = [0u8; 40];
+                key[..32].copy_from_slice(c.doc().as_bytes());
+                key[32..].copy_from_slice(&next.to_be_bytes());
+                log.insert(&key, hash)?;
+                next += 1;
+                added += 1;
+            }
+            meta.insert(NEXT_ARRIVAL, next)?;
+        }
+        tx.commit()?;
+        Ok(added)
+    }
+
+    /// Every stored change, document by document, each document's in
+    /// arrival order.
+    pub fn all_changes(&self) -> Result<Vec<SignedChange>, Error> {
+        let tx = self.db.begin_read()?;
+        let table = tx.open_table(CHANGES)?;
+        let log = tx.open_table(DOC_LOG)?;
+        let mut out = Vec::with_capacity(table.len()? as usize);
+        for entry in log.iter()? {
+            let (_, hash) = entry?;
+            let v = table.get(hash.value())?.ok_or_else(|| Error::Damaged("log names a missing change".into()))?;
+            out.push(decode(v.value())?);
+        }
+        Ok(out)
+    }
+
+    /// Stored changes with these hashes (unknown hashes are skipped).
+    pub fn changes_by_hash(&self, hashes: &[[u8; 32]]) -> Result<Vec<SignedChange>, Error> {
+        let tx = self.db.begin_read()?;
+        let table = tx.open_table(CHANGES)?;
+        let mut out = Vec::with_capacity(hashes.len());
+        for h in hashes {
+            if let Some(v) = table.get(h)? {
+                out.push(decode(v.value())?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// One document's changes in arrival order.
+    pub fn doc_changes(&self, doc: &MemberId) -> Result<Vec<SignedChange>, Error> {
+        let tx = self.db.begin_read()?;
+        let table = tx.open_table(CHANGES)?;
+        let log = tx.open_table(DOC_LOG)?;
+        let mut lo = [0u8; 40];
+        lo[..32].copy_from_slice(doc.as_bytes());
+        let mut hi = lo;
+        hi[32..].copy_from_slice(&[0xff; 8]);
+        let mut out = Vec::new();
+        for entry in log.range::<&[u8; 40]>(&lo..=&hi)? {
+            let (_, hash) = entry?;
+            if let Some(v) = table.get(hash.value())? {
+                out.push(decode(v.value())?);
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn change_count(&self) -> Result<u64, Error> {
+        let tx = self.db.begin_read()?;
+        Ok(tx.open_table(CHANGES)?.len()?)
+    }
+
+    /// Removes a member's document (a local block): its changes and log.
+    pub fn remove_doc(&self, doc: &MemberId) -> Result<(), Error> {
+        let hashes: Vec<[u8; 32]> = {
+            let tx = self.db.begin_read()?;
+            let log = tx.open_table(DOC_LOG)?;
+            let mut lo = [0u8; 40];
+            lo[..32].copy_from_slice(doc.as_bytes());
+            let mut hi = lo;
+            hi[32..].copy_from_slice(&[0xff; 8]);
+            log.range::<&[u8; 40]>(&lo..=&hi)?.map(|e| e.map(|(_, h)| *h.value())).collect::<Result<_, _>>()?
+        };
+        let mut tx = self.db.begin_write()?;
+        tx.set_durability(Durability::Immediate)?;
+        {
+            let mut table = tx.open_table(CHANGES)?;
+            let mut log = tx.open_table(DOC_LOG)?;
+            for h in &hashes {
+                table.remove(h)?;
+            }
+            let mut lo = [0u8; 40];
+            lo[..32].copy_from_slice(doc.as_bytes());
+            let mut hi = lo;
+            hi[32..].copy_from_slice(&[0xff; 8]);
+            log.retain_in::<&[u8; 40], _>(&lo..=&hi, |_, _| false)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn set_blocked(&self, member: &MemberId, blocked: bool) -> Result<(), Error> {
+        let mut tx = self.db.begin_write()?;
+        tx.set_durability(Durability::Immediate)?;
+        {
+            let mut t = tx.open_table(BLOCKED)?;
+            if blocked {
+                t.insert(member.as_bytes(), ())?;
+            } else {
+                t.remove(member.as_bytes())?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn blocked(&self) -> Result<Vec<MemberId>, Error> {
+        let tx = self.db.begin_read()?;
+        let t = tx.open_table(BLOCKED)?;
+        t.iter()?.map(|e| e.map(|(k, _)| MemberId::from_bytes(*k.value())).map_err(Error::from)).collect()
+    }
+
+    /// Remembers a peer's addresses (replacing what was known).
+    pub fn put_peer(&self, peer: &str, addrs: &[String]) -> Result<(), Error> {
+        let mut tx = self.db.begin_write()?;
+        tx.set_durability(Durability::Immediate)?;
+        {
+            let mut t = tx.open_table(PEERS)?;
+            t.insert(peer, addrs.join("\n").as_str())?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Known peers and their addresses.
+    pub fn peers(&self) -> Result<Vec<(String, Vec<String>)>, Error> {
+        let tx = self.db.begin_read()?;
+        let t = tx.open_table(PEERS)?;
+        t.iter()?
+            .map(|e| {
+                e.map(|(k, v)| (k.value().to_owned(), v.value().lines().map(str::to_owned).collect()))
+                    .map_err(Error::from)
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,150 @@
+//! Rules a new statement must follow against the registry as this node sees
+//! it: referenced records exist, are of the right kind and are not
+//! retracted; only a catalogue's owner and editors add entries to it; only a
+//! record's author edits or retracts it; dates of new statements are not in
+//! the past. Records that arrive from others are not held to these rules
+//! (their references may arrive later); views simply skip what they cannot
+//! resolve.
+
+use crate::identity::MemberId;
+use crate::record::{Body, Kind, NeedStatus, RecordId, SignedRecord};
+use crate::time::{Date, Timestamp};
+use crate::view::Views;
+
+/// A statement that breaks a rule.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Violation {
+    #[error("no {expected} with id {id} is known here: check the id (`mutu ls`) or import the bundle that has it")]
+    NotFound { id: RecordId, expected: Kind },
+    #[error("{id} is a {found}, not a {expected}")]
+    WrongKind { id: RecordId, expected: Kind, found: Kind },
+    #[error("{kind} {id} has been retracted by its author")]
+    Retracted { id: RecordId, kind: Kind },
+    #[error("need {id} is {status}: it takes no new pledges, cosigns or offers")]
+    NeedClosed { id: RecordId, status: &'static str },
+    #[error("only the owner or an editor of catalogue {catalogue} can add entries to it")]
+    NotEditor { catalogue: RecordId },
+    #[error("{id} was written by {author}: only its author can change or retract it")]
+    NotYours { id: RecordId, author: MemberId },
+    #[error("{field} {date} is in the past: give a date from today on")]
+    InThePast { field: &'static str, date: Date },
+    #[error("no record with id {id} is known here")]
+    Unknown { id: RecordId },
+    #[error("{id} is a retraction, and retractions are permanent")]
+    Permanent { id: RecordId },
+    #[error("a catalogue cannot include itself")]
+    SelfInclude,
+    #[error("a record cannot be based on itself")]
+    SelfReference,
+}
+
+fn resolve<'a>(views: &Views<'a>, id: &RecordId, expected: Kind) -> Result<&'a SignedRecord, Violation> {
+    let index = views.index();
+    match index.get_any(id) {
+        None => Err(Violation::NotFound { id: *id, expected }),
+        Some(r) if index.is_tombstoned(r) => Err(Violation::Retracted { id: *id, kind: r.record().kind }),
+        Some(r) if r.record().kind != expected => Err(Violation::WrongKind { id: *id, expected, found: r.record().kind }),
+        Some(r) => Ok(r),
+    }
+}
+
+fn not_past(field: &'static str, date: Option<Date>, now: Timestamp) -> Result<(), Violation> {
+    match date {
+        Some(d) if d.is_past(now) => Err(Violation::InThePast { field, date: d }),
+        _ => Ok(()),
+    }
+}
+
+fn need_open(views: &Views<'_>, need: &RecordId) -> Result<(), Violation> {
+    let r = resolve(views, need, Kind::Need)?;
+    if let Body::Need(n) = &r.record().body {
+        let status = match n.status {
+            NeedStatus::Withdrawn => "withdrawn",
+            NeedStatus::Delivered => "delivered",
+            _ => return Ok(()),
+        };
+        return Err(Violation::NeedClosed { id: *need, status });
+    }
+    Ok(())
+}
+
+/// Checks a new statement by `author`. For an edit, `previous` is the
+/// version it replaces.
+pub fn check(views: &Views<'_>, author: MemberId, body: &Body, previous: Option<&SignedRecord>) -> Result<(), Violation> {
+    let now = views.now();
+    if let Some(prev) = previous {
+        let rec = prev.record();
+        if rec.author != author {
+            return Err(Violation::NotYours { id: rec.id, author: rec.author });
+        }
+        if views.index().is_tombstoned(prev) {
+            return Err(Violation::Retracted { id: rec.id, kind: rec.kind });
+        }
+        if rec.kind == Kind::Tombstone {
+            return Err(Violation::Permanent { id: rec.id });
+        }
+    }
+    let is_new = previous.is_none();
+    match body {
+        Body::Need(n) => {
+            if let Some(p) = &n.project {
+                resolve(views, p, Kind::Project)?;
+            }
+            if is_new {
+                not_past("deadline", n.deadline, now)?;
+            }
+        }
+        Body::Pledge(p) => {
+            if is_new {
+                need_open(views, &p.need)?;
+                not_past("expiry date", p.expires_at, now)?;
+            }
+        }
+        Body::Cosign(c) => need_open(views, &c.need)?,
+        Body::Offer(o) => {
+            need_open(views, &o.need)?;
+            if is_new {
+                not_past("valid-until date", o.valid_until, now)?;
+            }
+        }
+        Body::Usage(u) => {
+            resolve(views, &u.project, Kind::Project)?;
+        }
+        Body::Project(p) => {
+            if let Some(base) = &p.is_based_on {
+                if previous.is_some_and(|prev| prev.id() == *base) {
+                    return Err(Violation::SelfReference);
+                }
+                resolve(views, base, Kind::Project)?;
+            }
+        }
+        Body::Catalogue(c) => {
+            for inc in &c.includes {
+                if previous.is_some_and(|prev| prev.id() == *inc) {
+                    return Err(Violation::SelfInclude);
+                }
+                resolve(views, inc, Kind::Catalogue)?;
+            }
+        }
+        Body::CatalogueEntry(e) => {
+            let cat = resolve(views, &e.catalogue, Kind::Catalogue)?;
+            resolve(views, &e.project, Kind::Project)?;
+            let allowed = cat.record().author == author || matches!(&cat.record().body, Body::Catalogue(c) if c.editors.contains(&author));
+            if !allowed {
+                return Err(Violation::NotEditor { catalogue: e.catalogue });
+            }
+        }
+        Body::Tombstone(t) => {
+            let target = views.index().get_any(&t.target).ok_or(Violation::Unknown { id: t.target })?;
+            if target.record().author != author {
+                return Err(Violation::NotYours { id: t.target, author: target.record().author });
+            }
+            if views.index().is_tombstoned(target) {
+                return Err(Violation::Retracted { id: t.target, kind: target.record().kind });
+            }
+        }
+        Body::Profile(_) | Body::Vouch(_) => {}
+    }
+    Ok(())
+}

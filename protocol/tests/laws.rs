@@ -1,0 +1,332 @@
+//! Laws of admission and views: the order, duplication and batching of
+//! changes never change what a registry shows.
+//!
+//! Proptest draws arrival orders from `MUTU_TEST_SEED` when it is set, else
+//! from a fixed seed, so every run checks the same cases unless asked not to.
+
+// Test helpers may panic: a panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::OnceLock;
+
+use automerge::ReadDoc;
+
+use common::*;
+use mutu_protocol::record::{Body, Kind, Need, Pledge, PledgeStatus};
+use mutu_protocol::view::{Filter, Views};
+use mutu_protocol::{Registry, SignedChange};
+use proptest::prelude::*;
+use proptest::test_runner::RngSeed;
+
+/// Every change of a small but complete registry, in the order they were
+/// made, and the digest of that registry's views.
+struct Scenario {
+    log: Vec<SignedChange>,
+    digest: String,
+}
+
+/// Four members write needs, pledges, cosigns, offers, projects, usages,
+/// vouches, federated catalogues (with a cycle) and entries by an editor;
+/// one member edits a need from two replicas at once, another edits a pledge
+/// from two replicas at once; a tombstone races an edit of its target; an
+/// editor is revoked; a member tombstones someone else's record.
+fn build() -> Scenario {
+    let (a, b, c, d) = (key(1), key(2), key(3), key(4));
+    let mut w = World::new();
+
+    // A: a public body with needs.
+    let paheko = rec(&a, 1, at(1), project("Paheko"));
+    let n1 = rec(&a, 2, at(2), need("Invoices", "1000EUR"));
+    let n2 = rec(&a, 3, at(3), need("Payroll", "500EUR"));
+    w.put(
+        &a,
+        1,
+        &[
+            rec(&a, 0, at(0), profile("Mairie")),
+            paheko.clone(),
+            n1.clone(),
+            n2.clone(),
+        ],
+    );
+
+    // B and C: catalogues including each other (a cycle); D edits B's.
+    let (cb_id, cc_id) = (
+        rec(&b, 1, at(4), catalogue("x", &[], &[])).id(),
+        rec(&c, 2, at(5), catalogue("x", &[], &[])).id(),
+    );
+    let cb = rec(&b, 1, at(4), catalogue("Libre en mairie", &[d.member_id()], &[cc_id]));
+    w.put(
+        &b,
+        1,
+        &[
+            rec(&b, 0, at(0), profile("Adullact")),
+            cb.clone(),
+            rec(&b, 2, at(6), entry(cb_id, paheko.id())),
+        ],
+    );
+    let dolibarr = rec(&c, 1, at(5), project("Dolibarr"));
+    let cc = rec(&c, 2, at(5), catalogue("Prestataires", &[], &[cb_id]));
+    w.put(
+        &c,
+        1,
+        &[rec(&c, 0, at(0), profile("Prestataire")), dolibarr.clone(), cc],
+    );
+    w.put(
+        &c,
+        1,
+        &[
+            rec(&c, 3, at(7), entry(cc_id, dolibarr.id())),
+            rec(&c, 4, at(8), offer(n1.id(), "900EUR")),
+        ],
+    );
+
+    // D: cosigns, pledges, uses, edits B's catalogue.
+    let p_d = rec(&d, 2, at(10), pledge(n1.id(), "600EUR", true));
+    w.put(&d, 1, &[rec(&d, 1, at(9), cosign(n1.id())), p_d.clone()]);
+    w.put(
+        &d,
+        1,
+        &[
+            rec(&d, 3, at(11), usage(paheko.id())),
+            rec(&d, 4, at(12), entry(cb_id, dolibarr.id())),
+        ],
+    );
+    let d_editor_entry = rec(&d, 5, at(13), entry(cb_id, paheko.id()));
+    w.put(&d, 1, std::slice::from_ref(&d_editor_entry));
+
+    // C pledges and vouches; B cosigns twice (two changes).
+    w.put(
+        &c,
+        1,
+        &[
+            rec(&c, 5, at(14), pledge(n1.id(), "400EUR", false)),
+            rec(&c, 6, at(15), vouch(a.member_id())),
+        ],
+    );
+    w.put(&b, 1, &[rec(&b, 3, at(16), cosign(n1.id()))]);
+    w.put(&b, 1, &[rec(&b, 4, at(17), days_pledge(n1.id(), 5))]);
+
+    // A edits N1 from two replicas concurrently: both changes depend on the
+    // same heads, so both versions exist and Automerge picks one everywhere.
+    let before = w.doc(&a);
+    let edit_need = |title: &str, goal: &str| {
+        let Body::Need(n) = need(title, goal) else {
+            unreachable!()
+        };
+        Body::Need(Need {
+            description: format!("{title} at {goal}"),
+            ..n
+        })
+    };
+    w.put(&a, 1, &[edit(&a, &n1, at(20), edit_need("Invoices v2", "1200EUR"))]);
+    w.put_on(
+        &before,
+        &a,
+        2,
+        &[edit(&a, &n1, at(21), edit_need("Invoices v3", "800EUR"))],
+    );
+
+    // D edits its pledge from two replicas concurrently.
+    let before = w.doc(&d);
+    let Body::Pledge(p) = p_d.record().body.clone() else {
+        unreachable!()
+    };
+    w.put(
+        &d,
+        1,
+        &[edit(
+            &d,
+            &p_d,
+            at(22),
+            Body::Pledge(Pledge {
+                status: PledgeStatus::Withdrawn,
+                ..p.clone()
+            }),
+        )],
+    );
+    w.put_on(
+        &before,
+        &d,
+        2,
+        &[edit(&d, &p_d, at(23), pledge(n1.id(), "700EUR", true))],
+    );
+
+    // A retracts N2 while its replica 2, not having seen that, edits N2.
+    let before = w.doc(&a);
+    w.put(&a, 1, &[rec(&a, 4, at(24), tombstone(n2.id()))]);
+    w.put_on(&before, &a, 2, &[edit(&a, &n2, at(25), need("Payroll v2", "600EUR"))]);
+    // And replica 3 re-puts the old bytes of N2 after seeing everything.
+    w.put(&a, 3, std::slice::from_ref(&n2));
+
+    // B revokes D as an editor while D adds another entry concurrently.
+    let before = w.doc(&d);
+    w.put(
+        &b,
+        1,
+        &[edit(&b, &cb, at(26), catalogue("Libre en mairie", &[], &[cc_id]))],
+    );
+    w.put_on(&before, &d, 2, &[rec(&d, 6, at(27), entry(cb_id, dolibarr.id()))]);
+
+    // B tombstones A's N1: that hides nothing.
+    w.put(&b, 1, &[rec(&b, 5, at(28), tombstone(n1.id()))]);
+
+    assert_eq!(w.reg.pending_count(), 0);
+    let digest = digest(&w.reg, NOW);
+    check_scenario(&w.reg, &n1, &n2, &d_editor_entry);
+    Scenario { log: w.log, digest }
+}
+
+/// What the scenario must show, whatever the arrival order.
+fn check_scenario(
+    reg: &Registry,
+    n1: &mutu_protocol::SignedRecord,
+    n2: &mutu_protocol::SignedRecord,
+    revoked: &mutu_protocol::SignedRecord,
+) {
+    let views = Views::new(reg.index(), NOW);
+    let needs = views.needs(&Filter::default());
+    assert_eq!(
+        needs.len(),
+        1,
+        "N2 is retracted, N1 is not (B's tombstone hides nothing)"
+    );
+    assert_eq!(needs[0].id, n1.id());
+    assert!(
+        needs[0].title == "Invoices v2" || needs[0].title == "Invoices v3",
+        "{}",
+        needs[0].title
+    );
+    assert_eq!(needs[0].cosigners.len(), 2);
+    assert!(reg.index().get(&n2.id()).is_none());
+    assert!(
+        reg.index().get(&revoked.id()).is_some(),
+        "the record stays, only the catalogue view drops it"
+    );
+    let catalogues = views.catalogues(&Filter::default());
+    assert_eq!(catalogues.len(), 2);
+    for cat in &catalogues {
+        assert!(
+            cat.entries.iter().all(|e| e.entry != revoked.id()),
+            "a revoked editor's entry is shown"
+        );
+        let mut projects: Vec<_> = cat.entries.iter().map(|e| e.project).collect();
+        projects.sort();
+        projects.dedup();
+        assert_eq!(projects.len(), cat.entries.len(), "each project once");
+    }
+    assert_eq!(views.members(&Filter::default()).len(), 4);
+    assert!(views.records(Kind::Tombstone, &Filter::default()).is_empty());
+}
+
+fn scenario() -> &'static Scenario {
+    static SCENARIO: OnceLock<Scenario> = OnceLock::new();
+    SCENARIO.get_or_init(build)
+}
+
+/// Admits `order` (indices into the log) in batches of the given sizes, used
+/// in turn, and returns the registry.
+fn replay(order: &[usize], sizes: &[usize]) -> Registry {
+    let log = &scenario().log;
+    let mut reg = Registry::new();
+    let mut rest = order;
+    let mut sizes = sizes.iter().copied().cycle();
+    while !rest.is_empty() {
+        let n = sizes.next().unwrap_or(1).clamp(1, rest.len());
+        let (batch, tail) = rest.split_at(n);
+        rest = tail;
+        let report = admit(&mut reg, batch.iter().map(|&i| log[i].clone()).collect());
+        assert!(report.rejected.is_empty(), "{report:?}");
+    }
+    reg
+}
+
+fn seed() -> RngSeed {
+    RngSeed::Fixed(
+        std::env::var("MUTU_TEST_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0x6d75_7475),
+    )
+}
+
+/// An arrival: every change at least once, some twice or more, shuffled,
+/// and batch sizes to cut it with.
+fn arrival() -> impl Strategy<Value = (Vec<usize>, Vec<usize>)> {
+    let n = scenario().log.len();
+    prop::collection::vec(0..n, 0..n).prop_flat_map(move |dups| {
+        let order: Vec<usize> = (0..n).chain(dups).collect();
+        (Just(order).prop_shuffle(), prop::collection::vec(1usize..8, 1..16))
+    })
+}
+
+#[test]
+fn the_scenario_is_rich_enough() {
+    let s = scenario();
+    assert!(s.log.len() >= 20, "{}", s.log.len());
+    let reg = replay(&(0..s.log.len()).collect::<Vec<_>>(), &[1]);
+    assert_eq!(digest(&reg, NOW), s.digest);
+    // Concurrent versions exist: keys with two values, one of them winning.
+    let conflicts: usize = reg
+        .docs()
+        .map(|d| {
+            let am = d.automerge();
+            let keys: Vec<String> = am.keys(automerge::ROOT).collect();
+            keys.iter()
+                .filter(|k| am.get_all(automerge::ROOT, k.as_str()).unwrap().len() > 1)
+                .count()
+        })
+        .sum();
+    // N1 (two replicas of A) and D's pledge; N2's were overwritten by replica 3.
+    assert_eq!(conflicts, 2);
+}
+
+#[test]
+fn changes_in_reverse_wait_then_all_apply() {
+    let s = scenario();
+    let order: Vec<usize> = (0..s.log.len()).rev().collect();
+    let reg = replay(&order, &[1]);
+    assert_eq!(reg.pending_count(), 0);
+    assert_eq!(digest(&reg, NOW), s.digest);
+}
+
+#[test]
+fn everything_in_one_batch_twice() {
+    let s = scenario();
+    let order: Vec<usize> = (0..s.log.len()).rev().chain(0..s.log.len()).collect();
+    let reg = replay(&order, &[order.len()]);
+    assert_eq!(reg.pending_count(), 0);
+    assert_eq!(digest(&reg, NOW), s.digest);
+}
+
+#[test]
+fn views_do_not_depend_on_when_they_are_built() {
+    // Building views twice, or from a clone of the index, gives the same.
+    let s = scenario();
+    let reg = replay(&(0..s.log.len()).collect::<Vec<_>>(), &[3]);
+    let index = reg.index().clone();
+    let a = serde_json::to_string(&Views::new(&index, NOW).needs(&Filter::default())).unwrap();
+    let b = serde_json::to_string(&Views::new(reg.index(), NOW).needs(&Filter::default())).unwrap();
+    assert_eq!(a, b);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, rng_seed: seed(), ..ProptestConfig::default() })]
+
+    #[test]
+    fn order_duplication_and_batching_never_change_the_views((order, sizes) in arrival()) {
+        let reg = replay(&order, &sizes);
+        prop_assert_eq!(reg.pending_count(), 0);
+        prop_assert_eq!(digest(&reg, NOW), scenario().digest.clone());
+    }
+
+    #[test]
+    fn two_nodes_fed_differently_agree((one, s1) in arrival(), (two, s2) in arrival()) {
+        let (x, y) = (replay(&one, &s1), replay(&two, &s2));
+        prop_assert_eq!(digest(&x, NOW), digest(&y, NOW));
+        // Also at another instant (funding states depend on now).
+        let later = mutu_protocol::Timestamp(NOW.0 + 365 * 86_400_000);
+        prop_assert_eq!(digest(&x, later), digest(&y, later));
+    }
+}
