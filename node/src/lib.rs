@@ -1,6 +1,9 @@
 //! The mutu node: the durable store ([`store`]), a member's home directory
-//! ([`home`]) and the state every front end shares ([`state`]).
+//! ([`home`]), the state every front end shares ([`state`]), and (in later
+//! modules) the libp2p swarm, the node actor and the HTTP API.
 
+pub mod actor;
 pub mod home;
+pub mod net;
 pub mod state;
 pub mod store;

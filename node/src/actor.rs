@@ -1,0 +1,497 @@
+//! The node actor: one task owns the swarm and the member's [`State`]
+//! (store + registry) and runs a `tokio::select!` loop over shutdown, local
+//! commands, swarm events and timers, with one `handle_*` method per arm.
+//! Front ends (the HTTP API, tests) talk to it through a [`Handle`] over a
+//! bounded channel; nothing in the node is unbounded.
+//!
+//! Sync, as DESIGN.md describes it:
+//! - every local write is published on gossipsub as a [`GossipBatch`];
+//! - a gossip message is admitted (batch-verified, durably stored) before the
+//!   actor reports `Accept`, so gossipsub forwards only admitted changes;
+//!   forged or malformed input is `Reject`ed (the relaying peer loses score),
+//!   duplicates are `Ignore`d;
+//! - on every new connection, and every `sync_interval` with a random
+//!   connected peer, the actor sends its inventory (document → heads digest);
+//!   both sides then pull, per differing document, exactly the changes they
+//!   lack (`ChangesSince` with their own heads), repeating while the answer
+//!   says `more`;
+//! - a change whose dependencies are missing waits in the registry's bounded
+//!   pending buffer and the actor asks the peer that sent it for the rest;
+//! - a peer that sends forged changes [`STRIKES_BEFORE_BLOCK`] times is
+//!   disconnected and blocked for [`BLOCK_DURATION`].
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use libp2p::futures::StreamExt;
+use libp2p::gossipsub::{self, MessageAcceptance};
+use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
+use libp2p::swarm::SwarmEvent;
+use libp2p::{Multiaddr, PeerId, Swarm, identify, mdns};
+use mutu_protocol::admission::Report;
+use mutu_protocol::identity::MemberId;
+use mutu_protocol::SignedChange;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::net::behaviour::Behaviour;
+use crate::net::sync::{self, GossipBatch, HeadsDigest, Request, Response};
+use crate::net::BehaviourEvent;
+use crate::state::{self, State};
+
+/// Commands waiting for the actor.
+pub const COMMAND_CAPACITY: usize = 64;
+/// Forged batches a peer may send before it is blocked.
+pub const STRIKES_BEFORE_BLOCK: u32 = 3;
+/// How long a misbehaving peer stays blocked.
+pub const BLOCK_DURATION: Duration = Duration::from_secs(600);
+
+type ReadFn = Box<dyn FnOnce(&State) + Send>;
+type WriteFn = Box<dyn FnOnce(&mut State) -> Option<SignedChange> + Send>;
+type NetFn = Box<dyn FnOnce(&mut Swarm<Behaviour>) + Send>;
+
+/// What a [`Handle`] asks of the actor.
+enum Command {
+    /// Read the state (the closure sends its own reply).
+    Read(ReadFn),
+    /// Change the state; a returned change is published.
+    Write(WriteFn),
+    /// Act on the swarm (dial, block a peer, read the peer list).
+    Net(NetFn),
+    Status(oneshot::Sender<Status>),
+}
+
+/// A node's counters, as `mutu status` shows them.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Status {
+    pub member: MemberId,
+    pub peer_id: String,
+    pub peers: usize,
+    pub documents: usize,
+    pub records: usize,
+    pub pending: usize,
+    pub rejected: u64,
+    pub listen: Vec<String>,
+}
+
+/// Errors of a handle.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("the node has stopped")]
+    Stopped,
+    #[error(transparent)]
+    State(#[from] state::Error),
+}
+
+/// A cheap, cloneable way to talk to the actor.
+#[derive(Debug, Clone)]
+pub struct Handle {
+    commands: mpsc::Sender<Command>,
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Command::Read(_) => "Read",
+            Command::Write(_) => "Write",
+            Command::Net(_) => "Net",
+            Command::Status(_) => "Status",
+        })
+    }
+}
+
+impl Handle {
+    /// Runs `f` on the state and returns its result.
+    pub async fn read<R: Send + 'static>(&self, f: impl FnOnce(&State) -> R + Send + 'static) -> Result<R, Error> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(Command::Read(Box::new(move |s| {
+                let _ = tx.send(f(s));
+            })))
+            .await
+            .map_err(|_| Error::Stopped)?;
+        rx.await.map_err(|_| Error::Stopped)
+    }
+
+    /// Runs a write on the state; the change it makes is published.
+    pub async fn write<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut State) -> Result<(R, SignedChange), state::Error> + Send + 'static,
+    ) -> Result<R, Error> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(Command::Write(Box::new(move |s| match f(s) {
+                Ok((r, change)) => {
+                    let _ = tx.send(Ok(r));
+                    Some(change)
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    None
+                }
+            })))
+            .await
+            .map_err(|_| Error::Stopped)?;
+        Ok(rx.await.map_err(|_| Error::Stopped)??)
+    }
+
+    /// Runs `f` on the swarm.
+    pub async fn net<R: Send + 'static>(&self, f: impl FnOnce(&mut Swarm<Behaviour>) -> R + Send + 'static) -> Result<R, Error> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(Command::Net(Box::new(move |s| {
+                let _ = tx.send(f(s));
+            })))
+            .await
+            .map_err(|_| Error::Stopped)?;
+        rx.await.map_err(|_| Error::Stopped)
+    }
+
+    pub async fn status(&self) -> Result<Status, Error> {
+        let (tx, rx) = oneshot::channel();
+        self.commands.send(Command::Status(tx)).await.map_err(|_| Error::Stopped)?;
+        rx.await.map_err(|_| Error::Stopped)
+    }
+
+    /// Dials a peer.
+    pub async fn dial(&self, addr: Multiaddr) -> Result<(), Error> {
+        self.net(move |s| {
+            if let Err(e) = s.dial(addr) {
+                tracing::warn!(error = %e, "dial failed");
+            }
+        })
+        .await
+    }
+}
+
+/// Actor settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub sync_interval: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self { sync_interval: Duration::from_secs(30) }
+    }
+}
+
+/// A pull in flight: which document it is for.
+#[derive(Debug, Clone, Copy)]
+enum Pending {
+    Inventory,
+    Changes(MemberId),
+}
+
+/// The actor. Built by [`spawn`].
+struct Actor {
+    state: State,
+    swarm: Swarm<Behaviour>,
+    config: Config,
+    inflight: HashMap<OutboundRequestId, (PeerId, Pending)>,
+    strikes: HashMap<PeerId, u32>,
+    blocked_until: HashMap<PeerId, Instant>,
+    blocked_members: HashSet<MemberId>,
+    rejected: u64,
+    rng_state: u64,
+}
+
+/// Starts the actor on the current tokio runtime. It stops when `shutdown`
+/// turns true or every handle is dropped.
+pub fn spawn(
+    state: State,
+    swarm: Swarm<Behaviour>,
+    config: Config,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(Handle, tokio::task::JoinHandle<()>), state::Error> {
+    let (tx, rx) = mpsc::channel(COMMAND_CAPACITY);
+    let blocked_members = state.store().blocked()?.into_iter().collect();
+    let seed = state.member_id().as_bytes()[..8].iter().fold(0u64, |a, b| a << 8 | u64::from(*b));
+    let actor = Actor {
+        state,
+        swarm,
+        config,
+        inflight: HashMap::new(),
+        strikes: HashMap::new(),
+        blocked_until: HashMap::new(),
+        blocked_members,
+        rejected: 0,
+        rng_state: seed | 1,
+    };
+    let task = tokio::spawn(actor.run(rx, shutdown));
+    Ok((Handle { commands: tx }, task))
+}
+
+impl Actor {
+    async fn run(mut self, mut commands: mpsc::Receiver<Command>, mut shutdown: watch::Receiver<bool>) {
+        let mut sync_timer = tokio::time::interval(self.config.sync_interval);
+        sync_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        sync_timer.tick().await;
+        loop {
+            tokio::select! {
+                _ = shutdown.changed() => break,
+                command = commands.recv() => match command {
+                    Some(c) => self.handle_command(c),
+                    None => break,
+                },
+                event = self.swarm.select_next_some() => self.handle_swarm_event(event),
+                _ = sync_timer.tick() => self.handle_sync_tick(),
+            }
+        }
+        tracing::info!("node stopped");
+    }
+
+    fn handle_command(&mut self, command: Command) {
+        match command {
+            Command::Read(f) => f(&self.state),
+            Command::Write(f) => {
+                if let Some(change) = f(&mut self.state) {
+                    self.publish(change.doc(), vec![change]);
+                }
+            }
+            Command::Net(f) => f(&mut self.swarm),
+            Command::Status(reply) => {
+                let _ = reply.send(self.status());
+            }
+        }
+    }
+
+    fn status(&self) -> Status {
+        Status {
+            member: self.state.member_id(),
+            peer_id: self.swarm.local_peer_id().to_string(),
+            peers: self.swarm.connected_peers().count(),
+            documents: self.state.registry().doc_count(),
+            records: self.state.registry().index().len(),
+            pending: self.state.registry().pending_count(),
+            rejected: self.rejected,
+            listen: self.swarm.listeners().map(ToString::to_string).collect(),
+        }
+    }
+
+    fn publish(&mut self, doc: MemberId, changes: Vec<SignedChange>) {
+        for batch in GossipBatch::split(doc, changes) {
+            if let Err(e) = self.swarm.behaviour_mut().publish(&batch) {
+                tracing::debug!(error = %e, "gossip publish");
+            }
+        }
+    }
+
+    fn handle_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        match event {
+            SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message {
+                propagation_source,
+                message_id,
+                message,
+            })) => self.handle_gossip(propagation_source, message_id, message),
+            SwarmEvent::Behaviour(BehaviourEvent::Sync(event)) => self.handle_sync_event(event),
+            SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. })) => {
+                self.handle_identify(peer_id, info)
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Mdns(mdns::Event::Discovered(found))) => {
+                for (peer, addr) in found {
+                    if !self.swarm.is_connected(&peer) {
+                        let _ = self.swarm.dial(addr);
+                    }
+                }
+            }
+            SwarmEvent::ConnectionEstablished { peer_id, num_established, .. } if num_established.get() == 1 => {
+                self.start_sync(peer_id)
+            }
+            SwarmEvent::NewListenAddr { address, .. } => tracing::info!(%address, "listening"),
+            _ => {}
+        }
+    }
+
+    fn handle_gossip(&mut self, source: PeerId, id: gossipsub::MessageId, message: gossipsub::Message) {
+        let acceptance = match GossipBatch::decode(&message.data) {
+            Err(e) => {
+                tracing::debug!(%source, error = %e, "malformed gossip");
+                self.strike(source);
+                MessageAcceptance::Reject
+            }
+            Ok(batch) if self.blocked_members.contains(&batch.doc) => MessageAcceptance::Ignore,
+            Ok(batch) => match self.admit(source, batch.changes) {
+                Some(report) if report.has_misbehaviour() => MessageAcceptance::Reject,
+                Some(report) if !report.admitted.is_empty() => MessageAcceptance::Accept,
+                _ => MessageAcceptance::Ignore,
+            },
+        };
+        self.swarm
+            .behaviour_mut()
+            .gossipsub
+            .report_message_validation_result(&id, &source, acceptance);
+    }
+
+    /// Admits changes from `peer`, striking it for forgeries and asking it
+    /// for missing dependencies. `None` if the store failed.
+    fn admit(&mut self, peer: PeerId, changes: Vec<SignedChange>) -> Option<Report> {
+        let changes: Vec<SignedChange> = changes.into_iter().filter(|c| !self.blocked_members.contains(&c.doc())).collect();
+        let report = match self.state.admit(changes, state::now()) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "admission failed to persist");
+                return None;
+            }
+        };
+        if report.has_misbehaviour() {
+            self.rejected += report.rejected.len() as u64;
+            tracing::warn!(%peer, rejected = report.rejected.len(), reason = %report.rejected[0].reason, "rejected changes");
+            self.strike(peer);
+        }
+        let docs: HashSet<MemberId> = report.missing.iter().map(|(d, _)| *d).collect();
+        for doc in docs {
+            self.request_changes(peer, doc);
+        }
+        Some(report)
+    }
+
+    fn strike(&mut self, peer: PeerId) {
+        let n = self.strikes.entry(peer).or_insert(0);
+        *n += 1;
+        if *n >= STRIKES_BEFORE_BLOCK {
+            tracing::warn!(%peer, "blocking a peer that keeps sending forged changes");
+            self.swarm.behaviour_mut().blocked.block_peer(peer);
+            self.blocked_until.insert(peer, Instant::now() + BLOCK_DURATION);
+        }
+    }
+
+    fn inventory(&self) -> BTreeMap<MemberId, HeadsDigest> {
+        self.state
+            .registry()
+            .docs()
+            .map(|d| (d.owner(), sync::heads_digest(&d.heads())))
+            .collect()
+    }
+
+    fn start_sync(&mut self, peer: PeerId) {
+        for page in sync::inventory_pages(&self.inventory()) {
+            let id = self.swarm.behaviour_mut().sync.send_request(&peer, Request::Inventory(page));
+            self.inflight.insert(id, (peer, Pending::Inventory));
+        }
+    }
+
+    fn request_changes(&mut self, peer: PeerId, doc: MemberId) {
+        let heads = self.state.registry().doc(&doc).map(|d| d.heads()).unwrap_or_default();
+        let id = self.swarm.behaviour_mut().sync.send_request(&peer, Request::changes_since(doc, &heads));
+        self.inflight.insert(id, (peer, Pending::Changes(doc)));
+    }
+
+    fn handle_sync_event(&mut self, event: request_response::Event<Request, Response>) {
+        match event {
+            request_response::Event::Message { peer, message, .. } => match message {
+                request_response::Message::Request { request, channel, .. } => self.handle_sync_request(peer, request, channel),
+                request_response::Message::Response { request_id, response } => {
+                    self.handle_sync_response(peer, request_id, response)
+                }
+            },
+            request_response::Event::OutboundFailure { request_id, error, peer, .. } => {
+                self.inflight.remove(&request_id);
+                tracing::debug!(%peer, %error, "sync request failed");
+            }
+            request_response::Event::InboundFailure { peer, error, .. } => tracing::debug!(%peer, %error, "sync response failed"),
+            request_response::Event::ResponseSent { .. } => {}
+        }
+    }
+
+    fn handle_sync_request(&mut self, peer: PeerId, request: Request, channel: ResponseChannel<Response>) {
+        if let Err(e) = request.check() {
+            self.strike(peer);
+            let _ = self.swarm.behaviour_mut().sync.send_response(channel, Response::error(e.to_string()));
+            return;
+        }
+        let response = match request {
+            Request::Inventory(theirs) => {
+                let ours = self.inventory();
+                // They may hold what we lack: pull it too.
+                for doc in sync::diff_inventory(&ours, &theirs) {
+                    if !self.blocked_members.contains(&doc) {
+                        self.request_changes(peer, doc);
+                    }
+                }
+                Response::Inventory(sync::inventory_response(&ours, &theirs))
+            }
+            Request::ChangesSince { doc, heads } => self.changes_response(doc, |d| sync::changes_since(d, &sync::from_wire(&heads))),
+            Request::ChangesByHash { doc, hashes } => {
+                self.changes_response(doc, |d| sync::from_wire(&hashes).into_iter().filter(|h| d.has_change(h)).collect())
+            }
+        };
+        let _ = self.swarm.behaviour_mut().sync.send_response(channel, response);
+    }
+
+    fn changes_response(
+        &self,
+        doc: MemberId,
+        hashes: impl FnOnce(&mutu_protocol::doc::MemberDoc) -> Vec<automerge::ChangeHash>,
+    ) -> Response {
+        let Some(d) = self.state.registry().doc(&doc) else {
+            return Response::Changes { changes: Vec::new(), more: false };
+        };
+        let wanted: Vec<[u8; 32]> = hashes(d).into_iter().map(|h| h.0).collect();
+        match self.state.store().changes_by_hash(&wanted) {
+            Ok(changes) => Response::changes_chunk(changes),
+            Err(e) => Response::error(e.to_string()),
+        }
+    }
+
+    fn handle_sync_response(&mut self, peer: PeerId, id: OutboundRequestId, response: Response) {
+        let Some((_, pending)) = self.inflight.remove(&id) else { return };
+        if response.check().is_err() {
+            self.strike(peer);
+            return;
+        }
+        match (pending, response) {
+            (Pending::Inventory, Response::Inventory(theirs)) => {
+                let ours = self.inventory();
+                for doc in sync::diff_inventory(&ours, &theirs) {
+                    if !self.blocked_members.contains(&doc) {
+                        self.request_changes(peer, doc);
+                    }
+                }
+            }
+            (Pending::Changes(doc), Response::Changes { changes, more }) => {
+                let stray = changes.iter().any(|c| c.doc() != doc);
+                let report = self.admit(peer, changes);
+                if stray {
+                    self.strike(peer);
+                }
+                let progressed = report.is_some_and(|r| !r.admitted.is_empty());
+                if more && progressed {
+                    self.request_changes(peer, doc);
+                }
+            }
+            (_, Response::Error(text)) => tracing::debug!(%peer, %text, "peer could not serve a sync request"),
+            _ => self.strike(peer),
+        }
+    }
+
+    fn handle_identify(&mut self, peer: PeerId, info: identify::Info) {
+        for addr in &info.listen_addrs {
+            self.swarm.behaviour_mut().kad.add_address(&peer, addr.clone());
+        }
+        let addrs: Vec<String> = info.listen_addrs.iter().map(ToString::to_string).collect();
+        if let Err(e) = self.state.store().put_peer(&peer.to_string(), &addrs) {
+            tracing::warn!(error = %e, "could not remember a peer");
+        }
+    }
+
+    fn handle_sync_tick(&mut self) {
+        let now = Instant::now();
+        let expired: Vec<PeerId> = self.blocked_until.iter().filter(|(_, t)| **t <= now).map(|(p, _)| *p).collect();
+        for p in expired {
+            self.blocked_until.remove(&p);
+            self.strikes.remove(&p);
+            self.swarm.behaviour_mut().blocked.unblock_peer(p);
+        }
+        let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
+        if peers.is_empty() {
+            return;
+        }
+        // xorshift: a deterministic choice of peer, seeded per member.
+        self.rng_state ^= self.rng_state << 13;
+        self.rng_state ^= self.rng_state >> 7;
+        self.rng_state ^= self.rng_state << 17;
+        let peer = peers[(self.rng_state % peers.len() as u64) as usize];
+        self.start_sync(peer);
+    }
+}
