@@ -1,1 +1,40 @@
-fn main(){}
+//! `mutu`, the command line of a mutu member.
+//!
+//! This is the offline CLI: every command opens the home's store directly
+//! (see `mutu_node::state`). Exit codes: 0 success, 2 the input is wrong
+//! (fix it and retry; clap's usage errors also exit 2), 1 anything else.
+//! Errors are one line on stderr: `error: <what is wrong and what to do>`.
+
+mod args;
+mod commands;
+mod fail;
+mod output;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let cli = args::Cli::parse();
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let result = commands::run(cli, &mut out).and_then(|()| out.flush().map_err(anyhow::Error::from));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if fail::is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            // Whatever was printed before the failure goes out first.
+            let _ = out.flush();
+            eprintln!("error: {}", fail::one_line(&e));
+            ExitCode::from(fail::exit_code(&e))
+        }
+    }
+}

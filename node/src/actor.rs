@@ -28,14 +28,14 @@ use libp2p::gossipsub::{self, MessageAcceptance};
 use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
 use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, PeerId, Swarm, identify, mdns};
+use mutu_protocol::SignedChange;
 use mutu_protocol::admission::Report;
 use mutu_protocol::identity::MemberId;
-use mutu_protocol::SignedChange;
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::net::BehaviourEvent;
 use crate::net::behaviour::Behaviour;
 use crate::net::sync::{self, GossipBatch, HeadsDigest, Request, Response};
-use crate::net::BehaviourEvent;
 use crate::state::{self, State};
 
 /// Commands waiting for the actor.
@@ -136,7 +136,10 @@ impl Handle {
     }
 
     /// Runs `f` on the swarm.
-    pub async fn net<R: Send + 'static>(&self, f: impl FnOnce(&mut Swarm<Behaviour>) -> R + Send + 'static) -> Result<R, Error> {
+    pub async fn net<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Swarm<Behaviour>) -> R + Send + 'static,
+    ) -> Result<R, Error> {
         let (tx, rx) = oneshot::channel();
         self.commands
             .send(Command::Net(Box::new(move |s| {
@@ -149,7 +152,10 @@ impl Handle {
 
     pub async fn status(&self) -> Result<Status, Error> {
         let (tx, rx) = oneshot::channel();
-        self.commands.send(Command::Status(tx)).await.map_err(|_| Error::Stopped)?;
+        self.commands
+            .send(Command::Status(tx))
+            .await
+            .map_err(|_| Error::Stopped)?;
         rx.await.map_err(|_| Error::Stopped)
     }
 
@@ -172,7 +178,9 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Self { sync_interval: Duration::from_secs(30) }
+        Self {
+            sync_interval: Duration::from_secs(30),
+        }
     }
 }
 
@@ -206,7 +214,9 @@ pub fn spawn(
 ) -> Result<(Handle, tokio::task::JoinHandle<()>), state::Error> {
     let (tx, rx) = mpsc::channel(COMMAND_CAPACITY);
     let blocked_members = state.store().blocked()?.into_iter().collect();
-    let seed = state.member_id().as_bytes()[..8].iter().fold(0u64, |a, b| a << 8 | u64::from(*b));
+    let seed = state.member_id().as_bytes()[..8]
+        .iter()
+        .fold(0u64, |a, b| a << 8 | u64::from(*b));
     let actor = Actor {
         state,
         swarm,
@@ -295,9 +305,11 @@ impl Actor {
                     }
                 }
             }
-            SwarmEvent::ConnectionEstablished { peer_id, num_established, .. } if num_established.get() == 1 => {
-                self.start_sync(peer_id)
-            }
+            SwarmEvent::ConnectionEstablished {
+                peer_id,
+                num_established,
+                ..
+            } if num_established.get() == 1 => self.start_sync(peer_id),
             SwarmEvent::NewListenAddr { address, .. } => tracing::info!(%address, "listening"),
             _ => {}
         }
@@ -326,7 +338,10 @@ impl Actor {
     /// Admits changes from `peer`, striking it for forgeries and asking it
     /// for missing dependencies. `None` if the store failed.
     fn admit(&mut self, peer: PeerId, changes: Vec<SignedChange>) -> Option<Report> {
-        let changes: Vec<SignedChange> = changes.into_iter().filter(|c| !self.blocked_members.contains(&c.doc())).collect();
+        let changes: Vec<SignedChange> = changes
+            .into_iter()
+            .filter(|c| !self.blocked_members.contains(&c.doc()))
+            .collect();
         let report = match self.state.admit(changes, state::now()) {
             Ok(r) => r,
             Err(e) => {
@@ -366,30 +381,47 @@ impl Actor {
 
     fn start_sync(&mut self, peer: PeerId) {
         for page in sync::inventory_pages(&self.inventory()) {
-            let id = self.swarm.behaviour_mut().sync.send_request(&peer, Request::Inventory(page));
+            let id = self
+                .swarm
+                .behaviour_mut()
+                .sync
+                .send_request(&peer, Request::Inventory(page));
             self.inflight.insert(id, (peer, Pending::Inventory));
         }
     }
 
     fn request_changes(&mut self, peer: PeerId, doc: MemberId) {
         let heads = self.state.registry().doc(&doc).map(|d| d.heads()).unwrap_or_default();
-        let id = self.swarm.behaviour_mut().sync.send_request(&peer, Request::changes_since(doc, &heads));
+        let id = self
+            .swarm
+            .behaviour_mut()
+            .sync
+            .send_request(&peer, Request::changes_since(doc, &heads));
         self.inflight.insert(id, (peer, Pending::Changes(doc)));
     }
 
     fn handle_sync_event(&mut self, event: request_response::Event<Request, Response>) {
         match event {
             request_response::Event::Message { peer, message, .. } => match message {
-                request_response::Message::Request { request, channel, .. } => self.handle_sync_request(peer, request, channel),
+                request_response::Message::Request { request, channel, .. } => {
+                    self.handle_sync_request(peer, request, channel)
+                }
                 request_response::Message::Response { request_id, response } => {
                     self.handle_sync_response(peer, request_id, response)
                 }
             },
-            request_response::Event::OutboundFailure { request_id, error, peer, .. } => {
+            request_response::Event::OutboundFailure {
+                request_id,
+                error,
+                peer,
+                ..
+            } => {
                 self.inflight.remove(&request_id);
                 tracing::debug!(%peer, %error, "sync request failed");
             }
-            request_response::Event::InboundFailure { peer, error, .. } => tracing::debug!(%peer, %error, "sync response failed"),
+            request_response::Event::InboundFailure { peer, error, .. } => {
+                tracing::debug!(%peer, %error, "sync response failed")
+            }
             request_response::Event::ResponseSent { .. } => {}
         }
     }
@@ -397,7 +429,11 @@ impl Actor {
     fn handle_sync_request(&mut self, peer: PeerId, request: Request, channel: ResponseChannel<Response>) {
         if let Err(e) = request.check() {
             self.strike(peer);
-            let _ = self.swarm.behaviour_mut().sync.send_response(channel, Response::error(e.to_string()));
+            let _ = self
+                .swarm
+                .behaviour_mut()
+                .sync
+                .send_response(channel, Response::error(e.to_string()));
             return;
         }
         let response = match request {
@@ -411,10 +447,15 @@ impl Actor {
                 }
                 Response::Inventory(sync::inventory_response(&ours, &theirs))
             }
-            Request::ChangesSince { doc, heads } => self.changes_response(doc, |d| sync::changes_since(d, &sync::from_wire(&heads))),
-            Request::ChangesByHash { doc, hashes } => {
-                self.changes_response(doc, |d| sync::from_wire(&hashes).into_iter().filter(|h| d.has_change(h)).collect())
+            Request::ChangesSince { doc, heads } => {
+                self.changes_response(doc, |d| sync::changes_since(d, &sync::from_wire(&heads)))
             }
+            Request::ChangesByHash { doc, hashes } => self.changes_response(doc, |d| {
+                sync::from_wire(&hashes)
+                    .into_iter()
+                    .filter(|h| d.has_change(h))
+                    .collect()
+            }),
         };
         let _ = self.swarm.behaviour_mut().sync.send_response(channel, response);
     }
@@ -425,7 +466,10 @@ impl Actor {
         hashes: impl FnOnce(&mutu_protocol::doc::MemberDoc) -> Vec<automerge::ChangeHash>,
     ) -> Response {
         let Some(d) = self.state.registry().doc(&doc) else {
-            return Response::Changes { changes: Vec::new(), more: false };
+            return Response::Changes {
+                changes: Vec::new(),
+                more: false,
+            };
         };
         let wanted: Vec<[u8; 32]> = hashes(d).into_iter().map(|h| h.0).collect();
         match self.state.store().changes_by_hash(&wanted) {
@@ -435,7 +479,9 @@ impl Actor {
     }
 
     fn handle_sync_response(&mut self, peer: PeerId, id: OutboundRequestId, response: Response) {
-        let Some((_, pending)) = self.inflight.remove(&id) else { return };
+        let Some((_, pending)) = self.inflight.remove(&id) else {
+            return;
+        };
         if response.check().is_err() {
             self.strike(peer);
             return;
@@ -477,7 +523,12 @@ impl Actor {
 
     fn handle_sync_tick(&mut self) {
         let now = Instant::now();
-        let expired: Vec<PeerId> = self.blocked_until.iter().filter(|(_, t)| **t <= now).map(|(p, _)| *p).collect();
+        let expired: Vec<PeerId> = self
+            .blocked_until
+            .iter()
+            .filter(|(_, t)| **t <= now)
+            .map(|(p, _)| *p)
+            .collect();
         for p in expired {
             self.blocked_until.remove(&p);
             self.strikes.remove(&p);

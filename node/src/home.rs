@@ -35,7 +35,10 @@ pub enum Error {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
-    move |source| Error::Io { path: path.to_owned(), source }
+    move |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 /// A home directory.
@@ -135,7 +138,10 @@ fn hex(bytes: &[u8]) -> String {
 
 fn read_hex<const N: usize>(path: &Path) -> Result<[u8; N], Error> {
     let text = fs::read_to_string(path).map_err(io(path))?;
-    let damaged = |problem: &str| Error::Damaged { path: path.to_owned(), problem: problem.to_owned() };
+    let damaged = |problem: &str| Error::Damaged {
+        path: path.to_owned(),
+        problem: problem.to_owned(),
+    };
     let text = text.trim();
     if text.len() != 2 * N {
         return Err(damaged(&format!("expected {} hex characters", 2 * N)));
@@ -160,7 +166,10 @@ mod tests {
         let (back, replica) = home.load_identity().unwrap();
         assert_eq!(back.member_id(), key.member_id());
         assert_eq!(replica, ReplicaNonce([6; 16]));
-        assert!(matches!(home.create_identity([1; 32], [1; 16]), Err(Error::AlreadyInitialised(_))));
+        assert!(matches!(
+            home.create_identity([1; 32], [1; 16]),
+            Err(Error::AlreadyInitialised(_))
+        ));
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

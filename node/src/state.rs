@@ -25,7 +25,9 @@ use crate::store::{self, Store};
 
 /// The wall clock, in the protocol's terms.
 pub fn now() -> Timestamp {
-    let ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    let ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
     Timestamp::from_millis(u64::try_from(ms).unwrap_or(u64::MAX))
 }
 
@@ -40,12 +42,16 @@ pub enum Error {
     Store(#[from] store::Error),
     #[error(transparent)]
     Rule(#[from] Violation),
-    #[error("invalid record: {0}")]
+    #[error(transparent)]
     Invalid(#[from] record::Invalid),
     #[error("no record or member matches `{0}`: list them with `mutu ls` or `mutu search`")]
     UnknownId(String),
     #[error("`{prefix}` matches {count} records ({examples}): give more characters")]
-    AmbiguousId { prefix: String, count: usize, examples: String },
+    AmbiguousId {
+        prefix: String,
+        count: usize,
+        examples: String,
+    },
     #[error("{id} is a {found}, not a {expected}")]
     WrongKind { id: RecordId, expected: Kind, found: Kind },
     #[error("the change was not admitted: {0}")]
@@ -104,10 +110,21 @@ impl State {
         let store = Store::open(&home.store_path())?;
         let mut registry = Registry::new();
         let blocked = store.blocked()?;
-        let changes: Vec<SignedChange> = store.all_changes()?.into_iter().filter(|c| !blocked.contains(&c.doc())).collect();
-        registry
-            .admit(changes, Timestamp::from_millis(u64::MAX), Trust::OwnStore, |_| Ok::<(), Error>(()))?;
-        Ok(Self { home, key, replica, store, registry })
+        let changes: Vec<SignedChange> = store
+            .all_changes()?
+            .into_iter()
+            .filter(|c| !blocked.contains(&c.doc()))
+            .collect();
+        registry.admit(changes, Timestamp::from_millis(u64::MAX), Trust::OwnStore, |_| {
+            Ok::<(), Error>(())
+        })?;
+        Ok(Self {
+            home,
+            key,
+            replica,
+            store,
+            registry,
+        })
     }
 
     pub fn home(&self) -> &Home {
@@ -156,7 +173,12 @@ impl State {
             count => Err(Error::AmbiguousId {
                 prefix,
                 count,
-                examples: found.iter().take(3).map(ToString::to_string).collect::<Vec<_>>().join(", "),
+                examples: found
+                    .iter()
+                    .take(3)
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
             }),
         }
     }
@@ -166,7 +188,11 @@ impl State {
         let id = self.resolve(prefix)?;
         let found = self.registry.index().get_any(&id).map(|r| r.record().kind);
         match found {
-            Some(k) if k != kind => Err(Error::WrongKind { id, expected: kind, found: k }),
+            Some(k) if k != kind => Err(Error::WrongKind {
+                id,
+                expected: kind,
+                found: k,
+            }),
             _ => Ok(id),
         }
     }
@@ -191,7 +217,12 @@ impl State {
             count => Err(Error::AmbiguousId {
                 prefix,
                 count,
-                examples: found.iter().take(3).map(ToString::to_string).collect::<Vec<_>>().join(", "),
+                examples: found
+                    .iter()
+                    .take(3)
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
             }),
         }
     }
@@ -203,7 +234,9 @@ impl State {
         let doc = self.registry.doc(&me).cloned().unwrap_or_else(|| MemberDoc::new(me));
         let change = doc.write(&self.key, &self.replica, &records, now)?;
         let store = &self.store;
-        let report = self.registry.admit(vec![change.clone()], now, Trust::Untrusted, |cs| store.put_changes(cs).map(|_| ()))?;
+        let report = self.registry.admit(vec![change.clone()], now, Trust::Untrusted, |cs| {
+            store.put_changes(cs).map(|_| ())
+        })?;
         if let Some(r) = report.rejected.first() {
             return Err(Error::NotAdmitted(r.reason.to_string()));
         }
@@ -234,7 +267,12 @@ impl State {
         now: Timestamp,
         edit: impl FnOnce(&mut Body) -> Result<(), Error>,
     ) -> Result<SignedChange, Error> {
-        let previous = self.registry.index().get_any(&id).cloned().ok_or_else(|| Error::UnknownId(id.to_string()))?;
+        let previous = self
+            .registry
+            .index()
+            .get_any(&id)
+            .cloned()
+            .ok_or_else(|| Error::UnknownId(id.to_string()))?;
         let mut body = previous.record().body.clone();
         edit(&mut body)?;
         rules::check(&self.views(now), self.member_id(), &body, Some(&previous))?;
@@ -242,7 +280,12 @@ impl State {
         self.write(vec![record], now)
     }
 
-    pub fn edit(&mut self, id: RecordId, now: Timestamp, edit: impl FnOnce(&mut Body) -> Result<(), Error>) -> Result<(), Error> {
+    pub fn edit(
+        &mut self,
+        id: RecordId,
+        now: Timestamp,
+        edit: impl FnOnce(&mut Body) -> Result<(), Error>,
+    ) -> Result<(), Error> {
         self.edit_with_change(id, now, edit).map(|_| ())
     }
 
@@ -259,13 +302,17 @@ impl State {
     /// Admits a bundle's changes by the network's rules. Idempotent.
     pub fn import(&mut self, bundle: &Bundle, now: Timestamp) -> Result<Report, Error> {
         let store = &self.store;
-        Ok(self.registry.admit(bundle.changes(), now, Trust::Untrusted, |cs| store.put_changes(cs).map(|_| ()))?)
+        Ok(self.registry.admit(bundle.changes(), now, Trust::Untrusted, |cs| {
+            store.put_changes(cs).map(|_| ())
+        })?)
     }
 
     /// Admits changes from the network (the node actor's path).
     pub fn admit(&mut self, changes: Vec<SignedChange>, now: Timestamp) -> Result<Report, Error> {
         let store = &self.store;
-        Ok(self.registry.admit(changes, now, Trust::Untrusted, |cs| store.put_changes(cs).map(|_| ()))?)
+        Ok(self
+            .registry
+            .admit(changes, now, Trust::Untrusted, |cs| store.put_changes(cs).map(|_| ()))?)
     }
 
     /// Blocks a member: drops its document here and never takes it again.

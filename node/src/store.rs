@@ -17,9 +17,9 @@
 
 use std::path::Path;
 
-use mutu_protocol::identity::MemberId;
 use mutu_protocol::SignedChange;
 use mutu_protocol::admission::Admitted;
+use mutu_protocol::identity::MemberId;
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 
 const CHANGES: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("changes");
@@ -51,7 +51,13 @@ macro_rules! db_err {
         }
     )*};
 }
-db_err!(redb::TransactionError, redb::TableError, redb::StorageError, redb::CommitError, redb::SetDurabilityError);
+db_err!(
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError,
+    redb::SetDurabilityError
+);
 
 /// The store of one home.
 #[derive(Debug)]
@@ -75,7 +81,11 @@ fn decode(v: &[u8]) -> Result<SignedChange, Error> {
     doc.copy_from_slice(&v[..32]);
     let mut sig = [0u8; 64];
     sig.copy_from_slice(&v[32..96]);
-    Ok(SignedChange::from_parts(MemberId::from_bytes(doc), v[96..].to_vec(), sig))
+    Ok(SignedChange::from_parts(
+        MemberId::from_bytes(doc),
+        v[96..].to_vec(),
+        sig,
+    ))
 }
 
 impl Store {
@@ -136,7 +146,9 @@ impl Store {
         let mut out = Vec::with_capacity(table.len()? as usize);
         for entry in log.iter()? {
             let (_, hash) = entry?;
-            let v = table.get(hash.value())?.ok_or_else(|| Error::Damaged("log names a missing change".into()))?;
+            let v = table
+                .get(hash.value())?
+                .ok_or_else(|| Error::Damaged("log names a missing change".into()))?;
             out.push(decode(v.value())?);
         }
         Ok(out)
@@ -188,7 +200,9 @@ impl Store {
             lo[..32].copy_from_slice(doc.as_bytes());
             let mut hi = lo;
             hi[32..].copy_from_slice(&[0xff; 8]);
-            log.range::<&[u8; 40]>(&lo..=&hi)?.map(|e| e.map(|(_, h)| *h.value())).collect::<Result<_, _>>()?
+            log.range::<&[u8; 40]>(&lo..=&hi)?
+                .map(|e| e.map(|(_, h)| *h.value()))
+                .collect::<Result<_, _>>()?
         };
         let mut tx = self.db.begin_write()?;
         tx.set_durability(Durability::Immediate)?;
@@ -226,7 +240,9 @@ impl Store {
     pub fn blocked(&self) -> Result<Vec<MemberId>, Error> {
         let tx = self.db.begin_read()?;
         let t = tx.open_table(BLOCKED)?;
-        t.iter()?.map(|e| e.map(|(k, _)| MemberId::from_bytes(*k.value())).map_err(Error::from)).collect()
+        t.iter()?
+            .map(|e| e.map(|(k, _)| MemberId::from_bytes(*k.value())).map_err(Error::from))
+            .collect()
     }
 
     /// Remembers a peer's addresses (replacing what was known).

@@ -34,11 +34,19 @@ pub enum Error {
     #[error("bundle of {size} bytes is over the limit of {limit} bytes")]
     TooLarge { size: usize, limit: usize },
     #[error("document {doc}: change {index} is rejected: {reason}")]
-    Rejected { doc: MemberId, index: usize, reason: Rejection },
+    Rejected {
+        doc: MemberId,
+        index: usize,
+        reason: Rejection,
+    },
     #[error("document {doc}: {count} change(s) depend on changes missing from the bundle")]
     Incomplete { doc: MemberId, count: usize },
     #[error("document {doc}: record `{key}` is invalid: {reason}")]
-    InvalidRecord { doc: MemberId, key: String, reason: Invalid },
+    InvalidRecord {
+        doc: MemberId,
+        key: String,
+        reason: Invalid,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,22 +76,34 @@ impl Bundle {
     pub fn from_changes(changes: impl IntoIterator<Item = SignedChange>) -> Self {
         let mut docs: BTreeMap<MemberId, Vec<Change>> = BTreeMap::new();
         for c in changes {
-            docs.entry(c.doc()).or_default().push(Change { change: c.change_bytes().to_vec(), sig: c.sig_bytes().to_vec() });
+            docs.entry(c.doc()).or_default().push(Change {
+                change: c.change_bytes().to_vec(),
+                sig: c.sig_bytes().to_vec(),
+            });
         }
         Self {
             format: FORMAT.into(),
             version: VERSION,
-            documents: docs.into_iter().map(|(doc, changes)| Document { doc, changes }).collect(),
+            documents: docs
+                .into_iter()
+                .map(|(doc, changes)| Document { doc, changes })
+                .collect(),
         }
     }
 
     pub fn parse(json: &[u8]) -> Result<Self, Error> {
         if json.len() > MAX_BUNDLE_BYTES {
-            return Err(Error::TooLarge { size: json.len(), limit: MAX_BUNDLE_BYTES });
+            return Err(Error::TooLarge {
+                size: json.len(),
+                limit: MAX_BUNDLE_BYTES,
+            });
         }
         let b: Bundle = serde_json::from_slice(json).map_err(|e| Error::Format(e.to_string()))?;
         if b.format != FORMAT || b.version != VERSION {
-            return Err(Error::Format(format!("format `{}` version {}, expected `{FORMAT}` version {VERSION}", b.format, b.version)));
+            return Err(Error::Format(format!(
+                "format `{}` version {}, expected `{FORMAT}` version {VERSION}",
+                b.format, b.version
+            )));
         }
         Ok(b)
     }
@@ -99,7 +119,9 @@ impl Bundle {
         self.documents
             .iter()
             .flat_map(|d| {
-                d.changes.iter().map(|c| SignedChange::from_parts(d.doc, c.change.clone(), c.sig.as_slice().try_into().unwrap_or([0; 64])))
+                d.changes.iter().map(|c| {
+                    SignedChange::from_parts(d.doc, c.change.clone(), c.sig.as_slice().try_into().unwrap_or([0; 64]))
+                })
             })
             .collect()
     }
@@ -124,22 +146,52 @@ pub fn verify(bundle: &Bundle, now: Timestamp) -> Result<Vec<DocSummary>, Error>
     let positions: BTreeMap<(MemberId, Option<automerge::ChangeHash>), usize> = changes
         .iter()
         .enumerate()
-        .map(|(i, c)| ((c.doc(), automerge::Change::from_bytes(c.change_bytes().to_vec()).ok().map(|c| c.hash())), i))
+        .map(|(i, c)| {
+            (
+                (
+                    c.doc(),
+                    automerge::Change::from_bytes(c.change_bytes().to_vec())
+                        .ok()
+                        .map(|c| c.hash()),
+                ),
+                i,
+            )
+        })
         .collect();
     let report = registry
-        .admit(changes, now, Trust::Untrusted, |_| Ok::<(), std::convert::Infallible>(()))
+        .admit(changes, now, Trust::Untrusted, |_| {
+            Ok::<(), std::convert::Infallible>(())
+        })
         .unwrap_or_else(|never| match never {});
     if let Some(r) = report.rejected.first() {
         let index = positions.get(&(r.doc, r.hash)).copied().unwrap_or(0);
-        let index = index - bundle.documents.iter().take_while(|d| d.doc != r.doc).map(|d| d.changes.len()).sum::<usize>().min(index);
-        return Err(Error::Rejected { doc: r.doc, index, reason: r.reason.clone() });
+        let index = index
+            - bundle
+                .documents
+                .iter()
+                .take_while(|d| d.doc != r.doc)
+                .map(|d| d.changes.len())
+                .sum::<usize>()
+                .min(index);
+        return Err(Error::Rejected {
+            doc: r.doc,
+            index,
+            reason: r.reason.clone(),
+        });
     }
     if registry.pending_count() > 0 {
         let doc = report.missing.first().map(|m| m.0).unwrap_or(bundle.documents[0].doc);
-        return Err(Error::Incomplete { doc, count: registry.pending_count() });
+        return Err(Error::Incomplete {
+            doc,
+            count: registry.pending_count(),
+        });
     }
     if let Some((doc, key, reason)) = registry.index().invalid().find(|(_, _, r)| **r != Invalid::Unsupported) {
-        return Err(Error::InvalidRecord { doc: *doc, key: key.to_owned(), reason: reason.clone() });
+        return Err(Error::InvalidRecord {
+            doc: *doc,
+            key: key.to_owned(),
+            reason: reason.clone(),
+        });
     }
     Ok(bundle
         .documents

@@ -125,14 +125,16 @@ impl MemberDoc {
         scratch.set_actor(identity::actor_id(&self.owner, replica));
         let mut tx = scratch.transaction();
         for r in records {
-            tx.put(ROOT, record::doc_key(r.record().kind, &r.id()), ScalarValue::Bytes(r.stored_bytes().to_vec()))?;
+            tx.put(
+                ROOT,
+                record::doc_key(r.record().kind, &r.id()),
+                ScalarValue::Bytes(r.stored_bytes().to_vec()),
+            )?;
         }
         // Millisecond timestamps far beyond i64 would be nonsense; saturate.
         let time = i64::try_from(now.as_millis()).unwrap_or(i64::MAX);
         let (hash, _) = tx.commit_with(CommitOptions::default().with_time(time));
-        let change = hash
-            .and_then(|h| scratch.get_change_by_hash(&h))
-            .ok_or(Error::Empty)?;
+        let change = hash.and_then(|h| scratch.get_change_by_hash(&h)).ok_or(Error::Empty)?;
         Ok(SignedChange::sign(key, &change))
     }
 }

@@ -10,17 +10,17 @@
 //! disk or the network: time and random bytes are parameters, and effects are
 //! returned as data for the node to carry out.
 
-pub mod codec;
-pub mod identity;
-pub mod money;
-pub mod record;
-pub mod time;
 pub mod admission;
 pub mod bundle;
 pub mod change;
+pub mod codec;
 pub mod doc;
+pub mod identity;
+pub mod money;
+pub mod record;
 pub mod registry;
 pub mod rules;
+pub mod time;
 pub mod view;
 
 pub use change::SignedChange;

@@ -12,7 +12,11 @@ pub enum Error {
     #[error("`{0}` is not an amount: write a number followed by a currency code, e.g. 600EUR or 1250.50EUR")]
     InvalidAmount(String),
     #[error("{currency} has {exponent} decimal places, `{text}` has more")]
-    TooManyDecimals { text: String, currency: Currency, exponent: u8 },
+    TooManyDecimals {
+        text: String,
+        currency: Currency,
+        exponent: u8,
+    },
     #[error("the amount `{0}` is too large")]
     Overflow(String),
     #[error("an amount must be more than zero")]
@@ -118,7 +122,11 @@ impl FromStr for Money {
         }
         let exponent = currency.exponent();
         if frac.len() > usize::from(exponent) {
-            return Err(Error::TooManyDecimals { text: text.chars().take(40).collect(), currency, exponent });
+            return Err(Error::TooManyDecimals {
+                text: text.chars().take(40).collect(),
+                currency,
+                exponent,
+            });
         }
         let overflow = || Error::Overflow(text.chars().take(40).collect());
         let whole: u64 = whole.parse().map_err(|_| overflow())?;
@@ -138,7 +146,12 @@ impl FromStr for Money {
 impl fmt::Display for Money {
     /// `1250.50 EUR`, `600 JPY`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", format_minor(self.amount_minor, self.currency), self.currency)
+        write!(
+            f,
+            "{} {}",
+            format_minor(self.amount_minor, self.currency),
+            self.currency
+        )
     }
 }
 
@@ -149,7 +162,12 @@ pub fn format_minor(amount_minor: u64, currency: Currency) -> String {
         return amount_minor.to_string();
     }
     let scale = 10u64.pow(exp);
-    format!("{}.{:0width$}", amount_minor / scale, amount_minor % scale, width = exp as usize)
+    format!(
+        "{}.{:0width$}",
+        amount_minor / scale,
+        amount_minor % scale,
+        width = exp as usize
+    )
 }
 
 #[cfg(test)]
@@ -174,12 +192,18 @@ mod tests {
     fn bad_amounts_say_what_is_wrong() {
         assert_eq!("10XYZ".parse::<Money>(), Err(Error::UnknownCurrency("XYZ".into())));
         assert!(matches!("10.5JPY".parse::<Money>(), Err(Error::TooManyDecimals { .. })));
-        assert!(matches!("1.005EUR".parse::<Money>(), Err(Error::TooManyDecimals { .. })));
+        assert!(matches!(
+            "1.005EUR".parse::<Money>(),
+            Err(Error::TooManyDecimals { .. })
+        ));
         assert!(matches!("EUR".parse::<Money>(), Err(Error::InvalidAmount(_))));
         assert!(matches!("-5EUR".parse::<Money>(), Err(Error::InvalidAmount(_))));
         assert!(matches!("5.EUR".parse::<Money>(), Err(Error::InvalidAmount(_))));
         assert_eq!("0EUR".parse::<Money>(), Err(Error::Zero));
-        assert!(matches!("99999999999999999999EUR".parse::<Money>(), Err(Error::Overflow(_))));
+        assert!(matches!(
+            "99999999999999999999EUR".parse::<Money>(),
+            Err(Error::Overflow(_))
+        ));
         assert!("10 XAU".parse::<Money>().is_err(), "gold has no minor unit");
     }
 }

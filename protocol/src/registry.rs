@@ -106,7 +106,13 @@ impl Registry {
         let mut retry = BTreeSet::new();
         let checked = self.check(batch, now, trust, &mut report, &mut retry);
         let ready = self.order(checked, retry, &mut report);
-        let envelopes: Vec<Admitted> = ready.iter().map(|c| Admitted { change: c.envelope.clone(), hash: c.change.hash() }).collect();
+        let envelopes: Vec<Admitted> = ready
+            .iter()
+            .map(|c| Admitted {
+                change: c.envelope.clone(),
+                hash: c.change.hash(),
+            })
+            .collect();
         if envelopes.is_empty() {
             return Ok(report);
         }
@@ -154,7 +160,14 @@ impl Registry {
             };
             let size = envelope.change_bytes().len();
             if size > MAX_CHANGE_BYTES {
-                reject(report, None, Rejection::TooLarge { size, limit: MAX_CHANGE_BYTES });
+                reject(
+                    report,
+                    None,
+                    Rejection::TooLarge {
+                        size,
+                        limit: MAX_CHANGE_BYTES,
+                    },
+                );
                 continue;
             }
             let change = match envelope.decode() {
@@ -180,7 +193,14 @@ impl Registry {
                 continue;
             }
             if trust == Trust::Untrusted && admission::too_far_ahead(change.timestamp(), now) {
-                reject(report, Some(hash), Rejection::FromTheFuture { timestamp: change.timestamp(), now: now.as_millis() });
+                reject(
+                    report,
+                    Some(hash),
+                    Rejection::FromTheFuture {
+                        timestamp: change.timestamp(),
+                        now: now.as_millis(),
+                    },
+                );
                 continue;
             }
             candidates.push(Checked { envelope, change });
@@ -193,7 +213,11 @@ impl Registry {
         for (c, ok) in candidates.into_iter().zip(ok) {
             match ok {
                 Ok(()) => checked.push(c),
-                Err(reason) => report.rejected.push(Rejected { doc: c.envelope.doc(), hash: Some(c.change.hash()), reason }),
+                Err(reason) => report.rejected.push(Rejected {
+                    doc: c.envelope.doc(),
+                    hash: Some(c.change.hash()),
+                    reason,
+                }),
             }
         }
         checked
@@ -267,7 +291,11 @@ impl Registry {
                             report.duplicates += 1;
                         } else {
                             let reason = Rejection::ConflictingSeq { seq };
-                            report.rejected.push(Rejected { doc: member, hash: Some(hash), reason });
+                            report.rejected.push(Rejected {
+                                doc: member,
+                                hash: Some(hash),
+                                reason,
+                            });
                         }
                         continue;
                     }
@@ -304,7 +332,11 @@ impl Registry {
 
     fn push_pending(&mut self, c: Checked, report: &mut Report) {
         if self.pending_len >= admission::MAX_PENDING {
-            report.rejected.push(Rejected { doc: c.envelope.doc(), hash: Some(c.change.hash()), reason: Rejection::PendingFull });
+            report.rejected.push(Rejected {
+                doc: c.envelope.doc(),
+                hash: Some(c.change.hash()),
+                reason: Rejection::PendingFull,
+            });
             return;
         }
         report.pending += 1;
@@ -312,4 +344,3 @@ impl Registry {
         self.pending.entry(c.envelope.doc()).or_default().push(c);
     }
 }
-

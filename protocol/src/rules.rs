@@ -43,8 +43,15 @@ fn resolve<'a>(views: &Views<'a>, id: &RecordId, expected: Kind) -> Result<&'a S
     let index = views.index();
     match index.get_any(id) {
         None => Err(Violation::NotFound { id: *id, expected }),
-        Some(r) if index.is_tombstoned(r) => Err(Violation::Retracted { id: *id, kind: r.record().kind }),
-        Some(r) if r.record().kind != expected => Err(Violation::WrongKind { id: *id, expected, found: r.record().kind }),
+        Some(r) if index.is_tombstoned(r) => Err(Violation::Retracted {
+            id: *id,
+            kind: r.record().kind,
+        }),
+        Some(r) if r.record().kind != expected => Err(Violation::WrongKind {
+            id: *id,
+            expected,
+            found: r.record().kind,
+        }),
         Some(r) => Ok(r),
     }
 }
@@ -71,15 +78,26 @@ fn need_open(views: &Views<'_>, need: &RecordId) -> Result<(), Violation> {
 
 /// Checks a new statement by `author`. For an edit, `previous` is the
 /// version it replaces.
-pub fn check(views: &Views<'_>, author: MemberId, body: &Body, previous: Option<&SignedRecord>) -> Result<(), Violation> {
+pub fn check(
+    views: &Views<'_>,
+    author: MemberId,
+    body: &Body,
+    previous: Option<&SignedRecord>,
+) -> Result<(), Violation> {
     let now = views.now();
     if let Some(prev) = previous {
         let rec = prev.record();
         if rec.author != author {
-            return Err(Violation::NotYours { id: rec.id, author: rec.author });
+            return Err(Violation::NotYours {
+                id: rec.id,
+                author: rec.author,
+            });
         }
         if views.index().is_tombstoned(prev) {
-            return Err(Violation::Retracted { id: rec.id, kind: rec.kind });
+            return Err(Violation::Retracted {
+                id: rec.id,
+                kind: rec.kind,
+            });
         }
         if rec.kind == Kind::Tombstone {
             return Err(Violation::Permanent { id: rec.id });
@@ -130,18 +148,28 @@ pub fn check(views: &Views<'_>, author: MemberId, body: &Body, previous: Option<
         Body::CatalogueEntry(e) => {
             let cat = resolve(views, &e.catalogue, Kind::Catalogue)?;
             resolve(views, &e.project, Kind::Project)?;
-            let allowed = cat.record().author == author || matches!(&cat.record().body, Body::Catalogue(c) if c.editors.contains(&author));
+            let allowed = cat.record().author == author
+                || matches!(&cat.record().body, Body::Catalogue(c) if c.editors.contains(&author));
             if !allowed {
                 return Err(Violation::NotEditor { catalogue: e.catalogue });
             }
         }
         Body::Tombstone(t) => {
-            let target = views.index().get_any(&t.target).ok_or(Violation::Unknown { id: t.target })?;
+            let target = views
+                .index()
+                .get_any(&t.target)
+                .ok_or(Violation::Unknown { id: t.target })?;
             if target.record().author != author {
-                return Err(Violation::NotYours { id: t.target, author: target.record().author });
+                return Err(Violation::NotYours {
+                    id: t.target,
+                    author: target.record().author,
+                });
             }
             if views.index().is_tombstoned(target) {
-                return Err(Violation::Retracted { id: t.target, kind: target.record().kind });
+                return Err(Violation::Retracted {
+                    id: t.target,
+                    kind: target.record().kind,
+                });
             }
         }
         Body::Profile(_) | Body::Vouch(_) => {}

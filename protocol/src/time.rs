@@ -39,7 +39,14 @@ impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let secs = self.0 / 1000;
         let day = secs % 86_400;
-        write!(f, "{}T{:02}:{:02}:{:02}Z", self.date(), day / 3600, day % 3600 / 60, day % 60)
+        write!(
+            f,
+            "{}T{:02}:{:02}:{:02}Z",
+            self.date(),
+            day / 3600,
+            day % 3600 / 60,
+            day % 60
+        )
     }
 }
 
@@ -160,7 +167,14 @@ mod tests {
         let d: Date = "2000-03-01".parse().unwrap();
         assert_eq!(d.days(), 11_017);
         assert_eq!(Timestamp(1_795_881_786_000).to_string(), "2026-11-28T16:03:06Z");
-        for bad in ["2027-02-29", "2027-13-01", "27-01-01", "2027/01/01", "2027-01-00", "+027-01-01"] {
+        for bad in [
+            "2027-02-29",
+            "2027-13-01",
+            "27-01-01",
+            "2027/01/01",
+            "2027-01-00",
+            "+027-01-01",
+        ] {
             assert!(bad.parse::<Date>().is_err(), "{bad}");
         }
         assert!("2028-02-29".parse::<Date>().is_ok());

@@ -9,7 +9,9 @@ use mutu_node::actor::{self, Handle};
 use mutu_node::home::Home;
 use mutu_node::net;
 use mutu_node::state::{self, State};
-use mutu_protocol::record::{Body, Condition, MemberKind, Need, NeedStatus, Pledge, PledgeStatus, Profile, RecordId, Resource};
+use mutu_protocol::record::{
+    Body, Condition, MemberKind, Need, NeedStatus, Pledge, PledgeStatus, Profile, RecordId, Resource,
+};
 use tokio::sync::watch;
 
 struct TestNode {
@@ -37,9 +39,16 @@ async fn node(n: u64) -> TestNode {
     let addr: Multiaddr = format!("/memory/{}", 40_000 + n).parse().unwrap();
     swarm.listen_on(addr.clone()).unwrap();
     let (tx, rx) = watch::channel(false);
-    let config = actor::Config { sync_interval: Duration::from_secs(2) };
+    let config = actor::Config {
+        sync_interval: Duration::from_secs(2),
+    };
     let (handle, _task) = actor::spawn(state, swarm, config, rx).unwrap();
-    TestNode { handle, addr, _shutdown: tx, _dir: dir }
+    TestNode {
+        handle,
+        addr,
+        _shutdown: tx,
+        _dir: dir,
+    }
 }
 
 /// Polls `pred` until it holds or `limit` passes.
@@ -59,7 +68,10 @@ where
 }
 
 async fn has(handle: &Handle, id: RecordId) -> bool {
-    handle.read(move |s| s.registry().index().get(&id).is_some()).await.unwrap()
+    handle
+        .read(move |s| s.registry().index().get(&id).is_some())
+        .await
+        .unwrap()
 }
 
 /// a — b — c — d — e: a need and a pledge written on `a` reach `e`.
@@ -75,7 +87,10 @@ async fn a_write_crosses_a_line_of_five_nodes() {
     // Wait until the line is connected.
     for (i, n) in nodes.iter().enumerate() {
         let want = if i == 0 || i == 4 { 1 } else { 2 };
-        wait_for(Duration::from_secs(10), "the line to connect", || async { n.handle.status().await.unwrap().peers >= want }).await;
+        wait_for(Duration::from_secs(10), "the line to connect", || async {
+            n.handle.status().await.unwrap().peers >= want
+        })
+        .await;
     }
     let need = nodes[0]
         .handle
@@ -113,7 +128,10 @@ async fn a_write_crosses_a_line_of_five_nodes() {
         .await
         .unwrap();
     let e = &nodes[4].handle;
-    wait_for(Duration::from_secs(5), "need and pledge on e", || async { has(e, need).await && has(e, pledge).await }).await;
+    wait_for(Duration::from_secs(5), "need and pledge on e", || async {
+        has(e, need).await && has(e, pledge).await
+    })
+    .await;
 }
 
 /// A node that joins late pulls everything from one peer.
@@ -148,7 +166,11 @@ async fn a_late_joiner_catches_up() {
     let bh = &b.handle;
     wait_for(Duration::from_secs(10), "b to catch up", || {
         let ids = ids.clone();
-        async move { bh.read(move |s| ids.iter().all(|id| s.registry().index().get(id).is_some())).await.unwrap() }
+        async move {
+            bh.read(move |s| ids.iter().all(|id| s.registry().index().get(id).is_some()))
+                .await
+                .unwrap()
+        }
     })
     .await;
 }

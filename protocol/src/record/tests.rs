@@ -23,7 +23,9 @@ fn need(title: &str) -> Body {
 #[test]
 fn signed_records_decode_and_verify() {
     let k = key(1);
-    let r = Record::new(k.member_id(), [3; 16], Timestamp(1_000), need("Invoices")).sign(&k).unwrap();
+    let r = Record::new(k.member_id(), [3; 16], Timestamp(1_000), need("Invoices"))
+        .sign(&k)
+        .unwrap();
     let back = SignedRecord::decode_verified(r.stored_bytes(), &mut KeyCache::default()).unwrap();
     assert_eq!(back, r);
     assert_eq!(back.record().kind, Kind::Need);
@@ -32,7 +34,9 @@ fn signed_records_decode_and_verify() {
 #[test]
 fn a_flipped_byte_breaks_the_record() {
     let k = key(1);
-    let r = Record::new(k.member_id(), [3; 16], Timestamp(1_000), need("Invoices")).sign(&k).unwrap();
+    let r = Record::new(k.member_id(), [3; 16], Timestamp(1_000), need("Invoices"))
+        .sign(&k)
+        .unwrap();
     let mut keys = KeyCache::default();
     for i in 0..r.stored_bytes().len() {
         let mut b = r.stored_bytes().to_vec();
@@ -79,8 +83,14 @@ fn invalid_fields_are_refused_with_the_field_name() {
     let sign = |b: Body| Record::new(k.member_id(), [4; 16], Timestamp(5), b).sign(&k);
     assert!(sign(project("AGPL-3.0-or-later")).is_ok());
     assert!(sign(project("MIT OR Apache-2.0")).is_ok());
-    assert!(matches!(sign(project("Not-A-License")), Err(Invalid::Field { field: "license", .. })));
-    assert!(matches!(sign(need(&"x".repeat(201))), Err(Invalid::Field { field: "title", .. })));
+    assert!(matches!(
+        sign(project("Not-A-License")),
+        Err(Invalid::Field { field: "license", .. })
+    ));
+    assert!(matches!(
+        sign(need(&"x".repeat(201))),
+        Err(Invalid::Field { field: "title", .. })
+    ));
     assert!(matches!(sign(need("")), Err(Invalid::Field { field: "title", .. })));
     let mut n = need("ok");
     if let Body::Need(n) = &mut n {
@@ -98,14 +108,22 @@ fn invalid_fields_are_refused_with_the_field_name() {
         })
     };
     assert!(sign(profile("FR", "https://example.org")).is_ok());
-    assert!(matches!(sign(profile("XX", "https://example.org")), Err(Invalid::Field { field: "country", .. })));
-    assert!(matches!(sign(profile("FR", "ftp://example.org")), Err(Invalid::Field { field: "website", .. })));
+    assert!(matches!(
+        sign(profile("XX", "https://example.org")),
+        Err(Invalid::Field { field: "country", .. })
+    ));
+    assert!(matches!(
+        sign(profile("FR", "ftp://example.org")),
+        Err(Invalid::Field { field: "website", .. })
+    ));
 }
 
 #[test]
 fn newer_versions_are_unsupported_not_invalid() {
     let k = key(1);
-    let r = Record::new(k.member_id(), [3; 16], Timestamp(1_000), need("Invoices")).sign(&k).unwrap();
+    let r = Record::new(k.member_id(), [3; 16], Timestamp(1_000), need("Invoices"))
+        .sign(&k)
+        .unwrap();
     // Re-encode with v = 2.
     let mut wire: Wire = codec::from_cbor(&r.stored_bytes()[64..], MAX_RECORD_BYTES).unwrap();
     wire.v = 2;
@@ -135,16 +153,35 @@ fn arb_id() -> impl Strategy<Value = RecordId> {
 
 pub(crate) fn arb_body() -> impl Strategy<Value = Body> {
     prop_oneof![
-        (arb_title(), arb_text(100), prop::collection::vec("[a-z]{1,8}", 0..3), prop::option::of(arb_money()), prop::option::of(1u32..500))
+        (
+            arb_title(),
+            arb_text(100),
+            prop::collection::vec("[a-z]{1,8}", 0..3),
+            prop::option::of(arb_money()),
+            prop::option::of(1u32..500)
+        )
             .prop_map(|(title, description, mut tags, goal, days_goal)| {
                 tags.sort();
                 tags.dedup();
-                Body::Need(Need { title, description, tags, project: None, goal, days_goal, deadline: None, status: NeedStatus::Open })
+                Body::Need(Need {
+                    title,
+                    description,
+                    tags,
+                    project: None,
+                    goal,
+                    days_goal,
+                    deadline: None,
+                    status: NeedStatus::Open,
+                })
             }),
         (arb_id(), arb_money(), any::<bool>()).prop_map(|(need, m, cond)| Body::Pledge(Pledge {
             need,
             resource: Resource::Money(m),
-            condition: if cond { Condition::IfGoalReached } else { Condition::Unconditional },
+            condition: if cond {
+                Condition::IfGoalReached
+            } else {
+                Condition::Unconditional
+            },
             expires_at: Some("2030-01-31".parse().unwrap()),
             status: PledgeStatus::Active,
         })),
@@ -169,7 +206,12 @@ pub(crate) fn arb_body() -> impl Strategy<Value = Body> {
         (arb_title(), prop::collection::vec(arb_id(), 0..3)).prop_map(|(title, mut includes)| {
             includes.sort();
             includes.dedup();
-            Body::Catalogue(Catalogue { title, description: String::new(), editors: vec![], includes })
+            Body::Catalogue(Catalogue {
+                title,
+                description: String::new(),
+                editors: vec![],
+                includes,
+            })
         }),
         arb_id().prop_map(|target| Body::Tombstone(Tombstone { target })),
     ]

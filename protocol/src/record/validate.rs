@@ -30,7 +30,10 @@ pub fn text(name: &'static str, value: &str, max: usize, required: bool) -> Resu
     if n > max {
         return Err(field(name, format!("is {n} characters long, the limit is {max}")));
     }
-    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+    {
         return Err(field(name, "contains control characters"));
     }
     Ok(())
@@ -47,7 +50,11 @@ pub fn title(name: &'static str, value: &str) -> Result<(), Invalid> {
 
 /// Normalises a tag as users type it: trimmed, lowercase, inner spaces as `-`.
 pub fn normalize_tag(tag: &str) -> String {
-    tag.trim().to_lowercase().split_whitespace().collect::<Vec<_>>().join("-")
+    tag.trim()
+        .to_lowercase()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 /// Tags: at most 20, each 1–50 characters, normalised (see [`normalize_tag`]), no duplicates.
@@ -85,12 +92,18 @@ pub fn url(name: &'static str, value: &str) -> Result<(), Invalid> {
 /// An SPDX license expression such as `AGPL-3.0-or-later` or `MIT OR Apache-2.0`.
 pub fn license(value: &str) -> Result<(), Invalid> {
     if value.chars().count() > MAX_LICENSE_CHARS {
-        return Err(field("license", format!("is longer than {MAX_LICENSE_CHARS} characters")));
+        return Err(field(
+            "license",
+            format!("is longer than {MAX_LICENSE_CHARS} characters"),
+        ));
     }
     spdx::Expression::parse(value).map_err(|e| {
         field(
             "license",
-            format!("`{value}` is not an SPDX license expression ({}); e.g. AGPL-3.0-or-later, MIT OR Apache-2.0", e.reason),
+            format!(
+                "`{value}` is not an SPDX license expression ({}); e.g. AGPL-3.0-or-later, MIT OR Apache-2.0",
+                e.reason
+            ),
         )
     })?;
     Ok(())
@@ -99,7 +112,10 @@ pub fn license(value: &str) -> Result<(), Invalid> {
 /// An ISO 3166-1 alpha-2 country code in uppercase (`FR`, `BE`).
 pub fn country(value: &str) -> Result<(), Invalid> {
     if value.len() != 2 || value != value.to_uppercase() || isocountry::CountryCode::for_alpha2(value).is_err() {
-        return Err(field("country", format!("`{value}` is not an ISO 3166-1 alpha-2 country code (e.g. FR, BE, DE)")));
+        return Err(field(
+            "country",
+            format!("`{value}` is not an ISO 3166-1 alpha-2 country code (e.g. FR, BE, DE)"),
+        ));
     }
     Ok(())
 }

@@ -97,7 +97,12 @@ pub fn evaluate<'a>(need: &Need, pledges: impl IntoIterator<Item = &'a Pledge>, 
         (None, _, Some(dg)) => Some(days.saturating_mul(100) / u64::from(dg.max(1))),
         _ => None,
     };
-    Funding { state, pledged, days_pledged: days, percent }
+    Funding {
+        state,
+        pledged,
+        days_pledged: days,
+        percent,
+    }
 }
 
 /// What `p` amounts to, given its need's state.
@@ -141,7 +146,11 @@ mod tests {
         Pledge {
             need: crate::record::RecordId::from_bytes([0; 16]),
             resource: Resource::Money(amount.parse().unwrap()),
-            condition: if cond { Condition::IfGoalReached } else { Condition::Unconditional },
+            condition: if cond {
+                Condition::IfGoalReached
+            } else {
+                Condition::Unconditional
+            },
             expires_at: None,
             status: PledgeStatus::Active,
         }

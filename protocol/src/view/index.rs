@@ -59,7 +59,9 @@ impl Index {
             }
             let checked = SignedRecord::decode(&bytes).and_then(|r| {
                 if r.record().author != owner {
-                    Err(Invalid::WrongAuthor { author: r.record().author })
+                    Err(Invalid::WrongAuthor {
+                        author: r.record().author,
+                    })
                 } else if r.doc_key() != key {
                     Err(Invalid::WrongKey { key: key.clone() })
                 } else {
@@ -69,7 +71,13 @@ impl Index {
             match checked {
                 Ok(r) => fresh.push((key, r)),
                 Err(reason) => {
-                    slots.insert(key, Slot::Invalid { bytes: bytes.into(), reason });
+                    slots.insert(
+                        key,
+                        Slot::Invalid {
+                            bytes: bytes.into(),
+                            reason,
+                        },
+                    );
                 }
             }
         }
@@ -78,7 +86,10 @@ impl Index {
             let slot = if ok {
                 Slot::Valid(r)
             } else {
-                Slot::Invalid { bytes: r.stored_bytes().into(), reason: Invalid::BadSignature }
+                Slot::Invalid {
+                    bytes: r.stored_bytes().into(),
+                    reason: Invalid::BadSignature,
+                }
             };
             slots.insert(key, slot);
         }

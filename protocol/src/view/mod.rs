@@ -42,7 +42,14 @@ pub struct RecordJson<'a> {
 impl<'a> From<&'a SignedRecord> for RecordJson<'a> {
     fn from(r: &'a SignedRecord) -> Self {
         let rec = r.record();
-        Self { id: rec.id, kind: rec.kind, author: rec.author, created_at: rec.created_at, updated_at: rec.updated_at, body: &rec.body }
+        Self {
+            id: rec.id,
+            kind: rec.kind,
+            author: rec.author,
+            created_at: rec.created_at,
+            updated_at: rec.updated_at,
+            body: &rec.body,
+        }
     }
 }
 
@@ -139,7 +146,8 @@ pub struct Filter {
 
 impl Filter {
     fn keeps(&self, r: &SignedRecord) -> bool {
-        self.author.is_none_or(|a| r.record().author == a) && self.tag.as_ref().is_none_or(|t| tags_of(&r.record().body).contains(t))
+        self.author.is_none_or(|a| r.record().author == a)
+            && self.tag.as_ref().is_none_or(|t| tags_of(&r.record().body).contains(t))
     }
 }
 
@@ -177,7 +185,9 @@ impl<'a> Views<'a> {
             *per_member.entry(rec.author).or_default() += 1;
             match &rec.body {
                 Body::Profile(_) => {
-                    let newer = profiles.get(&rec.author).is_none_or(|p| (p.record().updated_at, p.id()) < (rec.updated_at, rec.id));
+                    let newer = profiles
+                        .get(&rec.author)
+                        .is_none_or(|p| (p.record().updated_at, p.id()) < (rec.updated_at, rec.id));
                     if newer {
                         profiles.insert(rec.author, r);
                     }
@@ -192,7 +202,14 @@ impl<'a> Views<'a> {
                 }
             }
         }
-        Self { index, now, by_target, profiles, vouches, per_member }
+        Self {
+            index,
+            now,
+            by_target,
+            profiles,
+            vouches,
+            per_member,
+        }
     }
 
     pub fn now(&self) -> Timestamp {
@@ -226,7 +243,11 @@ impl<'a> Views<'a> {
     pub fn need(&self, r: &SignedRecord) -> Option<NeedView> {
         let rec = r.record();
         let Body::Need(n) = &rec.body else { return None };
-        let cosigners: BTreeSet<MemberId> = self.referring(Kind::Cosign, &rec.id).iter().map(|c| c.record().author).collect();
+        let cosigners: BTreeSet<MemberId> = self
+            .referring(Kind::Cosign, &rec.id)
+            .iter()
+            .map(|c| c.record().author)
+            .collect();
         Some(NeedView {
             id: rec.id,
             kind: rec.kind,
@@ -249,7 +270,12 @@ impl<'a> Views<'a> {
     }
 
     pub fn needs(&self, filter: &Filter) -> Vec<NeedView> {
-        self.index.of_kind(Kind::Need).into_iter().filter(|r| filter.keeps(r)).filter_map(|r| self.need(r)).collect()
+        self.index
+            .of_kind(Kind::Need)
+            .into_iter()
+            .filter(|r| filter.keeps(r))
+            .filter_map(|r| self.need(r))
+            .collect()
     }
 
     pub fn pledge(&self, r: &'a SignedRecord) -> Option<PledgeView<'a>> {
@@ -258,15 +284,28 @@ impl<'a> Views<'a> {
             Some(Body::Need(n)) => self.funding(&p.need, n).state,
             _ => funding::State::Open,
         };
-        Some(PledgeView { record: r.into(), effect: funding::effect(p, state, self.now) })
+        Some(PledgeView {
+            record: r.into(),
+            effect: funding::effect(p, state, self.now),
+        })
     }
 
     pub fn pledges(&self, filter: &Filter) -> Vec<PledgeView<'a>> {
-        self.index.of_kind(Kind::Pledge).into_iter().filter(|r| filter.keeps(r)).filter_map(|r| self.pledge(r)).collect()
+        self.index
+            .of_kind(Kind::Pledge)
+            .into_iter()
+            .filter(|r| filter.keeps(r))
+            .filter_map(|r| self.pledge(r))
+            .collect()
     }
 
     pub fn records(&self, kind: Kind, filter: &Filter) -> Vec<RecordJson<'a>> {
-        self.index.of_kind(kind).into_iter().filter(|r| filter.keeps(r)).map(RecordJson::from).collect()
+        self.index
+            .of_kind(kind)
+            .into_iter()
+            .filter(|r| filter.keeps(r))
+            .map(RecordJson::from)
+            .collect()
     }
 
     /// The catalogue's editors right now (its owner excluded).
@@ -312,12 +351,24 @@ impl<'a> Views<'a> {
         let mut entries = Vec::new();
         while let Some((cat, via)) = queue.pop_front() {
             for e in self.own_entries(cat) {
-                let Body::CatalogueEntry(x) = &e.record().body else { continue };
-                let is_project = self.index.get(&x.project).is_some_and(|p| p.record().kind == Kind::Project);
+                let Body::CatalogueEntry(x) = &e.record().body else {
+                    continue;
+                };
+                let is_project = self
+                    .index
+                    .get(&x.project)
+                    .is_some_and(|p| p.record().kind == Kind::Project);
                 if !is_project || !projects.insert(x.project) {
                     continue;
                 }
-                entries.push(EntryView { project: x.project, status: x.status, note: x.note.clone(), by: e.record().author, via, entry: e.id() });
+                entries.push(EntryView {
+                    project: x.project,
+                    status: x.status,
+                    note: x.note.clone(),
+                    by: e.record().author,
+                    via,
+                    entry: e.id(),
+                });
             }
             if let Body::Catalogue(c) = &cat.record().body {
                 for inc in &c.includes {
@@ -329,11 +380,19 @@ impl<'a> Views<'a> {
                 }
             }
         }
-        Some(CatalogueView { record: r.into(), entries })
+        Some(CatalogueView {
+            record: r.into(),
+            entries,
+        })
     }
 
     pub fn catalogues(&self, filter: &Filter) -> Vec<CatalogueView<'a>> {
-        self.index.of_kind(Kind::Catalogue).into_iter().filter(|r| filter.keeps(r)).filter_map(|r| self.catalogue(r)).collect()
+        self.index
+            .of_kind(Kind::Catalogue)
+            .into_iter()
+            .filter(|r| filter.keeps(r))
+            .filter_map(|r| self.catalogue(r))
+            .collect()
     }
 
     pub fn project(&self, r: &'a SignedRecord) -> Option<ProjectView<'a>> {
@@ -341,9 +400,17 @@ impl<'a> Views<'a> {
             return None;
         }
         let id = r.id();
-        let users: BTreeSet<MemberId> = self.referring(Kind::Usage, &id).iter().map(|u| u.record().author).collect();
+        let users: BTreeSet<MemberId> = self
+            .referring(Kind::Usage, &id)
+            .iter()
+            .map(|u| u.record().author)
+            .collect();
         let needs: Vec<RecordId> = self.referring(Kind::Need, &id).iter().map(|n| n.id()).collect();
-        let providers: BTreeSet<MemberId> = needs.iter().flat_map(|n| self.referring(Kind::Offer, n)).map(|o| o.record().author).collect();
+        let providers: BTreeSet<MemberId> = needs
+            .iter()
+            .flat_map(|n| self.referring(Kind::Offer, n))
+            .map(|o| o.record().author)
+            .collect();
         let catalogues: BTreeSet<RecordId> = self
             .index
             .of_kind(Kind::Catalogue)
@@ -363,7 +430,12 @@ impl<'a> Views<'a> {
     }
 
     pub fn projects(&self, filter: &Filter) -> Vec<ProjectView<'a>> {
-        self.index.of_kind(Kind::Project).into_iter().filter(|r| filter.keeps(r)).filter_map(|r| self.project(r)).collect()
+        self.index
+            .of_kind(Kind::Project)
+            .into_iter()
+            .filter(|r| filter.keeps(r))
+            .filter_map(|r| self.project(r))
+            .collect()
     }
 
     pub fn member(&self, id: &MemberId) -> MemberView<'a> {
@@ -376,7 +448,11 @@ impl<'a> Views<'a> {
             kind: "member",
             author: *id,
             profile,
-            vouched_by: self.vouches.get(id).map(|v| v.iter().copied().collect()).unwrap_or_default(),
+            vouched_by: self
+                .vouches
+                .get(id)
+                .map(|v| v.iter().copied().collect())
+                .unwrap_or_default(),
             records: self.per_member.get(id).copied().unwrap_or(0),
         }
     }
@@ -387,7 +463,13 @@ impl<'a> Views<'a> {
         ids.sort();
         ids.into_iter()
             .filter(|m| filter.author.is_none_or(|a| a == *m))
-            .filter(|m| filter.tag.as_ref().is_none_or(|t| self.profiles.get(m).is_some_and(|p| tags_of(&p.record().body).contains(t))))
+            .filter(|m| {
+                filter.tag.as_ref().is_none_or(|t| {
+                    self.profiles
+                        .get(m)
+                        .is_some_and(|p| tags_of(&p.record().body).contains(t))
+                })
+            })
             .map(|m| self.member(&m))
             .collect()
     }
@@ -404,11 +486,20 @@ impl<'a> Views<'a> {
         for r in self.index.visible().filter(|r| filter.keeps(r)) {
             let rec = r.record();
             let (title, hay) = match &rec.body {
-                Body::Need(n) => (n.title.clone(), format!("{} {} {}", n.title, n.description, n.tags.join(" "))),
-                Body::Project(p) => (p.name.clone(), format!("{} {} {} {}", p.name, p.description, p.tags.join(" "), p.license)),
+                Body::Need(n) => (
+                    n.title.clone(),
+                    format!("{} {} {}", n.title, n.description, n.tags.join(" ")),
+                ),
+                Body::Project(p) => (
+                    p.name.clone(),
+                    format!("{} {} {} {}", p.name, p.description, p.tags.join(" "), p.license),
+                ),
                 Body::Catalogue(c) => (c.title.clone(), format!("{} {}", c.title, c.description)),
                 Body::Offer(o) => (o.description.chars().take(80).collect(), o.description.clone()),
-                Body::Profile(p) => (p.name.clone(), format!("{} {} {}", p.name, p.description, p.sectors.join(" "))),
+                Body::Profile(p) => (
+                    p.name.clone(),
+                    format!("{} {} {}", p.name, p.description, p.sectors.join(" ")),
+                ),
                 _ => continue,
             };
             if matches(&hay) {
@@ -416,7 +507,15 @@ impl<'a> Views<'a> {
                     Kind::Profile => (rec.author.to_string(), "member"),
                     k => (rec.id.to_string(), k.as_str()),
                 };
-                hits.push((rec.created_at, Hit { id, kind, author: rec.author, title }));
+                hits.push((
+                    rec.created_at,
+                    Hit {
+                        id,
+                        kind,
+                        author: rec.author,
+                        title,
+                    },
+                ));
             }
         }
         hits.sort_by(|a, b| (a.0, &a.1.id).cmp(&(b.0, &b.1.id)));

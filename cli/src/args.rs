@@ -1,0 +1,377 @@
+//! The command line, as clap derive structs. Values that carry their own
+//! syntax (amounts, dates, ids) stay strings here and are parsed by the
+//! commands, so a mistake gives mutu's one-line `error: ...` message instead
+//! of clap's usage text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use mutu_protocol::record::{DevStatus, EntryStatus, MemberKind, NeedStatus};
+
+/// mutu: a peer-to-peer registry of pooled free software.
+///
+/// IDs can be given as any unique prefix. AMOUNT is a number followed by an
+/// ISO 4217 currency code, e.g. 600EUR or 1250.50EUR. Dates are YYYY-MM-DD.
+#[derive(Debug, Parser)]
+#[command(name = "mutu", version, propagate_version = true)]
+pub struct Cli {
+    /// The member's home directory [default: the platform data dir, e.g. ~/.local/share/mutu]
+    #[arg(long, global = true, env = "MUTU_HOME", value_name = "DIR")]
+    pub home: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create this home's identity and profile; prints the member id.
+    Init(InitArgs),
+    /// Show this home's member.
+    Whoami(JsonFlag),
+    /// Projects: free-software projects.
+    #[command(subcommand)]
+    Project(ProjectCmd),
+    /// Usage: "we use this project".
+    #[command(subcommand)]
+    Usage(UsageCmd),
+    /// Needs: software work you need, and pooling them.
+    #[command(subcommand)]
+    Need(NeedCmd),
+    /// Pledges toward a need: money, developer-days, hosting, testing.
+    #[command(subcommand)]
+    Pledge(PledgeCmd),
+    /// Offers: a provider's answer to a need.
+    #[command(subcommand)]
+    Offer(OfferCmd),
+    /// Catalogues: curated, federated lists of projects.
+    #[command(subcommand)]
+    Catalogue(CatalogueCmd),
+    /// Vouch for another member; prints the vouch's id.
+    Vouch {
+        /// The member's id (or a unique prefix of a known member's id)
+        member: String,
+        #[arg(long)]
+        statement: Option<String>,
+    },
+    /// Retract one of your records, for good; prints the tombstone's id.
+    Retract {
+        /// The record's id (or a unique prefix)
+        id: String,
+    },
+    /// List records of one kind.
+    Ls(LsArgs),
+    /// Show one record or member.
+    Show {
+        /// A record id (or unique prefix) or a member id
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Search needs, projects, catalogues, offers and members.
+    Search {
+        text: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write every document this home holds as a bundle.
+    Export {
+        /// Write to FILE instead of stdout
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Admit a bundle's signed changes into this home.
+    Import { file: PathBuf },
+    /// Check a bundle offline: every change signature and every record.
+    Verify { file: PathBuf },
+}
+
+#[derive(Debug, Args)]
+pub struct JsonFlag {
+    /// Print JSON only
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    #[arg(long)]
+    pub name: String,
+    #[arg(long, value_enum)]
+    pub kind: KindArg,
+    /// ISO 3166-1 alpha-2 code, e.g. FR
+    #[arg(long, value_name = "CC")]
+    pub country: Option<String>,
+    #[arg(long, value_name = "URL")]
+    pub website: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum KindArg {
+    Sme,
+    Association,
+    PublicBody,
+    Provider,
+    Individual,
+    Research,
+}
+
+impl From<KindArg> for MemberKind {
+    fn from(k: KindArg) -> Self {
+        match k {
+            KindArg::Sme => MemberKind::Sme,
+            KindArg::Association => MemberKind::Association,
+            KindArg::PublicBody => MemberKind::PublicBody,
+            KindArg::Provider => MemberKind::Provider,
+            KindArg::Individual => MemberKind::Individual,
+            KindArg::Research => MemberKind::Research,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectCmd {
+    /// Describe a project; prints its id.
+    Add(ProjectAdd),
+}
+
+#[derive(Debug, Args)]
+pub struct ProjectAdd {
+    #[arg(long)]
+    pub name: String,
+    /// SPDX license expression, e.g. AGPL-3.0-or-later
+    #[arg(long, value_name = "SPDX")]
+    pub license: String,
+    #[arg(long, value_name = "URL")]
+    pub repo: Option<String>,
+    #[arg(long, value_name = "URL")]
+    pub homepage: Option<String>,
+    #[arg(long = "tag", value_name = "T")]
+    pub tags: Vec<String>,
+    #[arg(long)]
+    pub description: Option<String>,
+    #[arg(long, value_enum, default_value = "development")]
+    pub status: DevStatusArg,
+    /// The project this one is a fork or variant of
+    #[arg(long, value_name = "PROJECT")]
+    pub based_on: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DevStatusArg {
+    Concept,
+    Development,
+    Beta,
+    Stable,
+    Obsolete,
+}
+
+impl From<DevStatusArg> for DevStatus {
+    fn from(s: DevStatusArg) -> Self {
+        match s {
+            DevStatusArg::Concept => DevStatus::Concept,
+            DevStatusArg::Development => DevStatus::Development,
+            DevStatusArg::Beta => DevStatus::Beta,
+            DevStatusArg::Stable => DevStatus::Stable,
+            DevStatusArg::Obsolete => DevStatus::Obsolete,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsageCmd {
+    /// State that you use a project; prints the usage's id.
+    Add {
+        project: String,
+        #[arg(long)]
+        note: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NeedCmd {
+    /// Post a need; prints its id.
+    Add(NeedAdd),
+    /// "We need this too"; prints the cosign's id.
+    Cosign {
+        need: String,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Set the status of one of your needs.
+    Status {
+        need: String,
+        #[arg(value_enum)]
+        status: NeedStatusArg,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct NeedAdd {
+    #[arg(long)]
+    pub title: String,
+    #[arg(long)]
+    pub description: Option<String>,
+    /// The project the need concerns
+    #[arg(long)]
+    pub project: Option<String>,
+    #[arg(long = "tag", value_name = "T")]
+    pub tags: Vec<String>,
+    /// Money goal, e.g. 12000EUR
+    #[arg(long, value_name = "AMOUNT")]
+    pub goal: Option<String>,
+    /// Developer-days goal
+    #[arg(long, value_name = "N")]
+    pub days_goal: Option<u32>,
+    /// YYYY-MM-DD
+    #[arg(long, value_name = "DATE")]
+    pub deadline: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum NeedStatusArg {
+    Open,
+    InProgress,
+    Delivered,
+    Withdrawn,
+}
+
+impl From<NeedStatusArg> for NeedStatus {
+    fn from(s: NeedStatusArg) -> Self {
+        match s {
+            NeedStatusArg::Open => NeedStatus::Open,
+            NeedStatusArg::InProgress => NeedStatus::InProgress,
+            NeedStatusArg::Delivered => NeedStatus::Delivered,
+            NeedStatusArg::Withdrawn => NeedStatus::Withdrawn,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PledgeCmd {
+    /// Pledge toward a need; prints the pledge's id.
+    Add(PledgeAdd),
+    /// Withdraw one of your pledges.
+    Withdraw { pledge: String },
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("resource").required(true).multiple(false))]
+pub struct PledgeAdd {
+    pub need: String,
+    /// Money, e.g. 600EUR
+    #[arg(long, value_name = "AMOUNT", group = "resource")]
+    pub money: Option<String>,
+    /// Developer-days
+    #[arg(long, value_name = "N", group = "resource")]
+    pub days: Option<u32>,
+    #[arg(long, value_name = "TEXT", group = "resource")]
+    pub hosting: Option<String>,
+    #[arg(long, value_name = "TEXT", group = "resource")]
+    pub testing: Option<String>,
+    #[arg(long, value_name = "TEXT", group = "resource")]
+    pub other: Option<String>,
+    /// All-or-nothing: the pledge holds only if the need's goal is reached
+    #[arg(long)]
+    pub if_funded: bool,
+    /// YYYY-MM-DD
+    #[arg(long, value_name = "DATE")]
+    pub expires: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OfferCmd {
+    /// Offer to do a need's work; prints the offer's id.
+    Add {
+        need: String,
+        #[arg(long, value_name = "AMOUNT")]
+        price: String,
+        #[arg(long, value_name = "N")]
+        days: Option<u32>,
+        #[arg(long)]
+        description: Option<String>,
+        /// YYYY-MM-DD
+        #[arg(long, value_name = "DATE")]
+        valid_until: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CatalogueCmd {
+    /// Create a catalogue; prints its id.
+    Create {
+        #[arg(long)]
+        title: String,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Add a project to a catalogue you own or edit; prints the entry's id.
+    Add {
+        catalogue: String,
+        project: String,
+        #[arg(long, value_enum, default_value = "recommended")]
+        status: EntryStatusArg,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Include another catalogue in one of yours (federation).
+    Include { catalogue: String, other: String },
+    /// Add or remove an editor of one of your catalogues.
+    #[command(subcommand)]
+    Editor(EditorCmd),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum EntryStatusArg {
+    Recommended,
+    Observation,
+    Deprecated,
+}
+
+impl From<EntryStatusArg> for EntryStatus {
+    fn from(s: EntryStatusArg) -> Self {
+        match s {
+            EntryStatusArg::Recommended => EntryStatus::Recommended,
+            EntryStatusArg::Observation => EntryStatus::Observation,
+            EntryStatusArg::Deprecated => EntryStatus::Deprecated,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EditorCmd {
+    Add { catalogue: String, member: String },
+    Remove { catalogue: String, member: String },
+}
+
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    #[arg(value_enum)]
+    pub what: LsKind,
+    #[arg(long, value_name = "T")]
+    pub tag: Option<String>,
+    #[arg(long, value_name = "MEMBER")]
+    pub author: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LsKind {
+    Needs,
+    Projects,
+    Pledges,
+    Offers,
+    Catalogues,
+    Members,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}
