@@ -269,3 +269,74 @@ impl Store {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use mutu_protocol::Timestamp;
+    use mutu_protocol::doc::MemberDoc;
+    use mutu_protocol::identity::{ReplicaNonce, SecretKey};
+    use mutu_protocol::record::{Body, Need, NeedStatus, Record};
+    use mutu_protocol::registry::{Registry, Trust};
+
+    use super::*;
+
+    fn change(key: &SecretKey, title: &str) -> SignedChange {
+        let record = Record::new(
+            key.member_id(),
+            [7; 16],
+            Timestamp::from_millis(1_000),
+            Body::Need(Need {
+                title: title.into(),
+                description: String::new(),
+                tags: vec![],
+                project: None,
+                goal: None,
+                days_goal: None,
+                deadline: None,
+                status: NeedStatus::Open,
+            }),
+        )
+        .sign(key)
+        .unwrap();
+        MemberDoc::new(key.member_id())
+            .write(key, &ReplicaNonce([1; 16]), &[record], Timestamp::from_millis(1_000))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_second_opener_gets_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.redb");
+        let _first = Store::open(&path).unwrap();
+        let err = Store::open(&path).unwrap_err();
+        assert!(matches!(err, Error::Locked(_)), "{err}");
+        assert!(err.to_string().contains("in use by another mutu process"));
+    }
+
+    #[test]
+    fn admitted_changes_survive_a_reopen_and_duplicates_are_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.redb");
+        let key = SecretKey::from_bytes(&[3; 32]);
+        let c = change(&key, "Invoices");
+        {
+            let store = Store::open(&path).unwrap();
+            let mut registry = Registry::new();
+            let now = Timestamp::from_millis(2_000);
+            let mut added = 0;
+            registry
+                .admit(vec![c.clone()], now, Trust::Untrusted, |cs| {
+                    added = store.put_changes(cs)?;
+                    store.put_changes(cs).map(|again| assert_eq!(again, 0))
+                })
+                .unwrap();
+            assert_eq!(added, 1);
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.all_changes().unwrap(), vec![c.clone()]);
+        assert_eq!(store.doc_changes(&key.member_id()).unwrap(), vec![c]);
+        assert_eq!(store.change_count().unwrap(), 1);
+        store.remove_doc(&key.member_id()).unwrap();
+        assert_eq!(store.change_count().unwrap(), 0);
+    }
+}
