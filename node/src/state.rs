@@ -79,6 +79,34 @@ impl Error {
     }
 }
 
+/// The one candidate whose text starts with `prefix` (longer than `min_len`).
+fn unique_match<T: Copy + Ord + ToString>(
+    prefix: String,
+    candidates: impl Iterator<Item = T>,
+    min_len: usize,
+) -> Result<T, Error> {
+    let mut found: Vec<T> = if prefix.len() > min_len {
+        candidates.filter(|c| c.to_string().starts_with(&prefix)).collect()
+    } else {
+        Vec::new()
+    };
+    found.sort();
+    match found.len() {
+        0 => Err(Error::UnknownId(prefix)),
+        1 => Ok(found[0]),
+        count => Err(Error::AmbiguousId {
+            prefix,
+            count,
+            examples: found
+                .iter()
+                .take(3)
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
+    }
+}
+
 /// Identity + store + registry of one home.
 #[derive(Debug)]
 pub struct State {
@@ -159,28 +187,8 @@ impl State {
         {
             return Ok(id);
         }
-        let mut found: Vec<RecordId> = self
-            .registry
-            .index()
-            .all_valid()
-            .map(SignedRecord::id)
-            .filter(|id| !prefix.is_empty() && id.to_string().starts_with(&prefix))
-            .collect();
-        found.sort();
-        match found.len() {
-            0 => Err(Error::UnknownId(prefix)),
-            1 => Ok(found[0]),
-            count => Err(Error::AmbiguousId {
-                prefix,
-                count,
-                examples: found
-                    .iter()
-                    .take(3)
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            }),
-        }
+        let ids = self.registry.index().all_valid().map(SignedRecord::id);
+        unique_match(prefix, ids, 0)
     }
 
     /// Resolves a record id prefix that must be of `kind`.
@@ -203,28 +211,7 @@ impl State {
         if let Ok(m) = prefix.parse::<MemberId>() {
             return Ok(m);
         }
-        let mut found: Vec<MemberId> = self
-            .registry
-            .index()
-            .members()
-            .copied()
-            .filter(|m| prefix.len() > 2 && m.to_string().starts_with(&prefix))
-            .collect();
-        found.sort();
-        match found.len() {
-            0 => Err(Error::UnknownId(prefix)),
-            1 => Ok(found[0]),
-            count => Err(Error::AmbiguousId {
-                prefix,
-                count,
-                examples: found
-                    .iter()
-                    .take(3)
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            }),
-        }
+        unique_match(prefix, self.registry.index().members().copied(), 2)
     }
 
     /// Signs `records` into one change of the member's own document and
