@@ -46,14 +46,14 @@ pub const STRIKES_BEFORE_BLOCK: u32 = 3;
 pub const BLOCK_DURATION: Duration = Duration::from_secs(600);
 
 type ReadFn = Box<dyn FnOnce(&State) + Send>;
-type WriteFn = Box<dyn FnOnce(&mut State) -> Option<SignedChange> + Send>;
+type WriteFn = Box<dyn FnOnce(&mut State) + Send>;
 type NetFn = Box<dyn FnOnce(&mut Swarm<Behaviour>) + Send>;
 
 /// What a [`Handle`] asks of the actor.
 enum Command {
     /// Read the state (the closure sends its own reply).
     Read(ReadFn),
-    /// Change the state; a returned change is published.
+    /// Change the state; the changes it makes are published.
     Write(WriteFn),
     /// Act on the swarm (dial, block a peer, read the peer list).
     Net(NetFn),
@@ -113,26 +113,17 @@ impl Handle {
         rx.await.map_err(|_| Error::Stopped)
     }
 
-    /// Runs a write on the state; the change it makes is published.
-    pub async fn write<R: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut State) -> Result<(R, SignedChange), state::Error> + Send + 'static,
-    ) -> Result<R, Error> {
+    /// Runs a write on the state; the changes it makes (local writes,
+    /// imports) are published once it returns.
+    pub async fn write<R: Send + 'static>(&self, f: impl FnOnce(&mut State) -> R + Send + 'static) -> Result<R, Error> {
         let (tx, rx) = oneshot::channel();
         self.commands
-            .send(Command::Write(Box::new(move |s| match f(s) {
-                Ok((r, change)) => {
-                    let _ = tx.send(Ok(r));
-                    Some(change)
-                }
-                Err(e) => {
-                    let _ = tx.send(Err(e));
-                    None
-                }
+            .send(Command::Write(Box::new(move |s| {
+                let _ = tx.send(f(s));
             })))
             .await
             .map_err(|_| Error::Stopped)?;
-        Ok(rx.await.map_err(|_| Error::Stopped)??)
+        rx.await.map_err(|_| Error::Stopped)
     }
 
     /// Runs `f` on the swarm.
@@ -255,9 +246,8 @@ impl Actor {
         match command {
             Command::Read(f) => f(&self.state),
             Command::Write(f) => {
-                if let Some(change) = f(&mut self.state) {
-                    self.publish(change.doc(), vec![change]);
-                }
+                f(&mut self.state);
+                self.publish_outgoing();
             }
             Command::Net(f) => f(&mut self.swarm),
             Command::Status(reply) => {
@@ -279,10 +269,18 @@ impl Actor {
         }
     }
 
-    fn publish(&mut self, doc: MemberId, changes: Vec<SignedChange>) {
-        for batch in GossipBatch::split(doc, changes) {
-            if let Err(e) = self.swarm.behaviour_mut().publish(&batch) {
-                tracing::debug!(error = %e, "gossip publish");
+    /// Publishes what the state made since the last call, one gossip
+    /// message per document (split at the batch bound).
+    fn publish_outgoing(&mut self) {
+        let mut by_doc: BTreeMap<MemberId, Vec<SignedChange>> = BTreeMap::new();
+        for c in self.state.take_outgoing() {
+            by_doc.entry(c.doc()).or_default().push(c);
+        }
+        for (doc, changes) in by_doc {
+            for batch in GossipBatch::split(doc, changes) {
+                if let Err(e) = self.swarm.behaviour_mut().publish(&batch) {
+                    tracing::debug!(error = %e, "gossip publish");
+                }
             }
         }
     }

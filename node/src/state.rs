@@ -115,7 +115,13 @@ pub struct State {
     replica: ReplicaNonce,
     store: Store,
     registry: Registry,
+    /// Changes made here, waiting to be published (bounded by [`MAX_OUTBOX`]).
+    outbox: Vec<SignedChange>,
 }
+
+/// Local changes kept for publishing; older ones beyond this are left to
+/// anti-entropy.
+pub const MAX_OUTBOX: usize = 10_000;
 
 impl State {
     /// Creates a new member in `home` with `profile` as its first record.
@@ -152,6 +158,7 @@ impl State {
             replica,
             store,
             registry,
+            outbox: Vec::new(),
         })
     }
 
@@ -215,8 +222,9 @@ impl State {
     }
 
     /// Signs `records` into one change of the member's own document and
-    /// admits it (durably stored before applied).
-    fn write(&mut self, records: Vec<SignedRecord>, now: Timestamp) -> Result<SignedChange, Error> {
+    /// admits it (durably stored before applied), then queues it for the
+    /// network.
+    fn write(&mut self, records: Vec<SignedRecord>, now: Timestamp) -> Result<(), Error> {
         let me = self.member_id();
         let doc = self.registry.doc(&me).cloned().unwrap_or_else(|| MemberDoc::new(me));
         let change = doc.write(&self.key, &self.replica, &records, now)?;
@@ -230,30 +238,42 @@ impl State {
         if report.admitted.is_empty() {
             return Err(Error::NotAdmitted("the change waits for dependencies".into()));
         }
-        Ok(change)
+        self.queue_outgoing(vec![change]);
+        Ok(())
     }
 
-    /// Creates a new record after checking the rules. Returns its id and the
-    /// signed change that carries it (for the network to publish).
-    pub fn create_with_change(&mut self, body: Body, now: Timestamp) -> Result<(RecordId, SignedChange), Error> {
+    fn queue_outgoing(&mut self, changes: Vec<SignedChange>) {
+        self.outbox.extend(changes);
+        if self.outbox.len() > MAX_OUTBOX {
+            // Anti-entropy delivers what gossip does not carry.
+            let excess = self.outbox.len() - MAX_OUTBOX;
+            self.outbox.drain(..excess);
+        }
+    }
+
+    /// Changes made here (local writes, imports) since the last call, for
+    /// the node to publish. Changes received from peers are not queued:
+    /// gossipsub forwards those itself.
+    pub fn take_outgoing(&mut self) -> Vec<SignedChange> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    /// Creates a new record after checking the rules. Returns its id.
+    pub fn create(&mut self, body: Body, now: Timestamp) -> Result<RecordId, Error> {
         rules::check(&self.views(now), self.member_id(), &body, None)?;
         let record = Record::new(self.member_id(), rand::random(), now, body).sign(&self.key)?;
         let id = record.id();
-        let change = self.write(vec![record], now)?;
-        Ok((id, change))
-    }
-
-    pub fn create(&mut self, body: Body, now: Timestamp) -> Result<RecordId, Error> {
-        self.create_with_change(body, now).map(|(id, _)| id)
+        self.write(vec![record], now)?;
+        Ok(id)
     }
 
     /// Replaces one of the member's own records with an edited version.
-    pub fn edit_with_change(
+    pub fn edit(
         &mut self,
         id: RecordId,
         now: Timestamp,
         edit: impl FnOnce(&mut Body) -> Result<(), Error>,
-    ) -> Result<SignedChange, Error> {
+    ) -> Result<(), Error> {
         let previous = self
             .registry
             .index()
@@ -265,15 +285,6 @@ impl State {
         rules::check(&self.views(now), self.member_id(), &body, Some(&previous))?;
         let record = previous.record().edit(now, body)?.sign(&self.key)?;
         self.write(vec![record], now)
-    }
-
-    pub fn edit(
-        &mut self,
-        id: RecordId,
-        now: Timestamp,
-        edit: impl FnOnce(&mut Body) -> Result<(), Error>,
-    ) -> Result<(), Error> {
-        self.edit_with_change(id, now, edit).map(|_| ())
     }
 
     /// Retracts one of the member's own records with a tombstone.
@@ -289,9 +300,14 @@ impl State {
     /// Admits a bundle's changes by the network's rules. Idempotent.
     pub fn import(&mut self, bundle: &Bundle, now: Timestamp) -> Result<Report, Error> {
         let store = &self.store;
-        Ok(self.registry.admit(bundle.changes(), now, Trust::Untrusted, |cs| {
-            store.put_changes(cs).map(|_| ())
-        })?)
+        let mut admitted = Vec::new();
+        let report = self.registry.admit(bundle.changes(), now, Trust::Untrusted, |cs| {
+            store.put_changes(cs)?;
+            admitted.extend(cs.iter().map(|a| a.change.clone()));
+            Ok::<(), store::Error>(())
+        })?;
+        self.queue_outgoing(admitted);
+        Ok(report)
     }
 
     /// Admits changes from the network (the node actor's path).

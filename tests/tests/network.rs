@@ -95,7 +95,7 @@ async fn a_write_crosses_a_line_of_five_nodes() {
     let need = nodes[0]
         .handle
         .write(|s| {
-            s.create_with_change(
+            s.create(
                 Body::Need(Need {
                     title: "SEPA export in Paheko".into(),
                     description: String::new(),
@@ -110,11 +110,12 @@ async fn a_write_crosses_a_line_of_five_nodes() {
             )
         })
         .await
+        .unwrap()
         .unwrap();
     let pledge = nodes[0]
         .handle
         .write(move |s| {
-            s.create_with_change(
+            s.create(
                 Body::Pledge(Pledge {
                     need,
                     resource: Resource::Money("600EUR".parse().unwrap()),
@@ -126,6 +127,7 @@ async fn a_write_crosses_a_line_of_five_nodes() {
             )
         })
         .await
+        .unwrap()
         .unwrap();
     let e = &nodes[4].handle;
     wait_for(Duration::from_secs(5), "need and pledge on e", || async {
@@ -143,7 +145,7 @@ async fn a_late_joiner_catches_up() {
         let id = a
             .handle
             .write(move |s| {
-                s.create_with_change(
+                s.create(
                     Body::Need(Need {
                         title: format!("need {i}"),
                         description: String::new(),
@@ -158,6 +160,7 @@ async fn a_late_joiner_catches_up() {
                 )
             })
             .await
+            .unwrap()
             .unwrap();
         ids.push(id);
     }
