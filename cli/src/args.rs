@@ -83,6 +83,41 @@ pub enum Command {
     Import { file: PathBuf },
     /// Check a bundle offline: every change signature and every record.
     Verify { file: PathBuf },
+    /// Run the node: sync with peers over libp2p and serve the local HTTP API.
+    Run(RunArgs),
+    /// The running node's connected peers.
+    Peers(JsonFlag),
+    /// The node's member, peers and registry counters.
+    Status(JsonFlag),
+    /// Block a member: drop its documents here, never take or forward them again.
+    Block {
+        /// The member's id (or a unique prefix of a known member's id)
+        member: String,
+    },
+    /// Unblock a member (its documents come back at the next sync).
+    Unblock {
+        /// The member's id (or a unique prefix of a known member's id)
+        member: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Listen on this multiaddr (repeatable) [default: /ip4/0.0.0.0/tcp/7071 and /ip4/0.0.0.0/udp/7071/quic-v1]
+    #[arg(long, value_name = "MULTIADDR")]
+    pub listen: Vec<String>,
+    /// Connect to this peer (repeatable), e.g. /ip4/192.0.2.7/tcp/7071/p2p/12D3Koo...
+    #[arg(long, value_name = "MULTIADDR")]
+    pub peer: Vec<String>,
+    /// Do not discover peers on the local network (mDNS)
+    #[arg(long)]
+    pub no_mdns: bool,
+    /// Serve the HTTP API and web UI here [default: 127.0.0.1:7070]; a non-loopback address must be given explicitly
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<String>,
+    /// Seconds between anti-entropy passes with a random peer [default: 30]
+    #[arg(long, value_name = "SECS")]
+    pub sync_interval: Option<u64>,
 }
 
 #[derive(Debug, Args)]

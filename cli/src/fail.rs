@@ -24,6 +24,9 @@ pub fn user(message: impl Into<String>) -> anyhow::Error {
 
 /// 2 if any error in the chain is the user's to fix, else 1.
 pub fn exit_code(err: &anyhow::Error) -> u8 {
+    if let Some(remote) = err.chain().find_map(|c| c.downcast_ref::<crate::node::RemoteFailure>()) {
+        return remote.code;
+    }
     let user = err.chain().any(|cause| {
         if let Some(e) = cause.downcast_ref::<state::Error>() {
             return e.is_user_error();

@@ -11,8 +11,9 @@
 //!   forged or malformed input is `Reject`ed (the relaying peer loses score),
 //!   duplicates are `Ignore`d;
 //! - on every new connection, and every `sync_interval` with a random
-//!   connected peer, the actor sends its inventory (document → heads digest);
-//!   both sides then pull, per differing document, exactly the changes they
+//!   connected peer, the actor sends a summary (one digest of its whole
+//!   inventory); if the peer's differs, it sends its inventory (document →
+//!   heads digest); both sides then pull, per differing document, exactly the changes they
 //!   lack (`ChangesSince` with their own heads), repeating while the answer
 //!   says `more`;
 //! - a change whose dependencies are missing waits in the registry's bounded
@@ -20,7 +21,7 @@
 //! - a peer that sends forged changes [`STRIKES_BEFORE_BLOCK`] times is
 //!   disconnected and blocked for [`BLOCK_DURATION`].
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use libp2p::futures::StreamExt;
@@ -28,9 +29,9 @@ use libp2p::gossipsub::{self, MessageAcceptance};
 use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
 use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, PeerId, Swarm, identify, mdns};
-use mutu_protocol::SignedChange;
 use mutu_protocol::admission::Report;
 use mutu_protocol::identity::MemberId;
+use mutu_protocol::{SignedChange, Timestamp};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::net::BehaviourEvent;
@@ -44,6 +45,13 @@ pub const COMMAND_CAPACITY: usize = 64;
 pub const STRIKES_BEFORE_BLOCK: u32 = 3;
 /// How long a misbehaving peer stays blocked.
 pub const BLOCK_DURATION: Duration = Duration::from_secs(600);
+/// `ChangesSince` pulls in flight to one peer; further documents wait in a
+/// queue (at most [`sync::MAX_INVENTORY_DOCS`]) until a pull completes.
+/// request-response runs at most `sync_max_concurrent_streams` (32)
+/// streams per connection, inbound and outbound together, and fails the
+/// requests beyond that: a peer with many differing documents must not be
+/// asked for all of them at once.
+pub const MAX_PULLS_PER_PEER: usize = 8;
 
 type ReadFn = Box<dyn FnOnce(&State) + Send>;
 type WriteFn = Box<dyn FnOnce(&mut State) + Send>;
@@ -58,6 +66,13 @@ enum Command {
     /// Act on the swarm (dial, block a peer, read the peer list).
     Net(NetFn),
     Status(oneshot::Sender<Status>),
+    Peers(oneshot::Sender<Vec<PeerInfo>>),
+    /// Block (or unblock) a member's documents.
+    BlockMember {
+        member: MemberId,
+        blocked: bool,
+        reply: oneshot::Sender<Result<(), state::Error>>,
+    },
 }
 
 /// A node's counters, as `mutu status` shows them.
@@ -71,6 +86,23 @@ pub struct Status {
     pub pending: usize,
     pub rejected: u64,
     pub listen: Vec<String>,
+    /// Anti-entropy passes this node started (`/mutu/sync/1` summaries sent).
+    pub sync_passes: u64,
+    /// `/mutu/sync/1` requests sent.
+    pub sync_requests: u64,
+    /// CBOR bytes of the `/mutu/sync/1` requests and responses sent
+    /// (stream framing not counted).
+    pub sync_bytes_sent: u64,
+    /// CBOR bytes of the `/mutu/sync/1` requests and responses received.
+    pub sync_bytes_received: u64,
+}
+
+/// A connected peer, as `mutu peers` shows it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct PeerInfo {
+    pub peer_id: String,
+    pub address: String,
+    pub connected_since: Timestamp,
 }
 
 /// Errors of a handle.
@@ -96,6 +128,8 @@ impl std::fmt::Debug for Command {
             Command::Write(_) => "Write",
             Command::Net(_) => "Net",
             Command::Status(_) => "Status",
+            Command::Peers(_) => "Peers",
+            Command::BlockMember { .. } => "BlockMember",
         })
     }
 }
@@ -141,6 +175,27 @@ impl Handle {
         rx.await.map_err(|_| Error::Stopped)
     }
 
+    /// Blocks a member: its documents are dropped here and never taken or
+    /// forwarded again; unblocking lets the next syncs bring them back.
+    pub async fn block_member(&self, member: MemberId, blocked: bool) -> Result<(), Error> {
+        let (reply, rx) = oneshot::channel();
+        self.commands
+            .send(Command::BlockMember { member, blocked, reply })
+            .await
+            .map_err(|_| Error::Stopped)?;
+        Ok(rx.await.map_err(|_| Error::Stopped)??)
+    }
+
+    /// Connected peers, oldest connection first.
+    pub async fn peers(&self) -> Result<Vec<PeerInfo>, Error> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(Command::Peers(tx))
+            .await
+            .map_err(|_| Error::Stopped)?;
+        rx.await.map_err(|_| Error::Stopped)
+    }
+
     pub async fn status(&self) -> Result<Status, Error> {
         let (tx, rx) = oneshot::channel();
         self.commands
@@ -178,8 +233,17 @@ impl Default for Config {
 /// A pull in flight: which document it is for.
 #[derive(Debug, Clone, Copy)]
 enum Pending {
+    Summary,
     Inventory,
     Changes(MemberId),
+}
+
+/// `ChangesSince` pulls to one peer: documents in flight, and documents
+/// waiting for a slot (see [`MAX_PULLS_PER_PEER`]).
+#[derive(Debug, Default)]
+struct Pulls {
+    inflight: HashSet<MemberId>,
+    queued: BTreeSet<MemberId>,
 }
 
 /// The actor. Built by [`spawn`].
@@ -188,11 +252,30 @@ struct Actor {
     swarm: Swarm<Behaviour>,
     config: Config,
     inflight: HashMap<OutboundRequestId, (PeerId, Pending)>,
+    pulls: HashMap<PeerId, Pulls>,
     strikes: HashMap<PeerId, u32>,
     blocked_until: HashMap<PeerId, Instant>,
     blocked_members: HashSet<MemberId>,
     rejected: u64,
     rng_state: u64,
+    sync_counters: SyncCounters,
+    /// Connected peers: since when, and over which address.
+    connected: HashMap<PeerId, (Timestamp, Multiaddr)>,
+}
+
+/// What `/mutu/sync/1` costs, for [`Status`].
+#[derive(Debug, Default, Clone, Copy)]
+struct SyncCounters {
+    passes: u64,
+    requests: u64,
+    bytes_sent: u64,
+    bytes_received: u64,
+}
+
+/// CBOR size of a sync message (our codec; the wire codec encodes the same
+/// serde value).
+fn cbor_len<T: serde::Serialize>(value: &T) -> u64 {
+    mutu_protocol::codec::to_cbor(value).len() as u64
 }
 
 /// Starts the actor on the current tokio runtime. It stops when `shutdown`
@@ -213,11 +296,14 @@ pub fn spawn(
         swarm,
         config,
         inflight: HashMap::new(),
+        pulls: HashMap::new(),
         strikes: HashMap::new(),
         blocked_until: HashMap::new(),
         blocked_members,
         rejected: 0,
         rng_state: seed | 1,
+        connected: HashMap::new(),
+        sync_counters: SyncCounters::default(),
     };
     let task = tokio::spawn(actor.run(rx, shutdown));
     Ok((Handle { commands: tx }, task))
@@ -250,10 +336,41 @@ impl Actor {
                 self.publish_outgoing();
             }
             Command::Net(f) => f(&mut self.swarm),
+            Command::BlockMember { member, blocked, reply } => {
+                let _ = reply.send(self.handle_block_member(member, blocked));
+            }
+            Command::Peers(reply) => {
+                let mut peers: Vec<PeerInfo> = self
+                    .connected
+                    .iter()
+                    .map(|(peer, (since, addr))| PeerInfo {
+                        peer_id: peer.to_string(),
+                        address: addr.to_string(),
+                        connected_since: *since,
+                    })
+                    .collect();
+                peers.sort_by(|a, b| (a.connected_since, &a.peer_id).cmp(&(b.connected_since, &b.peer_id)));
+                let _ = reply.send(peers);
+            }
             Command::Status(reply) => {
                 let _ = reply.send(self.status());
             }
         }
+    }
+
+    fn handle_block_member(&mut self, member: MemberId, blocked: bool) -> Result<(), state::Error> {
+        if blocked {
+            self.state.block(&member)?;
+            self.blocked_members.insert(member);
+        } else {
+            self.state.unblock(&member)?;
+            self.blocked_members.remove(&member);
+            let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
+            for peer in peers {
+                self.start_sync(peer);
+            }
+        }
+        Ok(())
     }
 
     fn status(&self) -> Status {
@@ -266,6 +383,10 @@ impl Actor {
             pending: self.state.registry().pending_count(),
             rejected: self.rejected,
             listen: self.swarm.listeners().map(ToString::to_string).collect(),
+            sync_passes: self.sync_counters.passes,
+            sync_requests: self.sync_counters.requests,
+            sync_bytes_sent: self.sync_counters.bytes_sent,
+            sync_bytes_received: self.sync_counters.bytes_received,
         }
     }
 
@@ -306,8 +427,20 @@ impl Actor {
             SwarmEvent::ConnectionEstablished {
                 peer_id,
                 num_established,
+                endpoint,
                 ..
-            } if num_established.get() == 1 => self.start_sync(peer_id),
+            } if num_established.get() == 1 => {
+                let addr = endpoint.get_remote_address().clone();
+                self.connected.insert(peer_id, (state::now(), addr));
+                self.start_sync(peer_id)
+            }
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                num_established: 0,
+                ..
+            } => {
+                self.connected.remove(&peer_id);
+            }
             SwarmEvent::NewListenAddr { address, .. } => tracing::info!(%address, "listening"),
             _ => {}
         }
@@ -377,25 +510,76 @@ impl Actor {
             .collect()
     }
 
+    /// Starts a pass with `peer`: the summary first; inventories only if
+    /// the peer's differs ([`Self::send_inventory`]).
     fn start_sync(&mut self, peer: PeerId) {
+        self.sync_counters.passes += 1;
+        let request = sync::summary(&self.inventory());
+        self.send_sync_request(peer, request, Pending::Summary);
+    }
+
+    fn send_inventory(&mut self, peer: PeerId) {
         for page in sync::inventory_pages(&self.inventory()) {
-            let id = self
-                .swarm
-                .behaviour_mut()
-                .sync
-                .send_request(&peer, Request::Inventory(page));
-            self.inflight.insert(id, (peer, Pending::Inventory));
+            self.send_sync_request(peer, Request::Inventory(page), Pending::Inventory);
         }
     }
 
+    fn send_sync_request(&mut self, peer: PeerId, request: Request, pending: Pending) {
+        self.sync_counters.requests += 1;
+        self.sync_counters.bytes_sent += cbor_len(&request);
+        let id = self.swarm.behaviour_mut().sync.send_request(&peer, request);
+        self.inflight.insert(id, (peer, pending));
+    }
+
+    fn send_sync_response(&mut self, channel: ResponseChannel<Response>, response: Response) {
+        self.sync_counters.bytes_sent += cbor_len(&response);
+        let _ = self.swarm.behaviour_mut().sync.send_response(channel, response);
+    }
+
+    /// Pulls `doc` from `peer`, unless a pull of it is already in flight;
+    /// queues it when [`MAX_PULLS_PER_PEER`] are.
     fn request_changes(&mut self, peer: PeerId, doc: MemberId) {
+        let pulls = self.pulls.entry(peer).or_default();
+        if pulls.inflight.contains(&doc) {
+            return;
+        }
+        if pulls.inflight.len() >= MAX_PULLS_PER_PEER {
+            if pulls.queued.len() < sync::MAX_INVENTORY_DOCS {
+                pulls.queued.insert(doc);
+            }
+            return;
+        }
+        pulls.inflight.insert(doc);
         let heads = self.state.registry().doc(&doc).map(|d| d.heads()).unwrap_or_default();
-        let id = self
-            .swarm
-            .behaviour_mut()
-            .sync
-            .send_request(&peer, Request::changes_since(doc, &heads));
-        self.inflight.insert(id, (peer, Pending::Changes(doc)));
+        self.send_sync_request(peer, Request::changes_since(doc, &heads), Pending::Changes(doc));
+    }
+
+    fn pull_done(&mut self, peer: PeerId, doc: MemberId) {
+        if let Some(pulls) = self.pulls.get_mut(&peer) {
+            pulls.inflight.remove(&doc);
+        }
+    }
+
+    /// Sends queued pulls to `peer` while slots are free; forgets them if
+    /// the peer is gone (anti-entropy will find the documents again).
+    fn pump_pulls(&mut self, peer: PeerId) {
+        if !self.swarm.is_connected(&peer) {
+            self.pulls.remove(&peer);
+            return;
+        }
+        while let Some(pulls) = self.pulls.get_mut(&peer)
+            && pulls.inflight.len() < MAX_PULLS_PER_PEER
+            && let Some(doc) = pulls.queued.pop_first()
+        {
+            self.request_changes(peer, doc);
+        }
+        if self
+            .pulls
+            .get(&peer)
+            .is_some_and(|p| p.inflight.is_empty() && p.queued.is_empty())
+        {
+            self.pulls.remove(&peer);
+        }
     }
 
     fn handle_sync_event(&mut self, event: request_response::Event<Request, Response>) {
@@ -405,7 +589,12 @@ impl Actor {
                     self.handle_sync_request(peer, request, channel)
                 }
                 request_response::Message::Response { request_id, response } => {
-                    self.handle_sync_response(peer, request_id, response)
+                    if let Some((_, Pending::Changes(doc))) = self.inflight.get(&request_id) {
+                        let doc = *doc;
+                        self.pull_done(peer, doc);
+                    }
+                    self.handle_sync_response(peer, request_id, response);
+                    self.pump_pulls(peer);
                 }
             },
             request_response::Event::OutboundFailure {
@@ -414,8 +603,11 @@ impl Actor {
                 peer,
                 ..
             } => {
-                self.inflight.remove(&request_id);
+                if let Some((_, Pending::Changes(doc))) = self.inflight.remove(&request_id) {
+                    self.pull_done(peer, doc);
+                }
                 tracing::debug!(%peer, %error, "sync request failed");
+                self.pump_pulls(peer);
             }
             request_response::Event::InboundFailure { peer, error, .. } => {
                 tracing::debug!(%peer, %error, "sync response failed")
@@ -425,16 +617,14 @@ impl Actor {
     }
 
     fn handle_sync_request(&mut self, peer: PeerId, request: Request, channel: ResponseChannel<Response>) {
+        self.sync_counters.bytes_received += cbor_len(&request);
         if let Err(e) = request.check() {
             self.strike(peer);
-            let _ = self
-                .swarm
-                .behaviour_mut()
-                .sync
-                .send_response(channel, Response::error(e.to_string()));
+            self.send_sync_response(channel, Response::error(e.to_string()));
             return;
         }
         let response = match request {
+            Request::Summary { digest, docs } => sync::summary_response(&self.inventory(), &digest, docs),
             Request::Inventory(theirs) => {
                 let ours = self.inventory();
                 // They may hold what we lack: pull it too.
@@ -455,7 +645,7 @@ impl Actor {
                     .collect()
             }),
         };
-        let _ = self.swarm.behaviour_mut().sync.send_response(channel, response);
+        self.send_sync_response(channel, response);
     }
 
     fn changes_response(
@@ -477,6 +667,7 @@ impl Actor {
     }
 
     fn handle_sync_response(&mut self, peer: PeerId, id: OutboundRequestId, response: Response) {
+        self.sync_counters.bytes_received += cbor_len(&response);
         let Some((_, pending)) = self.inflight.remove(&id) else {
             return;
         };
@@ -485,6 +676,8 @@ impl Actor {
             return;
         }
         match (pending, response) {
+            (Pending::Summary, Response::InSync) => {}
+            (Pending::Summary, Response::OutOfSync) => self.send_inventory(peer),
             (Pending::Inventory, Response::Inventory(theirs)) => {
                 let ours = self.inventory();
                 for doc in sync::diff_inventory(&ours, &theirs) {

@@ -3,7 +3,10 @@
 //! modules) the libp2p swarm, the node actor and the HTTP API.
 
 pub mod actor;
+pub mod api;
 pub mod home;
 pub mod net;
+pub mod ops;
+pub mod runtime;
 pub mod state;
 pub mod store;

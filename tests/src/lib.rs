@@ -1,7 +1,11 @@
 //! End-to-end tests of mutu across crates and processes. The integration
 //! tests live in `tests/tests/`; this library holds what they share.
 //!
+//! - [`net`]: in-process multi-node harness (nodes over the memory
+//!   transport with noise + yamux, partitions, views digests), used by
+//!   `tests/tests/{network,partition,malicious,restart,catchup}.rs`.
 //! - [`transcript`]: runs the CLI transcripts of `tests/examples/*.md`
 //!   against the built `mutu` binary (used by `cli/tests/transcripts.rs`).
 
+pub mod net;
 pub mod transcript;

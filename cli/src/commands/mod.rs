@@ -1,6 +1,7 @@
-//! The commands. Each parses its own values (amounts, dates, id prefixes)
-//! so that bad input becomes a one-line user error, then calls
-//! `mutu_node::state`, which checks the rules, signs and stores.
+//! The commands. Writes build a `mutu_node::ops` request (the same one the
+//! HTTP API takes), whose `apply` parses values, checks the rules, signs and
+//! stores; reads format the protocol's views. Bad input becomes a one-line
+//! user error.
 
 mod bundles;
 mod read;
@@ -11,9 +12,8 @@ use std::io::Write;
 use anyhow::Context;
 use mutu_node::home::Home;
 use mutu_node::state::{self, State};
-use mutu_protocol::money::Money;
-use mutu_protocol::record::validate;
-use mutu_protocol::{Date, Timestamp};
+use mutu_node::store;
+use mutu_protocol::Timestamp;
 
 use crate::args::{Cli, Command};
 use crate::fail::user;
@@ -24,16 +24,36 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
     match cli.command {
         Command::Init(a) => write::init(home, a, now, out),
         Command::Verify { file } => bundles::verify(&file, now, out),
-        command => {
-            let mut st = State::open(home)?;
-            dispatch(&mut st, command, now, out)
-        }
+        Command::Run(a) => crate::node::run(home, a, out),
+        command => match State::open(home.clone()) {
+            Ok(mut st) => dispatch(&mut st, command, now, out),
+            // A node runs on this home: it holds the store, so ask it.
+            Err(state::Error::Store(store::Error::Locked(_))) => crate::node::remote(&home, out),
+            Err(e) => Err(e.into()),
+        },
     }
 }
 
-fn dispatch(st: &mut State, command: Command, now: Timestamp, out: &mut dyn Write) -> anyhow::Result<()> {
+/// Runs a command on an open state: offline, or inside a running node's
+/// actor for a remote CLI.
+pub fn dispatch(st: &mut State, command: Command, now: Timestamp, out: &mut dyn Write) -> anyhow::Result<()> {
     match command {
-        Command::Init(_) | Command::Verify { .. } => Ok(()),
+        Command::Init(_) => Err(user("this home already holds a mutu identity")),
+        Command::Run(_) => Err(user("`mutu run` cannot run inside a node")),
+        Command::Verify { file } => bundles::verify(&file, now, out),
+        Command::Peers(_) => Err(user("no node is running on this home: start one with `mutu run`")),
+        Command::Status(a) => crate::node::print_status(&crate::node::offline_status(st), a.json, out),
+        Command::Block { member } => {
+            let member = st.resolve_member(&member)?;
+            if member == st.member_id() {
+                return Err(user("you cannot block yourself"));
+            }
+            Ok(st.block(&member)?)
+        }
+        Command::Unblock { member } => {
+            let member = st.resolve_member(&member)?;
+            Ok(st.unblock(&member)?)
+        }
         Command::Whoami(a) => read::whoami(st, a.json, now, out),
         Command::Project(c) => write::project(st, c, now, out),
         Command::Usage(c) => write::usage(st, c, now, out),
@@ -49,21 +69,6 @@ fn dispatch(st: &mut State, command: Command, now: Timestamp, out: &mut dyn Writ
         Command::Export { out: file } => bundles::export(st, file.as_deref(), out),
         Command::Import { file } => bundles::import(st, &file, now, out),
     }
-}
-
-/// Parses an amount given with `flag`, e.g. `--goal 12000EUR`.
-fn money(flag: &str, text: &str) -> anyhow::Result<Money> {
-    text.parse().map_err(|e| user(format!("{flag}: {e}")))
-}
-
-fn date(flag: &str, text: Option<String>) -> anyhow::Result<Option<Date>> {
-    text.map(|t| t.parse().map_err(|e| user(format!("{flag}: {e}"))))
-        .transpose()
-}
-
-/// Tags as users type them, normalised (`Open Data` → `open-data`).
-fn tags(tags: Vec<String>) -> Vec<String> {
-    tags.iter().map(|t| validate::normalize_tag(t)).collect()
 }
 
 fn read_file(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {

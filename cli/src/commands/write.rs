@@ -1,17 +1,16 @@
 //! Commands that write records. A creating command prints only the new
-//! record's id; an editing command prints the edited record's id.
+//! record's id; an editing command prints the edited record's id. Each
+//! builds the matching [`ops`] request from its arguments and applies it:
+//! the HTTP API writes through the very same ops.
 
 use std::io::Write;
 
 use mutu_node::home::Home;
+use mutu_node::ops::{self, Op};
 use mutu_node::state::State;
-use mutu_protocol::record::{
-    Body, Catalogue, CatalogueEntry, Condition, Cosign, Kind, Need, NeedStatus, Offer, Pledge, PledgeStatus, Profile,
-    Project, RecordId, Resource, Usage, Vouch,
-};
-use mutu_protocol::{MemberId, Timestamp};
+use mutu_protocol::Timestamp;
+use mutu_protocol::record::{Condition, Profile};
 
-use super::{date, money, tags};
 use crate::args::{CatalogueCmd, EditorCmd, InitArgs, NeedCmd, OfferCmd, PledgeCmd, ProjectCmd, UsageCmd};
 use crate::fail::user;
 
@@ -29,101 +28,84 @@ pub fn init(home: Home, a: InitArgs, now: Timestamp, out: &mut dyn Write) -> any
     Ok(())
 }
 
-fn create(st: &mut State, body: Body, now: Timestamp, out: &mut dyn Write) -> anyhow::Result<()> {
-    let id = st.create(body, now)?;
-    writeln!(out, "{id}")?;
-    Ok(())
+/// The command-line flag of an op field whose text the op parses.
+fn flag(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "goal" => "--goal",
+        "money" => "--money",
+        "price" => "--price",
+        "deadline" => "--deadline",
+        "expires_at" => "--expires",
+        "valid_until" => "--valid-until",
+        _ => return None,
+    })
 }
 
-/// Replaces record `id` (of `kind`) by what `change` makes of its body.
-/// `change` sees the current body and may refuse with a user error.
-fn edit(
-    st: &mut State,
-    id: RecordId,
-    kind: Kind,
-    now: Timestamp,
-    out: &mut dyn Write,
-    change: impl FnOnce(&mut Body) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
-    let current = st.registry().index().get_any(&id).map(|r| r.record().body.clone());
-    let Some(mut body) = current.filter(|b| b.kind() == kind) else {
-        return Err(user(format!("{id} is not a {kind}")));
-    };
-    change(&mut body)?;
-    st.edit(id, now, move |b| {
-        *b = body;
-        Ok(())
-    })?;
+/// An op's failure as the CLI reports it: the caller's mistakes as user
+/// errors (exit 2), naming the flag where the op names a field; failures
+/// of the machine keep their cause (exit 1).
+fn failure(e: ops::Error) -> anyhow::Error {
+    match e {
+        ops::Error::Internal(e) => e.into(),
+        ops::Error::BadField { field, message } => match flag(&field) {
+            Some(flag) => {
+                let problem = message.strip_prefix(&format!("{field}: ")).unwrap_or(&message);
+                user(format!("{flag}: {problem}"))
+            }
+            None => user(message),
+        },
+        e => user(e.to_string()),
+    }
+}
+
+/// Applies `op` and prints the id it gives.
+fn apply(st: &mut State, op: impl Op, now: Timestamp, out: &mut dyn Write) -> anyhow::Result<()> {
+    let id = op.apply(st, now).map_err(failure)?;
     writeln!(out, "{id}")?;
     Ok(())
 }
 
 pub fn project(st: &mut State, c: ProjectCmd, now: Timestamp, out: &mut dyn Write) -> anyhow::Result<()> {
     let ProjectCmd::Add(a) = c;
-    let is_based_on = a.based_on.map(|p| st.resolve_kind(&p, Kind::Project)).transpose()?;
-    let body = Body::Project(Project {
+    let op = ops::NewProject {
         name: a.name,
-        description: a.description.unwrap_or_default(),
         license: a.license,
+        description: a.description,
         repository: a.repo,
         homepage: a.homepage,
-        tags: tags(a.tags),
-        status: a.status.into(),
-        is_based_on,
-    });
-    create(st, body, now, out)
+        tags: a.tags,
+        status: Some(a.status.into()),
+        is_based_on: a.based_on,
+    };
+    apply(st, op, now, out)
 }
 
 pub fn usage(st: &mut State, c: UsageCmd, now: Timestamp, out: &mut dyn Write) -> anyhow::Result<()> {
     let UsageCmd::Add { project, note } = c;
-    let project = st.resolve_kind(&project, Kind::Project)?;
-    create(
-        st,
-        Body::Usage(Usage {
-            project,
-            note: note.unwrap_or_default(),
-        }),
-        now,
-        out,
-    )
+    apply(st, ops::NewUsage { project, note }, now, out)
 }
 
 pub fn need(st: &mut State, c: NeedCmd, now: Timestamp, out: &mut dyn Write) -> anyhow::Result<()> {
     match c {
         NeedCmd::Add(a) => {
-            let project = a.project.map(|p| st.resolve_kind(&p, Kind::Project)).transpose()?;
-            let body = Body::Need(Need {
+            let op = ops::NewNeed {
                 title: a.title,
-                description: a.description.unwrap_or_default(),
-                tags: tags(a.tags),
-                project,
-                goal: a.goal.map(|g| money("--goal", &g)).transpose()?,
+                description: a.description,
+                project: a.project,
+                tags: a.tags,
+                goal: a.goal.map(ops::MoneyInput::Text),
                 days_goal: a.days_goal,
-                deadline: date("--deadline", a.deadline)?,
-                status: NeedStatus::Open,
-            });
-            create(st, body, now, out)
+                deadline: a.deadline,
+            };
+            apply(st, op, now, out)
         }
-        NeedCmd::Cosign { need, note } => {
-            let need = st.resolve_kind(&need, Kind::Need)?;
-            create(
-                st,
-                Body::Cosign(Cosign {
-                    need,
-                    note: note.unwrap_or_default(),
-                }),
-                now,
-                out,
-            )
-        }
+        NeedCmd::Cosign { need, note } => apply(st, ops::Cosign { need, note }, now, out),
         NeedCmd::Status { need, status } => {
-            let id = st.resolve_kind(&need, Kind::Need)?;
-            edit(st, id, Kind::Need, now, out, |body| {
-                if let Body::Need(n) = body {
-                    n.status = status.into();
-                }
-                Ok(())
-            })
+            let op = ops::NeedStatus {
+                need,
+                status: status.into(),
+            };
+            apply(st, op, now, out)
         }
     }
 }
@@ -131,42 +113,23 @@ pub fn need(st: &mut State, c: NeedCmd, now: Timestamp, out: &mut dyn Write) -> 
 pub fn pledge(st: &mut State, c: PledgeCmd, now: Timestamp, out: &mut dyn Write) -> anyhow::Result<()> {
     match c {
         PledgeCmd::Add(a) => {
-            let need = st.resolve_kind(&a.need, Kind::Need)?;
-            let resource = match (a.money, a.days, a.hosting, a.testing, a.other) {
-                (Some(m), ..) => Resource::Money(money("--money", &m)?),
-                (_, Some(days), ..) => Resource::DevDays { days },
-                (_, _, Some(text), ..) => Resource::Hosting { text },
-                (_, _, _, Some(text), _) => Resource::Testing { text },
-                (_, _, _, _, Some(text)) => Resource::Other { text },
-                // clap's argument group requires exactly one of them.
-                _ => return Err(user("give one of --money, --days, --hosting, --testing or --other")),
+            let op = ops::NewPledge {
+                need: a.need,
+                money: a.money.map(ops::MoneyInput::Text),
+                days: a.days,
+                hosting: a.hosting,
+                testing: a.testing,
+                other: a.other,
+                condition: Some(if a.if_funded {
+                    Condition::IfGoalReached
+                } else {
+                    Condition::Unconditional
+                }),
+                expires_at: a.expires,
             };
-            let condition = if a.if_funded {
-                Condition::IfGoalReached
-            } else {
-                Condition::Unconditional
-            };
-            let body = Body::Pledge(Pledge {
-                need,
-                resource,
-                condition,
-                expires_at: date("--expires", a.expires)?,
-                status: PledgeStatus::Active,
-            });
-            create(st, body, now, out)
+            apply(st, op, now, out)
         }
-        PledgeCmd::Withdraw { pledge } => {
-            let id = st.resolve_kind(&pledge, Kind::Pledge)?;
-            edit(st, id, Kind::Pledge, now, out, |body| {
-                if let Body::Pledge(p) = body {
-                    if p.status == PledgeStatus::Withdrawn {
-                        return Err(user(format!("pledge {id} is already withdrawn")));
-                    }
-                    p.status = PledgeStatus::Withdrawn;
-                }
-                Ok(())
-            })
-        }
+        PledgeCmd::Withdraw { pledge } => apply(st, ops::WithdrawPledge { pledge }, now, out),
     }
 }
 
@@ -178,76 +141,45 @@ pub fn offer(st: &mut State, c: OfferCmd, now: Timestamp, out: &mut dyn Write) -
         description,
         valid_until,
     } = c;
-    let need = st.resolve_kind(&need, Kind::Need)?;
-    let body = Body::Offer(Offer {
+    let op = ops::NewOffer {
         need,
-        price: money("--price", &price)?,
+        price: ops::MoneyInput::Text(price),
         days,
-        description: description.unwrap_or_default(),
-        valid_until: date("--valid-until", valid_until)?,
-    });
-    create(st, body, now, out)
+        description,
+        valid_until,
+    };
+    apply(st, op, now, out)
 }
 
 pub fn catalogue(st: &mut State, c: CatalogueCmd, now: Timestamp, out: &mut dyn Write) -> anyhow::Result<()> {
     match c {
-        CatalogueCmd::Create { title, description } => {
-            let body = Body::Catalogue(Catalogue {
-                title,
-                description: description.unwrap_or_default(),
-                editors: Vec::new(),
-                includes: Vec::new(),
-            });
-            create(st, body, now, out)
-        }
+        CatalogueCmd::Create { title, description } => apply(st, ops::NewCatalogue { title, description }, now, out),
         CatalogueCmd::Add {
             catalogue,
             project,
             status,
             note,
         } => {
-            let catalogue = st.resolve_kind(&catalogue, Kind::Catalogue)?;
-            let project = st.resolve_kind(&project, Kind::Project)?;
-            let body = Body::CatalogueEntry(CatalogueEntry {
+            let op = ops::CatalogueEntry {
                 catalogue,
                 project,
-                status: status.into(),
-                note: note.unwrap_or_default(),
-            });
-            create(st, body, now, out)
-        }
-        CatalogueCmd::Include { catalogue, other } => {
-            let id = st.resolve_kind(&catalogue, Kind::Catalogue)?;
-            let other = st.resolve_kind(&other, Kind::Catalogue)?;
-            edit(st, id, Kind::Catalogue, now, out, |body| {
-                if let Body::Catalogue(c) = body {
-                    if c.includes.contains(&other) {
-                        return Err(user(format!("catalogue {id} already includes {other}")));
-                    }
-                    c.includes.push(other);
-                }
-                Ok(())
-            })
-        }
-        CatalogueCmd::Editor(e) => {
-            let (catalogue, member, add) = match e {
-                EditorCmd::Add { catalogue, member } => (catalogue, member, true),
-                EditorCmd::Remove { catalogue, member } => (catalogue, member, false),
+                status: Some(status.into()),
+                note,
             };
-            let id = st.resolve_kind(&catalogue, Kind::Catalogue)?;
-            let member: MemberId = st.resolve_member(&member)?;
-            edit(st, id, Kind::Catalogue, now, out, |body| {
-                if let Body::Catalogue(c) = body {
-                    let listed = c.editors.contains(&member);
-                    match (add, listed) {
-                        (true, true) => return Err(user(format!("{member} is already an editor of catalogue {id}"))),
-                        (false, false) => return Err(user(format!("{member} is not an editor of catalogue {id}"))),
-                        (true, false) => c.editors.push(member),
-                        (false, true) => c.editors.retain(|m| *m != member),
-                    }
-                }
-                Ok(())
-            })
+            apply(st, op, now, out)
+        }
+        CatalogueCmd::Include { catalogue, other } => apply(st, ops::CatalogueInclude { catalogue, other }, now, out),
+        CatalogueCmd::Editor(e) => {
+            let (catalogue, member, action) = match e {
+                EditorCmd::Add { catalogue, member } => (catalogue, member, ops::EditorAction::Add),
+                EditorCmd::Remove { catalogue, member } => (catalogue, member, ops::EditorAction::Remove),
+            };
+            let op = ops::CatalogueEditor {
+                catalogue,
+                member,
+                action,
+            };
+            apply(st, op, now, out)
         }
     }
 }
@@ -259,24 +191,13 @@ pub fn vouch(
     now: Timestamp,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
-    let member = st.resolve_member(member)?;
-    if member == st.member_id() {
-        return Err(user("you cannot vouch for yourself: give another member's id"));
-    }
-    create(
-        st,
-        Body::Vouch(Vouch {
-            member,
-            statement: statement.unwrap_or_default(),
-        }),
-        now,
-        out,
-    )
+    let op = ops::Vouch {
+        member: member.to_owned(),
+        statement,
+    };
+    apply(st, op, now, out)
 }
 
 pub fn retract(st: &mut State, id: &str, now: Timestamp, out: &mut dyn Write) -> anyhow::Result<()> {
-    let id = st.resolve(id)?;
-    let tombstone = st.retract(id, now)?;
-    writeln!(out, "{tombstone}")?;
-    Ok(())
+    apply(st, ops::Retract { id: id.to_owned() }, now, out)
 }

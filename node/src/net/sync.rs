@@ -4,6 +4,12 @@
 //!
 //! Catch-up, as DESIGN.md describes it:
 //!
+//! 0. A sends `Request::Summary` with the [`inventory_digest`] of its whole
+//!    inventory (one SHA-256 over the sorted `(doc id, heads digest)`
+//!    pairs). B answers `Response::InSync` when its own digest is equal:
+//!    an idle anti-entropy pass between converged nodes is one round trip of
+//!    about a hundred bytes, whatever the number of documents. Otherwise B
+//!    answers `Response::OutOfSync` and A goes on with step 1.
 //! 1. A sends `Request::Inventory` with its `(doc id, heads digest)` pairs
 //!    (at most [`MAX_INVENTORY_DOCS`]; see [`inventory_pages`]).
 //! 2. B answers `Response::Inventory` with *its* pairs for the documents whose
@@ -130,6 +136,9 @@ pub fn heads_digest(heads: &[ChangeHash]) -> HeadsDigest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum Request {
+    /// "My whole inventory has this [`inventory_digest`], over `docs`
+    /// documents": the cheap first step of a pass.
+    Summary { digest: HeadsDigest, docs: u64 },
     /// "Here are my documents and their heads digests."
     Inventory(Vec<(MemberId, HeadsDigest)>),
     /// "Send me the changes of `doc` that are not below these heads."
@@ -158,6 +167,11 @@ pub enum Response {
     Changes { changes: Vec<SignedChange>, more: bool },
     /// The request could not be served (e.g. over a bound).
     Error(String),
+    /// Answer to `Summary`: our inventory digest is the same.
+    InSync,
+    /// Answer to `Summary`: our inventory digest differs; exchange
+    /// inventories.
+    OutOfSync,
 }
 
 fn check_count(what: &'static str, count: usize, limit: usize) -> Result<(), Error> {
@@ -171,6 +185,7 @@ impl Request {
     /// Checks the count bounds (the codec has already bounded the bytes).
     pub fn check(&self) -> Result<(), Error> {
         match self {
+            Request::Summary { .. } => Ok(()),
             Request::Inventory(entries) => check_count("inventory", entries.len(), MAX_INVENTORY_DOCS),
             Request::ChangesSince { heads, .. } => check_count("heads list", heads.len(), MAX_HEADS),
             Request::ChangesByHash { hashes, .. } => check_count("hash list", hashes.len(), MAX_HASHES),
@@ -213,6 +228,7 @@ impl Response {
                 }
                 Ok(())
             }
+            Response::InSync | Response::OutOfSync => Ok(()),
         }
     }
 
@@ -345,6 +361,35 @@ pub fn to_wire(hashes: &[ChangeHash]) -> Vec<[u8; 32]> {
 /// Wire arrays as automerge change hashes.
 pub fn from_wire(hashes: &[[u8; 32]]) -> Vec<ChangeHash> {
     hashes.iter().map(|h| ChangeHash(*h)).collect()
+}
+
+/// SHA-256 over a whole inventory, in id order (`doc id ‖ heads digest`
+/// per document): equal digests mean equal inventories.
+pub fn inventory_digest(ours: &BTreeMap<MemberId, HeadsDigest>) -> HeadsDigest {
+    let mut hasher = Sha256::new();
+    for (doc, digest) in ours {
+        hasher.update(doc.as_bytes());
+        hasher.update(digest.0);
+    }
+    HeadsDigest(hasher.finalize().into())
+}
+
+/// The first request of a pass: the [`inventory_digest`] of `ours`.
+pub fn summary(ours: &BTreeMap<MemberId, HeadsDigest>) -> Request {
+    Request::Summary {
+        digest: inventory_digest(ours),
+        docs: ours.len() as u64,
+    }
+}
+
+/// The responder's side of a `Summary { digest, docs }`: `InSync` when it
+/// describes an inventory equal to `ours`, else `OutOfSync`.
+pub fn summary_response(ours: &BTreeMap<MemberId, HeadsDigest>, digest: &HeadsDigest, docs: u64) -> Response {
+    if ours.len() as u64 == docs && inventory_digest(ours) == *digest {
+        Response::InSync
+    } else {
+        Response::OutOfSync
+    }
 }
 
 /// Documents of `theirs` whose digest differs from ours or that we lack, in

@@ -81,6 +81,10 @@ fn hashes_encode_as_byte_strings() {
 fn requests_and_responses_round_trip() {
     let k = key(1);
     let requests = [
+        Request::Summary {
+            digest: digest(8),
+            docs: 1_000,
+        },
         Request::Inventory(vec![(member(1), digest(1)), (member(2), digest(2))]),
         Request::Inventory(Vec::new()),
         Request::ChangesSince {
@@ -108,12 +112,58 @@ fn requests_and_responses_round_trip() {
             more: false,
         },
         Response::error("no such document"),
+        Response::InSync,
+        Response::OutOfSync,
     ];
     for r in responses {
         let bytes = codec::to_cbor(&r);
         assert_eq!(codec::from_cbor::<Response>(&bytes, MAX_RESPONSE_BYTES).unwrap(), r);
         r.check().unwrap();
     }
+}
+
+#[test]
+fn summaries_tell_equal_inventories_apart() {
+    let a: BTreeMap<_, _> = [(member(1), digest(1)), (member(2), digest(2))].into();
+    let mut b = a.clone();
+    assert_eq!(inventory_digest(&a), inventory_digest(&b));
+    let Request::Summary { digest: d, docs } = summary(&a) else {
+        panic!("summary() makes a Summary");
+    };
+    assert_eq!(docs, 2);
+    assert_eq!(summary_response(&b, &d, docs), Response::InSync);
+    // One document's heads moved.
+    b.insert(member(2), digest(3));
+    assert_ne!(inventory_digest(&a), inventory_digest(&b));
+    assert_eq!(summary_response(&b, &d, docs), Response::OutOfSync);
+    // One document more; none at all.
+    b.insert(member(2), digest(2));
+    b.insert(member(3), digest(3));
+    assert_eq!(summary_response(&b, &d, docs), Response::OutOfSync);
+    assert_eq!(summary_response(&BTreeMap::new(), &d, docs), Response::OutOfSync);
+    // Pairs are bound together: swapping digests between documents shows.
+    let swapped: BTreeMap<_, _> = [(member(1), digest(2)), (member(2), digest(1))].into();
+    assert_ne!(inventory_digest(&a), inventory_digest(&swapped));
+}
+
+#[test]
+fn an_idle_pass_is_small() {
+    // 10 000 documents: the request and answer stay tiny.
+    let ours: BTreeMap<_, _> = (0..MAX_INVENTORY_DOCS)
+        .map(|i| {
+            let mut id = [0xff; 32];
+            id[..8].copy_from_slice(&(i as u64).to_be_bytes());
+            (MemberId::from_bytes(id), HeadsDigest([0xff; 32]))
+        })
+        .collect();
+    let request = summary(&ours);
+    request.check().unwrap();
+    assert!(
+        codec::to_cbor(&request).len() < 128,
+        "{}",
+        codec::to_cbor(&request).len()
+    );
+    assert!(codec::to_cbor(&Response::InSync).len() < 16);
 }
 
 #[test]

@@ -1,0 +1,333 @@
+//! `mutu run`, and the CLI talking to a running node.
+//!
+//! While a node runs on a home it holds the store, so the CLI cannot open
+//! it. Every command then goes through the node's local HTTP API: the CLI
+//! sends its arguments (and working directory, for relative paths) to
+//! `POST /api/v1/cli` with the bearer token from `$MUTU_HOME/api.token`; the
+//! node parses them with the same clap definitions and runs the same command
+//! code inside its actor, so a write is signed, stored and published at
+//! once, and the output is exactly what the offline CLI would print.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::extract::{DefaultBodyLimit, State as AxumState};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::{Json, Router};
+use clap::Parser;
+use mutu_node::actor::{Handle, PeerInfo, Status};
+use mutu_node::home::Home;
+use mutu_node::runtime::{self, NodeInfo};
+use mutu_node::state::{self, State};
+use serde::{Deserialize, Serialize};
+
+use crate::args::{Cli, Command, RunArgs};
+use crate::fail::{self, user};
+
+/// Largest CLI request body (arguments only; bundles travel as paths).
+const MAX_EXEC_BYTES: usize = 256 * 1024;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct ExecRequest {
+    args: Vec<String>,
+    cwd: PathBuf,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct ExecResponse {
+    stdout: String,
+    error: Option<String>,
+    code: u8,
+}
+
+/// A command that ran on the node and failed there: its message and exit code.
+#[derive(Debug)]
+pub struct RemoteFailure {
+    pub message: String,
+    pub code: u8,
+}
+
+impl std::fmt::Display for RemoteFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for RemoteFailure {}
+
+/// `mutu run`: starts the node and serves until SIGINT/SIGTERM.
+pub fn run(home: Home, a: RunArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(async {
+        let file = runtime::FileConfig::load(&home.config_path())?;
+        let flags = runtime::Flags {
+            listen: a.listen,
+            peers: a.peer,
+            no_mdns: a.no_mdns,
+            http: a.http,
+            sync_interval: a.sync_interval,
+        };
+        let config = runtime::Config::resolve(flags, file)?;
+        let running = runtime::start(home.clone(), config, routes).await?;
+        if running.created_identity {
+            writeln!(
+                out,
+                "created a new identity in {} (kind individual)",
+                home.root().display()
+            )?;
+        }
+        writeln!(out, "member:  {}", running.member)?;
+        writeln!(out, "peer id: {}", running.peer_id)?;
+        for addr in &running.listen {
+            writeln!(out, "listen:  {addr}/p2p/{}", running.peer_id)?;
+        }
+        writeln!(out, "http:    http://{}", running.http)?;
+        out.flush()?;
+        runtime::signal().await;
+        writeln!(out, "stopping")?;
+        out.flush()?;
+        running.stop().await;
+        Ok(())
+    })
+}
+
+struct Ctx {
+    handle: Handle,
+    token: String,
+}
+
+fn routes(handle: Handle, token: String) -> Router {
+    Router::new()
+        .route("/api/v1/cli", post(exec))
+        .layer(DefaultBodyLimit::max(MAX_EXEC_BYTES))
+        .with_state(Arc::new(Ctx { handle, token }))
+}
+
+/// Compares in time independent of where the first difference is.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn authorised(headers: &HeaderMap, token: &str) -> bool {
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|t| same_secret(t.as_bytes(), token.as_bytes()))
+}
+
+fn absolute(cwd: &Path, p: PathBuf) -> PathBuf {
+    if p.is_absolute() { p } else { cwd.join(p) }
+}
+
+async fn exec(
+    AxumState(ctx): AxumState<Arc<Ctx>>,
+    headers: HeaderMap,
+    Json(req): Json<ExecRequest>,
+) -> (StatusCode, Json<ExecResponse>) {
+    if !authorised(&headers, &ctx.token) {
+        let error = Some("the API token is missing or wrong: the CLI reads it from $MUTU_HOME/api.token".into());
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(ExecResponse {
+                stdout: String::new(),
+                error,
+                code: 2,
+            }),
+        );
+    }
+    let parsed = Cli::try_parse_from(std::iter::once("mutu".to_owned()).chain(req.args));
+    let response = match parsed {
+        Err(e) => ExecResponse {
+            stdout: String::new(),
+            error: Some(e.to_string()),
+            code: 2,
+        },
+        Ok(cli) => run_on_node(&ctx.handle, cli.command, &req.cwd).await,
+    };
+    (StatusCode::OK, Json(response))
+}
+
+fn outcome(stdout: Vec<u8>, result: anyhow::Result<()>) -> ExecResponse {
+    let stdout = String::from_utf8_lossy(&stdout).into_owned();
+    match result {
+        Ok(()) => ExecResponse {
+            stdout,
+            error: None,
+            code: 0,
+        },
+        Err(e) => ExecResponse {
+            stdout,
+            error: Some(fail::one_line(&e)),
+            code: fail::exit_code(&e),
+        },
+    }
+}
+
+async fn run_on_node(handle: &Handle, command: Command, cwd: &Path) -> ExecResponse {
+    let mut out = Vec::new();
+    let result: anyhow::Result<()> = match command {
+        Command::Run(_) => Err(user(
+            "a node already runs on this home; stop it first (Ctrl-C or SIGTERM)",
+        )),
+        Command::Init(_) => Err(user("this home already holds a mutu identity (a node runs on it)")),
+        Command::Peers(a) => match handle.peers().await {
+            Ok(peers) => print_peers(&peers, a.json, &mut out),
+            Err(e) => Err(e.into()),
+        },
+        Command::Status(a) => match handle.status().await {
+            Ok(status) => print_status(&status, a.json, &mut out),
+            Err(e) => Err(e.into()),
+        },
+        Command::Block { member } => block(handle, member, true).await,
+        Command::Unblock { member } => block(handle, member, false).await,
+        command => {
+            let command = match command {
+                Command::Import { file } => Command::Import {
+                    file: absolute(cwd, file),
+                },
+                Command::Export { out: Some(f) } => Command::Export {
+                    out: Some(absolute(cwd, f)),
+                },
+                Command::Verify { file } => Command::Verify {
+                    file: absolute(cwd, file),
+                },
+                c => c,
+            };
+            let ran = handle
+                .write(move |st| {
+                    let mut buf = Vec::new();
+                    let r = crate::commands::dispatch(st, command, state::now(), &mut buf);
+                    (buf, r.map_err(|e| (fail::one_line(&e), fail::exit_code(&e))))
+                })
+                .await;
+            match ran {
+                Ok((buf, Ok(()))) => {
+                    out = buf;
+                    Ok(())
+                }
+                Ok((buf, Err((message, code)))) => {
+                    out = buf;
+                    Err(RemoteFailure { message, code }.into())
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+    };
+    outcome(out, result)
+}
+
+async fn block(handle: &Handle, member: String, blocked: bool) -> anyhow::Result<()> {
+    let r = handle
+        .write(move |st| st.resolve_member(&member).map(|m| (m, st.member_id())))
+        .await?;
+    let (member, me) = r?;
+    if member == me {
+        return Err(user("you cannot block yourself"));
+    }
+    handle.block_member(member, blocked).await?;
+    Ok(())
+}
+
+/// Sends this invocation to the node running on `home`.
+pub fn remote(home: &Home, out: &mut dyn Write) -> anyhow::Result<()> {
+    let info = NodeInfo::read(home).ok_or_else(|| {
+        user(format!(
+            "the store in {} is in use, but no running node says where its API is: if no mutu process runs, remove {}",
+            home.root().display(),
+            NodeInfo::path(home).display()
+        ))
+    })?;
+    let token = std::fs::read_to_string(home.token_path())
+        .with_context(|| format!("cannot read the API token {}", home.token_path().display()))?;
+    let args: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|a| {
+            a.into_string()
+                .map_err(|_| user("arguments must be valid UTF-8 to reach a running node"))
+        })
+        .collect::<Result<_, _>>()?;
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let url = format!("http://{}/api/v1/cli", info.http);
+    let response = ureq::post(&url)
+        .header("Authorization", &format!("Bearer {}", token.trim()))
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .send_json(&ExecRequest { args, cwd })
+        .with_context(|| format!("cannot reach the node at {} (is `mutu run` still running?)", info.http))?;
+    let body: ExecResponse = response
+        .into_body()
+        .with_config()
+        .limit(1024 * 1024 * 1024)
+        .read_json()
+        .context("the node's answer is not what this CLI expects (different versions?)")?;
+    out.write_all(body.stdout.as_bytes())?;
+    match body.error {
+        None => Ok(()),
+        Some(message) => Err(RemoteFailure {
+            message,
+            code: body.code.max(1),
+        }
+        .into()),
+    }
+}
+
+/// `mutu status` without a running node: the store's counters.
+pub fn offline_status(st: &State) -> Status {
+    let peer_id = libp2p::identity::Keypair::ed25519_from_bytes(st.secret_key().to_bytes())
+        .map(|k| k.public().to_peer_id().to_string())
+        .unwrap_or_default();
+    Status {
+        member: st.member_id(),
+        peer_id,
+        peers: 0,
+        documents: st.registry().doc_count(),
+        records: st.registry().index().len(),
+        pending: 0,
+        rejected: 0,
+        listen: Vec::new(),
+        sync_passes: 0,
+        sync_requests: 0,
+        sync_bytes_sent: 0,
+        sync_bytes_received: 0,
+    }
+}
+
+pub fn print_status(s: &Status, json: bool, out: &mut dyn Write) -> anyhow::Result<()> {
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(s)?)?;
+        return Ok(());
+    }
+    writeln!(out, "member:    {}", s.member)?;
+    writeln!(out, "peer id:   {}", s.peer_id)?;
+    writeln!(out, "peers:     {}", s.peers)?;
+    writeln!(out, "documents: {}", s.documents)?;
+    writeln!(out, "records:   {}", s.records)?;
+    writeln!(out, "pending:   {}", s.pending)?;
+    writeln!(out, "rejected:  {}", s.rejected)?;
+    for l in &s.listen {
+        writeln!(out, "listen:    {l}")?;
+    }
+    Ok(())
+}
+
+pub fn print_peers(peers: &[PeerInfo], json: bool, out: &mut dyn Write) -> anyhow::Result<()> {
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(peers)?)?;
+        return Ok(());
+    }
+    if peers.is_empty() {
+        writeln!(out, "no connected peers")?;
+    }
+    for p in peers {
+        writeln!(out, "{}  {}  since {}", p.peer_id, p.address, p.connected_since)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,95 @@
+//! The node's JSON HTTP API under `/api/v1`, served by axum on the actor's
+//! [`Handle`]. Reads are open; writes need `Authorization: Bearer TOKEN`
+//! ([`auth`]). Writes go through the same [`crate::ops`] as the CLI.
+//! Errors are `{"error": {"code", "message", "field"}}` ([`error`]): 400 a
+//! bad field, 401 no or a wrong token, 404 unknown id, 409 conflict, 413 a
+//! body over the limit (1 MiB; 64 MiB for `/import`), 422 a broken rule.
+//! The OpenAPI 3 document is at `/api/v1/openapi.json`.
+
+pub mod auth;
+pub mod error;
+pub mod openapi;
+pub mod read;
+pub mod write;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use self::error::ApiError;
+use crate::actor::Handle;
+
+/// What every handler gets.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub handle: Handle,
+    /// The bearer token writes need.
+    pub token: Arc<str>,
+    pub doc: openapi::Document,
+}
+
+/// The routes and their document, before a handle is attached. Writes
+/// take [`auth::Authorized`] first, so they check the token before they read
+/// a body.
+fn build() -> OpenApiRouter<Ctx> {
+    let import = OpenApiRouter::new()
+        .routes(routes!(write::import))
+        .layer(DefaultBodyLimit::max(write::IMPORT_LIMIT));
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(read::needs, write::new_need))
+        .routes(routes!(read::projects, write::new_project))
+        .routes(routes!(read::pledges, write::new_pledge))
+        .routes(routes!(read::offers, write::new_offer))
+        .routes(routes!(read::catalogues, write::new_catalogue))
+        .routes(routes!(read::members))
+        .routes(routes!(read::record))
+        .routes(routes!(read::search))
+        .routes(routes!(read::stats))
+        .routes(routes!(read::status))
+        .routes(routes!(read::peers))
+        .routes(routes!(read::whoami))
+        .routes(routes!(openapi::document))
+        .routes(routes!(write::new_usage))
+        .routes(routes!(write::cosign))
+        .routes(routes!(write::need_status))
+        .routes(routes!(write::withdraw_pledge))
+        .routes(routes!(write::catalogue_entry))
+        .routes(routes!(write::catalogue_include))
+        .routes(routes!(write::catalogue_editor))
+        .routes(routes!(write::vouch))
+        .routes(routes!(write::retract))
+        .routes(routes!(write::export))
+        .routes(routes!(write::block))
+        .routes(routes!(write::unblock))
+        .merge(import)
+        // The outer limit; `/import`'s own (inner) limit wins for it.
+        .layer(DefaultBodyLimit::max(write::WRITE_LIMIT))
+}
+
+/// The API's OpenAPI 3 document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    build().into_openapi()
+}
+
+/// The API on `handle`; writes need `token`.
+pub fn router(handle: Handle, token: String) -> Router {
+    let (routes, doc) = build().split_for_parts();
+    let ctx = Ctx {
+        handle,
+        token: token.into(),
+        // Serializing the document's plain structs does not fail; an empty
+        // document would show at once in the route test.
+        doc: doc.to_json().unwrap_or_default().into(),
+    };
+    routes
+        .fallback(|| async { ApiError::not_found("no such endpoint: see /api/v1/openapi.json") })
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .with_state(ctx)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,400 @@
+//! Reads: open to anyone who reaches the API's address. Lists come oldest
+//! first (members by id) and paginate with `?limit=&cursor=`: a page is
+//! `{"items": [...], "next_cursor": "..."}`, and `next_cursor` (null on the
+//! last page) fetches the next one. A cursor stays valid when records are
+//! added or retracted.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use mutu_protocol::Timestamp;
+use mutu_protocol::identity::MemberId;
+use mutu_protocol::record::{Body, Kind, RecordId, SignedRecord, validate};
+use mutu_protocol::view::{Filter, Views, funding};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+use super::Ctx;
+use super::error::{ApiError, ErrorBody, Params};
+use crate::state::{self, State as NodeState};
+use crate::{actor, ops};
+
+/// Items per page unless `limit` says otherwise.
+pub const DEFAULT_LIMIT: usize = 50;
+/// The largest `limit`.
+pub const MAX_LIMIT: usize = 500;
+
+/// Sort key of a listed item: creation time (ms), then id.
+type Key = (u64, String);
+
+/// One page of a list.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Page {
+    #[schema(value_type = Vec<Object>)]
+    pub items: Vec<Value>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Paging and filters of the list endpoints.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Items per page: 1 to 500, default 50.
+    pub limit: Option<usize>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Only records with this tag (profiles: sector).
+    pub tag: Option<String>,
+    /// Only records by this member (id or unique prefix).
+    pub author: Option<String>,
+}
+
+/// Text search, with the list filters and paging.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SearchQuery {
+    /// Words that must all appear (case-insensitive); empty matches all.
+    pub q: Option<String>,
+    pub tag: Option<String>,
+    /// Member id or unique prefix.
+    pub author: Option<String>,
+    /// A need's status (open, in_progress, delivered, withdrawn) or funding
+    /// state (open, funded, expired), or a project's development status.
+    pub status: Option<String>,
+    pub limit: Option<usize>,
+    pub cursor: Option<String>,
+}
+
+/// Registry totals.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Stats {
+    /// Members that have published anything.
+    pub members: usize,
+    pub projects: usize,
+    pub catalogues: usize,
+    pub offers: usize,
+    pub pledges: usize,
+    /// Needs in all, and per funding state.
+    pub needs: usize,
+    pub needs_by_funding: BTreeMap<String, usize>,
+    /// Money counting toward needs now (active, unexpired pledges), per
+    /// currency code, in minor units.
+    pub pledged: BTreeMap<String, u64>,
+}
+
+/// How many items after which cursor.
+#[derive(Debug, Clone)]
+struct Paging {
+    limit: usize,
+    after: Option<Key>,
+}
+
+impl Paging {
+    fn new(limit: Option<usize>, cursor: Option<&str>) -> Result<Self, ApiError> {
+        let limit = limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(ApiError::bad_field(
+                "limit",
+                format!("limit: give 1 to {MAX_LIMIT} items per page"),
+            ));
+        }
+        let after = cursor
+            .map(|c| {
+                c.split_once('.')
+                    .and_then(|(t, id)| Some((t.parse::<u64>().ok()?, id.to_owned())))
+                    .ok_or_else(|| ApiError::bad_field("cursor", "cursor: give the `next_cursor` of the previous page"))
+            })
+            .transpose()?;
+        Ok(Self { limit, after })
+    }
+
+    /// The page of `items` after the cursor.
+    /// `key` gets each item with its position in `items`.
+    fn page<T: Serialize>(&self, items: Vec<T>, key: impl Fn(usize, &T) -> Key) -> Result<Page, ApiError> {
+        let mut keyed: Vec<(Key, T)> = items
+            .into_iter()
+            .enumerate()
+            .map(|(i, t)| (key(i, &t), t))
+            .filter(|(k, _)| self.after.as_ref().is_none_or(|a| k > a))
+            .collect();
+        keyed.sort_by(|a, b| a.0.cmp(&b.0));
+        let more = keyed.len() > self.limit;
+        keyed.truncate(self.limit);
+        let next_cursor = if more {
+            keyed.last().map(|((t, id), _)| format!("{t}.{id}"))
+        } else {
+            None
+        };
+        let items = keyed
+            .into_iter()
+            .map(|(_, t)| serde_json::to_value(t))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        Ok(Page { items, next_cursor })
+    }
+}
+
+fn key(created_at: Timestamp, id: impl ToString) -> Key {
+    (created_at.as_millis(), id.to_string())
+}
+
+fn filter(st: &NodeState, tag: Option<String>, author: Option<String>) -> Result<Filter, ApiError> {
+    Ok(Filter {
+        tag: tag.map(|t| validate::normalize_tag(&t)),
+        author: author
+            .map(|a| st.resolve_member(&a))
+            .transpose()
+            .map_err(|e| ops::Error::from_state(e, Some("author")))?,
+    })
+}
+
+/// Runs `f` on the views (at the current time) with the query's filter and
+/// paging.
+async fn list(
+    ctx: &Ctx,
+    q: ListQuery,
+    f: impl FnOnce(&Views<'_>, &Filter, &Paging) -> Result<Page, ApiError> + Send + 'static,
+) -> Result<Json<Page>, ApiError> {
+    let paging = Paging::new(q.limit, q.cursor.as_deref())?;
+    let now = state::now();
+    let page = ctx
+        .handle
+        .read(move |s| {
+            let filter = filter(s, q.tag, q.author)?;
+            f(&s.views(now), &filter, &paging)
+        })
+        .await??;
+    Ok(Json(page))
+}
+
+/// Needs with cosigners and funding.
+#[utoipa::path(get, path = "/api/v1/needs", tag = "read", params(ListQuery),
+    responses((status = 200, body = Page), (status = 400, body = ErrorBody)))]
+pub async fn needs(State(ctx): State<Ctx>, Params(q): Params<ListQuery>) -> Result<Json<Page>, ApiError> {
+    list(&ctx, q, |v, f, p| p.page(v.needs(f), |_, n| key(n.created_at, n.id))).await
+}
+
+/// Projects with their users, catalogues, needs, forks and providers.
+#[utoipa::path(get, path = "/api/v1/projects", tag = "read", params(ListQuery),
+    responses((status = 200, body = Page), (status = 400, body = ErrorBody)))]
+pub async fn projects(State(ctx): State<Ctx>, Params(q): Params<ListQuery>) -> Result<Json<Page>, ApiError> {
+    list(&ctx, q, |v, f, p| {
+        p.page(v.projects(f), |_, x| key(x.record.created_at, x.record.id))
+    })
+    .await
+}
+
+/// Pledges with what each amounts to now (`effect`).
+#[utoipa::path(get, path = "/api/v1/pledges", tag = "read", params(ListQuery),
+    responses((status = 200, body = Page), (status = 400, body = ErrorBody)))]
+pub async fn pledges(State(ctx): State<Ctx>, Params(q): Params<ListQuery>) -> Result<Json<Page>, ApiError> {
+    list(&ctx, q, |v, f, p| {
+        p.page(v.pledges(f), |_, x| key(x.record.created_at, x.record.id))
+    })
+    .await
+}
+
+/// Offers.
+#[utoipa::path(get, path = "/api/v1/offers", tag = "read", params(ListQuery),
+    responses((status = 200, body = Page), (status = 400, body = ErrorBody)))]
+pub async fn offers(State(ctx): State<Ctx>, Params(q): Params<ListQuery>) -> Result<Json<Page>, ApiError> {
+    list(&ctx, q, |v, f, p| {
+        p.page(v.records(Kind::Offer, f), |_, x| key(x.created_at, x.id))
+    })
+    .await
+}
+
+/// Catalogues with their federated entries (`via`: the included catalogue
+/// an entry comes from).
+#[utoipa::path(get, path = "/api/v1/catalogues", tag = "read", params(ListQuery),
+    responses((status = 200, body = Page), (status = 400, body = ErrorBody)))]
+pub async fn catalogues(State(ctx): State<Ctx>, Params(q): Params<ListQuery>) -> Result<Json<Page>, ApiError> {
+    list(&ctx, q, |v, f, p| {
+        p.page(v.catalogues(f), |_, x| key(x.record.created_at, x.record.id))
+    })
+    .await
+}
+
+/// Members: latest profile, who vouches for them, how many records.
+#[utoipa::path(get, path = "/api/v1/members", tag = "read", params(ListQuery),
+    responses((status = 200, body = Page), (status = 400, body = ErrorBody)))]
+pub async fn members(State(ctx): State<Ctx>, Params(q): Params<ListQuery>) -> Result<Json<Page>, ApiError> {
+    list(&ctx, q, |v, f, p| p.page(v.members(f), |_, m| (0, m.id.to_string()))).await
+}
+
+/// What `/records/{id}` names.
+enum Target {
+    Record(RecordId),
+    Member(MemberId),
+}
+
+fn target(st: &NodeState, text: &str) -> Result<Target, ops::Error> {
+    if let Ok(m) = text.trim().parse::<MemberId>() {
+        return Ok(Target::Member(m));
+    }
+    match st.resolve(text) {
+        Ok(id) => Ok(Target::Record(id)),
+        Err(e @ state::Error::UnknownId(_)) => st
+            .resolve_member(text)
+            .map(Target::Member)
+            .map_err(|_| ops::Error::from_state(e, Some("id"))),
+        Err(e) => Err(ops::Error::from_state(e, Some("id"))),
+    }
+}
+
+fn record_json(views: &Views<'_>, r: &SignedRecord) -> Result<Value, serde_json::Error> {
+    match r.record().kind {
+        Kind::Need => serde_json::to_value(views.need(r)),
+        Kind::Pledge => serde_json::to_value(views.pledge(r)),
+        Kind::Catalogue => serde_json::to_value(views.catalogue(r)),
+        Kind::Project => serde_json::to_value(views.project(r)),
+        _ => serde_json::to_value(mutu_protocol::view::RecordJson::from(r)),
+    }
+}
+
+fn show(st: &NodeState, text: &str, now: Timestamp) -> Result<Value, ApiError> {
+    let views = st.views(now);
+    let id = match target(st, text)? {
+        Target::Member(m) => {
+            let member = views.member(&m);
+            if member.records == 0 && member.vouched_by.is_empty() {
+                return Err(ops::Error::from(state::Error::UnknownId(m.to_string())).into());
+            }
+            return serde_json::to_value(member).map_err(|e| ApiError::internal(e.to_string()));
+        }
+        Target::Record(id) => id,
+    };
+    let index = views.index();
+    let Some(r) = index.get(&id) else {
+        let kind = index.get_any(&id).map_or("record", |r| r.record().kind.as_str());
+        return Err(ApiError::not_found(format!(
+            "{kind} {id} has been retracted by its author"
+        )));
+    };
+    record_json(&views, r).map_err(|e| ApiError::internal(e.to_string()))
+}
+
+/// One record (by id or unique prefix) as its view, or a member (by id).
+#[utoipa::path(get, path = "/api/v1/records/{id}", tag = "read",
+    params(("id" = String, Path, description = "A record id or unique prefix, or a member id")),
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn record(State(ctx): State<Ctx>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let now = state::now();
+    let value = ctx.handle.read(move |s| show(s, &id, now)).await??;
+    Ok(Json(value))
+}
+
+/// The words a `status` filter matches for a record.
+fn statuses(views: &Views<'_>, r: &SignedRecord) -> Vec<String> {
+    let word = |v: Result<Value, _>| v.ok().and_then(|v| v.as_str().map(str::to_owned));
+    match &r.record().body {
+        Body::Need(n) => [
+            word(serde_json::to_value(n.status)),
+            word(serde_json::to_value(views.funding(&r.id(), n).state)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+        Body::Project(p) => word(serde_json::to_value(p.status)).into_iter().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Text search over needs, projects, catalogues, offers and members.
+#[utoipa::path(get, path = "/api/v1/search", tag = "read", params(SearchQuery),
+    responses((status = 200, body = Page), (status = 400, body = ErrorBody)))]
+pub async fn search(State(ctx): State<Ctx>, Params(q): Params<SearchQuery>) -> Result<Json<Page>, ApiError> {
+    let paging = Paging::new(q.limit, q.cursor.as_deref())?;
+    let now = state::now();
+    let page = ctx
+        .handle
+        .read(move |s| {
+            let filter = filter(s, q.tag, q.author)?;
+            let views = s.views(now);
+            let mut hits = views.search(q.q.as_deref().unwrap_or(""), &filter);
+            if let Some(status) = q.status.as_deref().map(str::trim) {
+                hits.retain(|h| {
+                    h.id.parse::<RecordId>()
+                        .ok()
+                        .and_then(|id| views.index().get(&id))
+                        .is_some_and(|r| statuses(&views, r).iter().any(|w| w == status))
+                });
+            }
+            // Hits come in search order: key them by rank.
+            paging.page(hits, |i, h| (i as u64, h.id.clone()))
+        })
+        .await??;
+    Ok(Json(page))
+}
+
+fn stats_of(views: &Views<'_>) -> Stats {
+    let all = Filter::default();
+    let needs = views.needs(&all);
+    let mut needs_by_funding: BTreeMap<String, usize> =
+        [funding::State::Open, funding::State::Funded, funding::State::Expired]
+            .iter()
+            .filter_map(|s| serde_json::to_value(s).ok()?.as_str().map(|w| (w.to_owned(), 0)))
+            .collect();
+    let mut pledged: BTreeMap<String, u64> = BTreeMap::new();
+    for n in &needs {
+        if let Some(w) = serde_json::to_value(n.funding.state)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+        {
+            *needs_by_funding.entry(w).or_default() += 1;
+        }
+        for (currency, amount) in &n.funding.pledged {
+            let t = pledged.entry(currency.clone()).or_default();
+            *t = t.saturating_add(*amount);
+        }
+    }
+    Stats {
+        members: views.members(&all).len(),
+        projects: views.index().of_kind(Kind::Project).len(),
+        catalogues: views.index().of_kind(Kind::Catalogue).len(),
+        offers: views.index().of_kind(Kind::Offer).len(),
+        pledges: views.index().of_kind(Kind::Pledge).len(),
+        needs: needs.len(),
+        needs_by_funding,
+        pledged,
+    }
+}
+
+/// Totals: members, projects, needs by funding state, pledged per currency.
+#[utoipa::path(get, path = "/api/v1/stats", tag = "read", responses((status = 200, body = Stats)))]
+pub async fn stats(State(ctx): State<Ctx>) -> Result<Json<Stats>, ApiError> {
+    let now = state::now();
+    Ok(Json(ctx.handle.read(move |s| stats_of(&s.views(now))).await?))
+}
+
+/// The node's counters (member, peers, documents, records, sync).
+#[utoipa::path(get, path = "/api/v1/status", tag = "read", responses((status = 200, body = Object)))]
+pub async fn status(State(ctx): State<Ctx>) -> Result<Json<actor::Status>, ApiError> {
+    Ok(Json(ctx.handle.status().await?))
+}
+
+/// Connected peers: peer id, address, connected since (ms since 1970).
+#[utoipa::path(get, path = "/api/v1/peers", tag = "read",
+    params(("limit" = Option<usize>, Query, description = "Items per page: 1 to 500, default 50"),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page")),
+    responses((status = 200, body = Page), (status = 400, body = ErrorBody)))]
+pub async fn peers(State(ctx): State<Ctx>, Params(q): Params<ListQuery>) -> Result<Json<Page>, ApiError> {
+    let paging = Paging::new(q.limit, q.cursor.as_deref())?;
+    let peers = ctx.handle.peers().await?;
+    Ok(Json(paging.page(peers, |_, p| (0, p.peer_id.clone()))?))
+}
+
+/// This node's member.
+#[utoipa::path(get, path = "/api/v1/whoami", tag = "read", responses((status = 200, body = Object)))]
+pub async fn whoami(State(ctx): State<Ctx>) -> Result<Json<Value>, ApiError> {
+    let now = state::now();
+    let value = ctx
+        .handle
+        .read(move |s| serde_json::to_value(s.views(now).member(&s.member_id())))
+        .await?
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(Json(value))
+}

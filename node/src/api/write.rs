@@ -1,0 +1,394 @@
+//! Writes: every one needs the bearer token. Each builds an [`ops`] request
+//! (the very ops the CLI applies) and applies it on the actor, which then
+//! publishes the change. A created record answers 201 `{"id": ...}`, an
+//! edited one 200 `{"id": ...}`.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use mutu_protocol::bundle::Bundle;
+use mutu_protocol::record::{EntryStatus, NeedStatus};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::Ctx;
+use super::auth::Authorized;
+use super::error::{ApiError, ErrorBody, JsonBody, RawBody};
+use crate::ops::{self, Op};
+use crate::state;
+
+/// The id of the record a write made or edited.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Written {
+    pub id: String,
+}
+
+/// `POST /needs/{id}/cosign`.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CosignBody {
+    pub note: Option<String>,
+}
+
+/// `POST /needs/{id}/status`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusBody {
+    /// open | in_progress | delivered | withdrawn
+    #[schema(value_type = String, example = "delivered")]
+    pub status: NeedStatus,
+}
+
+/// `POST /catalogues/{id}/entries`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EntryBody {
+    /// The project (id or unique prefix).
+    pub project: String,
+    /// recommended (default) | observation | deprecated
+    #[schema(value_type = Option<String>, example = "recommended")]
+    pub status: Option<EntryStatus>,
+    pub note: Option<String>,
+}
+
+/// `POST /catalogues/{id}/includes`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IncludeBody {
+    /// The catalogue to include (id or unique prefix).
+    pub other: String,
+}
+
+/// `POST /catalogues/{id}/editors`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EditorBody {
+    /// The member (id or unique prefix of a known member's id).
+    pub member: String,
+    pub action: ops::EditorAction,
+}
+
+/// `POST /block`, `POST /unblock`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemberBody {
+    /// The member (id or unique prefix of a known member's id).
+    pub member: String,
+}
+
+/// What `POST /block` and `POST /unblock` did.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Blocked {
+    pub member: String,
+    pub blocked: bool,
+}
+
+/// What an import admitted.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ImportReport {
+    pub admitted: usize,
+    pub duplicates: usize,
+    pub pending: usize,
+    pub rejected: usize,
+    /// Why changes were rejected (the first few).
+    pub reasons: Vec<String>,
+}
+
+/// Largest body of a write.
+pub const WRITE_LIMIT: usize = 1024 * 1024;
+/// Largest bundle `POST /import` takes.
+pub const IMPORT_LIMIT: usize = 64 * 1024 * 1024;
+
+async fn apply(ctx: &Ctx, op: impl Op + Send + 'static) -> Result<Json<Written>, ApiError> {
+    let now = state::now();
+    let id = ctx.handle.write(move |s| op.apply(s, now)).await??;
+    Ok(Json(Written { id: id.to_string() }))
+}
+
+async fn create(ctx: &Ctx, op: impl Op + Send + 'static) -> Result<(StatusCode, Json<Written>), ApiError> {
+    Ok((StatusCode::CREATED, apply(ctx, op).await?))
+}
+
+/// Describe a project.
+#[utoipa::path(post, path = "/api/v1/projects", tag = "write", request_body = ops::NewProject,
+    security(("bearer" = [])),
+    responses((status = 201, body = Written), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn new_project(
+    _: Authorized,
+    State(ctx): State<Ctx>,
+    JsonBody(op): JsonBody<ops::NewProject>,
+) -> Result<(StatusCode, Json<Written>), ApiError> {
+    create(&ctx, op).await
+}
+
+/// "We use this project".
+#[utoipa::path(post, path = "/api/v1/usages", tag = "write", request_body = ops::NewUsage,
+    security(("bearer" = [])),
+    responses((status = 201, body = Written), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn new_usage(
+    _: Authorized,
+    State(ctx): State<Ctx>,
+    JsonBody(op): JsonBody<ops::NewUsage>,
+) -> Result<(StatusCode, Json<Written>), ApiError> {
+    create(&ctx, op).await
+}
+
+/// Post a need.
+#[utoipa::path(post, path = "/api/v1/needs", tag = "write", request_body = ops::NewNeed,
+    security(("bearer" = [])),
+    responses((status = 201, body = Written), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn new_need(
+    _: Authorized,
+    State(ctx): State<Ctx>,
+    JsonBody(op): JsonBody<ops::NewNeed>,
+) -> Result<(StatusCode, Json<Written>), ApiError> {
+    create(&ctx, op).await
+}
+
+/// "We need this too".
+#[utoipa::path(post, path = "/api/v1/needs/{id}/cosign", tag = "write", request_body = CosignBody,
+    params(("id" = String, Path, description = "The need (id or unique prefix)")),
+    security(("bearer" = [])),
+    responses((status = 201, body = Written), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn cosign(
+    _: Authorized,
+    State(ctx): State<Ctx>,
+    Path(need): Path<String>,
+    JsonBody(b): JsonBody<CosignBody>,
+) -> Result<(StatusCode, Json<Written>), ApiError> {
+    create(&ctx, ops::Cosign { need, note: b.note }).await
+}
+
+/// Set the status of one of your needs.
+#[utoipa::path(post, path = "/api/v1/needs/{id}/status", tag = "write", request_body = StatusBody,
+    params(("id" = String, Path, description = "The need (id or unique prefix)")),
+    security(("bearer" = [])),
+    responses((status = 200, body = Written), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn need_status(
+    _: Authorized,
+    State(ctx): State<Ctx>,
+    Path(need): Path<String>,
+    JsonBody(b): JsonBody<StatusBody>,
+) -> Result<Json<Written>, ApiError> {
+    apply(&ctx, ops::NeedStatus { need, status: b.status }).await
+}
+
+/// Pledge toward a need: exactly one of money, days, hosting, testing, other.
+#[utoipa::path(post, path = "/api/v1/pledges", tag = "write", request_body = ops::NewPledge,
+    security(("bearer" = [])),
+    responses((status = 201, body = Written), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn new_pledge(
+    _: Authorized,
+    State(ctx): State<Ctx>,
+    JsonBody(op): JsonBody<ops::NewPledge>,
+) -> Result<(StatusCode, Json<Written>), ApiError> {
+    create(&ctx, op).await
+}
+
+/// Withdraw one of your pledges.
+#[utoipa::path(post, path = "/api/v1/pledges/{id}/withdraw", tag = "write",
+    params(("id" = String, Path, description = "The pledge (id or unique prefix)")),
+    security(("bearer" = [])),
+    responses((status = 200, body = Written), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn withdraw_pledge(
+    _: Authorized,
+    State(ctx): State<Ctx>,
+    Path(pledge): Path<String>,
+) -> Result<Json<Written>, ApiError> {
+    apply(&ctx, ops::WithdrawPledge { pledge }).await
+}
+
+/// Offer to do a need's work.
+#[utoipa::path(post, path = "/api/v1/offers", tag = "write", request_body = ops::NewOffer,
+    security(("bearer" = [])),
+    responses((status = 201, body = Written), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn new_offer(
+    _: Authorized,
+    State(ctx): State<Ctx>,
+    JsonBody(op): JsonBody<ops::NewOffer>,
+) -> Result<(StatusCode, Json<Written>), ApiError> {
+    create(&ctx, op).await
+}
+
+/// Create a catalogue.
+#[utoipa::path(post, path = "/api/v1/catalogues", tag = "write", request_body = ops::NewCatalogue,
+    security(("bearer" = [])),
+    responses((status = 201, body = Written), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 413, body = ErrorBody)))]
+pub async fn new_catalogue(
+    _: Authorized,
+    State(ctx): State<Ctx>,
+    JsonBody(op): JsonBody<ops::NewCatalogue>,
+) -> Result<(StatusCode, Json<Written>), ApiError> {
+    create(&ctx, op).await
+}
+
+/// Add a project to a catalogue you own or edit.
+#[utoipa::path(post, path = "/api/v1/catalogues/{id}/entries", tag = "write", request_body = EntryBody,
+    params(("id" = String, Path, description = "The catalogue (id or unique prefix)")),
+    security(("bearer" = [])),
+    responses((status = 201, body = Written), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn catalogue_entry(
+    _: Authorized,
+    State(ctx): State<Ctx>,
+    Path(catalogue): Path<String>,
+    JsonBody(b): JsonBody<EntryBody>,
+) -> Result<(StatusCode, Json<Written>), ApiError> {
+    let op = ops::CatalogueEntry {
+        catalogue,
+        project: b.project,
+        status: b.status,
+        note: b.note,
+    };
+    create(&ctx, op).await
+}
+
+/// Include another catalogue in one of yours (federation).
+#[utoipa::path(post, path = "/api/v1/catalogues/{id}/includes", tag = "write", request_body = IncludeBody,
+    params(("id" = String, Path, description = "Your catalogue (id or unique prefix)")),
+    security(("bearer" = [])),
+    responses((status = 200, body = Written), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn catalogue_include(
+    _: Authorized,
+    State(ctx): State<Ctx>,
+    Path(catalogue): Path<String>,
+    JsonBody(b): JsonBody<IncludeBody>,
+) -> Result<Json<Written>, ApiError> {
+    apply(
+        &ctx,
+        ops::CatalogueInclude {
+            catalogue,
+            other: b.other,
+        },
+    )
+    .await
+}
+
+/// Add or remove an editor of one of your catalogues.
+#[utoipa::path(post, path = "/api/v1/catalogues/{id}/editors", tag = "write", request_body = EditorBody,
+    params(("id" = String, Path, description = "Your catalogue (id or unique prefix)")),
+    security(("bearer" = [])),
+    responses((status = 200, body = Written), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn catalogue_editor(
+    _: Authorized,
+    State(ctx): State<Ctx>,
+    Path(catalogue): Path<String>,
+    JsonBody(b): JsonBody<EditorBody>,
+) -> Result<Json<Written>, ApiError> {
+    let op = ops::CatalogueEditor {
+        catalogue,
+        member: b.member,
+        action: b.action,
+    };
+    apply(&ctx, op).await
+}
+
+/// Vouch for another member.
+#[utoipa::path(post, path = "/api/v1/vouches", tag = "write", request_body = ops::Vouch,
+    security(("bearer" = [])),
+    responses((status = 201, body = Written), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody)))]
+pub async fn vouch(
+    _: Authorized,
+    State(ctx): State<Ctx>,
+    JsonBody(op): JsonBody<ops::Vouch>,
+) -> Result<(StatusCode, Json<Written>), ApiError> {
+    create(&ctx, op).await
+}
+
+/// Retract one of your records, for good: the tombstone's id.
+#[utoipa::path(post, path = "/api/v1/records/{id}/retract", tag = "write",
+    params(("id" = String, Path, description = "The record (id or unique prefix)")),
+    security(("bearer" = [])),
+    responses((status = 201, body = Written), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn retract(
+    _: Authorized,
+    State(ctx): State<Ctx>,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<Written>), ApiError> {
+    create(&ctx, ops::Retract { id }).await
+}
+
+/// Admit a bundle's signed changes (as `mutu import`; idempotent).
+#[utoipa::path(post, path = "/api/v1/import", tag = "write", request_body(content = Object, description = "A bundle, as `GET /api/v1/export/bundle` gives it"),
+    security(("bearer" = [])),
+    responses((status = 200, body = ImportReport), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 413, body = ErrorBody)))]
+pub async fn import(
+    _: Authorized,
+    State(ctx): State<Ctx>,
+    RawBody(bytes): RawBody,
+) -> Result<Json<ImportReport>, ApiError> {
+    let bundle = Bundle::parse(&bytes).map_err(|e| ApiError::bad_field("bundle", e.to_string()))?;
+    let now = state::now();
+    let report = ctx.handle.write(move |s| s.import(&bundle, now)).await??;
+    Ok(Json(ImportReport {
+        admitted: report.admitted.len(),
+        duplicates: report.duplicates,
+        pending: report.pending,
+        rejected: report.rejected.len(),
+        reasons: report.rejected.iter().take(10).map(|r| r.reason.to_string()).collect(),
+    }))
+}
+
+/// Every document this node holds, as a bundle.
+#[utoipa::path(get, path = "/api/v1/export/bundle", tag = "write",
+    security(("bearer" = [])),
+    responses((status = 200, body = Object), (status = 401, body = ErrorBody)))]
+pub async fn export(_: Authorized, State(ctx): State<Ctx>) -> Result<Json<Bundle>, ApiError> {
+    Ok(Json(ctx.handle.read(|s| s.export()).await??))
+}
+
+async fn set_blocked(ctx: &Ctx, member: String, blocked: bool) -> Result<Json<Blocked>, ApiError> {
+    let (member, me) = ctx
+        .handle
+        .read(move |s| s.resolve_member(&member).map(|m| (m, s.member_id())))
+        .await?
+        .map_err(|e| ops::Error::from_state(e, Some("member")))?;
+    if member == me {
+        return Err(ApiError::bad_field("member", "you cannot block yourself"));
+    }
+    ctx.handle.block_member(member, blocked).await?;
+    Ok(Json(Blocked {
+        member: member.to_string(),
+        blocked,
+    }))
+}
+
+/// Block a member: drop its document here and never take it again.
+#[utoipa::path(post, path = "/api/v1/block", tag = "write", request_body = MemberBody,
+    security(("bearer" = [])),
+    responses((status = 200, body = Blocked), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn block(
+    _: Authorized,
+    State(ctx): State<Ctx>,
+    JsonBody(b): JsonBody<MemberBody>,
+) -> Result<Json<Blocked>, ApiError> {
+    set_blocked(&ctx, b.member, true).await
+}
+
+/// Take a member's documents again (they come back with the next sync).
+#[utoipa::path(post, path = "/api/v1/unblock", tag = "write", request_body = MemberBody,
+    security(("bearer" = [])),
+    responses((status = 200, body = Blocked), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn unblock(
+    _: Authorized,
+    State(ctx): State<Ctx>,
+    JsonBody(b): JsonBody<MemberBody>,
+) -> Result<Json<Blocked>, ApiError> {
+    set_blocked(&ctx, b.member, false).await
+}
