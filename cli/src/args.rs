@@ -85,6 +85,10 @@ pub enum Command {
     Verify { file: PathBuf },
     /// Run the node: sync with peers over libp2p and serve the local HTTP API.
     Run(RunArgs),
+    /// Try mutu: three nodes on this machine (an association, a public body, a provider) with a sample registry.
+    Demo(DemoArgs),
+    /// Print a one-time link that signs you in to the running node's web UI (to write from the browser).
+    Ui,
     /// The running node's connected peers.
     Peers(JsonFlag),
     /// The node's member, peers and registry counters.
@@ -118,6 +122,13 @@ pub struct RunArgs {
     /// Seconds between anti-entropy passes with a random peer [default: 30]
     #[arg(long, value_name = "SECS")]
     pub sync_interval: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Keep the three nodes' homes in DIR (reused on the next run) instead of a temporary directory removed at exit
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -88,6 +88,7 @@ pub fn run(home: Home, a: RunArgs, out: &mut dyn Write) -> anyhow::Result<()> {
             writeln!(out, "listen:  {addr}/p2p/{}", running.peer_id)?;
         }
         writeln!(out, "http:    http://{}", running.http)?;
+        writeln!(out, "ui:      {}", running.login_url)?;
         out.flush()?;
         runtime::signal().await;
         writeln!(out, "stopping")?;
@@ -102,7 +103,7 @@ struct Ctx {
     token: String,
 }
 
-fn routes(handle: Handle, token: String) -> Router {
+pub fn routes(handle: Handle, token: String) -> Router {
     Router::new()
         .route("/api/v1/cli", post(exec))
         .layer(DefaultBodyLimit::max(MAX_EXEC_BYTES))
@@ -277,6 +278,42 @@ pub fn remote(home: &Home, out: &mut dyn Write) -> anyhow::Result<()> {
         }
         .into()),
     }
+}
+
+/// `mutu ui`: asks the node running on `home` for a one-time login URL
+/// (`POST /api/v1/ui/login` with the bearer token) and prints it.
+pub fn ui(home: &Home, out: &mut dyn Write) -> anyhow::Result<()> {
+    let info = NodeInfo::read(home).ok_or_else(|| {
+        user(format!(
+            "no running node says where its API is: start one with `mutu run` (if none runs, remove {})",
+            NodeInfo::path(home).display()
+        ))
+    })?;
+    let token = std::fs::read_to_string(home.token_path())
+        .with_context(|| format!("cannot read the API token {}", home.token_path().display()))?;
+    let url = format!("http://{}/api/v1/ui/login", info.http);
+    let mut response = ureq::post(&url)
+        .header("Authorization", &format!("Bearer {}", token.trim()))
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .send_empty()
+        .with_context(|| format!("cannot reach the node at {} (is `mutu run` still running?)", info.http))?;
+    if response.status() != 200 {
+        anyhow::bail!(
+            "the node at {} refused to give a login link (HTTP {}): is it this home's node?",
+            info.http,
+            response.status()
+        );
+    }
+    let body: mutu_node::web::auth::LoginUrl = response
+        .body_mut()
+        .with_config()
+        .limit(64 * 1024)
+        .read_json()
+        .context("the node's answer is not what this CLI expects (different versions?)")?;
+    writeln!(out, "{}", body.url)?;
+    Ok(())
 }
 
 /// `mutu status` without a running node: the store's counters.

@@ -4,9 +4,12 @@
 
 pub mod actor;
 pub mod api;
+pub mod demo;
+pub mod export;
 pub mod home;
 pub mod net;
 pub mod ops;
 pub mod runtime;
 pub mod state;
 pub mod store;
+pub mod web;

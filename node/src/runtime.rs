@@ -216,6 +216,9 @@ pub struct Running {
     pub listen: Vec<Multiaddr>,
     pub http: SocketAddr,
     pub created_identity: bool,
+    /// A one-time URL that signs the owner in to the web UI (`mutu run`
+    /// prints it; `mutu ui` asks for a fresh one).
+    pub login_url: String,
     shutdown: watch::Sender<bool>,
     actor: tokio::task::JoinHandle<()>,
     server: tokio::task::JoinHandle<()>,
@@ -351,7 +354,19 @@ pub async fn start(
         },
         shutdown_rx.clone(),
     )?;
-    let router = crate::api::router(handle.clone(), token.clone()).merge(routes(handle.clone(), token));
+    let sessions = crate::web::auth::Sessions::new();
+    let login_url = sessions.login_url(http);
+    let not_found_sessions = sessions.clone();
+    let router = crate::api::router(handle.clone(), token.clone())
+        .merge(crate::web::router(handle.clone(), sessions.clone()))
+        .merge(crate::web::auth::api_routes(sessions, token.clone(), http))
+        .merge(crate::export::router(handle.clone()))
+        .merge(routes(handle.clone(), token))
+        // Unknown paths: JSON under /api, an HTML page elsewhere.
+        .fallback(move |req: axum::extract::Request| {
+            let sessions = not_found_sessions.clone();
+            async move { not_found(req, &sessions) }
+        });
     let mut server_shutdown = shutdown_rx;
     let server = tokio::spawn(async move {
         let stop = async move {
@@ -376,6 +391,7 @@ pub async fn start(
         listen,
         http,
         created_identity,
+        login_url,
         shutdown,
         actor,
         server,
@@ -392,6 +408,16 @@ impl Running {
         let _ = self.server.await;
         let _ = std::fs::remove_file(NodeInfo::path(&self.home));
     }
+}
+
+fn not_found(req: axum::extract::Request, sessions: &crate::web::auth::Sessions) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if req.uri().path().starts_with("/api/") {
+        return crate::api::error::ApiError::not_found("no such endpoint: see /api/v1/openapi.json").into_response();
+    }
+    let (parts, _) = req.into_parts();
+    let ctx = crate::web::layout::PageCtx::from_parts(&parts, sessions);
+    crate::web::error_page(&ctx, &crate::web::PageError::NotFound)
 }
 
 /// Resolves when SIGINT or SIGTERM arrives.

@@ -18,6 +18,9 @@ use mutu_protocol::Timestamp;
 use crate::args::{Cli, Command};
 use crate::fail::user;
 
+const NO_NODE_UI: &str =
+    "no node is running on this home: start one with `mutu run` (it prints a sign-in link for the web UI)";
+
 pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
     let now = state::now();
     let home = Home::resolve(cli.home)?;
@@ -25,6 +28,12 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Init(a) => write::init(home, a, now, out),
         Command::Verify { file } => bundles::verify(&file, now, out),
         Command::Run(a) => crate::node::run(home, a, out),
+        Command::Demo(a) => crate::demo::run(a, out),
+        Command::Ui => match State::open(home.clone()) {
+            Ok(_) => Err(user(NO_NODE_UI)),
+            Err(state::Error::Store(store::Error::Locked(_))) => crate::node::ui(&home, out),
+            Err(e) => Err(e.into()),
+        },
         command => match State::open(home.clone()) {
             Ok(mut st) => dispatch(&mut st, command, now, out),
             // A node runs on this home: it holds the store, so ask it.
@@ -40,8 +49,10 @@ pub fn dispatch(st: &mut State, command: Command, now: Timestamp, out: &mut dyn 
     match command {
         Command::Init(_) => Err(user("this home already holds a mutu identity")),
         Command::Run(_) => Err(user("`mutu run` cannot run inside a node")),
+        Command::Demo(_) => Err(user("`mutu demo` cannot run inside a node")),
         Command::Verify { file } => bundles::verify(&file, now, out),
         Command::Peers(_) => Err(user("no node is running on this home: start one with `mutu run`")),
+        Command::Ui => Err(user(NO_NODE_UI)),
         Command::Status(a) => crate::node::print_status(&crate::node::offline_status(st), a.json, out),
         Command::Block { member } => {
             let member = st.resolve_member(&member)?;

@@ -83,6 +83,45 @@ pub struct Stats {
     /// Money counting toward needs now (active, unexpired pledges), per
     /// currency code, in minor units.
     pub pledged: BTreeMap<String, u64>,
+    /// Per profile sector: its members and what they published.
+    pub by_sector: BTreeMap<String, Totals>,
+    /// Per member kind (`association`, `public_body`, …; `unknown` for a
+    /// member without a profile): its members and what they published.
+    pub by_member_kind: BTreeMap<String, Totals>,
+    /// Per currency code: goals and money pledges in it.
+    pub by_currency: BTreeMap<String, CurrencyTotals>,
+    /// Per month of creation (`YYYY-MM`, UTC): needs and pledges created.
+    pub by_month: BTreeMap<String, MonthTotals>,
+}
+
+/// What a group of members published.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Totals {
+    pub members: usize,
+    pub needs: usize,
+    pub pledges: usize,
+    /// Money they pledged that counts now, per currency code, in minor units.
+    pub pledged: BTreeMap<String, u64>,
+}
+
+/// Goals and money pledges in one currency.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct CurrencyTotals {
+    /// Needs with a money goal in this currency, and the sum of those goals
+    /// (minor units).
+    pub needs: usize,
+    pub goals: u64,
+    /// Money pledges in this currency (any status), and the sum of those
+    /// that count now (active, unexpired; minor units).
+    pub pledges: usize,
+    pub pledged: u64,
+}
+
+/// Records created in one month.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct MonthTotals {
+    pub needs: usize,
+    pub pledges: usize,
 }
 
 /// How many items after which cursor.
@@ -351,8 +390,10 @@ fn stats_of(views: &Views<'_>) -> Stats {
             *t = t.saturating_add(*amount);
         }
     }
+    let members = views.members(&all);
+    let groups = groups_of(views, &members);
     Stats {
-        members: views.members(&all).len(),
+        members: members.len(),
         projects: views.index().of_kind(Kind::Project).len(),
         catalogues: views.index().of_kind(Kind::Catalogue).len(),
         offers: views.index().of_kind(Kind::Offer).len(),
@@ -360,10 +401,99 @@ fn stats_of(views: &Views<'_>) -> Stats {
         needs: needs.len(),
         needs_by_funding,
         pledged,
+        by_sector: groups.by_sector,
+        by_member_kind: groups.by_member_kind,
+        by_currency: groups.by_currency,
+        by_month: groups.by_month,
     }
 }
 
-/// Totals: members, projects, needs by funding state, pledged per currency.
+/// The grouped totals of [`Stats`].
+#[derive(Debug, Default)]
+struct Groups {
+    by_sector: BTreeMap<String, Totals>,
+    by_member_kind: BTreeMap<String, Totals>,
+    by_currency: BTreeMap<String, CurrencyTotals>,
+    by_month: BTreeMap<String, MonthTotals>,
+}
+
+/// `YYYY-MM` of an instant (UTC).
+fn month(t: Timestamp) -> String {
+    t.date().to_string().chars().take(7).collect()
+}
+
+fn groups_of(views: &Views<'_>, members: &[mutu_protocol::view::MemberView<'_>]) -> Groups {
+    let mut g = Groups::default();
+    // Each member's groups: its sectors and its kind.
+    let mut member_groups: BTreeMap<MemberId, (Vec<String>, String)> = BTreeMap::new();
+    for m in members {
+        let (sectors, kind) = match m.profile {
+            Some(p) => (
+                p.sectors.clone(),
+                serde_json::to_value(p.member_kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_else(|| "unknown".into()),
+            ),
+            None => (Vec::new(), "unknown".into()),
+        };
+        for s in &sectors {
+            g.by_sector.entry(s.clone()).or_default().members += 1;
+        }
+        g.by_member_kind.entry(kind.clone()).or_default().members += 1;
+        member_groups.insert(m.id, (sectors, kind));
+    }
+    let now = views.now();
+    let mut each = |author: &MemberId, f: &dyn Fn(&mut Totals)| {
+        if let Some((sectors, kind)) = member_groups.get(author) {
+            for s in sectors {
+                f(g.by_sector.entry(s.clone()).or_default());
+            }
+            f(g.by_member_kind.entry(kind.clone()).or_default());
+        }
+    };
+    let index = views.index();
+    for r in index.of_kind(Kind::Need) {
+        let rec = r.record();
+        each(&rec.author, &|t| t.needs += 1);
+        if let Body::Need(n) = &rec.body
+            && let Some(goal) = n.goal
+        {
+            let c = g.by_currency.entry(goal.currency.code().to_owned()).or_default();
+            c.needs += 1;
+            c.goals = c.goals.saturating_add(goal.amount_minor);
+        }
+        g.by_month.entry(month(rec.created_at)).or_default().needs += 1;
+    }
+    for r in index.of_kind(Kind::Pledge) {
+        let rec = r.record();
+        let Body::Pledge(p) = &rec.body else { continue };
+        let counted = match &p.resource {
+            mutu_protocol::record::Resource::Money(m) => {
+                let counts = funding::counts(p, now);
+                let c = g.by_currency.entry(m.currency.code().to_owned()).or_default();
+                c.pledges += 1;
+                if counts {
+                    c.pledged = c.pledged.saturating_add(m.amount_minor);
+                }
+                counts.then(|| (m.currency.code().to_owned(), m.amount_minor))
+            }
+            _ => None,
+        };
+        each(&rec.author, &|t| {
+            t.pledges += 1;
+            if let Some((currency, amount)) = &counted {
+                let e = t.pledged.entry(currency.clone()).or_default();
+                *e = e.saturating_add(*amount);
+            }
+        });
+        g.by_month.entry(month(rec.created_at)).or_default().pledges += 1;
+    }
+    g
+}
+
+/// Totals: members, projects, needs by funding state, pledged per currency;
+/// then by profile sector, member kind, currency and month of creation.
 #[utoipa::path(get, path = "/api/v1/stats", tag = "read", responses((status = 200, body = Stats)))]
 pub async fn stats(State(ctx): State<Ctx>) -> Result<Json<Stats>, ApiError> {
     let now = state::now();

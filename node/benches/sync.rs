@@ -1,0 +1,548 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Sync benchmarks: `cargo bench -p mutu-node --bench sync`.
+//!
+//! Prints one JSON object per line, `{"scenario": .., ..figures.., "ratio": ..}`.
+//! Benchmarks never fail on a missed goal: they print, and BENCHMARKS.md
+//! says what limits each figure.
+//!
+//! - `verify_limit`: one core running `ed25519_dalek::verify_batch` (chunks of
+//!   256, as admission does) over the change signatures of the catch-up data.
+//! - `catchup`: a fresh node (a child process: this binary re-run with
+//!   `MUTU_BENCH_CHILD=catchup`, so its resident memory is its own) pulls
+//!   100 000 records of 1 000 members from one peer over loopback TCP, until
+//!   they are durable and in its views.
+//! - `memory`: resident bytes per record in that child, before dialling and
+//!   after catch-up.
+//! - `resync_idle`: the two converged nodes of the catch-up (the child's home
+//!   reopened in-process), round trips and bytes of one anti-entropy pass,
+//!   from the actors' `/mutu/sync/1` counters.
+//! - `propagation`: 10 in-process nodes over loopback TCP, 1 000 local writes
+//!   on varying nodes; latency until every node shows the record.
+//!
+//! Environment: `MUTU_BENCH_MEMBERS` / `MUTU_BENCH_RECORDS` (per member) /
+//! `MUTU_BENCH_PUBLISHES` shrink the runs for a quick try.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use libp2p::Multiaddr;
+use mutu_node::actor::{self, Handle, Status};
+use mutu_node::home::Home;
+use mutu_node::net;
+use mutu_node::state::{self, State};
+use mutu_protocol::bundle::Bundle;
+use mutu_protocol::doc::MemberDoc;
+use mutu_protocol::identity::{MemberId, ReplicaNonce};
+use mutu_protocol::record::{Body, MemberKind, Need, NeedStatus, Profile, Record, RecordId};
+use mutu_protocol::registry::{Registry, Trust};
+use mutu_protocol::{SecretKey, SignedChange, Timestamp};
+use serde_json::json;
+use tokio::sync::watch;
+
+const CHANGES_PER_MEMBER: usize = 4;
+const NODES: usize = 10;
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// Resident set size of this process, from /proc/self/status.
+fn rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS in /proc/self/status");
+    kb * 1024
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+fn profile(name: &str) -> Profile {
+    Profile {
+        name: name.into(),
+        member_kind: MemberKind::Association,
+        country: Some("FR".into()),
+        sectors: vec![],
+        website: None,
+        description: String::new(),
+    }
+}
+
+fn need(title: String) -> Body {
+    Body::Need(Need {
+        title,
+        description: "Export of SEPA direct debits from the accounting module, with tests.".into(),
+        tags: vec!["accounting".into()],
+        project: None,
+        goal: None,
+        days_goal: None,
+        deadline: None,
+        status: NeedStatus::Open,
+    })
+}
+
+/// The catch-up data: `members` keys from fixed seeds, `records` records
+/// each, written with `MemberDoc::write` in [`CHANGES_PER_MEMBER`] changes
+/// per member. Two threads, each applying its members' changes through a
+/// scratch registry so the next write builds on the last.
+fn generate(members: usize, records: usize, now: Timestamp) -> Vec<SignedChange> {
+    let work = |range: std::ops::Range<usize>| {
+        let mut out = Vec::new();
+        let mut registry = Registry::new();
+        for m in range {
+            let mut seed = [0u8; 32];
+            seed[..8].copy_from_slice(&(m as u64 + 1).to_le_bytes());
+            seed[31] = 0x5e;
+            let key = SecretKey::from_bytes(&seed);
+            let me = key.member_id();
+            let replica = ReplicaNonce([7; 16]);
+            let per_change = records.div_ceil(CHANGES_PER_MEMBER);
+            let mut written = 0;
+            while written < records {
+                let n = per_change.min(records - written);
+                let signed: Vec<_> = (written..written + n)
+                    .map(|i| {
+                        let mut nonce = [0u8; 16];
+                        nonce[..8].copy_from_slice(&(i as u64).to_le_bytes());
+                        Record::new(me, nonce, now, need(format!("need {i} of member {m}")))
+                            .sign(&key)
+                            .expect("valid record")
+                    })
+                    .collect();
+                let doc = registry.doc(&me).cloned().unwrap_or_else(|| MemberDoc::new(me));
+                let change = doc.write(&key, &replica, &signed, now).expect("write");
+                registry
+                    .admit(vec![change.clone()], now, Trust::OwnStore, |_| Ok::<(), ()>(()))
+                    .expect("scratch admit");
+                out.push(change);
+                written += n;
+            }
+        }
+        out
+    };
+    let half = members / 2;
+    std::thread::scope(|s| {
+        let a = s.spawn(|| work(0..half));
+        let mut out = work(half..members);
+        out.extend(a.join().expect("generator thread"));
+        out
+    })
+}
+
+/// Signatures per second of one core running `verify_batch` over the
+/// change signatures, in chunks of 256, for at least `min` of wall time.
+fn verify_limit(changes: &[SignedChange], min: Duration) -> f64 {
+    let prepared: Vec<_> = changes
+        .iter()
+        .map(|c| {
+            let hash = c.decode().expect("decodes").hash();
+            let key = c.doc().verifying_key().expect("key");
+            (
+                mutu_protocol::change::signed_message(&c.doc(), &hash),
+                c.signature(),
+                key,
+            )
+        })
+        .collect();
+    let start = Instant::now();
+    let mut n = 0u64;
+    while start.elapsed() < min {
+        for chunk in prepared.chunks(mutu_protocol::admission::VERIFY_BATCH) {
+            let msgs: Vec<&[u8]> = chunk.iter().map(|(m, _, _)| &m[..]).collect();
+            let sigs: Vec<_> = chunk.iter().map(|(_, s, _)| *s).collect();
+            let keys: Vec<_> = chunk.iter().map(|(_, _, k)| *k).collect();
+            ed25519_dalek::verify_batch(&msgs, &sigs, &keys).expect("valid signatures");
+            n += chunk.len() as u64;
+        }
+    }
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+struct Node {
+    handle: Handle,
+    addr: Multiaddr,
+    shutdown: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Node {
+    async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.task.await;
+    }
+}
+
+fn net_config() -> net::Config {
+    net::Config {
+        mdns: false,
+        ..net::Config::default()
+    }
+}
+
+/// Starts the actor of `state` on a loopback TCP listener.
+async fn start(state: State, sync_interval: Duration) -> Node {
+    let keypair = libp2p::identity::Keypair::ed25519_from_bytes(state.secret_key().to_bytes()).expect("keypair");
+    let mut swarm = net::build_swarm(keypair, &net_config()).expect("swarm");
+    swarm
+        .listen_on("/ip4/127.0.0.1/tcp/0".parse().expect("multiaddr"))
+        .expect("listen");
+    let (tx, rx) = watch::channel(false);
+    let (handle, task) = actor::spawn(state, swarm, actor::Config { sync_interval }, rx).expect("actor");
+    let addr = loop {
+        let status = handle.status().await.expect("status");
+        if let Some(a) = status.listen.first() {
+            break a.parse().expect("listen address");
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    Node {
+        handle,
+        addr,
+        shutdown: tx,
+        task,
+    }
+}
+
+fn init_state(dir: &Path, name: &str) -> State {
+    let home = Home::resolve(Some(dir.to_path_buf())).expect("home");
+    State::init(home, profile(name), state::now()).expect("init")
+}
+
+async fn index_len(handle: &Handle) -> usize {
+    handle.read(|s| s.registry().index().len()).await.expect("read")
+}
+
+/// The child side of `catchup`: a fresh node at `home` dials `peer` and
+/// waits until its index holds `total` records. Prints one JSON line.
+fn catchup_child() {
+    let home = PathBuf::from(std::env::var("MUTU_BENCH_HOME").expect("MUTU_BENCH_HOME"));
+    let peer: Multiaddr = std::env::var("MUTU_BENCH_PEER")
+        .expect("MUTU_BENCH_PEER")
+        .parse()
+        .expect("peer");
+    let total: usize = env_usize("MUTU_BENCH_TOTAL", 0);
+    let rt = runtime();
+    rt.block_on(async {
+        let state = init_state(&home, "fresh node");
+        let node = start(state, Duration::from_secs(3600)).await;
+        let own = index_len(&node.handle).await;
+        let rss_before = rss_bytes();
+        let started = Instant::now();
+        node.handle.dial(peer).await.expect("dial");
+        let mut report = Instant::now();
+        while index_len(&node.handle).await < total + own {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            if report.elapsed() > Duration::from_secs(5) {
+                report = Instant::now();
+                let s = node.handle.status().await.expect("status");
+                eprintln!(
+                    "catch-up: {} records, {} documents, {} pending, {} requests, {} bytes received after {:.1} s",
+                    s.records,
+                    s.documents,
+                    s.pending,
+                    s.sync_requests,
+                    s.sync_bytes_received,
+                    started.elapsed().as_secs_f64()
+                );
+            }
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        let rss_after = rss_bytes();
+        let status = node.handle.status().await.expect("status");
+        println!(
+            "{}",
+            json!({
+                "elapsed_s": elapsed,
+                "rss_before": rss_before,
+                "rss_after": rss_after,
+                "records": status.records,
+                "documents": status.documents,
+                "sync_requests": status.sync_requests,
+                "sync_bytes_received": status.sync_bytes_received,
+            })
+        );
+        node.stop().await;
+    });
+}
+
+fn counters(s: &Status) -> [u64; 4] {
+    [s.sync_passes, s.sync_requests, s.sync_bytes_sent, s.sync_bytes_received]
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+fn round(x: f64, digits: i32) -> f64 {
+    let f = 10f64.powi(digits);
+    (x * f).round() / f
+}
+
+async fn propagation(publishes: usize) -> serde_json::Value {
+    let dirs: Vec<_> = (0..NODES).map(|_| tempfile::tempdir().expect("tempdir")).collect();
+    let mut nodes = Vec::new();
+    for (i, d) in dirs.iter().enumerate() {
+        let state = init_state(&d.path().join("home"), &format!("node {i}"));
+        nodes.push(start(state, actor::Config::default().sync_interval).await);
+    }
+    // Each node dials up to three earlier ones: degree 3 to 6, diameter 3.
+    for i in 1..NODES {
+        for j in i.saturating_sub(3)..i {
+            nodes[i].handle.dial(nodes[j].addr.clone()).await.expect("dial");
+        }
+    }
+    // Connected, every profile everywhere, then a few heartbeats so the
+    // gossipsub mesh is built.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for n in &nodes {
+        while index_len(&n.handle).await < NODES && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    let timeout = Duration::from_secs(5);
+    let mut latencies = Vec::with_capacity(publishes);
+    let mut late = 0;
+    let started = Instant::now();
+    for k in 0..publishes {
+        let origin = (k * 7) % NODES;
+        let t0 = Instant::now();
+        let id: RecordId = nodes[origin]
+            .handle
+            .write(move |s| s.create(need(format!("propagated need {k}")), state::now()))
+            .await
+            .expect("write")
+            .expect("create");
+        let mut seen = [false; NODES];
+        seen[origin] = true;
+        loop {
+            for (i, n) in nodes.iter().enumerate() {
+                if !seen[i] {
+                    seen[i] = n
+                        .handle
+                        .read(move |s| s.registry().index().get(&id).is_some())
+                        .await
+                        .expect("read");
+                }
+            }
+            if seen.iter().all(|s| *s) {
+                latencies.push(t0.elapsed().as_secs_f64() * 1000.0);
+                break;
+            }
+            if t0.elapsed() > timeout {
+                late += 1;
+                latencies.push(t0.elapsed().as_secs_f64() * 1000.0);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+    let wall = started.elapsed().as_secs_f64();
+    for n in nodes {
+        n.stop().await;
+    }
+    latencies.sort_by(f64::total_cmp);
+    let p50 = percentile(&latencies, 0.5);
+    let p99 = percentile(&latencies, 0.99);
+    json!({
+        "scenario": "propagation",
+        "nodes": NODES,
+        "transport": "tcp loopback",
+        "topology": "each node dials up to 3 earlier nodes (degree 3-6)",
+        "gossip_heartbeat_ms": net_config().gossip_heartbeat.as_millis() as u64,
+        "publishes": publishes,
+        "p50_ms": round(p50, 2),
+        "p99_ms": round(p99, 2),
+        "max_ms": round(latencies.last().copied().unwrap_or(f64::NAN), 2),
+        "late_over_5s": late,
+        "wall_s": round(wall, 2),
+        "goal_p99_ms": 250,
+        "ratio": round(250.0 / p99, 3),
+    })
+}
+
+fn main() {
+    if std::env::var("MUTU_BENCH_CHILD").as_deref() == Ok("catchup") {
+        return catchup_child();
+    }
+    let members = env_usize("MUTU_BENCH_MEMBERS", 1_000);
+    let per_member = env_usize("MUTU_BENCH_RECORDS", 100);
+    let publishes = env_usize("MUTU_BENCH_PUBLISHES", 1_000);
+    let total = members * per_member;
+    let bench_start = Instant::now();
+
+    let now = state::now();
+    let t = Instant::now();
+    let changes = generate(members, per_member, now);
+    let generate_s = t.elapsed().as_secs_f64();
+    eprintln!(
+        "generated {total} records in {} changes in {generate_s:.1} s",
+        changes.len()
+    );
+
+    let verify_rate = verify_limit(&changes, Duration::from_secs(2));
+    let sigs_per_record = (changes.len() + total) as f64 / total as f64;
+    println!(
+        "{}",
+        json!({
+            "scenario": "verify_limit",
+            "signatures": changes.len(),
+            "batch": mutu_protocol::admission::VERIFY_BATCH,
+            "cores": 1,
+            "signatures_per_s": verify_rate.round(),
+            "ratio": 1.0,
+        })
+    );
+
+    let rt = runtime();
+    let dir_a = tempfile::tempdir().expect("tempdir");
+    let dir_b = tempfile::tempdir().expect("tempdir");
+    let home_b = dir_b.path().join("home");
+
+    // Node A: the data imported (admission as from the network).
+    let mut state_a = init_state(&dir_a.path().join("home"), "source node");
+    let t = Instant::now();
+    let report = state_a.import(&Bundle::from_changes(changes), now).expect("import");
+    assert!(report.rejected.is_empty(), "generated data rejected");
+    drop(state_a.take_outgoing());
+    eprintln!(
+        "imported into node A in {:.1} s ({} records)",
+        t.elapsed().as_secs_f64(),
+        state_a.registry().index().len()
+    );
+
+    rt.block_on(async {
+        let a = start(state_a, Duration::from_secs(3600)).await;
+
+        // catchup + memory: a child process.
+        let exe = std::env::current_exe().expect("current exe");
+        let mut child = Command::new(exe)
+            .env("MUTU_BENCH_CHILD", "catchup")
+            .env("MUTU_BENCH_HOME", &home_b)
+            .env("MUTU_BENCH_PEER", a.addr.to_string())
+            .env("MUTU_BENCH_TOTAL", (total + 1).to_string())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn the catch-up child");
+        let stdout = child.stdout.take().expect("child stdout");
+        let line = tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            BufReader::new(stdout).read_line(&mut line).expect("child output");
+            line
+        })
+        .await
+        .expect("reader");
+        let _ = child.wait();
+        let out: serde_json::Value = serde_json::from_str(&line).expect("child JSON");
+        let elapsed = out["elapsed_s"].as_f64().expect("elapsed");
+        let rate = total as f64 / elapsed;
+        println!(
+            "{}",
+            json!({
+                "scenario": "catchup",
+                "members": members,
+                "records": total,
+                "changes": members * CHANGES_PER_MEMBER,
+                "transport": "tcp loopback, separate processes",
+                "elapsed_s": round(elapsed, 3),
+                "records_per_s": rate.round(),
+                "signatures_per_record": round(sigs_per_record, 3),
+                "sync_requests": out["sync_requests"],
+                "sync_bytes_received": out["sync_bytes_received"],
+                "verify_limit_per_s": verify_rate.round(),
+                "goal_ratio": 0.5,
+                "ratio": round(rate / verify_rate, 3),
+            })
+        );
+        let before = out["rss_before"].as_u64().expect("rss");
+        let after = out["rss_after"].as_u64().expect("rss");
+        let per_record = after.saturating_sub(before) as f64 / total as f64;
+        println!(
+            "{}",
+            json!({
+                "scenario": "memory",
+                "records": total,
+                "rss_before_bytes": before,
+                "rss_after_bytes": after,
+                "bytes_per_record": per_record.round(),
+                "goal_bytes_per_record": 1024,
+                "ratio": round(per_record / 1024.0, 3),
+            })
+        );
+
+        // resync_idle: the child's home reopened, converged with A.
+        let t = Instant::now();
+        let state_b = State::open(Home::resolve(Some(home_b.clone())).expect("home")).expect("reopen");
+        eprintln!("reopened node B in {:.1} s", t.elapsed().as_secs_f64());
+        let interval = Duration::from_millis(500);
+        // A's timer is an hour: only B's passes run, one per interval.
+        let b = start(state_b, interval).await;
+        b.handle.dial(a.addr.clone()).await.expect("dial");
+        while b.handle.status().await.expect("status").peers == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // Let the connection passes settle, then count a few timer passes.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let a0 = counters(&a.handle.status().await.expect("status"));
+        let b0 = counters(&b.handle.status().await.expect("status"));
+        tokio::time::sleep(interval * 6 + interval / 2).await;
+        let a1 = counters(&a.handle.status().await.expect("status"));
+        let b1 = counters(&b.handle.status().await.expect("status"));
+        let d = |x: [u64; 4], y: [u64; 4], i: usize| y[i] - x[i];
+        let passes = d(a0, a1, 0) + d(b0, b1, 0);
+        let requests = d(a0, a1, 1) + d(b0, b1, 1);
+        let bytes = d(a0, a1, 2) + d(b0, b1, 2);
+        let per_pass = bytes as f64 / passes.max(1) as f64;
+        let records_b = index_len(&b.handle).await;
+        println!(
+            "{}",
+            json!({
+                "scenario": "resync_idle",
+                "records": records_b,
+                "documents": members + 2,
+                "passes": passes,
+                "round_trips_per_pass": round(requests as f64 / passes.max(1) as f64, 2),
+                "bytes_per_pass": per_pass.round(),
+                "full_inventory_bytes": members_inventory_bytes(&b.handle).await,
+                "goal_bytes": 2048,
+                "ratio": round(per_pass / 2048.0, 4),
+            })
+        );
+        b.stop().await;
+        a.stop().await;
+
+        println!("{}", propagation(publishes).await);
+    });
+    eprintln!("total bench time {:.1} s", bench_start.elapsed().as_secs_f64());
+}
+
+/// CBOR size of the `Request::Inventory` a full exchange would send (what
+/// each idle pass sent before the summary step).
+async fn members_inventory_bytes(handle: &Handle) -> usize {
+    handle
+        .read(|s| {
+            let inventory: Vec<(MemberId, net::sync::HeadsDigest)> = s
+                .registry()
+                .docs()
+                .map(|d| (d.owner(), net::sync::heads_digest(&d.heads())))
+                .collect();
+            mutu_protocol::codec::to_cbor(&net::sync::Request::Inventory(inventory)).len()
+        })
+        .await
+        .expect("read")
+}

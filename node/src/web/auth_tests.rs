@@ -1,0 +1,651 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Signing in and the owner's forms, in process: requests go through the
+//! real web router (`oneshot`) to a real actor on a memory swarm.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use libp2p::Multiaddr;
+use mutu_protocol::record::{self, Kind, MemberKind, Profile};
+use tokio::sync::watch;
+use tower::ServiceExt;
+
+use super::super::auth::{self, Sessions};
+use super::super::i18n;
+use super::super::layout::urlencode;
+use super::FORM_LIMIT;
+use crate::actor::{self, Handle};
+use crate::home::Home;
+use crate::net;
+use crate::state::{self, State};
+
+const HOST: &str = "127.0.0.1:7070";
+const TOKEN: &str = "test-token-0123456789";
+
+struct Node {
+    router: Router,
+    handle: Handle,
+    sessions: Sessions,
+    _shutdown: watch::Sender<bool>,
+    _dir: tempfile::TempDir,
+}
+
+async fn node(port: u64) -> Node {
+    let dir = tempfile::tempdir().unwrap();
+    let home = Home::resolve(Some(dir.path().join("home"))).unwrap();
+    let profile = Profile {
+        name: "Ville de Lyon".into(),
+        member_kind: MemberKind::Association,
+        country: Some("FR".into()),
+        sectors: vec![],
+        website: None,
+        description: String::new(),
+    };
+    let state = State::init(home, profile, state::now()).unwrap();
+    let keypair = libp2p::identity::Keypair::ed25519_from_bytes(state.secret_key().to_bytes()).unwrap();
+    let mut swarm = net::build_memory_swarm(keypair, &net::Config::for_tests()).unwrap();
+    let addr: Multiaddr = format!("/memory/{port}").parse().unwrap();
+    swarm.listen_on(addr).unwrap();
+    let (tx, rx) = watch::channel(false);
+    let (handle, _task) = actor::spawn(state, swarm, actor::Config::default(), rx).unwrap();
+    let sessions = Sessions::new();
+    let router = super::super::router(handle.clone(), sessions.clone()).merge(auth::api_routes(
+        sessions.clone(),
+        TOKEN.into(),
+        HOST.parse().unwrap(),
+    ));
+    Node {
+        router,
+        handle,
+        sessions,
+        _shutdown: tx,
+        _dir: dir,
+    }
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Answer {
+    fn location(&self) -> &str {
+        self.headers
+            .get(header::LOCATION)
+            .map(|v| v.to_str().unwrap())
+            .unwrap_or("")
+    }
+}
+
+async fn send(n: &Node, req: Request<Body>) -> Answer {
+    let response = n.router.clone().oneshot(req).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    Answer {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+/// A GET, with the session cookie if given.
+async fn get(n: &Node, uri: &str, cookie: Option<&str>) -> Answer {
+    let mut req = Request::builder()
+        .method(Method::GET)
+        .uri(uri)
+        .header(header::HOST, HOST);
+    if let Some(c) = cookie {
+        req = req.header(header::COOKIE, format!("lang=en; {c}"));
+    }
+    send(n, req.body(Body::empty()).unwrap()).await
+}
+
+/// A form POST with `extra` headers.
+async fn post_with(
+    n: &Node,
+    uri: &str,
+    cookie: Option<&str>,
+    fields: &[(&str, &str)],
+    extra: &[(&str, &str)],
+) -> Answer {
+    let body = fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let mut req = Request::builder()
+        .method(Method::POST)
+        .uri(uri)
+        .header(header::HOST, HOST)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(c) = cookie {
+        req = req.header(header::COOKIE, c);
+    }
+    for (k, v) in extra {
+        req = req.header(*k, *v);
+    }
+    send(n, req.body(Body::from(body)).unwrap()).await
+}
+
+async fn post(n: &Node, uri: &str, cookie: Option<&str>, fields: &[(&str, &str)]) -> Answer {
+    post_with(n, uri, cookie, fields, &[("origin", "http://127.0.0.1:7070")]).await
+}
+
+/// Signs in through a fresh login URL: the `Cookie` header value and the
+/// session's CSRF token.
+async fn sign_in(n: &Node) -> (String, String) {
+    let url = n.sessions.login_url(HOST.parse().unwrap());
+    let path = url.strip_prefix(&format!("http://{HOST}")).unwrap().to_owned();
+    let a = get(n, &path, None).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let set = a.headers.get(header::SET_COOKIE).unwrap().to_str().unwrap();
+    let cookie = set.split(';').next().unwrap().to_owned();
+    let mut headers = HeaderMap::new();
+    headers.insert(header::COOKIE, cookie.parse().unwrap());
+    let csrf = n.sessions.session(&headers).unwrap().csrf;
+    (cookie, csrf)
+}
+
+/// The record id at the end of a `/needs/{id}` location.
+fn id_in(location: &str) -> String {
+    location
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .split('#')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_url_works_once_and_sets_a_strict_http_only_cookie() {
+    let n = node(47_501).await;
+    let url = n.sessions.login_url("0.0.0.0:7070".parse().unwrap());
+    assert!(url.starts_with("http://127.0.0.1:7070/login/"), "{url}");
+    let token = url.rsplit('/').next().unwrap();
+    assert_eq!(token.len(), 64);
+    assert!(token.bytes().all(|b| b.is_ascii_hexdigit()));
+    let path = format!("/login/{token}");
+
+    let a = get(&n, &path, None).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    assert_eq!(a.location(), "/");
+    assert_eq!(a.headers[header::CACHE_CONTROL], "no-store");
+    let set = a.headers[header::SET_COOKIE].to_str().unwrap();
+    let id = set.strip_prefix("mutu_session=").unwrap().split(';').next().unwrap();
+    assert_eq!(id.len(), 64);
+    let flags: Vec<&str> = set.split(';').map(str::trim).collect();
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(flags.contains(&flag), "{set}");
+    }
+    assert!(!flags.contains(&"Secure"), "plain http on loopback: {set}");
+
+    // The cookie signs in: form pages carry the session's CSRF token.
+    let cookie = format!("mutu_session={id}");
+    let form = get(&n, "/needs/new", Some(&cookie)).await;
+    assert_eq!(form.status, StatusCode::OK);
+    let mut h = HeaderMap::new();
+    h.insert(header::COOKIE, cookie.parse().unwrap());
+    let csrf = n.sessions.session(&h).unwrap().csrf;
+    assert!(
+        form.body.contains(&format!(r#"name="csrf" value="{csrf}""#)),
+        "{}",
+        form.body
+    );
+
+    // Second use, and a made-up token: 403.
+    let again = get(&n, &path, None).await;
+    assert_eq!(again.status, StatusCode::FORBIDDEN);
+    assert!(again.headers.get(header::SET_COOKIE).is_none());
+    assert!(again.body.contains(i18n::t(i18n::Lang::En, "login.invalid")));
+    assert_eq!(
+        get(&n, &format!("/login/{}", "0".repeat(64)), None).await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    // Over https (a proxy says so) the cookie is also Secure.
+    let url = n.sessions.login_url(HOST.parse().unwrap());
+    let token = url.rsplit('/').next().unwrap();
+    let req = Request::builder()
+        .uri(format!("/login/{token}"))
+        .header("x-forwarded-proto", "https")
+        .body(Body::empty())
+        .unwrap();
+    let a = send(&n, req).await;
+    assert!(a.headers[header::SET_COOKIE].to_str().unwrap().ends_with("; Secure"));
+
+    // Without a session, a form page sends to the page that explains `mutu ui`.
+    let a = get(&n, "/needs/new", None).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    assert_eq!(a.location(), "/login");
+    let help = get(&n, "/login", None).await;
+    assert_eq!(help.status, StatusCode::OK);
+    assert!(help.body.contains("mutu ui"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn posts_need_the_session_the_csrf_token_and_the_same_origin() {
+    let n = node(47_502).await;
+    let (cookie, csrf) = sign_in(&n).await;
+    let need = [("title", "Factur-X export"), ("csrf", csrf.as_str())];
+
+    // No session: 401, with how to sign in.
+    let a = post(&n, "/needs/new", None, &need).await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    assert!(a.body.contains("mutu ui"));
+    let a = post(&n, "/needs/new", Some("mutu_session=forged"), &need).await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+
+    // Session but missing or wrong CSRF token: 403.
+    let a = post(&n, "/needs/new", Some(&cookie), &[("title", "Factur-X export")]).await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    let wrong = "0".repeat(64);
+    let a = post(&n, "/needs/new", Some(&cookie), &[("title", "x"), ("csrf", &wrong)]).await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    let a = post(
+        &n,
+        "/needs/new",
+        Some(&cookie),
+        &[("title", "x"), ("csrf", &csrf[..63])],
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+
+    // Everything right but from another origin: 403.
+    for origin in ["http://evil.example", "null", "http://127.0.0.1:7071"] {
+        let a = post_with(&n, "/needs/new", Some(&cookie), &need, &[("origin", origin)]).await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "{origin}");
+    }
+    let a = post_with(
+        &n,
+        "/needs/new",
+        Some(&cookie),
+        &need,
+        &[("sec-fetch-site", "cross-site")],
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+
+    // Nothing was written.
+    let needs = n
+        .handle
+        .read(|s| s.views(state::now()).needs(&Default::default()).len())
+        .await
+        .unwrap();
+    assert_eq!(needs, 0);
+
+    // Same origin, or no Origin at all (older browsers): written.
+    let a = post(&n, "/needs/new", Some(&cookie), &need).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let a = post_with(&n, "/needs/new", Some(&cookie), &need, &[]).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+
+    // After logging out, the cookie no longer works.
+    let a = post(&n, "/logout", Some(&cookie), &[("csrf", &wrong)]).await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    let a = post(&n, "/logout", Some(&cookie), &[("csrf", &csrf)]).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    assert!(a.headers[header::SET_COOKIE].to_str().unwrap().contains("Max-Age=0"));
+    let a = post(&n, "/needs/new", Some(&cookie), &need).await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_need_made_through_the_form_is_in_the_views() {
+    let n = node(47_503).await;
+    let (cookie, csrf) = sign_in(&n).await;
+    let a = post(
+        &n,
+        "/needs/new",
+        Some(&cookie),
+        &[
+            ("csrf", &csrf),
+            ("title", "  Factur-X export "),
+            ("description", "Export invoices as Factur-X."),
+            ("tags", "Accounting, e-invoicing ,"),
+            ("project", ""),
+            ("goal", "600EUR"),
+            ("days_goal", "12"),
+            ("deadline", "2099-03-31"),
+        ],
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    assert!(a.location().starts_with("/needs/"), "{}", a.location());
+    let id = id_in(a.location());
+    let view = n
+        .handle
+        .read(move |s| {
+            let views = s.views(state::now());
+            views
+                .needs(&Default::default())
+                .into_iter()
+                .find(|v| v.id.to_string() == id)
+        })
+        .await
+        .unwrap()
+        .expect("the need is in the views");
+    assert_eq!(view.title, "Factur-X export");
+    assert_eq!(view.tags, ["accounting", "e-invoicing"]);
+    assert_eq!(view.goal.unwrap().to_string().replace(' ', ""), "600.00EUR");
+    assert_eq!(view.days_goal, Some(12));
+    assert_eq!(view.deadline.unwrap().to_string(), "2099-03-31");
+
+    // A project made through its form.
+    let a = post(
+        &n,
+        "/projects/new",
+        Some(&cookie),
+        &[
+            ("csrf", &csrf),
+            ("name", "Paheko"),
+            ("license", "AGPL-3.0-or-later"),
+            ("status", "stable"),
+        ],
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    assert!(a.location().starts_with("/projects/"));
+
+    // Cosign, offer and status on the need go back to its page.
+    let need_page = a_need(&n, &cookie, &csrf).await;
+    let need = id_in(&need_page);
+    for (form, fields) in [
+        ("cosign", vec![("note", "us too")]),
+        ("offer", vec![("price", "500 EUR"), ("days", "10")]),
+        ("status", vec![("status", "in_progress")]),
+    ] {
+        let mut fields = fields;
+        fields.push(("csrf", &csrf));
+        let page = get(&n, &format!("/needs/{}/{form}", &need[..12]), Some(&cookie)).await;
+        assert_eq!(page.status, StatusCode::OK, "{form}");
+        let a = post(&n, &format!("/needs/{need}/{form}"), Some(&cookie), &fields).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{form}: {}", a.body);
+        assert_eq!(a.location(), need_page, "{form}");
+    }
+    let status = n
+        .handle
+        .read({
+            let need = need.clone();
+            move |s| {
+                let id = s.resolve_kind(&need, Kind::Need).unwrap();
+                match &s.registry().index().get(&id).unwrap().record().body {
+                    record::Body::Need(nd) => nd.status,
+                    _ => unreachable!(),
+                }
+            }
+        })
+        .await
+        .unwrap();
+    assert_eq!(status, record::NeedStatus::InProgress);
+
+    // Retracting the need sends to the member's page; the need is gone.
+    let page = get(&n, &format!("/records/{need}/retract"), Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let a = post(
+        &n,
+        &format!("/records/{need}/retract"),
+        Some(&cookie),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    assert!(a.location().starts_with("/members/"));
+    let left = n
+        .handle
+        .read(move |s| {
+            s.views(state::now())
+                .needs(&Default::default())
+                .iter()
+                .any(|v| v.id.to_string() == need)
+        })
+        .await
+        .unwrap();
+    assert!(!left, "a retracted need is not in the views");
+}
+
+/// Posts a need through the form; its page.
+async fn a_need(n: &Node, cookie: &str, csrf: &str) -> String {
+    let a = post(
+        n,
+        "/needs/new",
+        Some(cookie),
+        &[("csrf", csrf), ("title", "SEPA export"), ("goal", "1000 EUR")],
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    a.location().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mistake_shows_the_form_again_with_the_message_at_its_field() {
+    let n = node(47_504).await;
+    let (cookie, csrf) = sign_in(&n).await;
+    let a = post(
+        &n,
+        "/needs/new",
+        Some(&cookie),
+        &[("csrf", &csrf), ("title", "Factur-X <export>"), ("goal", "12,5EUR")],
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.body);
+    assert!(a.body.contains(r#"id="f-goal-error""#), "{}", a.body);
+    assert!(a.body.contains("is not an amount"), "{}", a.body);
+    assert!(a.body.contains(r#"aria-invalid="true""#));
+    // What was typed is kept (escaped), and the form still carries the token.
+    assert!(a.body.contains(r#"value="Factur-X &lt;export&gt;""#), "{}", a.body);
+    assert!(a.body.contains(r#"value="12,5EUR""#));
+    assert!(a.body.contains(&csrf));
+
+    // Days that are not a number, a missing title, an unknown project.
+    let a = post(
+        &n,
+        "/needs/new",
+        Some(&cookie),
+        &[("csrf", &csrf), ("title", "x"), ("days_goal", "ten")],
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(a.body.contains(r#"id="f-days_goal-error""#), "{}", a.body);
+    let a = post(&n, "/needs/new", Some(&cookie), &[("csrf", &csrf), ("title", " ")]).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(a.body.contains(r#"id="f-title-error""#), "{}", a.body);
+    let a = post(
+        &n,
+        "/needs/new",
+        Some(&cookie),
+        &[("csrf", &csrf), ("title", "x"), ("project", "ffff")],
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    assert!(a.body.contains(r#"id="f-project-error""#), "{}", a.body);
+
+    // A pledge needs exactly one resource: the message is above the form.
+    let need = id_in(&a_need(&n, &cookie, &csrf).await);
+    let a = post(
+        &n,
+        &format!("/needs/{need}/pledge"),
+        Some(&cookie),
+        &[("csrf", &csrf), ("money", "10 EUR"), ("days", "2")],
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(a.body.contains("give exactly one"), "{}", a.body);
+
+    // An unknown need: 404 page.
+    let a = get(&n, "/needs/ffffffff/pledge", Some(&cookie)).await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+
+    // A body over the limit is refused before it is read.
+    let big = "x".repeat(FORM_LIMIT + 1);
+    let a = post(&n, "/needs/new", Some(&cookie), &[("csrf", &csrf), ("title", &big)]).await;
+    assert_eq!(a.status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pledge_made_and_withdrawn_through_the_forms() {
+    let n = node(47_505).await;
+    let (cookie, csrf) = sign_in(&n).await;
+    let need_page = a_need(&n, &cookie, &csrf).await;
+    let need = id_in(&need_page);
+    let a = post(
+        &n,
+        &format!("/needs/{}/pledge", &need[..10]),
+        Some(&cookie),
+        &[
+            ("csrf", &csrf),
+            ("money", "250 EUR"),
+            ("if_funded", "on"),
+            ("expires_at", "2099-01-01"),
+        ],
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    assert_eq!(a.location(), need_page);
+
+    let pledge = {
+        let need = need.clone();
+        n.handle
+            .read(move |s| {
+                let views = s.views(state::now());
+                let pledges = views.pledges(&Default::default());
+                assert_eq!(pledges.len(), 1);
+                let id = pledges[0].record.id;
+                match &s.registry().index().get(&id).unwrap().record().body {
+                    record::Body::Pledge(p) => {
+                        assert_eq!(p.need.to_string(), need);
+                        assert_eq!(p.condition, record::Condition::IfGoalReached);
+                    }
+                    _ => unreachable!(),
+                }
+                id.to_string()
+            })
+            .await
+            .unwrap()
+    };
+
+    let page = get(&n, &format!("/pledges/{pledge}/withdraw"), Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("SEPA export"));
+    let a = post(
+        &n,
+        &format!("/pledges/{pledge}/withdraw"),
+        Some(&cookie),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    assert_eq!(a.location(), need_page);
+    let status = {
+        let pledge = pledge.clone();
+        n.handle
+            .read(move |s| {
+                let id = s.resolve_kind(&pledge, Kind::Pledge).unwrap();
+                match &s.registry().index().get(&id).unwrap().record().body {
+                    record::Body::Pledge(p) => p.status,
+                    _ => unreachable!(),
+                }
+            })
+            .await
+            .unwrap()
+    };
+    assert_eq!(status, record::PledgeStatus::Withdrawn);
+
+    // Withdrawing it again is a conflict, shown on the form.
+    let a = post(
+        &n,
+        &format!("/pledges/{pledge}/withdraw"),
+        Some(&cookie),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::CONFLICT);
+    assert!(a.body.contains("already withdrawn"), "{}", a.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_gets_a_login_url_with_the_api_token_only() {
+    let n = node(47_506).await;
+    let ask = |token: Option<&str>| {
+        let mut req = Request::builder().method(Method::POST).uri("/api/v1/ui/login");
+        if let Some(t) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        req.body(Body::empty()).unwrap()
+    };
+    assert_eq!(send(&n, ask(None)).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(send(&n, ask(Some("wrong"))).await.status, StatusCode::UNAUTHORIZED);
+    let a = send(&n, ask(Some(TOKEN))).await;
+    assert_eq!(a.status, StatusCode::OK);
+    let url: auth::LoginUrl = serde_json::from_str(&a.body).unwrap();
+    let path = url.url.strip_prefix(&format!("http://{HOST}")).unwrap();
+    assert_eq!(get(&n, path, None).await.status, StatusCode::SEE_OTHER);
+}
+
+#[test]
+fn login_tokens_and_sessions_are_bounded_and_never_shown() {
+    let s = Sessions::new();
+    let first = s.login_token();
+    let rest: Vec<String> = (0..auth::MAX_LOGINS).map(|_| s.login_token()).collect();
+    // The oldest unused token made room for the newest.
+    assert!(s.login(&first).is_none());
+    assert!(s.login(&rest[0]).is_some());
+    assert!(s.login(&rest[0]).is_none(), "a token works once");
+    let mut ids = Vec::new();
+    for _ in 0..auth::MAX_SESSIONS + 3 {
+        let (id, _) = s.login(&s.login_token()).unwrap();
+        ids.push(id);
+    }
+    let live = |id: &str| {
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, format!("mutu_session={id}").parse().unwrap());
+        s.session(&h).is_some()
+    };
+    assert_eq!(ids.iter().filter(|id| live(id)).count(), auth::MAX_SESSIONS);
+    assert!(live(ids.last().unwrap()));
+    let (id, session) = s.login(&s.login_token()).unwrap();
+    let shown = format!("{s:?} {session:?}");
+    assert!(!shown.contains(&id) && !shown.contains(&session.csrf), "{shown}");
+    assert!(!ids.iter().any(|id| shown.contains(id.as_str())), "{shown}");
+}
+
+#[test]
+fn every_form_key_is_translated() {
+    let fields = [
+        super::NEED_FIELDS,
+        super::PROJECT_FIELDS,
+        super::PLEDGE_FIELDS,
+        super::COSIGN_FIELDS,
+        super::OFFER_FIELDS,
+        super::STATUS_FIELDS,
+    ];
+    let mut keys: Vec<&str> = Vec::new();
+    for f in fields.iter().flat_map(|f| f.iter()) {
+        keys.push(f.label);
+        keys.extend(f.hint);
+        if let super::Input::Select(options) = f.input {
+            keys.extend(options.iter().map(|(_, k)| *k));
+        }
+    }
+    let src = include_str!("forms.rs");
+    for pat in ["title: \"", "submit: \"", "ctx.t(\"", "\"form.", "\"login."] {
+        for (at, _) in src.match_indices(pat) {
+            let rest = &src[at + pat.len()..];
+            let key = rest.split('"').next().unwrap();
+            let key = match pat {
+                "\"form." => format!("form.{key}"),
+                "\"login." => format!("login.{key}"),
+                _ => key.to_owned(),
+            };
+            if !key.is_empty() && !key.contains(' ') {
+                keys.push(Box::leak(key.into_boxed_str()));
+            }
+        }
+    }
+    for key in keys {
+        assert!(i18n::KEYS.contains(&key), "{key} is not in i18n.rs");
+    }
+}

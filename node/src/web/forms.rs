@@ -1,0 +1,926 @@
+//! The owner's forms: create and withdraw statements from the browser.
+//!
+//! Every form page needs a signed-in session ([`super::auth`]); without one,
+//! a GET answers 303 to `/login` (how to sign in with `mutu ui`) and a POST
+//! 401. Every POST checks, before it reads its body, that it does not come
+//! from another origin (403) and carries the session cookie (401); then that
+//! the form's hidden `csrf` field matches the session's token (403). A valid
+//! form builds the matching [`ops`] request and applies it on the actor, as
+//! the JSON API does; success answers 303 to the record's page, a mistake
+//! re-renders the form with the message next to the field (400 a bad field,
+//! 404 an unknown id, 409 a conflict, 422 a broken rule).
+//!
+//! - `GET /login` (how to sign in), `GET /login/{token}`, `POST /logout`
+//! - `/needs/new`, `/projects/new`
+//! - `/needs/{id}/pledge`, `/needs/{id}/cosign`, `/needs/{id}/offer`, `/needs/{id}/status`
+//! - `/pledges/{id}/withdraw`, `/records/{id}/retract`
+
+use std::collections::HashMap;
+
+use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Form, Router};
+use maud::{Markup, html};
+use mutu_protocol::Timestamp;
+use mutu_protocol::record::{Body, Condition, DevStatus, Kind, NeedStatus, RecordId};
+
+use super::auth::{self, Refusal, Sessions};
+use super::{PageCtx, PageError, WebState, error_page, page};
+use crate::ops::{self, Op};
+use crate::state::{self, State as NodeState};
+
+/// Largest form body.
+pub const FORM_LIMIT: usize = 64 * 1024;
+
+/// The routes of this module and of signing in and out, to merge into the
+/// web router before its state is attached.
+pub fn routes() -> Router<WebState> {
+    Router::new()
+        .route("/login", get(login_help))
+        .route("/login/{token}", get(login))
+        .route("/logout", axum::routing::post(logout))
+        .route("/needs/new", get(need_form).post(need_submit))
+        .route("/projects/new", get(project_form).post(project_submit))
+        .route("/needs/{id}/pledge", get(pledge_form).post(pledge_submit))
+        .route("/needs/{id}/cosign", get(cosign_form).post(cosign_submit))
+        .route("/needs/{id}/offer", get(offer_form).post(offer_submit))
+        .route("/needs/{id}/status", get(status_form).post(status_submit))
+        .route("/pledges/{id}/withdraw", get(withdraw_form).post(withdraw_submit))
+        .route("/records/{id}/retract", get(retract_form).post(retract_submit))
+        .layer(DefaultBodyLimit::max(FORM_LIMIT))
+}
+
+// ---------------------------------------------------------------------------
+// Responses
+
+/// 303 to `to`.
+fn see_other(to: &str) -> Response {
+    let mut r = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(to) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r
+}
+
+/// Headers of every answer that shows a form or a session: not cached, not
+/// framed by another site, no referrer.
+fn private(mut r: Response) -> Response {
+    let h = r.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    r
+}
+
+/// A short page with a title and a paragraph.
+fn message(ctx: &PageCtx, status: StatusCode, title: &'static str, text: &'static str) -> Response {
+    let body = html! {
+        section.message {
+            h1 { (ctx.t(title)) }
+            p { (ctx.t(text)) }
+            p { a href="/" { (ctx.t("error.back_home")) } }
+        }
+    };
+    private((status, page(ctx, ctx.t(title), body)).into_response())
+}
+
+fn refused(ctx: &PageCtx, r: Refusal) -> Response {
+    match r {
+        Refusal::NotSignedIn => login_needed(ctx, StatusCode::UNAUTHORIZED),
+        _ => message(ctx, StatusCode::FORBIDDEN, "form.forbidden", "form.forbidden_text"),
+    }
+}
+
+fn login_needed(ctx: &PageCtx, status: StatusCode) -> Response {
+    let body = html! {
+        section.message {
+            h1 { (ctx.t("login.title")) }
+            p { (ctx.t("login.how")) }
+            pre { code { "mutu ui" } }
+            p { (ctx.t("login.once")) }
+        }
+    };
+    private((status, page(ctx, ctx.t("login.title"), body)).into_response())
+}
+
+// ---------------------------------------------------------------------------
+// Signing in and out
+
+/// `GET /login`: how to sign in.
+async fn login_help(ctx: PageCtx) -> Response {
+    if ctx.signed_in {
+        return message(&ctx, StatusCode::OK, "auth.signed_in", "login.signed_in_text");
+    }
+    login_needed(&ctx, StatusCode::OK)
+}
+
+/// `GET /login/{token}`: consumes a one-time token, starts a session.
+async fn login(
+    State(sessions): State<Sessions>,
+    ctx: PageCtx,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> Response {
+    let Some((id, _)) = sessions.login(&token) else {
+        return message(&ctx, StatusCode::FORBIDDEN, "login.invalid", "login.invalid_text");
+    };
+    let mut r = private(see_other("/"));
+    if let Ok(v) = HeaderValue::from_str(&auth::session_cookie(&id, auth::is_https(&headers))) {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+    r
+}
+
+/// `POST /logout`: ends the session (CSRF-checked like every POST).
+async fn logout(State(sessions): State<Sessions>, ctx: PageCtx, req: Request) -> Response {
+    let headers = req.headers().clone();
+    if sessions.session(&headers).is_none() && !auth::foreign_origin(&headers) {
+        return see_other("/");
+    }
+    if let Err(r) = guard(&sessions, &ctx, req).await {
+        return r;
+    }
+    sessions.logout(&headers);
+    let mut r = private(see_other("/"));
+    if let Ok(v) = HeaderValue::from_str(&auth::clear_cookie(auth::is_https(&headers))) {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+    r
+}
+
+// ---------------------------------------------------------------------------
+// Form values, checks and errors
+
+/// The submitted fields (the first value of each name).
+pub type Fields = HashMap<String, String>;
+
+/// Checks a POST (origin, session, then body and CSRF token) and gives its
+/// fields, or the answer that refuses it.
+async fn guard(sessions: &Sessions, ctx: &PageCtx, req: Request) -> Result<Fields, Response> {
+    let headers = req.headers().clone();
+    if auth::foreign_origin(&headers) {
+        return Err(refused(ctx, Refusal::Forbidden));
+    }
+    if sessions.session(&headers).is_none() {
+        return Err(refused(ctx, Refusal::NotSignedIn));
+    }
+    let pairs = match Form::<Vec<(String, String)>>::from_request(req, &()).await {
+        Ok(Form(pairs)) => pairs,
+        Err(rejection) => return Err(rejection.into_response()),
+    };
+    let mut fields = Fields::new();
+    for (k, v) in pairs {
+        fields.entry(k).or_insert(v);
+    }
+    let csrf = fields.remove(auth::CSRF_FIELD);
+    sessions
+        .check_post(&headers, csrf.as_deref())
+        .map_err(|r| refused(ctx, r))?;
+    Ok(fields)
+}
+
+/// A mistake to show on the form.
+#[derive(Debug, Clone)]
+pub struct Mistake {
+    pub status: StatusCode,
+    /// The form field at fault (shown next to it), if any.
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl Mistake {
+    fn bad(field: &str, message: impl Into<String>) -> Self {
+        Mistake {
+            status: StatusCode::BAD_REQUEST,
+            field: Some(field.to_owned()),
+            message: message.into(),
+        }
+    }
+}
+
+/// Why a write did not happen.
+enum Failure {
+    Mistake(Mistake),
+    Internal(String),
+}
+
+impl Failure {
+    /// `unknown_field` is the form field an unknown id most likely came from.
+    fn from_op(e: ops::Error, unknown_field: Option<&str>) -> Self {
+        let (status, field) = match &e {
+            ops::Error::BadField { field, .. } => (StatusCode::BAD_REQUEST, Some(field.clone())),
+            ops::Error::NotFound(_) => (StatusCode::NOT_FOUND, unknown_field.map(str::to_owned)),
+            ops::Error::Conflict(_) => (StatusCode::CONFLICT, None),
+            ops::Error::Rule(_) => (StatusCode::UNPROCESSABLE_ENTITY, None),
+            _ => return Failure::Internal(e.to_string()),
+        };
+        Failure::Mistake(Mistake {
+            status,
+            field,
+            message: e.to_string(),
+        })
+    }
+}
+
+/// Runs `f` as a write on the actor; `Ok` is where to go next.
+async fn write<F>(ws: &WebState, unknown_field: Option<&'static str>, f: F) -> Result<String, Failure>
+where
+    F: FnOnce(&mut NodeState, Timestamp) -> Result<String, ops::Error> + Send + 'static,
+{
+    match ws.handle.write(move |s| f(s, state::now())).await {
+        Ok(Ok(to)) => Ok(to),
+        Ok(Err(e)) => Err(Failure::from_op(e, unknown_field)),
+        Err(e) => Err(Failure::Internal(e.to_string())),
+    }
+}
+
+/// A trimmed, non-empty value.
+fn text(v: &Fields, name: &str) -> Option<String> {
+    v.get(name)
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+/// A whole number of days.
+fn days(v: &Fields, name: &str) -> Result<Option<u32>, Mistake> {
+    text(v, name)
+        .map(|s| {
+            s.parse::<u32>()
+                .map_err(|_| Mistake::bad(name, format!("{name}: `{s}` is not a whole number of days")))
+        })
+        .transpose()
+}
+
+/// Comma-separated tags.
+fn tags(v: &Fields) -> Vec<String> {
+    text(v, "tags")
+        .map(|s| {
+            s.split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A snake_case enum value (a `<select>`'s).
+fn choice<T: serde::de::DeserializeOwned>(v: &Fields, name: &str) -> Result<Option<T>, Mistake> {
+    text(v, name)
+        .map(|s| {
+            serde_json::from_value(serde_json::Value::String(s.clone()))
+                .map_err(|_| Mistake::bad(name, format!("{name}: `{s}` is not one of the choices")))
+        })
+        .transpose()
+}
+
+// ---------------------------------------------------------------------------
+// Rendering
+
+#[derive(Debug, Clone, Copy)]
+enum Input {
+    Line,
+    Area,
+    Date,
+    Days,
+    Check,
+    /// Values and their label keys.
+    Select(&'static [(&'static str, &'static str)]),
+}
+
+/// One form field: its name (as in the [`ops`] request), label key, input
+/// and hint key.
+#[derive(Debug, Clone, Copy)]
+struct Field {
+    name: &'static str,
+    label: &'static str,
+    input: Input,
+    hint: Option<&'static str>,
+    required: bool,
+}
+
+const fn field(name: &'static str, label: &'static str, input: Input) -> Field {
+    Field {
+        name,
+        label,
+        input,
+        hint: None,
+        required: false,
+    }
+}
+
+impl Field {
+    const fn hint(mut self, key: &'static str) -> Self {
+        self.hint = Some(key);
+        self
+    }
+
+    const fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+}
+
+const NEED_FIELDS: &[Field] = &[
+    field("title", "form.title", Input::Line).required(),
+    field("description", "form.description", Input::Area),
+    field("tags", "form.tags", Input::Line).hint("form.tags_hint"),
+    field("project", "form.project", Input::Line).hint("form.id_hint"),
+    field("goal", "form.goal", Input::Line).hint("form.money_hint"),
+    field("days_goal", "form.days_goal", Input::Days),
+    field("deadline", "form.deadline", Input::Date),
+];
+
+const DEV_STATUSES: &[(&str, &str)] = &[
+    ("development", "form.dev.development"),
+    ("concept", "form.dev.concept"),
+    ("beta", "form.dev.beta"),
+    ("stable", "form.dev.stable"),
+    ("obsolete", "form.dev.obsolete"),
+];
+
+const PROJECT_FIELDS: &[Field] = &[
+    field("name", "form.name", Input::Line).required(),
+    field("license", "form.license", Input::Line)
+        .required()
+        .hint("form.license_hint"),
+    field("description", "form.description", Input::Area),
+    field("repository", "form.repository", Input::Line),
+    field("homepage", "form.homepage", Input::Line),
+    field("tags", "form.tags", Input::Line).hint("form.tags_hint"),
+    field("status", "form.dev_status", Input::Select(DEV_STATUSES)),
+    field("is_based_on", "form.is_based_on", Input::Line).hint("form.id_hint"),
+];
+
+const PLEDGE_FIELDS: &[Field] = &[
+    field("money", "form.money", Input::Line).hint("form.money_hint"),
+    field("days", "form.days", Input::Days),
+    field("hosting", "form.hosting", Input::Line),
+    field("testing", "form.testing", Input::Line),
+    field("other", "form.other", Input::Line),
+    field("if_funded", "form.if_funded", Input::Check).hint("form.if_funded_hint"),
+    field("expires_at", "form.expires_at", Input::Date),
+];
+
+const COSIGN_FIELDS: &[Field] = &[field("note", "form.note", Input::Area)];
+
+const OFFER_FIELDS: &[Field] = &[
+    field("price", "form.price", Input::Line)
+        .required()
+        .hint("form.money_hint"),
+    field("days", "form.days", Input::Days),
+    field("description", "form.description", Input::Area),
+    field("valid_until", "form.valid_until", Input::Date),
+];
+
+const NEED_STATUSES: &[(&str, &str)] = &[
+    ("open", "form.need.open"),
+    ("in_progress", "form.need.in_progress"),
+    ("delivered", "form.need.delivered"),
+    ("withdrawn", "form.need.withdrawn"),
+];
+
+const STATUS_FIELDS: &[Field] = &[field("status", "form.need_status", Input::Select(NEED_STATUSES)).required()];
+
+/// What a form page shows.
+struct FormPage<'a> {
+    title: &'static str,
+    /// Shown above the fields (e.g. which need a pledge is for).
+    intro: Markup,
+    action: String,
+    fields: &'static [Field],
+    submit: &'static str,
+    values: &'a Fields,
+    mistake: Option<Mistake>,
+}
+
+fn render_field(ctx: &PageCtx, f: &Field, values: &Fields, mistake: Option<&Mistake>) -> Markup {
+    let id = format!("f-{}", f.name);
+    let value = values.get(f.name).map(String::as_str).unwrap_or("");
+    let error = mistake.filter(|m| m.field.as_deref() == Some(f.name));
+    let hint_id = format!("{id}-hint");
+    let error_id = format!("{id}-error");
+    let described = match (f.hint.is_some(), error.is_some()) {
+        (true, true) => Some(format!("{hint_id} {error_id}")),
+        (true, false) => Some(hint_id.clone()),
+        (false, true) => Some(error_id.clone()),
+        (false, false) => None,
+    };
+    let invalid = error.map(|_| "true");
+    html! {
+        div.field.error[error.is_some()] {
+            @match f.input {
+                Input::Check => {
+                    label for=(id) {
+                        input #(id) type="checkbox" name=(f.name) value="on" checked[!value.is_empty()]
+                            aria-describedby=[described.as_deref()] aria-invalid=[invalid];
+                        " " (ctx.t(f.label))
+                    }
+                }
+                _ => {
+                    label for=(id) {
+                        (ctx.t(f.label))
+                        @if f.required { " " abbr title=(ctx.t("form.required")) { "*" } }
+                    }
+                }
+            }
+            @if let Some(h) = f.hint { small.hint #(hint_id) { (ctx.t(h)) } }
+            @match f.input {
+                Input::Line => {
+                    input #(id) type="text" name=(f.name) value=(value) required[f.required]
+                        aria-describedby=[described.as_deref()] aria-invalid=[invalid];
+                }
+                Input::Area => {
+                    textarea #(id) name=(f.name) rows="6" required[f.required]
+                        aria-describedby=[described.as_deref()] aria-invalid=[invalid] { (value) }
+                }
+                Input::Date => {
+                    input #(id) type="date" name=(f.name) value=(value) placeholder="YYYY-MM-DD"
+                        aria-describedby=[described.as_deref()] aria-invalid=[invalid];
+                }
+                Input::Days => {
+                    input #(id) type="number" min="1" step="1" name=(f.name) value=(value)
+                        aria-describedby=[described.as_deref()] aria-invalid=[invalid];
+                }
+                Input::Select(options) => {
+                    select #(id) name=(f.name) aria-describedby=[described.as_deref()] aria-invalid=[invalid] {
+                        @for (v, key) in options {
+                            option value=(v) selected[*v == value] { (ctx.t(key)) }
+                        }
+                    }
+                }
+                Input::Check => {}
+            }
+            @if let Some(m) = error { p.error-text #(error_id) role="alert" { (m.message) } }
+        }
+    }
+}
+
+fn render(ctx: &PageCtx, status: StatusCode, f: FormPage<'_>) -> Response {
+    let general = f.mistake.as_ref().filter(|m| {
+        m.field
+            .as_deref()
+            .is_none_or(|name| f.fields.iter().all(|x| x.name != name))
+    });
+    let body = html! {
+        section.form {
+            h1 { (ctx.t(f.title)) }
+            (f.intro)
+            @if let Some(m) = general { p.error-text role="alert" { (m.message) } }
+            form method="post" action=(f.action) {
+                input type="hidden" name=(auth::CSRF_FIELD) value=(ctx.csrf.as_deref().unwrap_or(""));
+                @for field in f.fields { (render_field(ctx, field, f.values, f.mistake.as_ref())) }
+                button type="submit" { (ctx.t(f.submit)) }
+            }
+        }
+    };
+    private((status, page(ctx, ctx.t(f.title), body)).into_response())
+}
+
+/// The answer to a submitted form: 303 on success, else the form again.
+fn answer<'a>(ctx: &PageCtx, result: Result<String, Failure>, form: impl FnOnce(Mistake) -> FormPage<'a>) -> Response {
+    match result {
+        Ok(to) => see_other(&to),
+        Err(Failure::Mistake(m)) => render(ctx, m.status, form(m)),
+        Err(Failure::Internal(e)) => private(error_page(ctx, &PageError::Internal(e))),
+    }
+}
+
+/// A GET form page is only for a signed-in owner: otherwise, the answer
+/// that sends to `/login`.
+fn signed_out(ctx: &PageCtx) -> Option<Response> {
+    (!ctx.signed_in).then(|| see_other("/login"))
+}
+
+// ---------------------------------------------------------------------------
+// New need, new project
+
+fn need_page<'a>(values: &'a Fields, mistake: Option<Mistake>) -> FormPage<'a> {
+    FormPage {
+        title: "form.new_need",
+        intro: html! {},
+        action: "/needs/new".into(),
+        fields: NEED_FIELDS,
+        submit: "form.publish",
+        values,
+        mistake,
+    }
+}
+
+async fn need_form(ctx: PageCtx) -> Response {
+    if let Some(r) = signed_out(&ctx) {
+        return r;
+    }
+    render(&ctx, StatusCode::OK, need_page(&Fields::new(), None))
+}
+
+fn need_op(v: &Fields) -> Result<ops::NewNeed, Mistake> {
+    Ok(ops::NewNeed {
+        title: text(v, "title").unwrap_or_default(),
+        description: text(v, "description"),
+        project: text(v, "project"),
+        tags: tags(v),
+        goal: text(v, "goal").map(ops::MoneyInput::Text),
+        days_goal: days(v, "days_goal")?,
+        deadline: text(v, "deadline"),
+    })
+}
+
+async fn need_submit(State(ws): State<WebState>, ctx: PageCtx, req: Request) -> Response {
+    let v = match guard(&ws.auth, &ctx, req).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let result = match need_op(&v) {
+        Ok(op) => {
+            write(&ws, Some("project"), move |s, now| {
+                Ok(format!("/needs/{}", op.apply(s, now)?))
+            })
+            .await
+        }
+        Err(m) => Err(Failure::Mistake(m)),
+    };
+    answer(&ctx, result, |m| need_page(&v, Some(m)))
+}
+
+fn project_page<'a>(values: &'a Fields, mistake: Option<Mistake>) -> FormPage<'a> {
+    FormPage {
+        title: "form.new_project",
+        intro: html! {},
+        action: "/projects/new".into(),
+        fields: PROJECT_FIELDS,
+        submit: "form.publish",
+        values,
+        mistake,
+    }
+}
+
+async fn project_form(ctx: PageCtx) -> Response {
+    if let Some(r) = signed_out(&ctx) {
+        return r;
+    }
+    render(&ctx, StatusCode::OK, project_page(&Fields::new(), None))
+}
+
+fn project_op(v: &Fields) -> Result<ops::NewProject, Mistake> {
+    Ok(ops::NewProject {
+        name: text(v, "name").unwrap_or_default(),
+        license: text(v, "license").unwrap_or_default(),
+        description: text(v, "description"),
+        repository: text(v, "repository"),
+        homepage: text(v, "homepage"),
+        tags: tags(v),
+        status: choice::<DevStatus>(v, "status")?,
+        is_based_on: text(v, "is_based_on"),
+    })
+}
+
+async fn project_submit(State(ws): State<WebState>, ctx: PageCtx, req: Request) -> Response {
+    let v = match guard(&ws.auth, &ctx, req).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let result = match project_op(&v) {
+        Ok(op) => {
+            write(&ws, Some("is_based_on"), move |s, now| {
+                Ok(format!("/projects/{}", op.apply(s, now)?))
+            })
+            .await
+        }
+        Err(m) => Err(Failure::Mistake(m)),
+    };
+    answer(&ctx, result, |m| project_page(&v, Some(m)))
+}
+
+// ---------------------------------------------------------------------------
+// Forms on a need: pledge, cosign, offer, status
+
+/// What a need-scoped form shows of its need.
+struct NeedRef {
+    id: RecordId,
+    title: String,
+}
+
+/// Looks up the need `prefix` names.
+async fn need_ref(ws: &WebState, prefix: String) -> Result<NeedRef, PageError> {
+    ws.handle
+        .read(move |s| {
+            let id = s.resolve_kind(&prefix, Kind::Need)?;
+            let title = match s.registry().index().get(&id).map(|r| &r.record().body) {
+                Some(Body::Need(n)) => n.title.clone(),
+                _ => String::new(),
+            };
+            Ok::<_, state::Error>(NeedRef { id, title })
+        })
+        .await
+        .map_err(|e| PageError::Internal(e.to_string()))?
+        .map_err(PageError::from)
+}
+
+fn need_intro(ctx: &PageCtx, need: &NeedRef) -> Markup {
+    html! {
+        p.intro {
+            (ctx.t("form.for_need")) " "
+            a href={ "/needs/" (need.id) } { (need.title) }
+        }
+    }
+}
+
+/// Resolves the need of a need-scoped form inside a write.
+fn resolve_need(s: &NodeState, prefix: &str) -> Result<RecordId, ops::Error> {
+    s.resolve_kind(prefix, Kind::Need)
+        .map_err(|e| ops::Error::from_state(e, Some("need")))
+}
+
+/// The four forms on a need.
+#[derive(Debug, Clone, Copy)]
+enum NeedForm {
+    Pledge,
+    Cosign,
+    Offer,
+    Status,
+}
+
+impl NeedForm {
+    fn page<'a>(self, ctx: &PageCtx, need: &NeedRef, values: &'a Fields, mistake: Option<Mistake>) -> FormPage<'a> {
+        let (title, path, fields, submit) = match self {
+            NeedForm::Pledge => ("form.pledge", "pledge", PLEDGE_FIELDS, "form.pledge_submit"),
+            NeedForm::Cosign => ("form.cosign", "cosign", COSIGN_FIELDS, "form.cosign_submit"),
+            NeedForm::Offer => ("form.offer", "offer", OFFER_FIELDS, "form.offer_submit"),
+            NeedForm::Status => ("form.status", "status", STATUS_FIELDS, "form.save"),
+        };
+        let extra = match self {
+            NeedForm::Pledge => html! { p.hint { (ctx.t("form.pledge_one")) } },
+            _ => html! {},
+        };
+        FormPage {
+            title,
+            intro: html! { (need_intro(ctx, need)) (extra) },
+            action: format!("/needs/{}/{path}", need.id),
+            fields,
+            submit,
+            values,
+            mistake,
+        }
+    }
+
+    /// The write a submitted form makes, with `need` (a prefix from the URL).
+    fn op(self, need: String, v: &Fields) -> Result<NeedOp, Mistake> {
+        Ok(match self {
+            NeedForm::Pledge => NeedOp::Pledge(ops::NewPledge {
+                need,
+                money: text(v, "money").map(ops::MoneyInput::Text),
+                days: days(v, "days")?,
+                hosting: text(v, "hosting"),
+                testing: text(v, "testing"),
+                other: text(v, "other"),
+                condition: Some(if text(v, "if_funded").is_some() {
+                    Condition::IfGoalReached
+                } else {
+                    Condition::Unconditional
+                }),
+                expires_at: text(v, "expires_at"),
+            }),
+            NeedForm::Cosign => NeedOp::Cosign(ops::Cosign {
+                need,
+                note: text(v, "note"),
+            }),
+            NeedForm::Offer => NeedOp::Offer(ops::NewOffer {
+                need,
+                price: ops::MoneyInput::Text(text(v, "price").unwrap_or_default()),
+                days: days(v, "days")?,
+                description: text(v, "description"),
+                valid_until: text(v, "valid_until"),
+            }),
+            NeedForm::Status => NeedOp::Status(ops::NeedStatus {
+                need,
+                status: choice::<NeedStatus>(v, "status")?
+                    .ok_or_else(|| Mistake::bad("status", "status: choose one"))?,
+            }),
+        })
+    }
+}
+
+/// The write of a need-scoped form.
+enum NeedOp {
+    Pledge(ops::NewPledge),
+    Cosign(ops::Cosign),
+    Offer(ops::NewOffer),
+    Status(ops::NeedStatus),
+}
+
+impl Op for NeedOp {
+    fn apply(self, st: &mut NodeState, now: Timestamp) -> Result<RecordId, ops::Error> {
+        match self {
+            NeedOp::Pledge(op) => op.apply(st, now),
+            NeedOp::Cosign(op) => op.apply(st, now),
+            NeedOp::Offer(op) => op.apply(st, now),
+            NeedOp::Status(op) => op.apply(st, now),
+        }
+    }
+}
+
+async fn need_form_get(ws: WebState, ctx: PageCtx, id: String, form: NeedForm) -> Response {
+    if let Some(r) = signed_out(&ctx) {
+        return r;
+    }
+    match need_ref(&ws, id).await {
+        Ok(need) => render(&ctx, StatusCode::OK, form.page(&ctx, &need, &Fields::new(), None)),
+        Err(e) => private(error_page(&ctx, &e)),
+    }
+}
+
+async fn need_form_post(ws: WebState, ctx: PageCtx, id: String, form: NeedForm, req: Request) -> Response {
+    let v = match guard(&ws.auth, &ctx, req).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let need = match need_ref(&ws, id).await {
+        Ok(need) => need,
+        Err(e) => return private(error_page(&ctx, &e)),
+    };
+    let full = need.id.to_string();
+    let result = match form.op(full.clone(), &v) {
+        Ok(op) => {
+            write(&ws, None, move |s, now| {
+                let need = resolve_need(s, &full)?;
+                op.apply(s, now)?;
+                Ok(format!("/needs/{need}"))
+            })
+            .await
+        }
+        Err(m) => Err(Failure::Mistake(m)),
+    };
+    answer(&ctx, result, |m| form.page(&ctx, &need, &v, Some(m)))
+}
+
+async fn pledge_form(State(ws): State<WebState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
+    need_form_get(ws, ctx, id, NeedForm::Pledge).await
+}
+async fn pledge_submit(State(ws): State<WebState>, ctx: PageCtx, Path(id): Path<String>, req: Request) -> Response {
+    need_form_post(ws, ctx, id, NeedForm::Pledge, req).await
+}
+async fn cosign_form(State(ws): State<WebState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
+    need_form_get(ws, ctx, id, NeedForm::Cosign).await
+}
+async fn cosign_submit(State(ws): State<WebState>, ctx: PageCtx, Path(id): Path<String>, req: Request) -> Response {
+    need_form_post(ws, ctx, id, NeedForm::Cosign, req).await
+}
+async fn offer_form(State(ws): State<WebState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
+    need_form_get(ws, ctx, id, NeedForm::Offer).await
+}
+async fn offer_submit(State(ws): State<WebState>, ctx: PageCtx, Path(id): Path<String>, req: Request) -> Response {
+    need_form_post(ws, ctx, id, NeedForm::Offer, req).await
+}
+async fn status_form(State(ws): State<WebState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
+    need_form_get(ws, ctx, id, NeedForm::Status).await
+}
+async fn status_submit(State(ws): State<WebState>, ctx: PageCtx, Path(id): Path<String>, req: Request) -> Response {
+    need_form_post(ws, ctx, id, NeedForm::Status, req).await
+}
+
+// ---------------------------------------------------------------------------
+// Withdraw a pledge, retract a record
+
+/// A record a confirmation page is about.
+struct Target {
+    id: RecordId,
+    /// Its kind, e.g. `need`.
+    kind: Kind,
+    /// What it is, in a few words (a need's title, a pledge's need's title).
+    label: String,
+    /// The page to go back to once it is withdrawn or retracted.
+    back: String,
+}
+
+/// The record `prefix` names (of `kind`, if given) and what to show of it.
+fn target(s: &NodeState, prefix: &str, kind: Option<Kind>) -> Result<Target, state::Error> {
+    let id = match kind {
+        Some(k) => s.resolve_kind(prefix, k)?,
+        None => s.resolve(prefix)?,
+    };
+    let index = s.registry().index();
+    let title_of = |need: &RecordId| match index.get(need).map(|r| &r.record().body) {
+        Some(Body::Need(n)) => n.title.clone(),
+        _ => need.to_string(),
+    };
+    let rec = index.get(&id).map(|r| r.record());
+    let mine = format!("/members/{}", s.member_id());
+    let (kind, label, back) = match rec.map(|r| (r.kind, &r.body)) {
+        Some((k, Body::Need(n))) => (k, n.title.clone(), format!("/needs/{id}")),
+        Some((k, Body::Project(p))) => (k, p.name.clone(), mine),
+        Some((k, Body::Catalogue(c))) => (k, c.title.clone(), mine),
+        Some((k, Body::Pledge(p))) => (k, title_of(&p.need), format!("/needs/{}", p.need)),
+        Some((k, Body::Cosign(c))) => (k, title_of(&c.need), format!("/needs/{}", c.need)),
+        Some((k, Body::Offer(o))) => (k, title_of(&o.need), format!("/needs/{}", o.need)),
+        Some((k, _)) => (k, id.to_string(), mine),
+        None => return Err(state::Error::UnknownId(prefix.to_owned())),
+    };
+    Ok(Target { id, kind, label, back })
+}
+
+async fn read_target(ws: &WebState, prefix: String, kind: Option<Kind>) -> Result<Target, PageError> {
+    ws.handle
+        .read(move |s| target(s, &prefix, kind))
+        .await
+        .map_err(|e| PageError::Internal(e.to_string()))?
+        .map_err(PageError::from)
+}
+
+fn withdraw_page<'a>(ctx: &PageCtx, t: &Target, values: &'a Fields, mistake: Option<Mistake>) -> FormPage<'a> {
+    FormPage {
+        title: "form.withdraw",
+        intro: html! {
+            p.intro { (ctx.t("form.withdraw_text")) " " a href=(t.back) { (t.label) } }
+        },
+        action: format!("/pledges/{}/withdraw", t.id),
+        fields: &[],
+        submit: "form.withdraw_submit",
+        values,
+        mistake,
+    }
+}
+
+async fn withdraw_form(State(ws): State<WebState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
+    if let Some(r) = signed_out(&ctx) {
+        return r;
+    }
+    match read_target(&ws, id, Some(Kind::Pledge)).await {
+        Ok(t) => render(&ctx, StatusCode::OK, withdraw_page(&ctx, &t, &Fields::new(), None)),
+        Err(e) => private(error_page(&ctx, &e)),
+    }
+}
+
+async fn withdraw_submit(State(ws): State<WebState>, ctx: PageCtx, Path(id): Path<String>, req: Request) -> Response {
+    let v = match guard(&ws.auth, &ctx, req).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let t = match read_target(&ws, id, Some(Kind::Pledge)).await {
+        Ok(t) => t,
+        Err(e) => return private(error_page(&ctx, &e)),
+    };
+    let (pledge, back) = (t.id.to_string(), t.back.clone());
+    let result = write(&ws, None, move |s, now| {
+        ops::WithdrawPledge { pledge }.apply(s, now)?;
+        Ok(back)
+    })
+    .await;
+    answer(&ctx, result, |m| withdraw_page(&ctx, &t, &v, Some(m)))
+}
+
+fn retract_page<'a>(ctx: &PageCtx, t: &Target, values: &'a Fields, mistake: Option<Mistake>) -> FormPage<'a> {
+    FormPage {
+        title: "form.retract",
+        intro: html! {
+            p.intro { (ctx.t("form.retract_text")) " " (t.kind) " " a href=(t.back) { (t.label) } }
+            p.hint { (ctx.t("form.retract_warning")) }
+        },
+        action: format!("/records/{}/retract", t.id),
+        fields: &[],
+        submit: "form.retract_submit",
+        values,
+        mistake,
+    }
+}
+
+async fn retract_form(State(ws): State<WebState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
+    if let Some(r) = signed_out(&ctx) {
+        return r;
+    }
+    match read_target(&ws, id, None).await {
+        Ok(t) => render(&ctx, StatusCode::OK, retract_page(&ctx, &t, &Fields::new(), None)),
+        Err(e) => private(error_page(&ctx, &e)),
+    }
+}
+
+async fn retract_submit(State(ws): State<WebState>, ctx: PageCtx, Path(id): Path<String>, req: Request) -> Response {
+    let v = match guard(&ws.auth, &ctx, req).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let t = match read_target(&ws, id, None).await {
+        Ok(t) => t,
+        Err(e) => return private(error_page(&ctx, &e)),
+    };
+    let (record, back) = (t.id.to_string(), t.back.clone());
+    let gone = matches!(t.kind, Kind::Need);
+    let result = write(&ws, None, move |s, now| {
+        ops::Retract { id: record }.apply(s, now)?;
+        // A retracted need has no page left.
+        Ok(if gone {
+            format!("/members/{}", s.member_id())
+        } else {
+            back
+        })
+    })
+    .await;
+    answer(&ctx, result, |m| retract_page(&ctx, &t, &v, Some(m)))
+}
+
+#[cfg(test)]
+#[path = "auth_tests.rs"]
+mod tests;

@@ -1,0 +1,118 @@
+//! `/catalogues` and `/catalogues/{id}`: federated catalogues, each entry
+//! with where it comes from.
+
+use axum::extract::{Path, State as Ax};
+use axum::response::Response;
+use maud::html;
+use mutu_protocol::record::{Body, Kind};
+use mutu_protocol::view::Filter;
+
+use super::needs::paragraphs;
+use super::{badge, empty, entry_status, excerpt, member_link, member_links, record_link};
+use crate::web::PageCtx;
+use crate::web::i18n;
+use crate::web::{PageError, WebState, render};
+
+pub async fn list(Ax(st): Ax<WebState>, ctx: PageCtx) -> Response {
+    render(&st.handle, ctx, move |ctx, s, now| {
+        let views = s.views(now);
+        let cats = views.catalogues(&Filter::default());
+        let body = html! {
+            h1 { (ctx.t("catalogues.title")) }
+            p.lead { (ctx.t("catalogues.lead")) }
+            @if cats.is_empty() {
+                (empty(ctx, "catalogues.none"))
+            } @else {
+                ul.cards {
+                    @for c in &cats {
+                        @if let Body::Catalogue(x) = c.record.body {
+                            li {
+                                article.card {
+                                    h2 { a href={ "/catalogues/" (c.record.id) } { (x.title) } }
+                                    p { (excerpt(&x.description, 200)) }
+                                    p.muted.small {
+                                        (i18n::number(ctx.lang, c.entries.len() as u64)) " " (ctx.t("catalogue.entries_count"))
+                                        @if !x.includes.is_empty() {
+                                            " · " (i18n::number(ctx.lang, x.includes.len() as u64)) " " (ctx.t("catalogue.includes_count"))
+                                        }
+                                        " · " (ctx.t("catalogue.owner")) " " (member_link(&views, &c.record.author))
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        Ok((ctx.t("catalogues.title").to_owned(), body))
+    })
+    .await
+}
+
+pub async fn show(Ax(st): Ax<WebState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
+    render(&st.handle, ctx, move |ctx, s, now| {
+        let id = s.resolve_kind(&id, Kind::Catalogue)?;
+        let views = s.views(now);
+        let r = views.index().get(&id).ok_or(PageError::NotFound)?;
+        let c = views.catalogue(r).ok_or(PageError::NotFound)?;
+        let Body::Catalogue(x) = c.record.body else {
+            return Err(PageError::NotFound);
+        };
+        let body = html! {
+            nav.crumbs { a href="/catalogues" { (ctx.t("catalogues.title")) } " › " }
+            h1 { (x.title) }
+            p.byline { (ctx.t("catalogue.owner")) " " (member_link(&views, &c.record.author)) }
+            div.columns.wide-left {
+                section { div.text { (paragraphs(&x.description)) } }
+                aside.panel {
+                    dl.facts {
+                        dt { (ctx.t("catalogue.editors")) } dd { (member_links(ctx, &views, &x.editors)) }
+                        dt { (ctx.t("catalogue.includes")) }
+                        dd {
+                            @if x.includes.is_empty() { span.muted { (ctx.t("common.none")) } }
+                            @for (i, inc) in x.includes.iter().enumerate() {
+                                @if i > 0 { ", " }
+                                (record_link(ctx, &views, inc))
+                            }
+                        }
+                    }
+                    p.muted.small { (ctx.t("catalogue.federation_help")) }
+                }
+            }
+            section {
+                h2 { (ctx.t("catalogue.entries")) " (" (i18n::number(ctx.lang, c.entries.len() as u64)) ")" }
+                @if c.entries.is_empty() {
+                    (empty(ctx, "catalogue.no_entries"))
+                } @else {
+                    table.list {
+                        thead { tr {
+                            th scope="col" { (ctx.t("catalogue.project")) }
+                            th scope="col" { (ctx.t("catalogue.status")) }
+                            th scope="col" { (ctx.t("catalogue.note")) }
+                            th scope="col" { (ctx.t("catalogue.by")) }
+                            th scope="col" { (ctx.t("catalogue.via")) }
+                        } }
+                        tbody {
+                            @for e in &c.entries {
+                                tr {
+                                    td { (record_link(ctx, &views, &e.project)) }
+                                    td { (badge(ctx, entry_status(e.status))) }
+                                    td { (e.note) }
+                                    td { (member_link(&views, &e.by)) }
+                                    td {
+                                        @match &e.via {
+                                            Some(v) => (record_link(ctx, &views, v)),
+                                            None => span.muted { (ctx.t("catalogue.own")) },
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        Ok((x.title.clone(), body))
+    })
+    .await
+}

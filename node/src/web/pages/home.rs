@@ -1,0 +1,125 @@
+//! `/`: what the registry holds, pledged totals, recent activity.
+
+use std::collections::BTreeMap;
+
+use axum::extract::State as Ax;
+use axum::response::Response;
+use maud::html;
+use mutu_protocol::record::{Body, Kind, NeedStatus};
+use mutu_protocol::view::{Filter, funding};
+
+use super::{kind_label, member_link, record_href, record_title};
+use crate::web::i18n::{self, number};
+use crate::web::{PageCtx, WebState, render};
+
+/// Records shown under "recent activity".
+const RECENT: usize = 15;
+
+pub async fn page(Ax(st): Ax<WebState>, ctx: PageCtx) -> Response {
+    render(&st.handle, ctx, |ctx, s, now| {
+        let views = s.views(now);
+        let all = Filter::default();
+        let needs = views.needs(&all);
+        let members = views.members(&all).len() as u64;
+        let projects = views.index().of_kind(Kind::Project).len() as u64;
+        let catalogues = views.index().of_kind(Kind::Catalogue).len() as u64;
+        let open = needs
+            .iter()
+            .filter(|n| n.status == NeedStatus::Open && n.funding.state == funding::State::Open)
+            .count() as u64;
+        let funded = needs
+            .iter()
+            .filter(|n| n.funding.state == funding::State::Funded)
+            .count() as u64;
+        let mut totals: BTreeMap<&str, u64> = BTreeMap::new();
+        let mut days = 0u64;
+        for n in &needs {
+            for (code, amount) in &n.funding.pledged {
+                let t = totals.entry(code.as_str()).or_default();
+                *t = t.saturating_add(*amount);
+            }
+            days = days.saturating_add(n.funding.days_pledged);
+        }
+        let mut recent: Vec<_> = views
+            .index()
+            .visible()
+            .filter(|r| r.record().kind != Kind::Tombstone)
+            .collect();
+        recent.sort_by_key(|r| std::cmp::Reverse((r.record().updated_at, r.id())));
+        recent.truncate(RECENT);
+
+        let stats = [
+            (members, "home.members", "/members"),
+            (projects, "home.projects", "/projects"),
+            (open, "home.open_needs", "/needs?funding=open&status=open"),
+            (funded, "home.funded_needs", "/needs?funding=funded"),
+            (catalogues, "home.catalogues", "/catalogues"),
+        ];
+        let body = html! {
+            section.hero {
+                h1 { (ctx.t("home.title")) }
+                p.lead { (ctx.t("home.lead")) }
+            }
+            section aria-labelledby="stats-h" {
+                h2.sr #stats-h { (ctx.t("home.figures")) }
+                ul.stats {
+                    @for (n, key, href) in stats {
+                        li { a href=(href) { strong { (number(ctx.lang, n)) } span { (ctx.t(key)) } } }
+                    }
+                }
+            }
+            div.columns {
+                section aria-labelledby="totals-h" {
+                    h2 #totals-h { (ctx.t("home.pledged")) }
+                    p.muted { (ctx.t("home.pledged_help")) }
+                    @if totals.is_empty() && days == 0 {
+                        p.empty { (ctx.t("home.nothing_pledged")) }
+                    } @else {
+                        ul.totals {
+                            @for (code, amount) in &totals {
+                                @if let Ok(c) = code.parse() {
+                                    li { strong { (i18n::money_minor(ctx.lang, *amount, c)) } }
+                                }
+                            }
+                            @if days > 0 {
+                                li {
+                                    strong { (number(ctx.lang, days)) }
+                                    " " (super::days_word(ctx.lang, u32::try_from(days).unwrap_or(u32::MAX)))
+                                }
+                            }
+                        }
+                    }
+                }
+                section aria-labelledby="recent-h" {
+                    h2 #recent-h { (ctx.t("home.recent")) }
+                    @if recent.is_empty() {
+                        p.empty { (ctx.t("home.no_activity")) }
+                    } @else {
+                        ol.activity {
+                            @for r in &recent {
+                                @let rec = r.record();
+                                li {
+                                    span class={ "kind k-" (rec.kind.as_str()) } { (kind_label(ctx, rec.kind)) }
+                                    " "
+                                    @match record_href(rec) {
+                                        Some(href) => a href=(href) { (record_title(ctx, &views, rec)) },
+                                        None => span { (record_title(ctx, &views, rec)) },
+                                    }
+                                    @if !matches!(rec.body, Body::Profile(_)) {
+                                        " · " (ctx.t("common.by")) " " (member_link(&views, &rec.author))
+                                    }
+                                    " "
+                                    time.muted datetime=(rec.updated_at.date().to_string()) {
+                                        (i18n::date(ctx.lang, rec.updated_at))
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        Ok((ctx.t("nav.home").to_owned(), body))
+    })
+    .await
+}

@@ -1,0 +1,368 @@
+//! `/needs` (filters and sorting through a GET form) and `/needs/{id}`.
+
+use axum::extract::{Path, Query, State as Ax};
+use axum::response::Response;
+use maud::{Markup, html};
+use mutu_protocol::record::{Body, Condition, Kind, NeedStatus, Resource};
+use mutu_protocol::view::{Filter, NeedView, Views, funding};
+use serde::Deserialize;
+
+use super::{
+    badge, empty, funding_state, goal_text, member_link, need_status, nonblank, option, pledged_text, progress,
+    record_link, resource_short, tags,
+};
+use crate::web::chart::{self, Point};
+use crate::web::i18n;
+use crate::web::{PageCtx, PageError, WebState, render};
+
+/// The listing's filters and order (all optional; blank means "any").
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    pub tag: Option<String>,
+    /// `open`, `in_progress`, `delivered`, `withdrawn`.
+    pub status: Option<String>,
+    /// Funding state: `open`, `funded`, `expired`.
+    pub funding: Option<String>,
+    /// `newest` (default), `percent` (most pledged first), `deadline` (soonest first).
+    pub sort: Option<String>,
+}
+
+fn status_code(s: NeedStatus) -> &'static str {
+    match s {
+        NeedStatus::Open => "open",
+        NeedStatus::InProgress => "in_progress",
+        NeedStatus::Delivered => "delivered",
+        NeedStatus::Withdrawn => "withdrawn",
+        _ => "other",
+    }
+}
+
+fn funding_code(s: funding::State) -> &'static str {
+    match s {
+        funding::State::Open => "open",
+        funding::State::Funded => "funded",
+        funding::State::Expired => "expired",
+        _ => "other",
+    }
+}
+
+/// Filters and sorts `needs` as `q` asks.
+pub fn select(mut needs: Vec<NeedView>, q: &ListQuery) -> Vec<NeedView> {
+    if let Some(s) = nonblank(&q.status) {
+        needs.retain(|n| status_code(n.status) == s);
+    }
+    if let Some(f) = nonblank(&q.funding) {
+        needs.retain(|n| funding_code(n.funding.state) == f);
+    }
+    match nonblank(&q.sort).unwrap_or("newest") {
+        "percent" => needs.sort_by_key(|n| (std::cmp::Reverse(n.funding.percent), std::cmp::Reverse(n.created_at))),
+        "deadline" => needs.sort_by_key(|n| (n.deadline.is_none(), n.deadline.map(|d| d.days()), n.created_at)),
+        _ => needs.sort_by_key(|n| std::cmp::Reverse((n.created_at, n.id))),
+    }
+    needs
+}
+
+pub async fn list(Ax(st): Ax<WebState>, ctx: PageCtx, Query(q): Query<ListQuery>) -> Response {
+    render(&st.handle, ctx, move |ctx, s, now| {
+        let views = s.views(now);
+        let filter = Filter {
+            tag: nonblank(&q.tag).map(str::to_owned),
+            author: None,
+        };
+        let needs = select(views.needs(&filter), &q);
+        let tag = nonblank(&q.tag).unwrap_or("");
+        let status = nonblank(&q.status).unwrap_or("");
+        let fund = nonblank(&q.funding).unwrap_or("");
+        let sort = nonblank(&q.sort).unwrap_or("newest");
+        let body = html! {
+            h1 { (ctx.t("needs.title")) }
+            p.lead { (ctx.t("needs.lead")) }
+            form.filters method="get" action="/needs" {
+                div {
+                    label for="f-tag" { (ctx.t("filter.tag")) }
+                    input #f-tag type="text" name="tag" value=(tag);
+                }
+                div {
+                    label for="f-status" { (ctx.t("filter.status")) }
+                    select #f-status name="status" {
+                        (option("", status, ctx.t("filter.any")))
+                        @for (v, k) in [("open", "need_status.open"), ("in_progress", "need_status.in_progress"),
+                                        ("delivered", "need_status.delivered"), ("withdrawn", "need_status.withdrawn")] {
+                            (option(v, status, ctx.t(k)))
+                        }
+                    }
+                }
+                div {
+                    label for="f-funding" { (ctx.t("filter.funding")) }
+                    select #f-funding name="funding" {
+                        (option("", fund, ctx.t("filter.any")))
+                        @for (v, k) in [("open", "funding.open"), ("funded", "funding.funded"), ("expired", "funding.expired")] {
+                            (option(v, fund, ctx.t(k)))
+                        }
+                    }
+                }
+                div {
+                    label for="f-sort" { (ctx.t("filter.sort")) }
+                    select #f-sort name="sort" {
+                        @for (v, k) in [("newest", "sort.newest"), ("percent", "sort.percent"), ("deadline", "sort.deadline")] {
+                            (option(v, sort, ctx.t(k)))
+                        }
+                    }
+                }
+                div.actions {
+                    button type="submit" { (ctx.t("filter.apply")) }
+                    a href="/needs" { (ctx.t("filter.reset")) }
+                }
+            }
+            p.count { (i18n::number(ctx.lang, needs.len() as u64)) " " (ctx.t("needs.count")) }
+            @if needs.is_empty() {
+                (empty(ctx, "needs.none"))
+            } @else {
+                ul.cards {
+                    @for n in &needs { li { (card(ctx, &views, n)) } }
+                }
+            }
+        };
+        Ok((ctx.t("needs.title").to_owned(), body))
+    })
+    .await
+}
+
+/// A need in a listing.
+pub fn card(ctx: &PageCtx, views: &Views<'_>, n: &NeedView) -> Markup {
+    html! {
+        article.card.need {
+            h2 { a href={ "/needs/" (n.id) } { (n.title) } }
+            p.badges {
+                (badge(ctx, need_status(n.status)))
+                (badge(ctx, funding_state(n.funding.state)))
+            }
+            (progress(ctx, n.funding.percent))
+            dl.facts {
+                @let goal = goal_text(ctx.lang, n.goal.as_ref(), n.days_goal);
+                @if !goal.is_empty() {
+                    dt { (ctx.t("need.goal")) } dd { (goal) }
+                }
+                @let pledged = pledged_text(ctx.lang, &n.funding);
+                @if !pledged.is_empty() {
+                    dt { (ctx.t("need.pledged")) } dd { (pledged) }
+                }
+                @if let Some(d) = n.deadline {
+                    dt { (ctx.t("need.deadline")) } dd { (i18n::day(ctx.lang, d)) }
+                }
+                @if let Some(p) = &n.project {
+                    dt { (ctx.t("need.project")) } dd { (record_link(ctx, views, p)) }
+                }
+                dt { (ctx.t("need.by")) }
+                dd {
+                    (member_link(views, &n.author))
+                    @if !n.cosigners.is_empty() {
+                        " + " (i18n::number(ctx.lang, n.cosigners.len() as u64)) " "
+                        (ctx.t(if n.cosigners.len() == 1 { "need.cosigner_short" } else { "need.cosigners_short" }))
+                    }
+                }
+            }
+            (tags("/needs", &n.tags))
+        }
+    }
+}
+
+/// Pledge groups, in the order shown.
+const GROUPS: [(&str, &str); 5] = [
+    ("money", "resource.money"),
+    ("dev_days", "resource.dev_days"),
+    ("hosting", "resource.hosting"),
+    ("testing", "resource.testing"),
+    ("other", "resource.other"),
+];
+
+fn group_of(r: &Resource) -> &'static str {
+    match r {
+        Resource::Money(_) => "money",
+        Resource::DevDays { .. } => "dev_days",
+        Resource::Hosting { .. } => "hosting",
+        Resource::Testing { .. } => "testing",
+        _ => "other",
+    }
+}
+
+pub async fn show(Ax(st): Ax<WebState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
+    render(&st.handle, ctx, move |ctx, s, now| {
+        let id = s.resolve_kind(&id, Kind::Need)?;
+        let views = s.views(now);
+        let r = views.index().get(&id).ok_or(PageError::NotFound)?;
+        let n = views.need(r).ok_or(PageError::NotFound)?;
+        let pledges: Vec<_> = views
+            .referring(Kind::Pledge, &id)
+            .iter()
+            .filter_map(|r| views.pledge(r).map(|v| (*r, v)))
+            .collect();
+        let chart = n.goal.map(|goal| {
+            let points: Vec<Point> = pledges
+                .iter()
+                .filter_map(|(r, _)| match &r.record().body {
+                    Body::Pledge(p) if funding::counts(p, now) => match &p.resource {
+                        Resource::Money(m) if m.currency == goal.currency => Some(Point {
+                            at: r.record().created_at,
+                            amount_minor: m.amount_minor,
+                        }),
+                        _ => None,
+                    },
+                    _ => None,
+                })
+                .collect();
+            chart::pledges(ctx.lang, goal, n.created_at, now, &points)
+        });
+        let cosigns = views.referring(Kind::Cosign, &id);
+        let offers = views.referring(Kind::Offer, &id);
+        let body = html! {
+            nav.crumbs { a href="/needs" { (ctx.t("needs.title")) } " › " }
+            h1 { (n.title) }
+            p.badges {
+                (badge(ctx, need_status(n.status)))
+                (badge(ctx, funding_state(n.funding.state)))
+            }
+            p.byline {
+                (ctx.t("need.by")) " " (member_link(&views, &n.author)) " · "
+                (ctx.t("common.published")) " " (i18n::date(ctx.lang, n.created_at))
+                @if let Some(p) = &n.project {
+                    " · " (ctx.t("need.project")) " " (record_link(ctx, &views, p))
+                }
+            }
+            (tags("/needs", &n.tags))
+            div.columns.wide-left {
+                section {
+                    h2 { (ctx.t("need.description")) }
+                    div.text { (paragraphs(&n.description)) }
+                }
+                aside.panel aria-labelledby="funding-h" {
+                    h2 #funding-h { (ctx.t("need.funding")) }
+                    (progress(ctx, n.funding.percent))
+                    dl.facts {
+                        @let goal = goal_text(ctx.lang, n.goal.as_ref(), n.days_goal);
+                        dt { (ctx.t("need.goal")) }
+                        dd { @if goal.is_empty() { (ctx.t("funding.no_goal")) } @else { (goal) } }
+                        dt { (ctx.t("need.pledged")) }
+                        dd {
+                            @let p = pledged_text(ctx.lang, &n.funding);
+                            @if p.is_empty() { (ctx.t("common.none")) } @else { (p) }
+                        }
+                        @if let Some(d) = n.deadline {
+                            dt { (ctx.t("need.deadline")) } dd { (i18n::day(ctx.lang, d)) }
+                        }
+                        dt { (ctx.t("need.state")) } dd { (badge(ctx, funding_state(n.funding.state))) }
+                    }
+                    p.muted.small { (ctx.t("need.funding_help")) }
+                }
+            }
+            @if let Some(chart) = chart {
+                section.chart-box {
+                    h2 { (ctx.t("need.chart")) }
+                    figure { (chart) figcaption.muted { (ctx.t("need.chart_help")) } }
+                }
+            }
+            section #cosigners {
+                h2 { (ctx.t("need.cosigners")) " (" (i18n::number(ctx.lang, n.cosigners.len() as u64)) ")" }
+                p.muted { (ctx.t("need.cosigners_help")) }
+                @if cosigns.is_empty() {
+                    (empty(ctx, "need.no_cosigners"))
+                } @else {
+                    ul.plain {
+                        @for c in cosigns {
+                            li {
+                                (member_link(&views, &c.record().author))
+                                @if let Body::Cosign(x) = &c.record().body && !x.note.is_empty() {
+                                    " — " q { (x.note) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            section #pledges {
+                h2 { (ctx.t("need.pledges")) " (" (i18n::number(ctx.lang, pledges.len() as u64)) ")" }
+                @if pledges.is_empty() {
+                    (empty(ctx, "need.no_pledges"))
+                }
+                @for (group, key) in GROUPS {
+                    @let items: Vec<_> = pledges.iter().filter(|(r, _)| matches!(&r.record().body, Body::Pledge(p) if group_of(&p.resource) == group)).collect();
+                    @if !items.is_empty() {
+                        h3 { (ctx.t(key)) }
+                        table.list {
+                            thead { tr {
+                                th scope="col" { (ctx.t("pledge.member")) }
+                                th scope="col" { (ctx.t("pledge.what")) }
+                                th scope="col" { (ctx.t("pledge.condition")) }
+                                th scope="col" { (ctx.t("pledge.effect")) }
+                                th scope="col" { (ctx.t("pledge.date")) }
+                            } }
+                            tbody {
+                                @for (r, v) in items {
+                                    @if let Body::Pledge(p) = &r.record().body {
+                                        tr #{ "r-" (r.id()) } {
+                                            td { (member_link(&views, &r.record().author)) }
+                                            td { (resource_short(ctx.lang, &p.resource)) }
+                                            td {
+                                                @if p.condition == Condition::IfGoalReached {
+                                                    (ctx.t("pledge.if_goal"))
+                                                } @else {
+                                                    (ctx.t("pledge.unconditional"))
+                                                }
+                                                @if let Some(d) = p.expires_at {
+                                                    br; span.muted.small { (ctx.t("pledge.expires")) " " (i18n::day(ctx.lang, d)) }
+                                                }
+                                            }
+                                            td { (badge(ctx, super::effect(v.effect))) }
+                                            td { (i18n::date(ctx.lang, r.record().created_at)) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            section #offers {
+                h2 { (ctx.t("need.offers")) " (" (i18n::number(ctx.lang, offers.len() as u64)) ")" }
+                @if offers.is_empty() {
+                    (empty(ctx, "need.no_offers"))
+                } @else {
+                    ul.cards {
+                        @for o in offers {
+                            @if let Body::Offer(x) = &o.record().body {
+                                li #{ "r-" (o.id()) } {
+                                    article.card {
+                                        h3 { (member_link(&views, &o.record().author)) }
+                                        dl.facts {
+                                            dt { (ctx.t("offer.price")) } dd { (i18n::money(ctx.lang, &x.price)) }
+                                            @if let Some(d) = x.days {
+                                                dt { (ctx.t("offer.days")) }
+                                                dd { (i18n::number(ctx.lang, u64::from(d))) " " (super::days_word(ctx.lang, d)) }
+                                            }
+                                            @if let Some(d) = x.valid_until {
+                                                dt { (ctx.t("offer.valid_until")) } dd { (i18n::day(ctx.lang, d)) }
+                                            }
+                                        }
+                                        div.text { (paragraphs(&x.description)) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            p.muted.small { (ctx.t("common.record_id")) " " code { (n.id) } }
+        };
+        Ok((n.title.clone(), body))
+    })
+    .await
+}
+
+/// Text with blank-line-separated paragraphs.
+pub fn paragraphs(text: &str) -> Markup {
+    html! {
+        @for p in text.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
+            p { (p) }
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! `/projects` and `/projects/{id}`.
+
+use axum::extract::{Path, Query, State as Ax};
+use axum::response::Response;
+use maud::{Markup, html};
+use mutu_protocol::record::{Body, Kind};
+use mutu_protocol::view::{Filter, ProjectView, Views};
+
+use super::needs::{card as need_card, paragraphs};
+use super::{
+    TagQuery, badge, dev_status, empty, excerpt, external, member_link, member_links, nonblank, record_link, tag_form,
+    tags,
+};
+use crate::web::i18n;
+use crate::web::{PageCtx, PageError, WebState, render};
+
+pub async fn list(Ax(st): Ax<WebState>, ctx: PageCtx, Query(q): Query<TagQuery>) -> Response {
+    render(&st.handle, ctx, move |ctx, s, now| {
+        let views = s.views(now);
+        let filter = Filter {
+            tag: nonblank(&q.tag).map(str::to_owned),
+            author: None,
+        };
+        let mut projects = views.projects(&filter);
+        // Most used first, then by name.
+        projects.sort_by_cached_key(|p| (std::cmp::Reverse(p.users.len()), name(p).to_lowercase()));
+        let body = html! {
+            h1 { (ctx.t("projects.title")) }
+            p.lead { (ctx.t("projects.lead")) }
+            (tag_form(ctx, "/projects", nonblank(&q.tag).unwrap_or("")))
+            p.count { (i18n::number(ctx.lang, projects.len() as u64)) " " (ctx.t("projects.count")) }
+            @if projects.is_empty() {
+                (empty(ctx, "projects.none"))
+            } @else {
+                ul.cards {
+                    @for p in &projects { li { (card(ctx, &views, p)) } }
+                }
+            }
+        };
+        Ok((ctx.t("projects.title").to_owned(), body))
+    })
+    .await
+}
+
+fn name<'a>(p: &'a ProjectView<'_>) -> &'a str {
+    match p.record.body {
+        Body::Project(x) => &x.name,
+        _ => "",
+    }
+}
+
+fn card(ctx: &PageCtx, views: &Views<'_>, p: &ProjectView<'_>) -> Markup {
+    let Body::Project(x) = p.record.body else {
+        return html! {};
+    };
+    html! {
+        article.card.project {
+            h2 { a href={ "/projects/" (p.record.id) } { (x.name) } }
+            p.badges {
+                (badge(ctx, dev_status(x.status)))
+                span.license { (x.license) }
+            }
+            p { (excerpt(&x.description, 200)) }
+            p.muted.small {
+                (i18n::number(ctx.lang, p.users.len() as u64)) " " (ctx.t("project.users_count"))
+                " · " (i18n::number(ctx.lang, p.needs.len() as u64)) " " (ctx.t("project.needs_count"))
+                " · " (ctx.t("common.by")) " " (member_link(views, &p.record.author))
+            }
+            (tags("/projects", &x.tags))
+        }
+    }
+}
+
+pub async fn show(Ax(st): Ax<WebState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
+    render(&st.handle, ctx, move |ctx, s, now| {
+        let id = s.resolve_kind(&id, Kind::Project)?;
+        let views = s.views(now);
+        let r = views.index().get(&id).ok_or(PageError::NotFound)?;
+        let p = views.project(r).ok_or(PageError::NotFound)?;
+        let Body::Project(x) = p.record.body else {
+            return Err(PageError::NotFound);
+        };
+        let needs: Vec<_> = p
+            .needs
+            .iter()
+            .filter_map(|n| views.index().get(n))
+            .filter_map(|n| views.need(n))
+            .collect();
+        let body = html! {
+            nav.crumbs { a href="/projects" { (ctx.t("projects.title")) } " › " }
+            h1 { (x.name) }
+            p.badges { (badge(ctx, dev_status(x.status))) span.license { (x.license) } }
+            p.byline { (ctx.t("project.declared_by")) " " (member_link(&views, &p.record.author)) }
+            (tags("/projects", &x.tags))
+            div.columns.wide-left {
+                section {
+                    h2 { (ctx.t("project.about")) }
+                    div.text { (paragraphs(&x.description)) }
+                }
+                aside.panel {
+                    dl.facts {
+                        dt { (ctx.t("project.license")) } dd { code { (x.license) } }
+                        dt { (ctx.t("project.status")) } dd { (badge(ctx, dev_status(x.status))) }
+                        @if let Some(u) = &x.repository {
+                            dt { (ctx.t("project.repository")) } dd.url { (external(u)) }
+                        }
+                        @if let Some(u) = &x.homepage {
+                            dt { (ctx.t("project.homepage")) } dd.url { (external(u)) }
+                        }
+                        @if let Some(b) = &x.is_based_on {
+                            dt { (ctx.t("project.based_on")) } dd { (record_link(ctx, &views, b)) }
+                        }
+                    }
+                }
+            }
+            section #users {
+                h2 { (ctx.t("project.users")) " (" (i18n::number(ctx.lang, p.users.len() as u64)) ")" }
+                p.muted { (ctx.t("project.users_help")) }
+                p { (member_links(ctx, &views, &p.users)) }
+            }
+            section #catalogues {
+                h2 { (ctx.t("project.catalogues")) }
+                @if p.catalogues.is_empty() {
+                    (empty(ctx, "project.no_catalogues"))
+                } @else {
+                    ul.plain { @for c in &p.catalogues { li { (record_link(ctx, &views, c)) } } }
+                }
+            }
+            section #needs {
+                h2 { (ctx.t("project.needs")) }
+                @if needs.is_empty() {
+                    (empty(ctx, "project.no_needs"))
+                } @else {
+                    ul.cards { @for n in &needs { li { (need_card(ctx, &views, n)) } } }
+                }
+            }
+            section #forks {
+                h2 { (ctx.t("project.forks")) }
+                @if p.forks.is_empty() && x.is_based_on.is_none() {
+                    (empty(ctx, "project.no_forks"))
+                } @else {
+                    ul.plain {
+                        @if let Some(b) = &x.is_based_on {
+                            li { (ctx.t("project.based_on")) " " (record_link(ctx, &views, b)) }
+                        }
+                        @for f in &p.forks {
+                            li { (ctx.t("project.fork")) " " (record_link(ctx, &views, f)) }
+                        }
+                    }
+                }
+            }
+            section #providers {
+                h2 { (ctx.t("project.providers")) }
+                p.muted { (ctx.t("project.providers_help")) }
+                p { (member_links(ctx, &views, &p.providers)) }
+            }
+        };
+        Ok((x.name.clone(), body))
+    })
+    .await
+}
