@@ -128,15 +128,14 @@ fn origin_authority(origin: &str) -> Option<String> {
     Some(rest.trim_end_matches('/').to_ascii_lowercase())
 }
 
-/// Whether `headers` show a request from another site: an `Origin` that is
-/// not this host (`null` included), or `Sec-Fetch-Site: cross-site`.
+/// Whether `headers` show a request from another site. Browsers that send
+/// `Sec-Fetch-Site` say it outright: anything but `same-origin` is foreign.
+/// Otherwise an `Origin` that is not this host (`null` included) is. (A
+/// browser sends `Origin: null` on a same-origin form post from a page
+/// served with `Referrer-Policy: no-referrer`, so `Sec-Fetch-Site` must win.)
 pub fn foreign_origin(headers: &HeaderMap) -> bool {
-    if headers
-        .get("sec-fetch-site")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("cross-site"))
-    {
-        return true;
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return !site.eq_ignore_ascii_case("same-origin");
     }
     let Some(origin) = headers.get(ORIGIN) else {
         return false;

@@ -649,3 +649,32 @@ fn every_form_key_is_translated() {
         assert!(i18n::KEYS.contains(&key), "{key} is not in i18n.rs");
     }
 }
+
+/// Found by the browser test: Chromium posts a same-origin form with
+/// `Origin: null` when the page forbade referrers; `Sec-Fetch-Site` decides.
+#[test]
+fn sec_fetch_site_decides_over_a_null_origin() {
+    use axum::http::{HeaderMap, HeaderValue};
+    let headers = |pairs: &[(&'static str, &'static str)]| {
+        let mut h = HeaderMap::new();
+        h.insert("host", HeaderValue::from_static("127.0.0.1:7070"));
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_static(v));
+        }
+        h
+    };
+    let foreign = crate::web::auth::foreign_origin;
+    assert!(!foreign(&headers(&[
+        ("sec-fetch-site", "same-origin"),
+        ("origin", "null")
+    ])));
+    assert!(foreign(&headers(&[
+        ("sec-fetch-site", "same-site"),
+        ("origin", "http://127.0.0.1:7070")
+    ])));
+    assert!(foreign(&headers(&[("sec-fetch-site", "cross-site")])));
+    assert!(foreign(&headers(&[("origin", "null")])));
+    assert!(foreign(&headers(&[("origin", "http://evil.example")])));
+    assert!(!foreign(&headers(&[("origin", "http://127.0.0.1:7070")])));
+    assert!(!foreign(&headers(&[])));
+}
