@@ -9,7 +9,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use mutu_node::demo::{self, Options};
-use mutu_node::runtime;
 use mutu_protocol::record::MemberKind;
 
 use crate::args::DemoArgs;
@@ -111,10 +110,7 @@ async fn serve(dir: &std::path::Path, temporary: bool, out: &mut dyn Write) -> a
             dir.display()
         )?;
     }
-    out.flush()?;
-    runtime::signal().await;
-    writeln!(out, "stopping")?;
-    out.flush()?;
+    crate::node::until_signal(out).await?;
     running.stop().await;
     Ok(())
 }

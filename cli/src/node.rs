@@ -89,13 +89,19 @@ pub fn run(home: Home, a: RunArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         }
         writeln!(out, "http:    http://{}", running.http)?;
         writeln!(out, "ui:      {}", running.login_url)?;
-        out.flush()?;
-        runtime::signal().await;
-        writeln!(out, "stopping")?;
-        out.flush()?;
+        until_signal(out).await?;
         running.stop().await;
         Ok(())
     })
+}
+
+/// Flushes what `out` announced, waits for SIGINT/SIGTERM and says
+/// `stopping`: the caller then stops its nodes.
+pub async fn until_signal(out: &mut dyn Write) -> std::io::Result<()> {
+    out.flush()?;
+    runtime::signal().await;
+    writeln!(out, "stopping")?;
+    out.flush()
 }
 
 struct Ctx {

@@ -13,25 +13,15 @@
 //! it visits is saved as a PNG under `target/tmp/screenshots/`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{BIN, Reaped, read_announced, spawn_piped};
 use fantoccini::{Client, ClientBuilder, Locator};
-
-const BIN: &str = env!("CARGO_BIN_EXE_mutu");
-
-/// Kills a child process when dropped, whatever happens to the test.
-struct Reaped(Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -60,20 +50,14 @@ struct Demo {
 
 /// Starts `mutu demo` and reads the nodes' web and login URLs.
 fn demo(dir: &Path) -> Demo {
-    let mut child = Command::new(BIN)
-        .args(["demo", "--dir"])
-        .arg(dir)
-        .env_remove("MUTU_HOME")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let process = Reaped(child);
-    let mut lines = BufReader::new(stdout).lines();
+    let (process, stdout) = spawn_piped(
+        Command::new(BIN)
+            .args(["demo", "--dir"])
+            .arg(dir)
+            .env_remove("MUTU_HOME"),
+    );
     let (mut web, mut login) = (Vec::new(), Vec::new());
-    for line in lines.by_ref() {
-        let line = line.unwrap();
+    read_announced(stdout, |line| {
         let line = line.trim();
         if let Some(url) = line.strip_prefix("web:") {
             web.push(url.trim().to_owned());
@@ -81,11 +65,8 @@ fn demo(dir: &Path) -> Demo {
         if let Some(rest) = line.strip_prefix("login:") {
             login.push(rest.split_whitespace().next().unwrap().to_owned());
         }
-        if line.starts_with("Ctrl-C") {
-            break;
-        }
-    }
-    std::thread::spawn(move || for _ in lines {});
+        line.starts_with("Ctrl-C")
+    });
     assert_eq!(web.len(), 3, "mutu demo announces three nodes");
     assert_eq!(login.len(), 3, "mutu demo prints a login URL per node");
     Demo {

@@ -8,75 +8,40 @@
 //! ```
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_mutu");
+use common::{Reaped, mutu, mutu_run, read_announced, spawn_piped};
 
 struct Node {
-    child: Child,
+    process: Reaped,
     listen: String,
     http: String,
 }
 
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn mutu(home: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(BIN)
-        .arg("--home")
-        .arg(home)
-        .args(args)
-        .env_remove("MUTU_HOME")
-        .output()
-        .unwrap()
-}
-
 /// Starts `mutu run` and reads its announced addresses.
 fn start(home: &Path, peer: Option<&str>) -> Node {
-    let mut cmd = Command::new(BIN);
-    cmd.arg("--home")
-        .arg(home)
-        .args([
-            "run",
-            "--no-mdns",
-            "--listen",
-            "/ip4/127.0.0.1/tcp/0",
-            "--http",
-            "127.0.0.1:0",
-        ])
-        .args(["--sync-interval", "1"])
-        .env_remove("MUTU_HOME")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
+    let mut cmd = mutu_run(home);
+    cmd.args(["--sync-interval", "1"]);
     if let Some(p) = peer {
         cmd.args(["--peer", p]);
     }
-    let mut child = cmd.spawn().unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
+    let (process, stdout) = spawn_piped(&mut cmd);
     let (mut listen, mut http) = (String::new(), String::new());
-    while http.is_empty() {
-        let line = lines
-            .next()
-            .expect("mutu run ended before announcing its addresses")
-            .unwrap();
+    let announced = read_announced(stdout, |line| {
         if let Some(l) = line.strip_prefix("listen:") {
             listen = l.trim().to_owned();
         }
         if let Some(h) = line.strip_prefix("http:") {
             http = h.trim().trim_start_matches("http://").to_owned();
         }
-    }
-    // Keep draining stdout so the node never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Node { child, listen, http }
+        !http.is_empty()
+    });
+    assert!(announced, "mutu run ended before announcing its addresses");
+    Node { process, listen, http }
 }
 
 fn need_ids(home: &Path) -> Option<Vec<String>> {
@@ -124,7 +89,7 @@ fn acknowledged_writes_survive_sigkill_and_reach_every_node() {
     // A second thread kills a with SIGKILL once 200 writes are answered,
     // while the writer keeps going: the kill lands in the middle of a write.
     let answered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let pid = a.child.id().to_string();
+    let pid = a.process.0.id().to_string();
     let killer = {
         let answered = answered.clone();
         std::thread::spawn(move || {
@@ -155,7 +120,7 @@ fn acknowledged_writes_survive_sigkill_and_reach_every_node() {
         }
     }
     killer.join().unwrap();
-    a.child.wait().unwrap();
+    a.process.0.wait().unwrap();
     assert!(
         (200..500).contains(&saved.len()),
         "{} writes answered as saved",

@@ -1,31 +1,11 @@
 //! `mutu ui` and the login URL `mutu run` prints, against a real process.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+mod common;
+
 use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_mutu");
-
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn mutu(home: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(BIN)
-        .arg("--home")
-        .arg(home)
-        .args(args)
-        .env_remove("MUTU_HOME")
-        .output()
-        .unwrap()
-}
+use common::{mutu, mutu_run, read_announced, spawn_piped};
 
 /// GETs `url` without following redirects: status and `Set-Cookie`.
 fn open(url: &str) -> (u16, Option<String>) {
@@ -55,39 +35,18 @@ fn mutu_run_and_mutu_ui_print_one_time_login_urls() {
     assert!(err.contains("mutu run"), "{err}");
     assert!(out.stdout.is_empty());
 
-    let mut child = Command::new(BIN)
-        .arg("--home")
-        .arg(&home)
-        .args([
-            "run",
-            "--no-mdns",
-            "--listen",
-            "/ip4/127.0.0.1/tcp/0",
-            "--http",
-            "127.0.0.1:0",
-        ])
-        .env_remove("MUTU_HOME")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let _running = Running(child);
-    let mut lines = BufReader::new(stdout).lines();
+    let (_running, stdout) = spawn_piped(&mut mutu_run(&home));
     let (mut http, mut ui) = (String::new(), String::new());
-    while ui.is_empty() {
-        let line = lines
-            .next()
-            .expect("mutu run ended before printing its ui line")
-            .unwrap();
+    let printed = read_announced(stdout, |line| {
         if let Some(h) = line.strip_prefix("http:") {
             http = h.trim().to_owned();
         }
         if let Some(u) = line.strip_prefix("ui:") {
             ui = u.trim().to_owned();
         }
-    }
-    std::thread::spawn(move || for _ in lines {});
+        !ui.is_empty()
+    });
+    assert!(printed, "mutu run ended before printing its ui line");
     assert!(ui.starts_with(&format!("{http}/login/")), "{ui} on {http}");
 
     // The printed URL signs in once.

@@ -157,7 +157,7 @@ fn verify_limit(changes: &[SignedChange], min: Duration) -> f64 {
     let start = Instant::now();
     let mut n = 0u64;
     while start.elapsed() < min {
-        for chunk in prepared.chunks(mutu_protocol::admission::VERIFY_BATCH) {
+        for chunk in prepared.chunks(mutu_protocol::verify::BATCH) {
             let msgs: Vec<&[u8]> = chunk.iter().map(|(m, _, _)| &m[..]).collect();
             let sigs: Vec<_> = chunk.iter().map(|(_, s, _)| *s).collect();
             let keys: Vec<_> = chunk.iter().map(|(_, _, k)| *k).collect();
@@ -402,7 +402,7 @@ fn main() {
         json!({
             "scenario": "verify_limit",
             "signatures": changes.len(),
-            "batch": mutu_protocol::admission::VERIFY_BATCH,
+            "batch": mutu_protocol::verify::BATCH,
             "cores": 1,
             "signatures_per_s": verify_rate.round(),
             "ratio": 1.0,

@@ -12,4 +12,7 @@ pub mod ops;
 pub mod runtime;
 pub mod state;
 pub mod store;
+#[cfg(test)]
+pub(crate) mod testing;
+pub mod verify;
 pub mod web;

@@ -142,7 +142,7 @@ impl State {
     pub fn open(home: Home) -> Result<Self, Error> {
         let (key, replica) = home.load_identity()?;
         let store = Store::open(&home.store_path())?;
-        let mut registry = Registry::new();
+        let mut registry = Registry::with_verifier(std::sync::Arc::new(crate::verify::Parallel::new()));
         let blocked = store.blocked()?;
         let changes: Vec<SignedChange> = store
             .all_changes()?

@@ -16,7 +16,7 @@
 //! for its actor ([`Rejection::ConflictingSeq`]).
 //!
 //! Signatures are checked with `ed25519_dalek::verify_batch` in chunks of
-//! [`VERIFY_BATCH`] (about 2.5x faster per signature); when a chunk fails,
+//! [`crate::verify::BATCH`] (about 2.5x faster per signature); when a chunk fails,
 //! its changes are re-checked one by one with `verify_strict` to find the
 //! culprits. Public keys are decoded once and cached.
 
@@ -29,8 +29,6 @@ use crate::time::Timestamp;
 pub const MAX_CLOCK_SKEW_MS: u64 = 10 * 60 * 1000;
 /// Changes waiting for their dependencies, across all documents.
 pub const MAX_PENDING: usize = 10_000;
-/// Signatures per `verify_batch` call.
-pub const VERIFY_BATCH: usize = 256;
 
 /// Why a change was not admitted. Each rule has its own reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -8,6 +8,7 @@
 //! quadratic in automerge 0.12), then re-indexing the touched documents.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use automerge::{Change, ChangeHash};
 
@@ -16,6 +17,7 @@ use crate::change::{self, MAX_CHANGE_BYTES, SignedChange};
 use crate::doc::MemberDoc;
 use crate::identity::{KeyCache, MEMBER_ID_LEN, MemberId, REPLICA_NONCE_LEN};
 use crate::time::Timestamp;
+use crate::verify::{Item, Sequential, Verifier};
 use crate::view::Index;
 
 /// A change that passed rules 1–3 and 5, waiting to be ordered and applied.
@@ -26,13 +28,20 @@ struct Checked {
 }
 
 /// All documents, the pending buffer and the record index.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Registry {
     docs: BTreeMap<MemberId, MemberDoc>,
     pending: HashMap<MemberId, Vec<Checked>>,
     pending_len: usize,
     keys: KeyCache,
     index: Index,
+    verifier: Arc<dyn Verifier>,
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Self::with_verifier(Arc::new(Sequential))
+    }
 }
 
 /// Whether signatures and clocks are checked.
@@ -48,6 +57,19 @@ pub enum Trust {
 impl Registry {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A registry whose signature checks run on `verifier` (e.g. spread over
+    /// the node's cores).
+    pub fn with_verifier(verifier: Arc<dyn Verifier>) -> Self {
+        Self {
+            docs: BTreeMap::new(),
+            pending: HashMap::new(),
+            pending_len: 0,
+            keys: KeyCache::default(),
+            index: Index::default(),
+            verifier,
+        }
     }
 
     pub fn doc(&self, member: &MemberId) -> Option<&MemberDoc> {
@@ -137,7 +159,7 @@ impl Registry {
                 // document is rebuilt from what is stored on next open.
                 tracing::error!(%member, error = %e, "automerge refused admitted changes");
             }
-            self.index.reindex(doc, &mut self.keys);
+            self.index.reindex(doc, &mut self.keys, self.verifier.as_ref());
         }
         Ok(report)
     }
@@ -224,37 +246,31 @@ impl Registry {
     }
 
     fn verify(&mut self, candidates: &[Checked]) -> Vec<Result<(), Rejection>> {
+        let messages: Vec<[u8; 78]> = candidates
+            .iter()
+            .map(|c| change::signed_message(&c.envelope.doc(), &c.change.hash()))
+            .collect();
         let mut out = Vec::with_capacity(candidates.len());
-        for chunk in candidates.chunks(admission::VERIFY_BATCH) {
-            let mut keys = Vec::with_capacity(chunk.len());
-            let mut msgs = Vec::with_capacity(chunk.len());
-            let mut sigs = Vec::with_capacity(chunk.len());
-            let mut results: Vec<Result<(), Rejection>> = Vec::with_capacity(chunk.len());
-            for c in chunk {
-                let doc = c.envelope.doc();
-                match self.keys.get(&doc) {
-                    Some(k) => {
-                        keys.push(k);
-                        msgs.push(change::signed_message(&doc, &c.change.hash()));
-                        sigs.push(c.envelope.signature());
-                        results.push(Ok(()));
-                    }
-                    None => results.push(Err(Rejection::InvalidDocument { doc })),
+        let mut items = Vec::with_capacity(candidates.len());
+        for (c, message) in candidates.iter().zip(&messages) {
+            let doc = c.envelope.doc();
+            match self.keys.get(&doc) {
+                Some(key) => {
+                    items.push(Item {
+                        message,
+                        signature: c.envelope.signature(),
+                        key,
+                    });
+                    out.push(Ok(()));
                 }
+                None => out.push(Err(Rejection::InvalidDocument { doc })),
             }
-            let refs: Vec<&[u8]> = msgs.iter().map(|m| &m[..]).collect();
-            if !keys.is_empty() && ed25519_dalek::verify_batch(&refs, &sigs, &keys).is_err() {
-                let mut j = 0;
-                for (c, r) in chunk.iter().zip(results.iter_mut()) {
-                    if r.is_ok() {
-                        if keys[j].verify_strict(refs[j], &sigs[j]).is_err() {
-                            *r = Err(Rejection::BadSignature { doc: c.envelope.doc() });
-                        }
-                        j += 1;
-                    }
-                }
+        }
+        let mut verdicts = self.verifier.verify(&items).into_iter();
+        for (c, r) in candidates.iter().zip(out.iter_mut()) {
+            if r.is_ok() && !verdicts.next().unwrap_or(false) {
+                *r = Err(Rejection::BadSignature { doc: c.envelope.doc() });
             }
-            out.extend(results);
         }
         out
     }

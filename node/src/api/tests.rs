@@ -11,13 +11,10 @@ use axum::http::{Method, Request, StatusCode};
 use libp2p::Multiaddr;
 use mutu_protocol::record::{MemberKind, Profile};
 use serde_json::{Value, json};
-use tokio::sync::watch;
 use tower::ServiceExt;
 
-use crate::actor::{self, Handle};
-use crate::home::Home;
-use crate::net;
-use crate::state::{self, State};
+use crate::actor::Handle;
+use crate::testing::TestNode;
 
 const TOKEN: &str = "test-token-0123456789";
 
@@ -25,13 +22,10 @@ struct Node {
     router: Router,
     handle: Handle,
     addr: Multiaddr,
-    _shutdown: watch::Sender<bool>,
-    _dir: tempfile::TempDir,
+    _node: TestNode,
 }
 
 async fn node(name: &str, port: u64) -> Node {
-    let dir = tempfile::tempdir().unwrap();
-    let home = Home::resolve(Some(dir.path().join("home"))).unwrap();
     let profile = Profile {
         name: name.into(),
         member_kind: MemberKind::Association,
@@ -40,19 +34,12 @@ async fn node(name: &str, port: u64) -> Node {
         website: None,
         description: String::new(),
     };
-    let state = State::init(home, profile, state::now()).unwrap();
-    let keypair = libp2p::identity::Keypair::ed25519_from_bytes(state.secret_key().to_bytes()).unwrap();
-    let mut swarm = net::build_memory_swarm(keypair, &net::Config::for_tests()).unwrap();
-    let addr: Multiaddr = format!("/memory/{port}").parse().unwrap();
-    swarm.listen_on(addr.clone()).unwrap();
-    let (tx, rx) = watch::channel(false);
-    let (handle, _task) = actor::spawn(state, swarm, actor::Config::default(), rx).unwrap();
+    let n = TestNode::spawn(port, profile);
     Node {
-        router: super::router(handle.clone(), TOKEN.into()),
-        handle,
-        addr,
-        _shutdown: tx,
-        _dir: dir,
+        router: super::router(n.handle.clone(), TOKEN.into()),
+        handle: n.handle.clone(),
+        addr: n.addr.clone(),
+        _node: n,
     }
 }
 

@@ -10,13 +10,13 @@ use mutu_protocol::identity::actor_id;
 use mutu_protocol::record::{Body, Kind, MemberKind, Profile, Record};
 use mutu_protocol::{SecretKey, SignedChange};
 use serde_json::Value;
-use tokio::sync::watch;
 use tower::ServiceExt;
 
 use super::*;
+use crate::actor;
 use crate::home::Home;
 use crate::ops::{self, Op};
-use crate::{actor, net};
+use crate::testing::TestNode;
 
 fn profile(name: &str) -> Profile {
     Profile {
@@ -330,14 +330,10 @@ fn registry_json_streams_in_chunks_and_stops_when_the_reader_goes() {
     assert_eq!(sent, 1);
 }
 
-async fn serve(name: &str, port: u64, dir: &tempfile::TempDir) -> (axum::Router, actor::Handle, watch::Sender<bool>) {
-    let st = state(dir, name);
-    let keypair = libp2p::identity::Keypair::ed25519_from_bytes(st.secret_key().to_bytes()).unwrap();
-    let mut swarm = net::build_memory_swarm(keypair, &net::Config::for_tests()).unwrap();
-    swarm.listen_on(format!("/memory/{port}").parse().unwrap()).unwrap();
-    let (tx, rx) = watch::channel(false);
-    let (handle, _task) = actor::spawn(st, swarm, actor::Config::default(), rx).unwrap();
-    (router(handle.clone()), handle, tx)
+/// The export routes in front of a running node; keep the [`TestNode`].
+async fn serve(name: &str, port: u64) -> (axum::Router, actor::Handle, TestNode) {
+    let n = TestNode::spawn(port, profile(name));
+    (router(n.handle.clone()), n.handle.clone(), n)
 }
 
 async fn get(router: &axum::Router, uri: &str) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
@@ -354,8 +350,7 @@ async fn get(router: &axum::Router, uri: &str) -> (StatusCode, axum::http::Heade
 
 #[tokio::test]
 async fn the_routes_serve_every_export_without_a_token() {
-    let dir = tempfile::tempdir().unwrap();
-    let (router, handle, _stop) = serve("Ville", 47_651, &dir).await;
+    let (router, handle, _node) = serve("Ville", 47_651).await;
     let now = state::now();
     handle
         .write(move |s| {

@@ -5,19 +5,16 @@
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
-use libp2p::Multiaddr;
 use mutu_protocol::record::{self, Kind, MemberKind, Profile};
-use tokio::sync::watch;
 use tower::ServiceExt;
 
 use super::super::auth::{self, Sessions};
 use super::super::i18n;
 use super::super::layout::urlencode;
 use super::FORM_LIMIT;
-use crate::actor::{self, Handle};
-use crate::home::Home;
-use crate::net;
-use crate::state::{self, State};
+use crate::actor::Handle;
+use crate::state;
+use crate::testing::TestNode;
 
 const HOST: &str = "127.0.0.1:7070";
 const TOKEN: &str = "test-token-0123456789";
@@ -26,13 +23,10 @@ struct Node {
     router: Router,
     handle: Handle,
     sessions: Sessions,
-    _shutdown: watch::Sender<bool>,
-    _dir: tempfile::TempDir,
+    _node: TestNode,
 }
 
 async fn node(port: u64) -> Node {
-    let dir = tempfile::tempdir().unwrap();
-    let home = Home::resolve(Some(dir.path().join("home"))).unwrap();
     let profile = Profile {
         name: "Ville de Lyon".into(),
         member_kind: MemberKind::Association,
@@ -41,25 +35,18 @@ async fn node(port: u64) -> Node {
         website: None,
         description: String::new(),
     };
-    let state = State::init(home, profile, state::now()).unwrap();
-    let keypair = libp2p::identity::Keypair::ed25519_from_bytes(state.secret_key().to_bytes()).unwrap();
-    let mut swarm = net::build_memory_swarm(keypair, &net::Config::for_tests()).unwrap();
-    let addr: Multiaddr = format!("/memory/{port}").parse().unwrap();
-    swarm.listen_on(addr).unwrap();
-    let (tx, rx) = watch::channel(false);
-    let (handle, _task) = actor::spawn(state, swarm, actor::Config::default(), rx).unwrap();
+    let n = TestNode::spawn(port, profile);
     let sessions = Sessions::new();
-    let router = super::super::router(handle.clone(), sessions.clone()).merge(auth::api_routes(
+    let router = super::super::router(n.handle.clone(), sessions.clone()).merge(auth::api_routes(
         sessions.clone(),
         TOKEN.into(),
         HOST.parse().unwrap(),
     ));
     Node {
         router,
-        handle,
+        handle: n.handle.clone(),
         sessions,
-        _shutdown: tx,
-        _dir: dir,
+        _node: n,
     }
 }
 

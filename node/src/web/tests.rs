@@ -5,7 +5,6 @@
 use axum::Router;
 use axum::body::Body as HttpBody;
 use axum::http::{Request, StatusCode, header};
-use libp2p::Multiaddr;
 use mutu_protocol::doc::MemberDoc;
 use mutu_protocol::identity::{MemberId, ReplicaNonce};
 use mutu_protocol::money::Money;
@@ -14,21 +13,18 @@ use mutu_protocol::record::{
     Pledge, PledgeStatus, Profile, Project, Record, RecordId, Resource, Usage, Vouch,
 };
 use mutu_protocol::{SecretKey, Timestamp};
-use tokio::sync::watch;
 use tower::ServiceExt;
 
-use crate::actor::{self, Handle};
-use crate::home::Home;
-use crate::net;
-use crate::state::{self, State};
+use crate::actor::Handle;
+use crate::state;
+use crate::testing::TestNode;
 
 const HOUR: u64 = 3_600_000;
 
 struct Node {
     router: Router,
     handle: Handle,
-    _shutdown: watch::Sender<bool>,
-    _dir: tempfile::TempDir,
+    _node: TestNode,
 }
 
 fn profile(name: &str, kind: MemberKind) -> Profile {
@@ -43,20 +39,11 @@ fn profile(name: &str, kind: MemberKind) -> Profile {
 }
 
 async fn node(port: u64) -> Node {
-    let dir = tempfile::tempdir().unwrap();
-    let home = Home::resolve(Some(dir.path().join("home"))).unwrap();
-    let state = State::init(home, profile("Ville de Lyon", MemberKind::PublicBody), state::now()).unwrap();
-    let keypair = libp2p::identity::Keypair::ed25519_from_bytes(state.secret_key().to_bytes()).unwrap();
-    let mut swarm = net::build_memory_swarm(keypair, &net::Config::for_tests()).unwrap();
-    let addr: Multiaddr = format!("/memory/{port}").parse().unwrap();
-    swarm.listen_on(addr).unwrap();
-    let (tx, rx) = watch::channel(false);
-    let (handle, _task) = actor::spawn(state, swarm, actor::Config::default(), rx).unwrap();
+    let n = TestNode::spawn(port, profile("Ville de Lyon", MemberKind::PublicBody));
     Node {
-        router: super::router(handle.clone(), super::auth::Sessions::default()),
-        handle,
-        _shutdown: tx,
-        _dir: dir,
+        router: super::router(n.handle.clone(), super::auth::Sessions::default()),
+        handle: n.handle.clone(),
+        _node: n,
     }
 }
 

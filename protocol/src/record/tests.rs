@@ -244,6 +244,6 @@ proptest! {
             records[i] = SignedRecord { record: records[i].record.clone(), stored: bytes.into() };
             expect[i] = false;
         }
-        prop_assert_eq!(verify_many(&records, &mut KeyCache::default()), expect);
+        prop_assert_eq!(verify_many(&records, &mut KeyCache::default(), &crate::verify::Sequential), expect);
     }
 }

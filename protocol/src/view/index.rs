@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::doc::MemberDoc;
 use crate::identity::{KeyCache, MemberId};
 use crate::record::{self, Body, Invalid, Kind, RecordId, SignedRecord};
+use crate::verify::Verifier;
 
 #[derive(Debug, Clone)]
 enum Slot {
@@ -39,7 +40,7 @@ pub struct Index {
 
 impl Index {
     /// Re-reads one document's records, re-validating only values that changed.
-    pub(crate) fn reindex(&mut self, doc: &MemberDoc, keys: &mut KeyCache) {
+    pub(crate) fn reindex(&mut self, doc: &MemberDoc, keys: &mut KeyCache, verifier: &dyn Verifier) {
         let owner = doc.owner();
         let old = self.by_doc.remove(&owner).unwrap_or_default();
         for slot in old.values() {
@@ -81,7 +82,11 @@ impl Index {
                 }
             }
         }
-        let verified = record::verify_many(&fresh.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>(), keys);
+        let verified = record::verify_many(
+            &fresh.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>(),
+            keys,
+            verifier,
+        );
         for ((key, r), ok) in fresh.into_iter().zip(verified) {
             let slot = if ok {
                 Slot::Valid(r)

@@ -9,7 +9,7 @@ use mutu_protocol::view::Filter;
 use super::needs::paragraphs;
 use super::{
     TagQuery, empty, excerpt, external, member_kind, member_links, member_name, nonblank, record_href, record_link,
-    record_title, short, tag_form, tags,
+    record_title, short, tag_filter, tag_form, tags,
 };
 use crate::web::i18n;
 use crate::web::{PageCtx, PageError, WebState, render};
@@ -17,10 +17,7 @@ use crate::web::{PageCtx, PageError, WebState, render};
 pub async fn list(Ax(st): Ax<WebState>, ctx: PageCtx, Query(q): Query<TagQuery>) -> Response {
     render(&st.handle, ctx, move |ctx, s, now| {
         let views = s.views(now);
-        let filter = Filter {
-            tag: nonblank(&q.tag).map(str::to_owned),
-            author: None,
-        };
+        let filter = tag_filter(&q.tag);
         let mut members = views.members(&filter);
         members.sort_by_cached_key(|m| (m.profile.is_none(), member_name(&views, &m.id).to_lowercase()));
         let body = html! {

@@ -14,7 +14,7 @@ use mutu_protocol::identity::MemberId;
 use mutu_protocol::record::{
     Body, DevStatus, EntryStatus, Kind, MemberKind, NeedStatus, Record, RecordId, Resource, SignedRecord,
 };
-use mutu_protocol::view::{Views, funding};
+use mutu_protocol::view::{Filter, Views, funding};
 
 use super::PageCtx;
 use super::i18n::{self, Lang};
@@ -309,6 +309,14 @@ pub fn empty(ctx: &PageCtx, key: &'static str) -> Markup {
 /// A query value, `None` when absent or blank.
 pub fn nonblank(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// A list page's filter: its `?tag=` unless blank, any author.
+pub fn tag_filter(tag: &Option<String>) -> Filter {
+    Filter {
+        tag: nonblank(tag).map(str::to_owned),
+        author: None,
+    }
 }
 
 /// An external link, only for `http(s)` URLs (anything else is shown as text).

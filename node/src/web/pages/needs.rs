@@ -4,12 +4,12 @@ use axum::extract::{Path, Query, State as Ax};
 use axum::response::Response;
 use maud::{Markup, html};
 use mutu_protocol::record::{Body, Condition, Kind, NeedStatus, Resource};
-use mutu_protocol::view::{Filter, NeedView, Views, funding};
+use mutu_protocol::view::{NeedView, Views, funding};
 use serde::Deserialize;
 
 use super::{
     badge, empty, funding_state, goal_text, member_link, need_status, nonblank, option, pledged_text, progress,
-    record_link, resource_short, tags,
+    record_link, resource_short, tag_filter, tags,
 };
 use crate::web::chart::{self, Point};
 use crate::web::i18n;
@@ -65,10 +65,7 @@ pub fn select(mut needs: Vec<NeedView>, q: &ListQuery) -> Vec<NeedView> {
 pub async fn list(Ax(st): Ax<WebState>, ctx: PageCtx, Query(q): Query<ListQuery>) -> Response {
     render(&st.handle, ctx, move |ctx, s, now| {
         let views = s.views(now);
-        let filter = Filter {
-            tag: nonblank(&q.tag).map(str::to_owned),
-            author: None,
-        };
+        let filter = tag_filter(&q.tag);
         let needs = select(views.needs(&filter), &q);
         let tag = nonblank(&q.tag).unwrap_or("");
         let status = nonblank(&q.status).unwrap_or("");

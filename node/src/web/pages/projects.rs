@@ -4,12 +4,12 @@ use axum::extract::{Path, Query, State as Ax};
 use axum::response::Response;
 use maud::{Markup, html};
 use mutu_protocol::record::{Body, Kind};
-use mutu_protocol::view::{Filter, ProjectView, Views};
+use mutu_protocol::view::{ProjectView, Views};
 
 use super::needs::{card as need_card, paragraphs};
 use super::{
-    TagQuery, badge, dev_status, empty, excerpt, external, member_link, member_links, nonblank, record_link, tag_form,
-    tags,
+    TagQuery, badge, dev_status, empty, excerpt, external, member_link, member_links, nonblank, record_link,
+    tag_filter, tag_form, tags,
 };
 use crate::web::i18n;
 use crate::web::{PageCtx, PageError, WebState, render};
@@ -17,10 +17,7 @@ use crate::web::{PageCtx, PageError, WebState, render};
 pub async fn list(Ax(st): Ax<WebState>, ctx: PageCtx, Query(q): Query<TagQuery>) -> Response {
     render(&st.handle, ctx, move |ctx, s, now| {
         let views = s.views(now);
-        let filter = Filter {
-            tag: nonblank(&q.tag).map(str::to_owned),
-            author: None,
-        };
+        let filter = tag_filter(&q.tag);
         let mut projects = views.projects(&filter);
         // Most used first, then by name.
         projects.sort_by_cached_key(|p| (std::cmp::Reverse(p.users.len()), name(p).to_lowercase()));
