@@ -18,6 +18,9 @@ pub struct Cli {
     /// The member's home directory [default: the platform data dir, e.g. ~/.local/share/mutu]
     #[arg(long, global = true, env = "MUTU_HOME", value_name = "DIR")]
     pub home: Option<PathBuf>,
+    /// Log as JSON lines on stderr (RUST_LOG sets the level)
+    #[arg(long, global = true)]
+    pub json_logs: bool,
     #[command(subcommand)]
     pub command: Command,
 }
