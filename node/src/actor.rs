@@ -43,6 +43,8 @@ use crate::state::{self, State};
 pub const COMMAND_CAPACITY: usize = 64;
 /// Forged batches a peer may send before it is blocked.
 pub const STRIKES_BEFORE_BLOCK: u32 = 3;
+/// Peers whose strikes are remembered at most (beyond, only connected ones).
+pub const MAX_TRACKED_PEERS: usize = 10_000;
 /// How long a misbehaving peer stays blocked.
 pub const BLOCK_DURATION: Duration = Duration::from_secs(600);
 /// `ChangesSince` pulls in flight to one peer; further documents wait in a
@@ -512,6 +514,12 @@ impl Actor {
     }
 
     fn strike(&mut self, peer: PeerId) {
+        if self.strikes.len() >= MAX_TRACKED_PEERS {
+            // Forget strikes of peers that are gone (blocked ones are kept
+            // in `blocked_until`), so throwaway identities cannot grow this.
+            let connected = &self.connected;
+            self.strikes.retain(|p, _| connected.contains_key(p));
+        }
         let n = self.strikes.entry(peer).or_insert(0);
         *n += 1;
         if *n >= STRIKES_BEFORE_BLOCK {

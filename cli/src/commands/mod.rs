@@ -82,9 +82,26 @@ pub fn dispatch(st: &mut State, command: Command, now: Timestamp, out: &mut dyn 
     }
 }
 
+/// Reads a bundle file, refusing one over the bundle size limit before
+/// reading it.
 fn read_file(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
-    match std::fs::read(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(user(format!("{}: no such file", path.display()))),
-        other => other.with_context(|| format!("cannot read {}", path.display())),
+    use std::io::Read;
+    let limit = mutu_protocol::bundle::MAX_BUNDLE_BYTES;
+    let file = match std::fs::File::open(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(user(format!("{}: no such file", path.display())));
+        }
+        other => other.with_context(|| format!("cannot read {}", path.display()))?,
+    };
+    let mut bytes = Vec::new();
+    file.take(limit as u64 + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    if bytes.len() > limit {
+        return Err(user(format!(
+            "{} is larger than {limit} bytes, the limit for a bundle: is it really a mutu bundle?",
+            path.display()
+        )));
     }
+    Ok(bytes)
 }
