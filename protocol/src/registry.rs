@@ -151,6 +151,7 @@ impl Registry {
             report.admitted.push((c.envelope.doc(), c.change.hash()));
             by_doc.entry(c.envelope.doc()).or_default().push(c.change);
         }
+        let touched: Vec<MemberId> = by_doc.keys().copied().collect();
         for (member, changes) in by_doc {
             let doc = self.docs.entry(member).or_insert_with(|| MemberDoc::new(member));
             if let Err(e) = doc.apply(changes) {
@@ -159,8 +160,9 @@ impl Registry {
                 // document is rebuilt from what is stored on next open.
                 tracing::error!(%member, error = %e, "automerge refused admitted changes");
             }
-            self.index.reindex(doc, &mut self.keys, self.verifier.as_ref());
         }
+        let docs: Vec<&MemberDoc> = touched.iter().filter_map(|m| self.docs.get(m)).collect();
+        self.index.reindex(&docs, &mut self.keys, self.verifier.as_ref());
         Ok(report)
     }
 

@@ -38,9 +38,70 @@ pub struct Index {
     tombstones: HashSet<(RecordId, MemberId)>,
 }
 
+/// Fresh records verified together when re-indexing many documents.
+const REINDEX_BATCH: usize = 4_096;
+
+/// A document being re-indexed: its owner, the slots kept or found
+/// invalid, and the decoded records whose signatures are still to check.
+type Staged = (MemberId, HashMap<String, Slot>, Vec<(String, SignedRecord)>);
+
 impl Index {
-    /// Re-reads one document's records, re-validating only values that changed.
-    pub(crate) fn reindex(&mut self, doc: &MemberDoc, keys: &mut KeyCache, verifier: &dyn Verifier) {
+    /// Re-reads these documents' records, re-validating only values that
+    /// changed. The signatures of all their new values are verified in one
+    /// call, so a batch touching many small documents still fills whole
+    /// verification batches (and every core the verifier uses).
+    pub(crate) fn reindex(&mut self, docs: &[&MemberDoc], keys: &mut KeyCache, verifier: &dyn Verifier) {
+        let mut staged: Vec<Staged> = Vec::new();
+        let mut pending = 0;
+        for doc in docs {
+            let s = self.stage(doc);
+            pending += s.2.len();
+            staged.push(s);
+            // Verify in groups: large enough to keep every core busy, small
+            // enough that a whole store's records are never held twice.
+            if pending >= REINDEX_BATCH {
+                self.finish(std::mem::take(&mut staged), keys, verifier);
+                pending = 0;
+            }
+        }
+        self.finish(staged, keys, verifier);
+    }
+
+    /// Verifies the staged fresh records in one call and puts the documents
+    /// back into the index.
+    fn finish(&mut self, staged: Vec<Staged>, keys: &mut KeyCache, verifier: &dyn Verifier) {
+        let fresh: Vec<SignedRecord> = staged
+            .iter()
+            .flat_map(|(_, _, f)| f.iter().map(|(_, r)| r.clone()))
+            .collect();
+        let mut verdicts = record::verify_many(&fresh, keys, verifier).into_iter();
+        for (owner, mut slots, fresh) in staged {
+            for (key, r) in fresh {
+                let slot = if verdicts.next().unwrap_or(false) {
+                    Slot::Valid(r)
+                } else {
+                    Slot::Invalid {
+                        bytes: r.stored_bytes().into(),
+                        reason: Invalid::BadSignature,
+                    }
+                };
+                slots.insert(key, slot);
+            }
+            for slot in slots.values() {
+                if let Slot::Valid(r) = slot {
+                    self.records.insert(r.id(), r.clone());
+                    if let Body::Tombstone(t) = &r.record().body {
+                        self.tombstones.insert((t.target, owner));
+                    }
+                }
+            }
+            self.by_doc.insert(owner, slots);
+        }
+    }
+
+    /// Takes a document's old records out of the index and sorts its current
+    /// values into kept slots, invalid slots and fresh records to verify.
+    fn stage(&mut self, doc: &MemberDoc) -> Staged {
         let owner = doc.owner();
         let old = self.by_doc.remove(&owner).unwrap_or_default();
         for slot in old.values() {
@@ -82,31 +143,7 @@ impl Index {
                 }
             }
         }
-        let verified = record::verify_many(
-            &fresh.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>(),
-            keys,
-            verifier,
-        );
-        for ((key, r), ok) in fresh.into_iter().zip(verified) {
-            let slot = if ok {
-                Slot::Valid(r)
-            } else {
-                Slot::Invalid {
-                    bytes: r.stored_bytes().into(),
-                    reason: Invalid::BadSignature,
-                }
-            };
-            slots.insert(key, slot);
-        }
-        for slot in slots.values() {
-            if let Slot::Valid(r) = slot {
-                self.records.insert(r.id(), r.clone());
-                if let Body::Tombstone(t) = &r.record().body {
-                    self.tombstones.insert((t.target, owner));
-                }
-            }
-        }
-        self.by_doc.insert(owner, slots);
+        (owner, slots, fresh)
     }
 
     pub(crate) fn remove_doc(&mut self, member: &MemberId) {
