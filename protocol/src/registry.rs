@@ -32,7 +32,9 @@ struct Checked {
 pub struct Registry {
     docs: BTreeMap<MemberId, MemberDoc>,
     pending: HashMap<MemberId, Vec<Checked>>,
-    pending_len: usize,
+    /// Every pending change, for constant-time duplicate checks; its length
+    /// is the buffer's size.
+    pending_hashes: HashSet<(MemberId, ChangeHash)>,
     keys: KeyCache,
     index: Index,
     verifier: Arc<dyn Verifier>,
@@ -65,7 +67,7 @@ impl Registry {
         Self {
             docs: BTreeMap::new(),
             pending: HashMap::new(),
-            pending_len: 0,
+            pending_hashes: HashSet::new(),
             keys: KeyCache::default(),
             index: Index::default(),
             verifier,
@@ -86,7 +88,7 @@ impl Registry {
 
     /// Changes waiting for dependencies.
     pub fn pending_count(&self) -> usize {
-        self.pending_len
+        self.pending_hashes.len()
     }
 
     pub fn index(&self) -> &Index {
@@ -95,19 +97,13 @@ impl Registry {
 
     /// Whether a change is applied or pending.
     pub fn knows(&self, doc: &MemberId, hash: &ChangeHash) -> bool {
-        self.docs.get(doc).is_some_and(|d| d.has_change(hash))
-            || self
-                .pending
-                .get(doc)
-                .is_some_and(|p| p.iter().any(|c| c.change.hash() == *hash))
+        self.docs.get(doc).is_some_and(|d| d.has_change(hash)) || self.pending_hashes.contains(&(*doc, *hash))
     }
 
     /// Drops a member's document and pending changes (a local block).
     pub fn remove_doc(&mut self, member: &MemberId) {
         self.docs.remove(member);
-        if let Some(p) = self.pending.remove(member) {
-            self.pending_len -= p.len();
-        }
+        self.take_pending(member);
         self.index.remove_doc(member);
     }
 
@@ -287,10 +283,7 @@ impl Registry {
         }
         let mut ready = Vec::new();
         for (member, mut waiting) in by_doc {
-            if let Some(p) = self.pending.remove(&member) {
-                self.pending_len -= p.len();
-                waiting.extend(p);
-            }
+            waiting.extend(self.take_pending(&member));
             let empty = MemberDoc::new(member);
             let doc = self.docs.get(&member).unwrap_or(&empty);
             let mut clock: HashMap<Vec<u8>, u64> = HashMap::new();
@@ -348,8 +341,17 @@ impl Registry {
         ready
     }
 
+    /// Takes a document's pending changes out of the buffer.
+    fn take_pending(&mut self, member: &MemberId) -> Vec<Checked> {
+        let taken = self.pending.remove(member).unwrap_or_default();
+        for c in &taken {
+            self.pending_hashes.remove(&(*member, c.change.hash()));
+        }
+        taken
+    }
+
     fn push_pending(&mut self, c: Checked, report: &mut Report) {
-        if self.pending_len >= admission::MAX_PENDING {
+        if self.pending_hashes.len() >= admission::MAX_PENDING {
             report.rejected.push(Rejected {
                 doc: c.envelope.doc(),
                 hash: Some(c.change.hash()),
@@ -358,7 +360,7 @@ impl Registry {
             return;
         }
         report.pending += 1;
-        self.pending_len += 1;
+        self.pending_hashes.insert((c.envelope.doc(), c.change.hash()));
         self.pending.entry(c.envelope.doc()).or_default().push(c);
     }
 }
