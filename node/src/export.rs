@@ -278,7 +278,7 @@ fn signature_fields(m: &mut serde_json::Map<String, Value>, stored: &[u8]) {
 fn valid_entry(r: &SignedRecord, retracted: bool) -> Value {
     let mut m = record_fields(r);
     m.insert("retracted".into(), json!(retracted));
-    signature_fields(&mut m, r.stored_bytes());
+    signature_fields(&mut m, &r.stored_bytes());
     m.insert("verification".into(), json!({"status": "valid"}));
     Value::Object(m)
 }

@@ -199,7 +199,7 @@ pub fn verify(bundle: &Bundle, now: Timestamp) -> Result<Vec<DocSummary>, Error>
         .map(|d| DocSummary {
             doc: d.doc,
             changes: d.changes.len(),
-            records: registry.doc(&d.doc).map_or(0, |doc| doc.entries().len()),
+            records: registry.doc(&d.doc).map_or(0, |doc| doc.record_count()),
         })
         .collect())
 }

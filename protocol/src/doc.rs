@@ -7,10 +7,11 @@
 //! into an unsigned one, and concurrent versions resolve the same way on every
 //! node (Automerge's deterministic winner).
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use automerge::transaction::{CommitOptions, Transactable};
-use automerge::{ActorId, Automerge, Change, ChangeHash, ROOT, ReadDoc, ScalarValue, ScalarValueRef, ValueRef};
+use automerge::{ActorId, Automerge, Change, ChangeHash, ObjId, ROOT, ReadDoc, ScalarValue, ScalarValueRef, ValueRef};
 
 use crate::identity::{self, MemberId, ReplicaNonce, SecretKey};
 use crate::record::SignedRecord;
@@ -27,6 +28,29 @@ pub enum Error {
     Automerge(#[from] automerge::AutomergeError),
     #[error("a write must contain at least one record")]
     Empty,
+}
+
+/// The operation that wrote a value: its counter and the replica that made
+/// it. Every actor of a member document is the owner's key followed by a
+/// replica nonce (admission's rule), so within one document the pair names
+/// the operation exactly, and a value whose operation is unchanged is
+/// unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct OpId {
+    counter: u64,
+    replica: [u8; 16],
+}
+
+/// One key's winning value (see [`MemberDoc::values`]).
+#[derive(Debug)]
+pub(crate) struct Value<'a> {
+    pub key: Cow<'a, str>,
+    /// `None` if the writing actor is not one of the owner's replicas
+    /// (admission never lets such a change in).
+    pub op: Option<OpId>,
+    /// The stored record bytes; `None` for values that are not bytes (no
+    /// mutu writer makes them).
+    pub bytes: Option<Cow<'a, [u8]>>,
 }
 
 /// One member's document plus the bookkeeping admission needs.
@@ -99,6 +123,40 @@ impl MemberDoc {
             .collect()
     }
 
+    /// Every key's winning value with the operation that wrote it, without
+    /// copying any value.
+    pub(crate) fn values(&self) -> impl Iterator<Item = Value<'_>> {
+        let owner = self.owner;
+        self.am.map_range(ROOT, ..).map(move |item| {
+            let op = match item.id() {
+                ObjId::Id(counter, actor, _) => {
+                    let bytes = actor.to_bytes();
+                    match (bytes.get(..32), bytes.get(32..)) {
+                        (Some(key), Some(nonce)) if key == owner.as_bytes() => {
+                            nonce.try_into().ok().map(|replica| OpId { counter, replica })
+                        }
+                        _ => None,
+                    }
+                }
+                ObjId::Root => None,
+            };
+            let bytes = match item.value {
+                ValueRef::Scalar(ScalarValueRef::Bytes(b)) => Some(b),
+                _ => None,
+            };
+            Value {
+                key: item.key,
+                op,
+                bytes,
+            }
+        })
+    }
+
+    /// Number of keys with a record value.
+    pub fn record_count(&self) -> usize {
+        self.values().filter(|v| v.bytes.is_some()).count()
+    }
+
     /// Makes (but does not apply) one change that writes `records`, as the
     /// owner's replica `replica`, signed with `key`. The document itself is
     /// untouched: the change goes through admission like any other, so a
@@ -128,7 +186,7 @@ impl MemberDoc {
             tx.put(
                 ROOT,
                 record::doc_key(r.record().kind, &r.id()),
-                ScalarValue::Bytes(r.stored_bytes().to_vec()),
+                ScalarValue::Bytes(r.stored_bytes()),
             )?;
         }
         // Millisecond timestamps far beyond i64 would be nonsense; saturate.

@@ -197,7 +197,7 @@ fn an_actor_of_another_member_is_foreign() {
         &a,
         actor_id(&b.member_id(), &replica(1)),
         &r.doc_key(),
-        r.stored_bytes(),
+        &r.stored_bytes(),
     );
     assert_eq!(c.doc(), a.member_id());
     assert_eq!(rejected_alone(vec![c]), Rejection::ForeignActor { doc: a.member_id() });
@@ -206,7 +206,7 @@ fn an_actor_of_another_member_is_foreign() {
         &a,
         automerge::ActorId::from(a.member_id().as_bytes().to_vec()),
         &r.doc_key(),
-        r.stored_bytes(),
+        &r.stored_bytes(),
     );
     assert_eq!(rejected_alone(vec![c]), Rejection::ForeignActor { doc: a.member_id() });
 }
@@ -220,7 +220,12 @@ fn a_document_that_is_not_a_key_is_invalid() {
     let mut actor = weak.to_vec();
     actor.extend([1; 16]);
     let r = rec(&key(1), 1, at(1), need("Invoices", "1000EUR"));
-    let c = hand_made(&key(1), automerge::ActorId::from(actor), &r.doc_key(), r.stored_bytes());
+    let c = hand_made(
+        &key(1),
+        automerge::ActorId::from(actor),
+        &r.doc_key(),
+        &r.stored_bytes(),
+    );
     let c = SignedChange::from_parts(doc, c.change_bytes().to_vec(), [0; 64]);
     assert_eq!(rejected_alone(vec![c]), Rejection::InvalidDocument { doc });
 }
@@ -276,7 +281,7 @@ fn each_defect_in_one_batch_gets_its_own_reason() {
         &a,
         actor_id(&b.member_id(), &replica(1)),
         &r.doc_key(),
-        r.stored_bytes(),
+        &r.stored_bytes(),
     );
     let future = MemberDoc::new(a.member_id())
         .write(
@@ -483,7 +488,7 @@ fn a_record_under_the_wrong_key_or_with_bad_bytes_is_invalid() {
     let r = rec(&a, 1, at(1), need("Invoices", "1000EUR"));
     let other = record::doc_key(Kind::Need, &rec(&a, 2, at(1), need("x", "1EUR")).id());
     let mut reg = Registry::new();
-    let c = hand_made(&a, actor_id(&a.member_id(), &replica(1)), &other, r.stored_bytes());
+    let c = hand_made(&a, actor_id(&a.member_id(), &replica(1)), &other, &r.stored_bytes());
     assert_eq!(admit(&mut reg, vec![c]).admitted.len(), 1);
     let invalid: Vec<_> = reg.index().invalid().map(|(_, _, why)| why.clone()).collect();
     assert_eq!(invalid, vec![record::Invalid::WrongKey { key: other }]);
@@ -518,4 +523,57 @@ fn a_forged_copy_does_not_shadow_the_genuine_change() {
         );
         assert_eq!(reg.index().get(&r.id()), Some(&r));
     }
+}
+
+/// The index re-reads only values whose writing operation changed. A valid
+/// record overwritten (by another replica of its author) with bytes whose
+/// signature fails must leave the views, and the next good edit must bring
+/// the record back, even when that edit's bytes equal an earlier version's.
+#[test]
+fn a_value_overwritten_with_bad_bytes_leaves_the_views_until_a_good_edit() {
+    let a = key(1);
+    let me = a.member_id();
+    let title = |reg: &Registry, id| match &reg.index().get(&id).map(|r| r.record().body.clone()) {
+        Some(record::Body::Need(n)) => Some(n.title.clone()),
+        _ => None,
+    };
+    let r1 = rec(&a, 1, at(1), need("Invoices", "1000EUR"));
+    let mut reg = Registry::new();
+    let c1 = MemberDoc::new(me)
+        .write(&a, &replica(1), std::slice::from_ref(&r1), NOW)
+        .unwrap();
+    assert_eq!(admit(&mut reg, vec![c1]).admitted.len(), 1);
+    assert_eq!(title(&reg, r1.id()).as_deref(), Some("Invoices"));
+
+    // Replica 2, on top of replica 1's change, writes corrupted bytes.
+    let mut bad = r1.stored_bytes();
+    bad[0] ^= 0x01;
+    let mut am = reg.doc(&me).unwrap().automerge().clone();
+    am.set_actor(actor_id(&me, &replica(2)));
+    let mut tx = am.transaction();
+    tx.put(automerge::ROOT, r1.doc_key(), automerge::ScalarValue::Bytes(bad))
+        .unwrap();
+    let (hash, _) = tx.commit_with(CommitOptions::default().with_time(NOW.0 as i64));
+    let c2 = SignedChange::sign(&a, &am.get_change_by_hash(&hash.unwrap()).unwrap());
+    assert_eq!(admit(&mut reg, vec![c2]).admitted.len(), 1);
+    assert_eq!(title(&reg, r1.id()), None, "the overwritten record left the views");
+    let invalid: Vec<_> = reg.index().invalid().map(|(_, _, why)| why.clone()).collect();
+    assert_eq!(invalid, vec![record::Invalid::BadSignature]);
+
+    // Replica 1 writes the very first version's bytes again: a new operation,
+    // so it is read and checked again, and it is valid.
+    let c3 = reg
+        .doc(&me)
+        .unwrap()
+        .write(&a, &replica(1), std::slice::from_ref(&r1), NOW)
+        .unwrap();
+    assert_eq!(admit(&mut reg, vec![c3]).admitted.len(), 1);
+    assert_eq!(title(&reg, r1.id()).as_deref(), Some("Invoices"));
+    assert_eq!(reg.index().invalid_count(), 0);
+
+    // And a real edit replaces it.
+    let r2 = edit(&a, &r1, at(2), need("Invoices and quotes", "1000EUR"));
+    let c4 = reg.doc(&me).unwrap().write(&a, &replica(2), &[r2], NOW).unwrap();
+    assert_eq!(admit(&mut reg, vec![c4]).admitted.len(), 1);
+    assert_eq!(title(&reg, r1.id()).as_deref(), Some("Invoices and quotes"));
 }

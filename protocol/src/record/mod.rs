@@ -372,57 +372,66 @@ impl Record {
         }
         validate::body(&self.body)?;
         let bytes = self.canonical_bytes();
-        let sig = key.sign(SIGNATURE_DOMAIN, &bytes);
-        let mut stored = Vec::with_capacity(SIG_LEN + bytes.len());
-        stored.extend_from_slice(&sig.to_bytes());
-        stored.extend_from_slice(&bytes);
-        if stored.len() > MAX_RECORD_BYTES {
-            return Err(Invalid::TooLarge { size: stored.len() });
+        let size = SIG_LEN + bytes.len();
+        if size > MAX_RECORD_BYTES {
+            return Err(Invalid::TooLarge { size });
         }
-        Ok(SignedRecord {
-            record: Arc::new(self),
-            stored: stored.into(),
-        })
+        let signature = key.sign(SIGNATURE_DOMAIN, &bytes).to_bytes();
+        Ok(SignedRecord::new(self, signature))
     }
 }
 
 /// A record with its signature, as stored in a member document.
 ///
 /// Made by [`Record::sign`] or [`SignedRecord::decode`]; `decode` checks
-/// everything but the signature, which [`SignedRecord::verify`] (or a batch
-/// verification over [`SignedRecord::signed_message`]) checks.
+/// everything but the signature, which [`SignedRecord::verify`] (or
+/// [`verify_many`]) checks.
+///
+/// Only the decoded record and the signature are kept: the stored bytes are
+/// the signature followed by the record's canonical encoding, which `decode`
+/// has checked to be the only one, so [`SignedRecord::stored_bytes`] gives
+/// them back exactly. (Keeping them too cost about 400 bytes per record in
+/// the index.)
+/// Clones share one allocation: the index holds each record under two keys.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SignedRecord {
-    record: Arc<Record>,
-    stored: Arc<[u8]>,
+pub struct SignedRecord(Arc<Signed>);
+
+#[derive(Debug, PartialEq, Eq)]
+struct Signed {
+    record: Record,
+    signature: [u8; SIG_LEN],
 }
 
 impl SignedRecord {
+    fn new(record: Record, signature: [u8; SIG_LEN]) -> Self {
+        Self(Arc::new(Signed { record, signature }))
+    }
+
     pub fn record(&self) -> &Record {
-        &self.record
+        &self.0.record
     }
 
     pub fn id(&self) -> RecordId {
-        self.record.id
+        self.record().id
     }
 
-    /// Signature ‖ canonical bytes: the value stored in a member document.
-    pub fn stored_bytes(&self) -> &[u8] {
-        &self.stored
+    /// Signature ‖ canonical bytes: the value stored in a member document
+    /// (encoded again on each call).
+    pub fn stored_bytes(&self) -> Vec<u8> {
+        let bytes = self.record().canonical_bytes();
+        let mut stored = Vec::with_capacity(SIG_LEN + bytes.len());
+        stored.extend_from_slice(&self.0.signature);
+        stored.extend_from_slice(&bytes);
+        stored
     }
 
     pub fn signature(&self) -> Signature {
-        let mut sig = [0u8; SIG_LEN];
-        sig.copy_from_slice(&self.stored[..SIG_LEN]);
-        Signature::from_bytes(&sig)
+        Signature::from_bytes(&self.0.signature)
     }
 
     /// `mutu/record/v1` ‖ canonical bytes: what the signature covers.
     pub fn signed_message(&self) -> Vec<u8> {
-        let mut m = Vec::with_capacity(SIGNATURE_DOMAIN.len() + self.stored.len() - SIG_LEN);
-        m.extend_from_slice(SIGNATURE_DOMAIN);
-        m.extend_from_slice(&self.stored[SIG_LEN..]);
-        m
+        message(&self.record().canonical_bytes())
     }
 
     /// Decodes stored bytes and checks all but the signature.
@@ -461,15 +470,14 @@ impl SignedRecord {
             return Err(Invalid::SquattedId);
         }
         validate::body(&record.body)?;
-        Ok(Self {
-            record: Arc::new(record),
-            stored: stored.into(),
-        })
+        let mut signature = [0u8; SIG_LEN];
+        signature.copy_from_slice(&stored[..SIG_LEN]);
+        Ok(Self::new(record, signature))
     }
 
     /// Checks the signature (strict Ed25519).
     pub fn verify(&self, keys: &mut KeyCache) -> Result<(), Invalid> {
-        let key = keys.get(&self.record.author).ok_or(Invalid::BadSignature)?;
+        let key = keys.get(&self.record().author).ok_or(Invalid::BadSignature)?;
         key.verify_strict(&self.signed_message(), &self.signature())
             .map_err(|_| Invalid::BadSignature)
     }
@@ -483,7 +491,7 @@ impl SignedRecord {
 
     /// The key a record has in its member document: `kind/id`.
     pub fn doc_key(&self) -> String {
-        doc_key(self.record.kind, &self.record.id)
+        doc_key(self.record().kind, &self.record().id)
     }
 }
 
@@ -497,19 +505,50 @@ pub fn doc_key(kind: Kind, id: &RecordId) -> String {
     format!("{}/{}", kind.as_str(), id)
 }
 
+/// `mutu/record/v1` ‖ canonical bytes.
+fn message(canonical: &[u8]) -> Vec<u8> {
+    let mut m = Vec::with_capacity(SIGNATURE_DOMAIN.len() + canonical.len());
+    m.extend_from_slice(SIGNATURE_DOMAIN);
+    m.extend_from_slice(canonical);
+    m
+}
+
 /// Verifies many records at once (see [`crate::verify`]). Returns, for each
 /// record, whether its signature holds (false too when the author id is not
 /// a usable key).
 pub fn verify_many(records: &[SignedRecord], keys: &mut KeyCache, verifier: &dyn Verifier) -> Vec<bool> {
     let messages: Vec<Vec<u8>> = records.iter().map(SignedRecord::signed_message).collect();
+    verify_messages(records.iter().zip(&messages), keys, verifier)
+}
+
+/// [`verify_many`] for records just decoded, with the stored bytes each was
+/// decoded from: the signed message is taken from those bytes instead of
+/// encoding the record again.
+pub(crate) fn verify_decoded(
+    records: &[(&SignedRecord, &[u8])],
+    keys: &mut KeyCache,
+    verifier: &dyn Verifier,
+) -> Vec<bool> {
+    let messages: Vec<Vec<u8>> = records
+        .iter()
+        .map(|(_, stored)| message(stored.get(SIG_LEN..).unwrap_or_default()))
+        .collect();
+    verify_messages(records.iter().map(|(r, _)| *r).zip(&messages), keys, verifier)
+}
+
+fn verify_messages<'a>(
+    records: impl ExactSizeIterator<Item = (&'a SignedRecord, &'a Vec<u8>)>,
+    keys: &mut KeyCache,
+    verifier: &dyn Verifier,
+) -> Vec<bool> {
     let mut ok = vec![false; records.len()];
     let mut positions = Vec::with_capacity(records.len());
     let mut items = Vec::with_capacity(records.len());
-    for (i, r) in records.iter().enumerate() {
-        if let Some(key) = keys.get(&r.record.author) {
+    for (i, (r, message)) in records.enumerate() {
+        if let Some(key) = keys.get(&r.record().author) {
             positions.push(i);
             items.push(Item {
-                message: &messages[i],
+                message,
                 signature: r.signature(),
                 key,
             });

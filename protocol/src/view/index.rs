@@ -1,27 +1,44 @@
 //! The record index: every record of every document, validated on read.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 
-use crate::doc::MemberDoc;
+use crate::doc::{MemberDoc, OpId};
 use crate::identity::{KeyCache, MemberId};
 use crate::record::{self, Body, Invalid, Kind, RecordId, SignedRecord};
 use crate::verify::Verifier;
 
+/// What the index knows of one key of a document: the operation that wrote
+/// its value (to tell, on the next re-index, whether the value changed
+/// without reading it) and the verdict on that value.
 #[derive(Debug, Clone)]
-enum Slot {
+struct Slot {
+    op: Option<OpId>,
+    verdict: Verdict,
+}
+
+#[derive(Debug, Clone)]
+enum Verdict {
     Valid(SignedRecord),
-    Invalid { bytes: Arc<[u8]>, reason: Invalid },
+    Invalid(Invalid),
 }
 
 impl Slot {
-    fn bytes(&self) -> &[u8] {
-        match self {
-            Slot::Valid(r) => r.stored_bytes(),
-            Slot::Invalid { bytes, .. } => bytes,
+    fn valid(&self) -> Option<&SignedRecord> {
+        match &self.verdict {
+            Verdict::Valid(r) => Some(r),
+            Verdict::Invalid(_) => None,
         }
     }
+
+    /// Whether this slot still describes a value written by `op`.
+    fn written_by(&self, op: Option<OpId>) -> bool {
+        self.op.is_some() && self.op == op
+    }
 }
+
+/// A record decoded while staging a document, not yet verified: its key,
+/// the operation that wrote it, the record and the bytes it came from.
+type Fresh = (String, Option<OpId>, SignedRecord, Vec<u8>);
 
 /// Valid records by id, plus what was left out and why.
 ///
@@ -43,7 +60,7 @@ const REINDEX_BATCH: usize = 4_096;
 
 /// A document being re-indexed: its owner, the slots kept or found
 /// invalid, and the decoded records whose signatures are still to check.
-type Staged = (MemberId, HashMap<String, Slot>, Vec<(String, SignedRecord)>);
+type Staged = (MemberId, HashMap<String, Slot>, Vec<Fresh>);
 
 impl Index {
     /// Re-reads these documents' records, re-validating only values that
@@ -70,25 +87,24 @@ impl Index {
     /// Verifies the staged fresh records in one call and puts the documents
     /// back into the index.
     fn finish(&mut self, staged: Vec<Staged>, keys: &mut KeyCache, verifier: &dyn Verifier) {
-        let fresh: Vec<SignedRecord> = staged
+        let fresh: Vec<(&SignedRecord, &[u8])> = staged
             .iter()
-            .flat_map(|(_, _, f)| f.iter().map(|(_, r)| r.clone()))
+            .flat_map(|(_, _, f)| f.iter().map(|(_, _, r, bytes)| (r, &bytes[..])))
             .collect();
-        let mut verdicts = record::verify_many(&fresh, keys, verifier).into_iter();
+        let verdicts = record::verify_decoded(&fresh, keys, verifier);
+        drop(fresh);
+        let mut verdicts = verdicts.into_iter();
         for (owner, mut slots, fresh) in staged {
-            for (key, r) in fresh {
-                let slot = if verdicts.next().unwrap_or(false) {
-                    Slot::Valid(r)
+            for (key, op, r, _) in fresh {
+                let verdict = if verdicts.next().unwrap_or(false) {
+                    Verdict::Valid(r)
                 } else {
-                    Slot::Invalid {
-                        bytes: r.stored_bytes().into(),
-                        reason: Invalid::BadSignature,
-                    }
+                    Verdict::Invalid(Invalid::BadSignature)
                 };
-                slots.insert(key, slot);
+                slots.insert(key, Slot { op, verdict });
             }
             for slot in slots.values() {
-                if let Slot::Valid(r) = slot {
+                if let Some(r) = slot.valid() {
                     self.records.insert(r.id(), r.clone());
                     if let Body::Tombstone(t) = &r.record().body {
                         self.tombstones.insert((t.target, owner));
@@ -105,7 +121,7 @@ impl Index {
         let owner = doc.owner();
         let old = self.by_doc.remove(&owner).unwrap_or_default();
         for slot in old.values() {
-            if let Slot::Valid(r) = slot {
+            if let Some(r) = slot.valid() {
                 self.records.remove(&r.id());
                 if let Body::Tombstone(t) = &r.record().body {
                     self.tombstones.remove(&(t.target, owner));
@@ -114,11 +130,14 @@ impl Index {
         }
         let mut slots = HashMap::with_capacity(old.len());
         let mut fresh = Vec::new();
-        for (key, bytes) in doc.entries() {
-            if let Some(slot) = old.get(&key).filter(|s| s.bytes() == &bytes[..]) {
-                slots.insert(key, slot.clone());
+        for value in doc.values() {
+            let Some(bytes) = value.bytes else { continue };
+            let op = value.op;
+            if let Some(slot) = old.get(value.key.as_ref()).filter(|s| s.written_by(op)) {
+                slots.insert(value.key.into_owned(), slot.clone());
                 continue;
             }
+            let key = value.key.into_owned();
             let checked = SignedRecord::decode(&bytes).and_then(|r| {
                 if r.record().author != owner {
                     Err(Invalid::WrongAuthor {
@@ -131,13 +150,13 @@ impl Index {
                 }
             });
             match checked {
-                Ok(r) => fresh.push((key, r)),
+                Ok(r) => fresh.push((key, op, r, bytes.into_owned())),
                 Err(reason) => {
                     slots.insert(
                         key,
-                        Slot::Invalid {
-                            bytes: bytes.into(),
-                            reason,
+                        Slot {
+                            op,
+                            verdict: Verdict::Invalid(reason),
                         },
                     );
                 }
@@ -150,7 +169,7 @@ impl Index {
         let owner = *member;
         if let Some(old) = self.by_doc.remove(member) {
             for slot in old.values() {
-                if let Slot::Valid(r) = slot {
+                if let Some(r) = slot.valid() {
                     self.records.remove(&r.id());
                     if let Body::Tombstone(t) = &r.record().body {
                         self.tombstones.remove(&(t.target, owner));
@@ -199,9 +218,9 @@ impl Index {
     /// Records left out of every view, with the reason.
     pub fn invalid(&self) -> impl Iterator<Item = (&MemberId, &str, &Invalid)> {
         self.by_doc.iter().flat_map(|(m, slots)| {
-            slots.iter().filter_map(move |(k, s)| match s {
-                Slot::Invalid { reason, .. } => Some((m, k.as_str(), reason)),
-                Slot::Valid(_) => None,
+            slots.iter().filter_map(move |(k, s)| match &s.verdict {
+                Verdict::Invalid(reason) => Some((m, k.as_str(), reason)),
+                Verdict::Valid(_) => None,
             })
         })
     }
