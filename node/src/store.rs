@@ -163,6 +163,39 @@ impl Store {
         Ok(out)
     }
 
+    /// Every stored change, document by document in arrival order, handed
+    /// to `each` in batches of whole documents: a batch is handed over once
+    /// it holds at least `batch` changes and the next document begins.
+    /// Opening a large store this way holds one batch at a time besides what
+    /// `each` keeps.
+    pub fn scan_changes<E: From<Error>>(
+        &self,
+        batch: usize,
+        mut each: impl FnMut(Vec<SignedChange>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let tx = self.db.begin_read().map_err(Error::from)?;
+        let table = tx.open_table(CHANGES).map_err(Error::from)?;
+        let log = tx.open_table(DOC_LOG).map_err(Error::from)?;
+        let mut out: Vec<SignedChange> = Vec::new();
+        for entry in log.iter().map_err(Error::from)? {
+            let (key, hash) = entry.map_err(Error::from)?;
+            let doc = &key.value()[..32];
+            let new_doc = out.last().is_none_or(|c| c.doc().as_bytes() != doc);
+            if new_doc && out.len() >= batch {
+                each(std::mem::take(&mut out))?;
+            }
+            let v = table
+                .get(hash.value())
+                .map_err(Error::from)?
+                .ok_or_else(|| Error::Damaged("log names a missing change".into()))?;
+            out.push(decode(v.value())?);
+        }
+        if !out.is_empty() {
+            each(out)?;
+        }
+        Ok(())
+    }
+
     /// Stored changes with these hashes (unknown hashes are skipped).
     pub fn changes_by_hash(&self, hashes: &[[u8; 32]]) -> Result<Vec<SignedChange>, Error> {
         let tx = self.db.begin_read()?;
@@ -289,27 +322,89 @@ mod tests {
 
     use super::*;
 
+    fn need_body(title: &str) -> Body {
+        Body::Need(Need {
+            title: title.into(),
+            description: String::new(),
+            tags: vec![],
+            project: None,
+            goal: None,
+            days_goal: None,
+            deadline: None,
+            status: NeedStatus::Open,
+        })
+    }
+
     fn change(key: &SecretKey, title: &str) -> SignedChange {
         let record = Record::new(
             key.member_id(),
             [7; 16],
             Timestamp::from_millis(1_000),
-            Body::Need(Need {
-                title: title.into(),
-                description: String::new(),
-                tags: vec![],
-                project: None,
-                goal: None,
-                days_goal: None,
-                deadline: None,
-                status: NeedStatus::Open,
-            }),
+            need_body(title),
         )
         .sign(key)
         .unwrap();
         MemberDoc::new(key.member_id())
             .write(key, &ReplicaNonce([1; 16]), &[record], Timestamp::from_millis(1_000))
             .unwrap()
+    }
+
+    #[test]
+    fn a_scan_hands_over_whole_documents_in_bounded_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("store.redb")).unwrap();
+        let mut registry = Registry::new();
+        let now = Timestamp::from_millis(2_000);
+        // Members with 3, 1, 2 and 1 changes, each change on top of the last.
+        for (n, count) in [3usize, 1, 2, 1].into_iter().enumerate() {
+            let key = SecretKey::from_bytes(&[n as u8 + 10; 32]);
+            for i in 0..count {
+                let record = Record::new(key.member_id(), [i as u8; 16], now, need_body(&format!("need {i}")))
+                    .sign(&key)
+                    .unwrap();
+                let doc = registry
+                    .doc(&key.member_id())
+                    .cloned()
+                    .unwrap_or_else(|| MemberDoc::new(key.member_id()));
+                let c = doc.write(&key, &ReplicaNonce([1; 16]), &[record], now).unwrap();
+                registry
+                    .admit(vec![c], now, Trust::Untrusted, |cs| store.put_changes(cs).map(drop))
+                    .unwrap();
+            }
+        }
+        let all = store.all_changes().unwrap();
+        assert_eq!(all.len(), 7);
+        for size in [1, 2, 3, 100] {
+            let mut batches: Vec<Vec<SignedChange>> = Vec::new();
+            store
+                .scan_changes(size, |b| {
+                    batches.push(b);
+                    Ok::<(), Error>(())
+                })
+                .unwrap();
+            assert_eq!(batches.concat(), all, "batch size {size}");
+            let docs_of = |b: &[SignedChange]| b.iter().map(|c| c.doc()).collect::<std::collections::BTreeSet<_>>();
+            for (i, b) in batches.iter().enumerate() {
+                // No document is split across batches.
+                for other in &batches[i + 1..] {
+                    assert!(docs_of(b).is_disjoint(&docs_of(other)), "batch size {size}");
+                }
+                if i + 1 < batches.len() {
+                    assert!(b.len() >= size, "batch size {size}: {} changes", b.len());
+                    let last = b.last().unwrap().doc();
+                    let before_last = b.iter().filter(|c| c.doc() != last).count();
+                    assert!(before_last < size, "batch size {size}: handed over too late");
+                }
+            }
+        }
+        // An error from `each` stops the scan and comes back as is.
+        let mut calls = 0;
+        let err = store.scan_changes(1, |_| {
+            calls += 1;
+            Err(Error::Damaged("stop".into()))
+        });
+        assert!(matches!(err, Err(Error::Damaged(_))));
+        assert_eq!(calls, 1);
     }
 
     #[test]
