@@ -13,6 +13,8 @@
 //!   they are durable and in its views.
 //! - `memory`: resident bytes per record in that child, before dialling and
 //!   after catch-up.
+//! - `memory_reopen`: the caught-up home opened by another fresh child
+//!   (`MUTU_BENCH_CHILD=reopen`): resident growth per record of `State::open`.
 //! - `resync_idle`: the two converged nodes of the catch-up (the child's home
 //!   reopened in-process), round trips and bytes of one anti-entropy pass,
 //!   from the actors' `/mutu/sync/1` counters.
@@ -275,6 +277,45 @@ fn catchup_child() {
     });
 }
 
+/// The child side of `memory_reopen`: opens the caught-up home in a fresh
+/// process (no memory left over from generating or importing the data) and
+/// prints its resident-size growth as one JSON line.
+fn reopen_child() {
+    let home = PathBuf::from(std::env::var("MUTU_BENCH_HOME").expect("MUTU_BENCH_HOME"));
+    let t = Instant::now();
+    let rss_before = rss_bytes();
+    let state = State::open(Home::resolve(Some(home)).expect("home")).expect("reopen");
+    let rss_after = rss_bytes();
+    println!(
+        "{}",
+        json!({
+            "elapsed_s": t.elapsed().as_secs_f64(),
+            "rss_before": rss_before,
+            "rss_after": rss_after,
+            "records": state.registry().index().len(),
+        })
+    );
+}
+
+/// Runs this binary again as child `role` on `home` and returns the JSON
+/// line it prints.
+fn run_child(role: &str, home: &Path, env: &[(&str, String)]) -> serde_json::Value {
+    let exe = std::env::current_exe().expect("current exe");
+    let mut child = Command::new(exe)
+        .env("MUTU_BENCH_CHILD", role)
+        .env("MUTU_BENCH_HOME", home)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn a child");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("child stdout"))
+        .read_line(&mut line)
+        .expect("child output");
+    let _ = child.wait();
+    serde_json::from_str(&line).expect("child JSON")
+}
+
 fn counters(s: &Status) -> [u64; 4] {
     [s.sync_passes, s.sync_requests, s.sync_bytes_sent, s.sync_bytes_received]
 }
@@ -377,8 +418,10 @@ async fn propagation(publishes: usize) -> serde_json::Value {
 }
 
 fn main() {
-    if std::env::var("MUTU_BENCH_CHILD").as_deref() == Ok("catchup") {
-        return catchup_child();
+    match std::env::var("MUTU_BENCH_CHILD").as_deref() {
+        Ok("catchup") => return catchup_child(),
+        Ok("reopen") => return reopen_child(),
+        _ => {}
     }
     let members = env_usize("MUTU_BENCH_MEMBERS", 1_000);
     let per_member = env_usize("MUTU_BENCH_RECORDS", 100);
@@ -430,25 +473,14 @@ fn main() {
         let a = start(state_a, Duration::from_secs(3600)).await;
 
         // catchup + memory: a child process.
-        let exe = std::env::current_exe().expect("current exe");
-        let mut child = Command::new(exe)
-            .env("MUTU_BENCH_CHILD", "catchup")
-            .env("MUTU_BENCH_HOME", &home_b)
-            .env("MUTU_BENCH_PEER", a.addr.to_string())
-            .env("MUTU_BENCH_TOTAL", (total + 1).to_string())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("spawn the catch-up child");
-        let stdout = child.stdout.take().expect("child stdout");
-        let line = tokio::task::spawn_blocking(move || {
-            let mut line = String::new();
-            BufReader::new(stdout).read_line(&mut line).expect("child output");
-            line
-        })
-        .await
-        .expect("reader");
-        let _ = child.wait();
-        let out: serde_json::Value = serde_json::from_str(&line).expect("child JSON");
+        let home = home_b.clone();
+        let env = [
+            ("MUTU_BENCH_PEER", a.addr.to_string()),
+            ("MUTU_BENCH_TOTAL", (total + 1).to_string()),
+        ];
+        let out = tokio::task::spawn_blocking(move || run_child("catchup", &home, &env))
+            .await
+            .expect("catch-up child");
         let elapsed = out["elapsed_s"].as_f64().expect("elapsed");
         let rate = total as f64 / elapsed;
         println!(
@@ -485,26 +517,30 @@ fn main() {
             })
         );
 
-        // resync_idle: the child's home reopened, converged with A.
-        let t = Instant::now();
-        let rss_open_before = rss_bytes();
-        let state_b = State::open(Home::resolve(Some(home_b.clone())).expect("home")).expect("reopen");
-        let rss_open_after = rss_bytes();
-        let reopen_s = t.elapsed().as_secs_f64();
-        eprintln!("reopened node B in {reopen_s:.1} s");
+        // memory_reopen: the caught-up home opened by a fresh process.
+        let home = home_b.clone();
+        let out = tokio::task::spawn_blocking(move || run_child("reopen", &home, &[]))
+            .await
+            .expect("reopen child");
+        let growth = out["rss_after"].as_u64().expect("rss").saturating_sub(out["rss_before"].as_u64().expect("rss"));
+        let reopen_s = out["elapsed_s"].as_f64().expect("elapsed");
+        eprintln!("reopened node B in a fresh process in {reopen_s:.1} s");
         println!(
             "{}",
             json!({
                 "scenario": "memory_reopen",
-                "what": "the caught-up home reopened in the parent (State::open: store read, registry and views rebuilt, no network)",
-                "records": state_b.registry().index().len(),
+                "what": "the caught-up home opened by a fresh process (State::open: store read, registry and views rebuilt, no network)",
+                "records": out["records"],
                 "reopen_s": round(reopen_s, 3),
-                "rss_growth_bytes": rss_open_after.saturating_sub(rss_open_before),
-                "bytes_per_record": (rss_open_after.saturating_sub(rss_open_before) as f64 / total as f64).round(),
+                "rss_growth_bytes": growth,
+                "bytes_per_record": (growth as f64 / total as f64).round(),
                 "goal_bytes_per_record": 1024,
-                "ratio": round(rss_open_after.saturating_sub(rss_open_before) as f64 / total as f64 / 1024.0, 3),
+                "ratio": round(growth as f64 / total as f64 / 1024.0, 3),
             })
         );
+
+        // resync_idle: the child's home reopened here, converged with A.
+        let state_b = State::open(Home::resolve(Some(home_b.clone())).expect("home")).expect("reopen");
         let interval = Duration::from_millis(500);
         // A's timer is an hour: only B's passes run, one per interval.
         let b = start(state_b, interval).await;
