@@ -20,9 +20,12 @@
 //!   from the actors' `/mutu/sync/1` counters.
 //! - `propagation`: 10 in-process nodes over loopback TCP, 1 000 local writes
 //!   on varying nodes; latency until every node shows the record.
+//! - `replay`: one member's history of 5 000 single-record changes admitted
+//!   in one batch (as opening a home does), against automerge's own
+//!   `apply_changes` of the same changes.
 //!
 //! Environment: `MUTU_BENCH_MEMBERS` / `MUTU_BENCH_RECORDS` (per member) /
-//! `MUTU_BENCH_PUBLISHES` shrink the runs for a quick try.
+//! `MUTU_BENCH_PUBLISHES` / `MUTU_BENCH_HISTORY` shrink the runs for a quick try.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -168,6 +171,65 @@ fn verify_limit(changes: &[SignedChange], min: Duration) -> f64 {
         }
     }
     n as f64 / start.elapsed().as_secs_f64()
+}
+
+/// `replay`: one member's history of `n` changes of one record each (how a
+/// member writing from the CLI or the web grows its document), admitted in
+/// one batch as opening a home or pulling that document does. The limit is
+/// automerge's own `apply_changes` of the same changes, in the same run.
+fn replay(n: usize, now: Timestamp) -> serde_json::Value {
+    let key = SecretKey::from_bytes(&[0x42; 32]);
+    let me = key.member_id();
+    // Written straight on one automerge document (one transaction per
+    // record), so that making the history costs O(n).
+    let mut am = automerge::Automerge::new();
+    am.set_actor(mutu_protocol::identity::actor_id(&me, &ReplicaNonce([3; 16])));
+    let changes: Vec<SignedChange> = (0..n)
+        .map(|i| {
+            let mut nonce = [0u8; 16];
+            nonce[..8].copy_from_slice(&(i as u64).to_le_bytes());
+            let r = Record::new(me, nonce, now, need(format!("need {i}")))
+                .sign(&key)
+                .expect("valid record");
+            let mut tx = am.transaction();
+            automerge::transaction::Transactable::put(
+                &mut tx,
+                automerge::ROOT,
+                r.doc_key(),
+                automerge::ScalarValue::Bytes(r.stored_bytes()),
+            )
+            .expect("put");
+            let (hash, _) =
+                tx.commit_with(automerge::transaction::CommitOptions::default().with_time(now.as_millis() as i64));
+            let change = automerge::ReadDoc::get_change_by_hash(&am, &hash.expect("a change")).expect("the change");
+            SignedChange::sign(&key, &change)
+        })
+        .collect();
+
+    let t = Instant::now();
+    let mut doc = automerge::Automerge::new();
+    doc.apply_changes(changes.iter().map(|c| c.decode().expect("decodes")))
+        .expect("apply");
+    let limit_s = t.elapsed().as_secs_f64();
+    drop(doc);
+
+    let t = Instant::now();
+    let mut registry = Registry::with_verifier(std::sync::Arc::new(mutu_node::verify::Parallel::new()));
+    let report = registry
+        .admit(changes, now, Trust::OwnStore, |_| Ok::<(), ()>(()))
+        .expect("admit");
+    let admit_s = t.elapsed().as_secs_f64();
+    assert_eq!(report.admitted.len(), n, "every change admitted");
+    assert_eq!(registry.index().len(), n, "every record indexed");
+    json!({
+        "scenario": "replay",
+        "changes": n,
+        "records_per_change": 1,
+        "what": "Registry::admit of one member's whole history in one batch (as State::open), against automerge apply_changes of the same changes",
+        "admit_s": round(admit_s, 3),
+        "apply_changes_s": round(limit_s, 3),
+        "ratio": round(admit_s / limit_s, 2),
+    })
 }
 
 struct Node {
@@ -451,6 +513,8 @@ fn main() {
             "ratio": 1.0,
         })
     );
+
+    println!("{}", replay(env_usize("MUTU_BENCH_HISTORY", 5_000), now));
 
     let rt = runtime();
     let dir_a = tempfile::tempdir().expect("tempdir");

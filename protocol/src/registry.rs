@@ -288,16 +288,19 @@ impl Registry {
             let doc = self.docs.get(&member).unwrap_or(&empty);
             let mut clock: HashMap<Vec<u8>, u64> = HashMap::new();
             let mut added: HashSet<ChangeHash> = HashSet::new();
+            // Passes over the waiting changes in their order, each taking
+            // every change whose dependencies are met by then. Changes that
+            // come in causal order (a store read back, a peer's answer) all
+            // go in one pass; the order is kept so that this holds.
             loop {
                 let before = waiting.len();
-                let mut i = 0;
-                while i < waiting.len() {
-                    let c = &waiting[i].change;
-                    let actor = c.actor_id();
+                let mut kept = Vec::with_capacity(waiting.len());
+                for c in waiting {
+                    let change = &c.change;
+                    let actor = change.actor_id();
                     let current = *clock.entry(actor.to_bytes().to_vec()).or_insert_with(|| doc.seq(actor));
-                    if c.seq() <= current {
-                        let (hash, seq) = (c.hash(), c.seq());
-                        waiting.swap_remove(i);
+                    if change.seq() <= current {
+                        let (hash, seq) = (change.hash(), change.seq());
                         if added.contains(&hash) || doc.has_change(&hash) {
                             report.duplicates += 1;
                         } else {
@@ -310,16 +313,16 @@ impl Registry {
                         }
                         continue;
                     }
-                    let deps_ok = c.deps().iter().all(|d| doc.has_change(d) || added.contains(d));
-                    if deps_ok && c.seq() == current + 1 {
-                        let c = waiting.swap_remove(i);
-                        clock.insert(c.change.actor_id().to_bytes().to_vec(), c.change.seq());
-                        added.insert(c.change.hash());
+                    let deps_ok = change.deps().iter().all(|d| doc.has_change(d) || added.contains(d));
+                    if deps_ok && change.seq() == current + 1 {
+                        clock.insert(actor.to_bytes().to_vec(), change.seq());
+                        added.insert(change.hash());
                         ready.push(c);
-                        continue;
+                    } else {
+                        kept.push(c);
                     }
-                    i += 1;
                 }
+                waiting = kept;
                 if waiting.len() == before {
                     break;
                 }
