@@ -165,30 +165,35 @@ impl Store {
 
     /// Every stored change, document by document in arrival order, handed
     /// to `each` in batches of whole documents: a batch is handed over once
-    /// it holds at least `batch` changes and the next document begins.
+    /// its changes hold at least `batch_bytes` bytes and the next document
+    /// begins.
     /// Opening a large store this way holds one batch at a time besides what
     /// `each` keeps.
     pub fn scan_changes<E: From<Error>>(
         &self,
-        batch: usize,
+        batch_bytes: usize,
         mut each: impl FnMut(Vec<SignedChange>) -> Result<(), E>,
     ) -> Result<(), E> {
         let tx = self.db.begin_read().map_err(Error::from)?;
         let table = tx.open_table(CHANGES).map_err(Error::from)?;
         let log = tx.open_table(DOC_LOG).map_err(Error::from)?;
         let mut out: Vec<SignedChange> = Vec::new();
+        let mut bytes = 0;
         for entry in log.iter().map_err(Error::from)? {
             let (key, hash) = entry.map_err(Error::from)?;
             let doc = &key.value()[..32];
             let new_doc = out.last().is_none_or(|c| c.doc().as_bytes() != doc);
-            if new_doc && out.len() >= batch {
+            if new_doc && bytes >= batch_bytes {
                 each(std::mem::take(&mut out))?;
+                bytes = 0;
             }
             let v = table
                 .get(hash.value())
                 .map_err(Error::from)?
                 .ok_or_else(|| Error::Damaged("log names a missing change".into()))?;
-            out.push(decode(v.value())?);
+            let change = decode(v.value())?;
+            bytes += change.change_bytes().len();
+            out.push(change);
         }
         if !out.is_empty() {
             each(out)?;
@@ -374,7 +379,9 @@ mod tests {
         }
         let all = store.all_changes().unwrap();
         assert_eq!(all.len(), 7);
-        for size in [1, 2, 3, 100] {
+        let size_of = |b: &[SignedChange]| b.iter().map(|c| c.change_bytes().len()).sum::<usize>();
+        let one = size_of(&all[..1]);
+        for size in [1, one, 2 * one, 3 * one, 100 * one] {
             let mut batches: Vec<Vec<SignedChange>> = Vec::new();
             store
                 .scan_changes(size, |b| {
@@ -390,10 +397,10 @@ mod tests {
                     assert!(docs_of(b).is_disjoint(&docs_of(other)), "batch size {size}");
                 }
                 if i + 1 < batches.len() {
-                    assert!(b.len() >= size, "batch size {size}: {} changes", b.len());
+                    assert!(size_of(b) >= size, "batch size {size}: {} bytes", size_of(b));
                     let last = b.last().unwrap().doc();
-                    let before_last = b.iter().filter(|c| c.doc() != last).count();
-                    assert!(before_last < size, "batch size {size}: handed over too late");
+                    let before_last: Vec<_> = b.iter().filter(|c| c.doc() != last).cloned().collect();
+                    assert!(size_of(&before_last) < size, "batch size {size}: handed over too late");
                 }
             }
         }

@@ -392,6 +392,7 @@ impl Record {
 /// has checked to be the only one, so [`SignedRecord::stored_bytes`] gives
 /// them back exactly. (Keeping them too cost about 400 bytes per record in
 /// the index.)
+///
 /// Clones share one allocation: the index holds each record under two keys.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignedRecord(Arc<Signed>);
