@@ -146,9 +146,12 @@ impl Sample {
         Ok(s)
     }
 
-    /// How many steps name their record, by op (for a summary).
-    pub fn count(&self, op: &str) -> usize {
-        self.steps.iter().filter(|s| s.op == op).count()
+    /// How many valid records (tombstones included) the sample leaves on
+    /// every node: one per member profile and one per step, except the steps
+    /// that edit a record, which keep its id.
+    pub fn records(&self) -> usize {
+        let edits = self.steps.iter().filter(|s| EDIT_OPS.contains(&s.op.as_str())).count();
+        self.members.len() + self.steps.len() - edits
     }
 }
 
@@ -167,6 +170,14 @@ fn prepared<T: Op + DeserializeOwned + Send + 'static>(with: Value, at: Timestam
             .ok_or_else(|| ops::Error::NotFound(format!("{id} is not in the index after its write")))
     }))
 }
+
+/// The ops of [`build`] that edit an existing record instead of making one.
+const EDIT_OPS: [&str; 4] = [
+    "need_status",
+    "withdraw_pledge",
+    "catalogue_include",
+    "catalogue_editor",
+];
 
 fn build(op: &str, with: Value, at: Timestamp) -> Result<Write, String> {
     match op {
@@ -635,21 +646,7 @@ mod tests {
         let now = state::now();
         let (sample, states) = offline(dir.path(), now);
         let counts: Vec<usize> = states.iter().map(|s| s.registry().index().len()).collect();
-        // One record per step, plus the profiles; edits keep their record's id.
-        let edits = [
-            "need_status",
-            "withdraw_pledge",
-            "catalogue_include",
-            "catalogue_editor",
-        ]
-        .iter()
-        .map(|op| sample.count(op))
-        .sum::<usize>();
-        assert_eq!(
-            counts[0],
-            sample.steps.len() - edits + sample.members.len(),
-            "{counts:?}"
-        );
+        assert_eq!(counts[0], sample.records(), "{counts:?}");
         for st in &states {
             let index = st.registry().index();
             assert_eq!(index.invalid_count(), 0);

@@ -36,17 +36,7 @@ async fn the_demo_nodes_load_the_sample_and_converge() {
     assert!(running.loaded);
     assert_eq!(running.nodes.len(), 3);
     let sample = Sample::shipped().unwrap();
-    // One record per step and per profile; edits keep their record's id.
-    let edits: usize = [
-        "need_status",
-        "withdraw_pledge",
-        "catalogue_include",
-        "catalogue_editor",
-    ]
-    .iter()
-    .map(|op| sample.count(op))
-    .sum();
-    assert_eq!(running.records, sample.steps.len() - edits + sample.members.len());
+    assert_eq!(running.records, sample.records());
 
     for n in &running.nodes {
         let (len, invalid, docs) = n
