@@ -8,7 +8,7 @@ use mutu_protocol::record::{Body, Kind};
 use mutu_protocol::view::Filter;
 
 use super::needs::paragraphs;
-use super::{badge, empty, entry_status, excerpt, member_link, member_links, record_link};
+use super::{badge, column_heads, empty, entry_status, excerpt, member_link, member_links, record_link};
 use crate::web::PageCtx;
 use crate::web::i18n;
 use crate::web::{PageError, WebState, render};
@@ -85,13 +85,7 @@ pub async fn show(Ax(st): Ax<WebState>, ctx: PageCtx, Path(id): Path<String>) ->
                     (empty(ctx, "catalogue.no_entries"))
                 } @else {
                     table.list {
-                        thead { tr {
-                            th scope="col" { (ctx.t("catalogue.project")) }
-                            th scope="col" { (ctx.t("catalogue.status")) }
-                            th scope="col" { (ctx.t("catalogue.note")) }
-                            th scope="col" { (ctx.t("catalogue.by")) }
-                            th scope="col" { (ctx.t("catalogue.via")) }
-                        } }
+                        (column_heads(ctx, &["catalogue.project", "catalogue.status", "catalogue.note", "catalogue.by", "catalogue.via"]))
                         tbody {
                             @for e in &c.entries {
                                 tr {

@@ -301,6 +301,11 @@ pub fn option(value: &str, current: &str, label: &str) -> Markup {
     }
 }
 
+/// The header row of a `table.list`, one column per message key.
+pub fn column_heads(ctx: &PageCtx, keys: &[&'static str]) -> Markup {
+    html! { thead { tr { @for k in keys { th scope="col" { (ctx.t(k)) } } } } }
+}
+
 /// An empty-list message.
 pub fn empty(ctx: &PageCtx, key: &'static str) -> Markup {
     html! { p.empty { (ctx.t(key)) } }

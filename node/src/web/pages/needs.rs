@@ -8,8 +8,8 @@ use mutu_protocol::view::{NeedView, Views, funding};
 use serde::Deserialize;
 
 use super::{
-    badge, empty, funding_state, goal_text, member_link, need_status, nonblank, option, pledged_text, progress,
-    record_link, resource_short, tag_filter, tags,
+    badge, column_heads, empty, funding_state, goal_text, member_link, need_status, nonblank, option, pledged_text,
+    progress, record_link, resource_short, tag_filter, tags,
 };
 use crate::web::chart::{self, Point};
 use crate::web::i18n;
@@ -286,13 +286,7 @@ pub async fn show(Ax(st): Ax<WebState>, ctx: PageCtx, Path(id): Path<String>) ->
                     @if !items.is_empty() {
                         h3 { (ctx.t(key)) }
                         table.list {
-                            thead { tr {
-                                th scope="col" { (ctx.t("pledge.member")) }
-                                th scope="col" { (ctx.t("pledge.what")) }
-                                th scope="col" { (ctx.t("pledge.condition")) }
-                                th scope="col" { (ctx.t("pledge.effect")) }
-                                th scope="col" { (ctx.t("pledge.date")) }
-                            } }
+                            (column_heads(ctx, &["pledge.member", "pledge.what", "pledge.condition", "pledge.effect", "pledge.date"]))
                             tbody {
                                 @for (r, v) in items {
                                     @if let Body::Pledge(p) = &r.record().body {

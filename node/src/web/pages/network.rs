@@ -4,7 +4,7 @@ use axum::extract::State as Ax;
 use axum::response::{IntoResponse, Response};
 use maud::html;
 
-use super::{empty, short};
+use super::{column_heads, empty, short};
 use crate::web::i18n::{self, number};
 use crate::web::{PageCtx, PageError, WebState, error_page, layout};
 
@@ -46,11 +46,7 @@ pub async fn page(Ax(st): Ax<WebState>, ctx: PageCtx) -> Response {
             (empty(&ctx, "network.no_peers"))
         } @else {
             table.list {
-                thead { tr {
-                    th scope="col" { (ctx.t("network.peer_id")) }
-                    th scope="col" { (ctx.t("network.address")) }
-                    th scope="col" { (ctx.t("network.since")) }
-                } }
+                (column_heads(&ctx, &["network.peer_id", "network.address", "network.since"]))
                 tbody {
                     @for p in &peers {
                         tr {
