@@ -145,29 +145,33 @@ impl std::fmt::Debug for Command {
 }
 
 impl Handle {
+    /// Sends the command `make` builds around a reply sender, and waits for
+    /// the reply.
+    async fn ask<R>(&self, make: impl FnOnce(oneshot::Sender<R>) -> Command) -> Result<R, Error> {
+        let (tx, rx) = oneshot::channel();
+        self.commands.send(make(tx)).await.map_err(|_| Error::Stopped)?;
+        rx.await.map_err(|_| Error::Stopped)
+    }
+
     /// Runs `f` on the state and returns its result.
     pub async fn read<R: Send + 'static>(&self, f: impl FnOnce(&State) -> R + Send + 'static) -> Result<R, Error> {
-        let (tx, rx) = oneshot::channel();
-        self.commands
-            .send(Command::Read(Box::new(move |s| {
+        self.ask(|tx| {
+            Command::Read(Box::new(move |s| {
                 let _ = tx.send(f(s));
-            })))
-            .await
-            .map_err(|_| Error::Stopped)?;
-        rx.await.map_err(|_| Error::Stopped)
+            }))
+        })
+        .await
     }
 
     /// Runs a write on the state; the changes it makes (local writes,
     /// imports) are published once it returns.
     pub async fn write<R: Send + 'static>(&self, f: impl FnOnce(&mut State) -> R + Send + 'static) -> Result<R, Error> {
-        let (tx, rx) = oneshot::channel();
-        self.commands
-            .send(Command::Write(Box::new(move |s| {
+        self.ask(|tx| {
+            Command::Write(Box::new(move |s| {
                 let _ = tx.send(f(s));
-            })))
-            .await
-            .map_err(|_| Error::Stopped)?;
-        rx.await.map_err(|_| Error::Stopped)
+            }))
+        })
+        .await
     }
 
     /// Runs `f` on the swarm.
@@ -175,44 +179,29 @@ impl Handle {
         &self,
         f: impl FnOnce(&mut Swarm<Behaviour>) -> R + Send + 'static,
     ) -> Result<R, Error> {
-        let (tx, rx) = oneshot::channel();
-        self.commands
-            .send(Command::Net(Box::new(move |s| {
+        self.ask(|tx| {
+            Command::Net(Box::new(move |s| {
                 let _ = tx.send(f(s));
-            })))
-            .await
-            .map_err(|_| Error::Stopped)?;
-        rx.await.map_err(|_| Error::Stopped)
+            }))
+        })
+        .await
     }
 
     /// Blocks a member: its documents are dropped here and never taken or
     /// forwarded again; unblocking lets the next syncs bring them back.
     pub async fn block_member(&self, member: MemberId, blocked: bool) -> Result<(), Error> {
-        let (reply, rx) = oneshot::channel();
-        self.commands
-            .send(Command::BlockMember { member, blocked, reply })
-            .await
-            .map_err(|_| Error::Stopped)?;
-        Ok(rx.await.map_err(|_| Error::Stopped)??)
+        Ok(self
+            .ask(|reply| Command::BlockMember { member, blocked, reply })
+            .await??)
     }
 
     /// Connected peers, oldest connection first.
     pub async fn peers(&self) -> Result<Vec<PeerInfo>, Error> {
-        let (tx, rx) = oneshot::channel();
-        self.commands
-            .send(Command::Peers(tx))
-            .await
-            .map_err(|_| Error::Stopped)?;
-        rx.await.map_err(|_| Error::Stopped)
+        self.ask(Command::Peers).await
     }
 
     pub async fn status(&self) -> Result<Status, Error> {
-        let (tx, rx) = oneshot::channel();
-        self.commands
-            .send(Command::Status(tx))
-            .await
-            .map_err(|_| Error::Stopped)?;
-        rx.await.map_err(|_| Error::Stopped)
+        self.ask(Command::Status).await
     }
 
     /// Dials a peer.
