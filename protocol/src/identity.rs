@@ -8,9 +8,11 @@ use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
-use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use curve25519_dalek::edwards::CompressedEdwardsY;
+use ed25519_dalek::{Signature, Signer, SigningKey};
 
 use crate::codec;
+use crate::verify::Key;
 
 /// Length of a member id in bytes (an ed25519 public key).
 pub const MEMBER_ID_LEN: usize = 32;
@@ -42,14 +44,17 @@ impl MemberId {
         &self.0
     }
 
-    /// Decodes the public key, rejecting keys of small order (which would let
-    /// anyone forge signatures that verify under them).
-    pub fn verifying_key(&self) -> Result<VerifyingKey, Error> {
-        let key = VerifyingKey::from_bytes(&self.0).map_err(|_| Error::InvalidKey(*self))?;
-        if key.is_weak() {
-            return Err(Error::InvalidKey(*self));
+    /// Decodes the public key for verification (see [`crate::verify`]),
+    /// refusing bytes that are not a point, keys of small order (under which
+    /// anyone can forge signatures that verify by ZIP-215 rules), and
+    /// non-canonical encodings (so one key has one member id).
+    pub fn verifying_key(&self) -> Result<Key, Error> {
+        let invalid = || Error::InvalidKey(*self);
+        let point = CompressedEdwardsY(self.0).decompress().ok_or_else(invalid)?;
+        if point.is_small_order() || point.compress().to_bytes() != self.0 {
+            return Err(invalid());
         }
-        Ok(key)
+        Key::try_from(self.0).map_err(|_| invalid())
     }
 }
 
@@ -148,7 +153,7 @@ pub fn actor_id(member: &MemberId, replica: &ReplicaNonce) -> automerge::ActorId
 /// Decoded public keys, cached per member (decoding costs ~5 µs).
 #[derive(Debug, Default)]
 pub struct KeyCache {
-    keys: HashMap<MemberId, Option<VerifyingKey>>,
+    keys: HashMap<MemberId, Option<Key>>,
 }
 
 /// Upper bound on cached keys, so a flood of fake members cannot grow it without end.
@@ -156,7 +161,7 @@ const KEY_CACHE_CAPACITY: usize = 100_000;
 
 impl KeyCache {
     /// The decoded key, or `None` when the member id is not a usable key.
-    pub fn get(&mut self, member: &MemberId) -> Option<VerifyingKey> {
+    pub fn get(&mut self, member: &MemberId) -> Option<Key> {
         if let Some(key) = self.keys.get(member) {
             return *key;
         }

@@ -1,18 +1,33 @@
 //! The registry: every member document this node holds, the changes waiting
 //! for dependencies, and the index of valid records that views read.
 //!
-//! [`Registry::admit`] runs admission over a batch, hands the admitted changes
-//! to a caller-supplied `persist` function (the node's durable store commit),
-//! and applies them only if that succeeds. Applying means one
-//! `apply_changes` call per document per batch (per-change calls are
-//! quadratic in automerge 0.12), then re-indexing the touched documents.
+//! [`Registry::admit`] runs admission over a batch (see
+//! [`crate::admission`]): it checks each change, orders them so each follows
+//! its dependencies (the rest waits in the [`pending`] buffer), applies the
+//! ready ones to **scratch copies** of their documents (one
+//! `apply_changes` call per document per batch: per-change calls are
+//! quadratic in automerge 0.12), hands the ones Automerge took to a
+//! caller-supplied `persist` function (the node's durable store commit),
+//! and only if that succeeds makes the scratch copies the documents and
+//! re-indexes them. A change Automerge refuses, by an error or a panic, is
+//! rejected and never persisted; the changes of the same batch that do not
+//! depend on it still go in (see [`Registry::apply_scratch`]).
+
+mod pending;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
-use automerge::{Change, ChangeHash};
+use automerge::{ActorId, Change, ChangeHash};
 
-use crate::admission::{self, Admitted, Rejected, Rejection, Report};
+pub use self::pending::{
+    MAX_BYTES as MAX_PENDING_BYTES, MAX_CHANGES as MAX_PENDING, MAX_DOC_BYTES as MAX_PENDING_DOC_BYTES,
+    MAX_DOC_CHANGES as MAX_PENDING_DOC_CHANGES, MAX_SOURCE_BYTES as MAX_PENDING_SOURCE_BYTES,
+    MAX_SOURCE_CHANGES as MAX_PENDING_SOURCE_CHANGES, TTL_MS as PENDING_TTL_MS,
+};
+use self::pending::{Pending, Waiting};
+use crate::admission::{self, Admitted, Equivocation, Rejected, Rejection, Report};
 use crate::change::{self, MAX_CHANGE_BYTES, SignedChange};
 use crate::doc::MemberDoc;
 use crate::identity::{KeyCache, MEMBER_ID_LEN, MemberId, REPLICA_NONCE_LEN};
@@ -20,21 +35,44 @@ use crate::time::Timestamp;
 use crate::verify::{Item, Sequential, Verifier};
 use crate::view::Index;
 
-/// A change that passed rules 1–3 and 5, waiting to be ordered and applied.
+/// Hashes of changes of members' other histories remembered at most (the
+/// second change of each equivocation): changes building on them are
+/// refused at once rather than waiting, and they are not asked for again.
+pub const MAX_CONFLICTS: usize = 4_096;
+
+/// A change that passed rules 1, 3 and 5, waiting to be ordered and applied.
+/// The envelope is not kept: its bytes are the change's own raw bytes.
 #[derive(Debug, Clone)]
-struct Checked {
-    envelope: SignedChange,
+pub(crate) struct Checked {
+    doc: MemberId,
+    sig: [u8; 64],
     change: Change,
+}
+
+impl Checked {
+    fn envelope(&self) -> SignedChange {
+        SignedChange::from_parts(self.doc, self.change.raw_bytes().to_vec(), self.sig)
+    }
+}
+
+/// Who handed a batch to the registry: its share of the pending buffer. The
+/// node numbers its peers (e.g. by a hash of the peer id); the protocol
+/// only compares them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Source(pub u64);
+
+impl Source {
+    /// Local writes, bundles, the API.
+    pub const LOCAL: Source = Source(u64::MAX);
 }
 
 /// All documents, the pending buffer and the record index.
 #[derive(Debug)]
 pub struct Registry {
     docs: BTreeMap<MemberId, MemberDoc>,
-    pending: HashMap<MemberId, Vec<Checked>>,
-    /// Every pending change, for constant-time duplicate checks; its length
-    /// is the buffer's size.
-    pending_hashes: HashSet<(MemberId, ChangeHash)>,
+    pending: Pending,
+    /// Changes of members' other histories (see [`MAX_CONFLICTS`]).
+    conflicts: HashSet<(MemberId, ChangeHash)>,
     keys: KeyCache,
     index: Index,
     verifier: Arc<dyn Verifier>,
@@ -46,14 +84,99 @@ impl Default for Registry {
     }
 }
 
-/// Whether signatures and clocks are checked.
+/// Whether signatures and clocks are checked, and whose share of the
+/// pending buffer a waiting change takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Trust {
-    /// Everything from the network, bundles, the API: all rules.
+    /// Local writes, bundles, the API: all rules, the local share.
     Untrusted,
+    /// Changes from a peer: all rules, that peer's share.
+    Peer(Source),
     /// Changes this node admitted before and read back from its own store:
-    /// decoding and ordering only.
+    /// decoding, ordering and applying only (what cannot be applied is
+    /// still skipped, so a store holding such a change still opens).
     OwnStore,
+}
+
+impl Trust {
+    fn source(self) -> Source {
+        match self {
+            Trust::Peer(s) => s,
+            Trust::Untrusted | Trust::OwnStore => Source::LOCAL,
+        }
+    }
+}
+
+/// What Automerge did with a document's ready changes on a scratch copy.
+struct Applied {
+    doc: MemberDoc,
+    good: Vec<Checked>,
+}
+
+/// Sequence numbers per actor while a document's ready changes are checked:
+/// the document's own, advanced by the changes taken so far.
+struct Clock<'a> {
+    base: &'a MemberDoc,
+    taken: HashMap<ActorId, u64>,
+}
+
+impl<'a> Clock<'a> {
+    fn new(base: &'a MemberDoc) -> Self {
+        Self {
+            base,
+            taken: HashMap::new(),
+        }
+    }
+
+    fn seq(&self, actor: &ActorId) -> u64 {
+        self.taken.get(actor).copied().unwrap_or_else(|| self.base.seq(actor))
+    }
+
+    fn advance(&mut self, change: &Change) {
+        self.taken.insert(change.actor_id().clone(), change.seq());
+    }
+
+    /// What Automerge needs before it is asked: nothing it depends on was
+    /// refused, its sequence number follows on, and every other actor it
+    /// names has a change already.
+    fn admissible(&self, doc: MemberId, change: &Change, bad: &HashSet<ChangeHash>) -> Result<(), Rejection> {
+        if let Some(dep) = change.deps().iter().find(|d| bad.contains(d)) {
+            let reason = format!("it depends on change {dep}, which was refused");
+            return Err(Rejection::Unapplicable { doc, reason });
+        }
+        let current = self.seq(change.actor_id());
+        if change.seq() != current + 1 {
+            let reason = format!("it follows sequence number {current} of its actor, which was refused");
+            return Err(Rejection::Unapplicable { doc, reason });
+        }
+        if let Some(unknown) = change.other_actor_ids().iter().find(|a| self.seq(a) == 0) {
+            let replica = unknown
+                .to_bytes()
+                .get(MEMBER_ID_LEN..)
+                .map(crate::codec::base32)
+                .unwrap_or_default();
+            return Err(Rejection::UnknownActor { doc, replica });
+        }
+        Ok(())
+    }
+}
+
+/// Applies `changes` to `doc`, turning an Automerge panic into an error.
+/// `doc` is a scratch copy: after a failure it is thrown away, so a panic
+/// half-way leaves nothing behind that matters.
+fn apply_guarded(doc: &mut MemberDoc, changes: Vec<Change>) -> Result<(), String> {
+    match catch_unwind(AssertUnwindSafe(|| doc.apply(changes))) {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".to_owned());
+            Err(format!("automerge panicked: {what}"))
+        }
+    }
 }
 
 impl Registry {
@@ -66,8 +189,8 @@ impl Registry {
     pub fn with_verifier(verifier: Arc<dyn Verifier>) -> Self {
         Self {
             docs: BTreeMap::new(),
-            pending: HashMap::new(),
-            pending_hashes: HashSet::new(),
+            pending: Pending::default(),
+            conflicts: HashSet::new(),
             keys: KeyCache::default(),
             index: Index::default(),
             verifier,
@@ -88,22 +211,39 @@ impl Registry {
 
     /// Changes waiting for dependencies.
     pub fn pending_count(&self) -> usize {
-        self.pending_hashes.len()
+        self.pending.len()
+    }
+
+    /// What the changes waiting for dependencies cost, in bytes (see
+    /// [`MAX_PENDING_BYTES`]).
+    pub fn pending_bytes(&self) -> usize {
+        self.pending.bytes()
+    }
+
+    /// Drops changes that waited for their dependencies longer than
+    /// [`PENDING_TTL_MS`]. [`Registry::admit`] does it too, at most once a
+    /// minute; a node calls this on its timer. Returns how many were dropped.
+    pub fn expire_pending(&mut self, now: Timestamp) -> usize {
+        self.pending.expire(now, true)
     }
 
     pub fn index(&self) -> &Index {
         &self.index
     }
 
-    /// Whether a change is applied or pending.
+    /// Whether a change is applied, pending, or known to belong to a
+    /// member's other history.
     pub fn knows(&self, doc: &MemberId, hash: &ChangeHash) -> bool {
-        self.docs.get(doc).is_some_and(|d| d.has_change(hash)) || self.pending_hashes.contains(&(*doc, *hash))
+        self.docs.get(doc).is_some_and(|d| d.has_change(hash))
+            || self.pending.contains(doc, hash)
+            || self.conflicts.contains(&(*doc, *hash))
     }
 
     /// Drops a member's document and pending changes (a local block).
     pub fn remove_doc(&mut self, member: &MemberId) {
         self.docs.remove(member);
-        self.take_pending(member);
+        self.pending.take(member);
+        self.conflicts.retain(|(m, _)| m != member);
         self.index.remove_doc(member);
     }
 
@@ -119,15 +259,24 @@ impl Registry {
         persist: impl FnOnce(&[Admitted]) -> Result<(), E>,
     ) -> Result<Report, E> {
         let mut report = Report::default();
+        self.pending.expire(now, false);
         // Documents with a change of this batch already pending: ordered again
         // too, so a batch that failed to persist succeeds when it is retried.
         let mut retry = BTreeSet::new();
         let checked = self.check(batch, now, trust, &mut report, &mut retry);
-        let ready = self.order(checked, retry, &mut report);
-        let envelopes: Vec<Admitted> = ready
-            .iter()
+        let ready = self.order(checked, retry, now, trust.source(), &mut report);
+        let mut applied: BTreeMap<MemberId, Applied> = BTreeMap::new();
+        for (member, changes) in ready {
+            let result = self.apply_scratch(member, changes, &mut report);
+            if !result.good.is_empty() {
+                applied.insert(member, result);
+            }
+        }
+        let envelopes: Vec<Admitted> = applied
+            .values()
+            .flat_map(|a| &a.good)
             .map(|c| Admitted {
-                change: c.envelope.clone(),
+                change: c.envelope(),
                 hash: c.change.hash(),
             })
             .collect();
@@ -135,34 +284,102 @@ impl Registry {
             return Ok(report);
         }
         if let Err(e) = persist(&envelopes) {
-            // Put the admitted changes back in the pending buffer so a later
-            // batch can retry them; nothing was applied.
-            for c in ready {
-                self.push_pending(c, &mut Report::default());
+            // Put the changes back in the pending buffer so a later batch
+            // can retry them; nothing was applied (the scratch copies go).
+            for c in applied.into_values().flat_map(|a| a.good) {
+                let cost = pending::cost(&c.change);
+                let _ = self.pending.push(Waiting {
+                    checked: c,
+                    source: trust.source(),
+                    since: now,
+                    cost,
+                });
             }
             return Err(e);
         }
-        let mut by_doc: BTreeMap<MemberId, Vec<Change>> = BTreeMap::new();
-        for c in ready {
-            report.admitted.push((c.envelope.doc(), c.change.hash()));
-            by_doc.entry(c.envelope.doc()).or_default().push(c.change);
-        }
-        let touched: Vec<MemberId> = by_doc.keys().copied().collect();
-        for (member, changes) in by_doc {
-            let doc = self.docs.entry(member).or_insert_with(|| MemberDoc::new(member));
-            if let Err(e) = doc.apply(changes) {
-                // Admission checked causality and sequence numbers, so
-                // automerge has no reason left to refuse; if it does, the
-                // document is rebuilt from what is stored on next open.
-                tracing::error!(%member, error = %e, "automerge refused admitted changes");
-            }
+        let touched: Vec<MemberId> = applied.keys().copied().collect();
+        for (member, a) in applied {
+            report.admitted.extend(a.good.iter().map(|c| (member, c.change.hash())));
+            self.docs.insert(member, a.doc);
         }
         let docs: Vec<&MemberDoc> = touched.iter().filter_map(|m| self.docs.get(m)).collect();
         self.index.reindex(&docs, &mut self.keys, self.verifier.as_ref());
         Ok(report)
     }
 
-    /// Rules 1–3 and 5, with batched signature verification.
+    /// Rule 2 on a scratch copy of `member`'s document: every other actor a
+    /// change names must have a change in the document already (Automerge
+    /// 0.12 panics on an actor it does not know), and Automerge must apply
+    /// the change without error or panic. All the ready changes go in one
+    /// `apply_changes` call; if that fails, they are applied one by one to
+    /// find the culprits, which are rejected with everything that depends
+    /// on them, and the scratch copy is rebuilt from the good ones after
+    /// each failure (the failed call may have left it half-changed).
+    fn apply_scratch(&self, member: MemberId, changes: Vec<Checked>, report: &mut Report) -> Applied {
+        let base = self
+            .docs
+            .get(&member)
+            .cloned()
+            .unwrap_or_else(|| MemberDoc::new(member));
+        let mut bad: HashSet<ChangeHash> = HashSet::new();
+        let mut reject = |c: &Checked, reason: Rejection, bad: &mut HashSet<ChangeHash>| {
+            bad.insert(c.change.hash());
+            report.rejected.push(Rejected {
+                doc: member,
+                hash: Some(c.change.hash()),
+                reason,
+            });
+        };
+        let mut clock = Clock::new(&base);
+        let mut good: Vec<Checked> = Vec::with_capacity(changes.len());
+        for c in changes {
+            match clock.admissible(member, &c.change, &bad) {
+                Ok(()) => {
+                    clock.advance(&c.change);
+                    good.push(c);
+                }
+                Err(reason) => reject(&c, reason, &mut bad),
+            }
+        }
+        let mut doc = base.clone();
+        if apply_guarded(&mut doc, good.iter().map(|c| c.change.clone()).collect()).is_ok() {
+            return Applied { doc, good };
+        }
+        let mut doc = base.clone();
+        let mut clock = Clock::new(&base);
+        let mut kept: Vec<Checked> = Vec::with_capacity(good.len());
+        for c in good {
+            if let Err(reason) = clock.admissible(member, &c.change, &bad) {
+                reject(&c, reason, &mut bad);
+                continue;
+            }
+            match apply_guarded(&mut doc, vec![c.change.clone()]) {
+                Ok(()) => {
+                    clock.advance(&c.change);
+                    kept.push(c);
+                }
+                Err(reason) => {
+                    tracing::warn!(%member, hash = %c.change.hash(), %reason, "automerge refused a change");
+                    reject(&c, Rejection::Unapplicable { doc: member, reason }, &mut bad);
+                    doc = base.clone();
+                    if apply_guarded(&mut doc, kept.iter().map(|k| k.change.clone()).collect()).is_err() {
+                        // Automerge took each of these one by one just now;
+                        // if it refuses them together, none goes in.
+                        for k in kept.drain(..) {
+                            let reason = "automerge refused it after accepting it".to_owned();
+                            reject(&k, Rejection::Unapplicable { doc: member, reason }, &mut bad);
+                        }
+                        doc = base.clone();
+                        clock = Clock::new(&base);
+                    }
+                }
+            }
+        }
+        Applied { doc, good: kept }
+    }
+
+    /// Rules 1, 3 and 5 and the actor part of rule 2, with batched
+    /// signature verification.
     fn check(
         &mut self,
         batch: Vec<SignedChange>,
@@ -193,7 +410,7 @@ impl Registry {
             let change = match envelope.decode() {
                 Ok(c) => c,
                 Err(e) => {
-                    reject(report, None, Rejection::Malformed(e));
+                    reject(report, None, Rejection::Malformed(e.to_string()));
                     continue;
                 }
             };
@@ -202,17 +419,20 @@ impl Registry {
             // not make the genuine change look like a duplicate of itself.
             if !seen.insert((doc, hash, *envelope.sig_bytes())) || self.knows(&doc, &hash) {
                 report.duplicates += 1;
-                if self.docs.get(&doc).is_none_or(|d| !d.has_change(&hash)) {
+                if self.pending.contains(&doc, &hash) {
                     retry.insert(doc);
                 }
                 continue;
             }
-            let actor = change.actor_id().to_bytes();
-            if actor.len() != MEMBER_ID_LEN + REPLICA_NONCE_LEN || actor[..MEMBER_ID_LEN] != doc.as_bytes()[..] {
+            let owned = |actor: &ActorId| {
+                let bytes = actor.to_bytes();
+                bytes.len() == MEMBER_ID_LEN + REPLICA_NONCE_LEN && bytes[..MEMBER_ID_LEN] == doc.as_bytes()[..]
+            };
+            if !owned(change.actor_id()) || !change.other_actor_ids().iter().all(owned) {
                 reject(report, Some(hash), Rejection::ForeignActor { doc });
                 continue;
             }
-            if trust == Trust::Untrusted && admission::too_far_ahead(change.timestamp(), now) {
+            if trust != Trust::OwnStore && admission::too_far_ahead(change.timestamp(), now) {
                 reject(
                     report,
                     Some(hash),
@@ -223,7 +443,11 @@ impl Registry {
                 );
                 continue;
             }
-            candidates.push(Checked { envelope, change });
+            candidates.push(Checked {
+                doc,
+                sig: *envelope.sig_bytes(),
+                change,
+            });
         }
         if trust == Trust::OwnStore {
             return candidates;
@@ -234,7 +458,7 @@ impl Registry {
             match ok {
                 Ok(()) => checked.push(c),
                 Err(reason) => report.rejected.push(Rejected {
-                    doc: c.envelope.doc(),
+                    doc: c.doc,
                     hash: Some(c.change.hash()),
                     reason,
                 }),
@@ -246,28 +470,27 @@ impl Registry {
     fn verify(&mut self, candidates: &[Checked]) -> Vec<Result<(), Rejection>> {
         let messages: Vec<[u8; 78]> = candidates
             .iter()
-            .map(|c| change::signed_message(&c.envelope.doc(), &c.change.hash()))
+            .map(|c| change::signed_message(&c.doc, &c.change.hash()))
             .collect();
         let mut out = Vec::with_capacity(candidates.len());
         let mut items = Vec::with_capacity(candidates.len());
         for (c, message) in candidates.iter().zip(&messages) {
-            let doc = c.envelope.doc();
-            match self.keys.get(&doc) {
+            match self.keys.get(&c.doc) {
                 Some(key) => {
                     items.push(Item {
                         message,
-                        signature: c.envelope.signature(),
+                        signature: c.sig,
                         key,
                     });
                     out.push(Ok(()));
                 }
-                None => out.push(Err(Rejection::InvalidDocument { doc })),
+                None => out.push(Err(Rejection::InvalidDocument { doc: c.doc })),
             }
         }
         let mut verdicts = self.verifier.verify(&items).into_iter();
         for (c, r) in candidates.iter().zip(out.iter_mut()) {
             if r.is_ok() && !verdicts.next().unwrap_or(false) {
-                *r = Err(Rejection::BadSignature { doc: c.envelope.doc() });
+                *r = Err(Rejection::BadSignature { doc: c.doc });
             }
         }
         out
@@ -275,19 +498,38 @@ impl Registry {
 
     /// Rule 4 and sequence numbers: orders checked changes (with those
     /// already pending for the same documents) so each follows its
-    /// dependencies; the rest waits in the pending buffer.
-    fn order(&mut self, checked: Vec<Checked>, retry: BTreeSet<MemberId>, report: &mut Report) -> Vec<Checked> {
-        let mut by_doc: BTreeMap<MemberId, Vec<Checked>> = retry.into_iter().map(|m| (m, Vec::new())).collect();
+    /// dependencies, grouped by document; the rest waits in the pending
+    /// buffer. A change that reuses its actor's sequence number with other
+    /// content is refused and reported as an [`Equivocation`].
+    fn order(
+        &mut self,
+        checked: Vec<Checked>,
+        retry: BTreeSet<MemberId>,
+        now: Timestamp,
+        source: Source,
+        report: &mut Report,
+    ) -> Vec<(MemberId, Vec<Checked>)> {
+        let mut by_doc: BTreeMap<MemberId, Vec<Waiting>> = retry.into_iter().map(|m| (m, Vec::new())).collect();
         for c in checked {
-            by_doc.entry(c.envelope.doc()).or_default().push(c);
+            let cost = pending::cost(&c.change);
+            by_doc.entry(c.doc).or_default().push(Waiting {
+                checked: c,
+                source,
+                since: now,
+                cost,
+            });
         }
         let mut ready = Vec::new();
         for (member, mut waiting) in by_doc {
-            waiting.extend(self.take_pending(&member));
+            let arrived: HashSet<ChangeHash> = waiting.iter().map(|w| w.checked.change.hash()).collect();
+            waiting.extend(self.pending.take(&member));
             let empty = MemberDoc::new(member);
             let doc = self.docs.get(&member).unwrap_or(&empty);
-            let mut clock: HashMap<Vec<u8>, u64> = HashMap::new();
-            let mut added: HashSet<ChangeHash> = HashSet::new();
+            let mut clock: HashMap<ActorId, u64> = HashMap::new();
+            // (actor, seq) → hash of the changes taken in this pass.
+            let mut added: HashMap<ChangeHash, (ActorId, u64)> = HashMap::new();
+            let mut taken: Vec<Checked> = Vec::new();
+            let mut conflicts: Vec<(Checked, ChangeHash)> = Vec::new();
             // Passes over the waiting changes in their order, each taking
             // every change whose dependencies are met by then. Changes that
             // come in causal order (a store read back, a peer's answer) all
@@ -295,31 +537,34 @@ impl Registry {
             loop {
                 let before = waiting.len();
                 let mut kept = Vec::with_capacity(waiting.len());
-                for c in waiting {
-                    let change = &c.change;
+                for w in waiting {
+                    let change = &w.checked.change;
                     let actor = change.actor_id();
-                    let current = *clock.entry(actor.to_bytes().to_vec()).or_insert_with(|| doc.seq(actor));
+                    let current = *clock.entry(actor.clone()).or_insert_with(|| doc.seq(actor));
+                    let hash = change.hash();
                     if change.seq() <= current {
-                        let (hash, seq) = (change.hash(), change.seq());
-                        if added.contains(&hash) || doc.has_change(&hash) {
+                        if added.contains_key(&hash) || doc.has_change(&hash) {
                             report.duplicates += 1;
                         } else {
-                            let reason = Rejection::ConflictingSeq { seq };
-                            report.rejected.push(Rejected {
-                                doc: member,
-                                hash: Some(hash),
-                                reason,
-                            });
+                            conflicts.push((w.checked, hash));
                         }
                         continue;
                     }
-                    let deps_ok = change.deps().iter().all(|d| doc.has_change(d) || added.contains(d));
+                    if let Some(dep) = change.deps().iter().find(|d| self.conflicts.contains(&(member, **d))) {
+                        report.rejected.push(Rejected {
+                            doc: member,
+                            hash: Some(hash),
+                            reason: Rejection::BuildsOnConflict { dep: *dep },
+                        });
+                        continue;
+                    }
+                    let deps_ok = change.deps().iter().all(|d| doc.has_change(d) || added.contains_key(d));
                     if deps_ok && change.seq() == current + 1 {
-                        clock.insert(actor.to_bytes().to_vec(), change.seq());
-                        added.insert(change.hash());
-                        ready.push(c);
+                        clock.insert(actor.clone(), change.seq());
+                        added.insert(hash, (actor.clone(), change.seq()));
+                        taken.push(w.checked);
                     } else {
-                        kept.push(c);
+                        kept.push(w);
                     }
                 }
                 waiting = kept;
@@ -327,43 +572,70 @@ impl Registry {
                     break;
                 }
             }
+            for (c, hash) in conflicts {
+                let seq = c.change.seq();
+                let actor = c.change.actor_id();
+                let kept = added
+                    .iter()
+                    .find(|(_, (a, s))| a == actor && *s == seq)
+                    .map(|(h, _)| *h)
+                    .or_else(|| {
+                        doc.automerge()
+                            .get_changes_meta(&[])
+                            .into_iter()
+                            .find(|m| m.actor.as_ref() == actor && m.seq == seq)
+                            .map(|m| m.hash)
+                    });
+                report.rejected.push(Rejected {
+                    doc: member,
+                    hash: Some(hash),
+                    reason: Rejection::ConflictingSeq { seq },
+                });
+                if self.conflicts.len() < MAX_CONFLICTS {
+                    self.conflicts.insert((member, hash));
+                }
+                if let Some(kept) = kept {
+                    report.equivocations.push(Equivocation {
+                        doc: member,
+                        seq,
+                        kept,
+                        timestamp: c.change.timestamp(),
+                        other_hash: hash,
+                        other: c.envelope(),
+                    });
+                }
+            }
             // What is left waits for dependencies.
-            let waiting_hashes: HashSet<ChangeHash> = waiting.iter().map(|c| c.change.hash()).collect();
+            let waiting_hashes: HashSet<ChangeHash> = waiting.iter().map(|w| w.checked.change.hash()).collect();
             let mut missing = HashSet::new();
-            for c in &waiting {
-                for d in c.change.deps() {
-                    if !doc.has_change(d) && !added.contains(d) && !waiting_hashes.contains(d) && missing.insert(*d) {
+            for w in &waiting {
+                for d in w.checked.change.deps() {
+                    if !doc.has_change(d)
+                        && !added.contains_key(d)
+                        && !waiting_hashes.contains(d)
+                        && !self.conflicts.contains(&(member, *d))
+                        && missing.insert(*d)
+                    {
                         report.missing.push((member, *d));
                     }
                 }
             }
-            for c in waiting {
-                self.push_pending(c, report);
+            for w in waiting {
+                let hash = w.checked.change.hash();
+                match self.pending.push(w) {
+                    Ok(()) if arrived.contains(&hash) => report.pending += 1,
+                    Ok(()) => {}
+                    Err(share) => report.rejected.push(Rejected {
+                        doc: member,
+                        hash: Some(hash),
+                        reason: Rejection::PendingFull { share },
+                    }),
+                }
+            }
+            if !taken.is_empty() {
+                ready.push((member, taken));
             }
         }
         ready
-    }
-
-    /// Takes a document's pending changes out of the buffer.
-    fn take_pending(&mut self, member: &MemberId) -> Vec<Checked> {
-        let taken = self.pending.remove(member).unwrap_or_default();
-        for c in &taken {
-            self.pending_hashes.remove(&(*member, c.change.hash()));
-        }
-        taken
-    }
-
-    fn push_pending(&mut self, c: Checked, report: &mut Report) {
-        if self.pending_hashes.len() >= admission::MAX_PENDING {
-            report.rejected.push(Rejected {
-                doc: c.envelope.doc(),
-                hash: Some(c.change.hash()),
-                reason: Rejection::PendingFull,
-            });
-            return;
-        }
-        report.pending += 1;
-        self.pending_hashes.insert((c.envelope.doc(), c.change.hash()));
-        self.pending.entry(c.envelope.doc()).or_default().push(c);
     }
 }

@@ -311,8 +311,102 @@ fn views_do_not_depend_on_when_they_are_built() {
     assert_eq!(a, b);
 }
 
+/// A signature of one of several kinds, by one of a few members: what an
+/// attacker can put in front of a verifier.
+#[derive(Debug, Clone)]
+enum SigKind {
+    Valid,
+    /// `R = rB + T` with `T` in the 8-torsion (cofactored: valid by ZIP-215).
+    Torsion(usize),
+    /// A valid signature with one bit flipped.
+    Flipped(usize),
+    /// `S + l`: the same point equation, a non-canonical `S`.
+    NonCanonicalS,
+    Random([u8; 32], [u8; 32]),
+}
+
+fn sig_kind() -> impl Strategy<Value = SigKind> {
+    prop_oneof![
+        Just(SigKind::Valid),
+        (0usize..8).prop_map(SigKind::Torsion),
+        (0usize..512).prop_map(SigKind::Flipped),
+        Just(SigKind::NonCanonicalS),
+        (any::<[u8; 32]>(), any::<[u8; 32]>()).prop_map(|(a, b)| SigKind::Random(a, b)),
+    ]
+}
+
+fn make_signature(member: u8, message: &[u8], kind: &SigKind) -> [u8; 64] {
+    use ed25519_dalek::Signer;
+    let valid = ed25519_dalek::SigningKey::from_bytes(&[member; 32])
+        .sign(message)
+        .to_bytes();
+    match kind {
+        SigKind::Valid => valid,
+        SigKind::Torsion(t) => torsion_signature(member, message, *t),
+        SigKind::Flipped(bit) => {
+            let mut s = valid;
+            s[bit / 8] ^= 1 << (bit % 8);
+            s
+        }
+        SigKind::NonCanonicalS => {
+            // l = 2^252 + 27742317777372353535851937790883648493, little endian.
+            const L: [u8; 32] = [
+                0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0,
+                0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+            ];
+            let mut s = valid;
+            let mut carry = 0u16;
+            for i in 0..32 {
+                let v = u16::from(s[32 + i]) + u16::from(L[i]) + carry;
+                s[32 + i] = v as u8;
+                carry = v >> 8;
+            }
+            s
+        }
+        SigKind::Random(r, s) => {
+            let mut out = [0u8; 64];
+            out[..32].copy_from_slice(r);
+            out[32..].copy_from_slice(s);
+            out
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, rng_seed: seed(), ..ProptestConfig::default() })]
+
+    /// One signature rule: for any signature, its verdict alone is its
+    /// verdict inside any batch, whatever the batch holds and wherever it
+    /// sits (the verdicts of the others do not change either).
+    #[test]
+    fn a_signature_gets_the_same_verdict_alone_and_in_any_batch(
+        sigs in proptest::collection::vec((1u8..5, sig_kind()), 1..300),
+    ) {
+        use mutu_protocol::verify::{Item, Sequential, Verifier};
+        let messages: Vec<Vec<u8>> = (0..sigs.len()).map(|i| format!("message {i}").into_bytes()).collect();
+        let items: Vec<Item<'_>> = sigs
+            .iter()
+            .zip(&messages)
+            .map(|((member, kind), message)| Item {
+                message,
+                signature: make_signature(*member, message, kind),
+                key: key(*member).member_id().verifying_key().unwrap(),
+            })
+            .collect();
+        let alone: Vec<bool> = items.iter().map(|i| Sequential.verify(std::slice::from_ref(i))[0]).collect();
+        prop_assert_eq!(&alone, &items.iter().map(Item::verify).collect::<Vec<_>>());
+        prop_assert_eq!(Sequential.verify(&items), alone.clone());
+        // Valid and torsion signatures hold; a flipped bit or random bytes
+        // almost never do, and never differently in a batch (checked above).
+        for ((_, kind), ok) in sigs.iter().zip(&alone) {
+            if matches!(kind, SigKind::Valid | SigKind::Torsion(_)) {
+                prop_assert!(*ok, "{:?}", kind);
+            }
+            if matches!(kind, SigKind::NonCanonicalS) {
+                prop_assert!(!*ok, "a non-canonical S is refused");
+            }
+        }
+    }
 
     #[test]
     fn order_duplication_and_batching_never_change_the_views((order, sizes) in arrival()) {

@@ -476,11 +476,20 @@ impl SignedRecord {
         Ok(Self::new(record, signature))
     }
 
-    /// Checks the signature (strict Ed25519).
+    /// Checks the signature (ZIP-215, the one rule of [`crate::verify`]).
     pub fn verify(&self, keys: &mut KeyCache) -> Result<(), Invalid> {
         let key = keys.get(&self.record().author).ok_or(Invalid::BadSignature)?;
-        key.verify_strict(&self.signed_message(), &self.signature())
-            .map_err(|_| Invalid::BadSignature)
+        let message = self.signed_message();
+        let item = Item {
+            message: &message,
+            signature: self.0.signature,
+            key,
+        };
+        if item.verify() {
+            Ok(())
+        } else {
+            Err(Invalid::BadSignature)
+        }
     }
 
     /// Decodes and verifies: a record that stands on its own.
@@ -550,7 +559,7 @@ fn verify_messages<'a>(
             positions.push(i);
             items.push(Item {
                 message,
-                signature: r.signature(),
+                signature: r.0.signature,
                 key,
             });
         }

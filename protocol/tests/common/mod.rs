@@ -247,3 +247,37 @@ pub fn digest(reg: &Registry, now: Timestamp) -> String {
     }))
     .expect("views serialise")
 }
+
+/// Member `n`'s signature of `message` with `R = rB + T`, `T` the
+/// `torsion`-th point of the 8-torsion (index 4: the point of order 2): valid by the cofactored equation (ZIP-215), invalid by
+/// `verify_strict`, and accepted by a cofactorless batch exactly when the
+/// batch's random coefficient for it is even.
+pub fn torsion_signature(n: u8, message: &[u8], torsion: usize) -> [u8; 64] {
+    use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION};
+    use curve25519_dalek::scalar::Scalar;
+    use sha2::{Digest, Sha512};
+    let h = Sha512::digest([n; 32]);
+    let mut lower = [0u8; 32];
+    lower.copy_from_slice(&h[..32]);
+    lower[0] &= 248;
+    lower[31] &= 127;
+    lower[31] |= 64;
+    let a = Scalar::from_bytes_mod_order(lower);
+    let public = (ED25519_BASEPOINT_POINT * a).compress();
+    assert_eq!(public.to_bytes(), *key(n).member_id().as_bytes());
+    let r = Scalar::from_bytes_mod_order_wide(&Sha512::digest(message).into());
+    let big_r = (ED25519_BASEPOINT_POINT * r + EIGHT_TORSION[torsion % 8]).compress();
+    let k = Scalar::from_bytes_mod_order_wide(
+        &Sha512::new()
+            .chain_update(big_r.as_bytes())
+            .chain_update(public.as_bytes())
+            .chain_update(message)
+            .finalize()
+            .into(),
+    );
+    let s = r + k * a;
+    let mut sig = [0u8; 64];
+    sig[..32].copy_from_slice(big_r.as_bytes());
+    sig[32..].copy_from_slice(s.as_bytes());
+    sig
+}
