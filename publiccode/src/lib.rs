@@ -48,7 +48,8 @@
 //!   ([`vocab`]); URLs (`url` any URL, the others HTTP(S)); dates
 //!   `YYYY-MM-DD`; ISO 3166-1 alpha-2 countries (lower case is deprecated);
 //!   BCP 47 language tags valid against the IANA registry ([`bcp47`]);
-//!   e-mail addresses; MIME types (RFC 6838); SPDX license expressions;
+//!   e-mail addresses; MIME types (RFC 6838); SPDX license expressions
+//!   (identifiers in any case, operators `AND`/`OR`/`WITH` in capitals);
 //!   `maintenance.contractors` required for, and only for, `contract`;
 //!   `contacts` required for `internal` and `community`; organisation URIs
 //!   (a URL, a URN, or `urn:x-italian-pa:<code>`). Lengths are counted in
@@ -87,7 +88,9 @@
 //!   with a warning naming the exact replacement (`GPL-3.0-only`,
 //!   `AGPL-3.0-only`, `GPL-2.0-or-later`). The document keeps the text as
 //!   written (export is lossless); [`Legal::license_normalised`] gives the
-//!   replacement, which is what a mutu project record should hold.
+//!   replacement, which is what a mutu project record should hold. The same
+//!   warning asks for the list's spelling of an identifier written in
+//!   another case (`mit` → `MIT`).
 //! - **Positions.** Keys and positions follow the reference (the first key
 //!   of the mapping for a missing key; the line of the offending value for a
 //!   wrong type), except that a wrong type points at the value's own column
@@ -101,6 +104,7 @@
 
 mod decode;
 mod files;
+mod license;
 mod position;
 mod rules;
 mod software;

@@ -9,6 +9,7 @@ use unicode_segmentation::UnicodeSegmentation;
 
 use crate::decode::Decoded;
 use crate::files::{self, FileKind};
+use crate::license::{self, License};
 use crate::position::{self, map_key};
 use crate::software::{Description, ItSection, Organisation};
 use crate::syntax::{self, OrganisationUri};
@@ -37,51 +38,6 @@ pub(crate) fn check(root: &Node, decoded: &Decoded, options: &Options<'_>, findi
 /// Grapheme clusters: what a reader counts as characters.
 pub(crate) fn length(text: &str) -> usize {
     text.graphemes(true).count()
-}
-
-fn spdx_mode() -> spdx::ParseMode {
-    spdx::ParseMode {
-        allow_slash_as_or_operator: false,
-        allow_imprecise_license_names: false,
-        allow_postfix_plus_on_gpl: true,
-        allow_deprecated: true,
-        allow_unknown: false,
-    }
-}
-
-/// Whether `license` is an SPDX expression of listed identifiers
-/// (deprecated ones included, as the reference accepts them).
-pub(crate) fn spdx_valid(license: &str) -> bool {
-    spdx::Expression::parse_mode(license, spdx_mode()).is_ok()
-}
-
-/// The deprecated SPDX identifiers `license` uses.
-fn spdx_deprecated(license: &str) -> Vec<&'static str> {
-    let Ok(expression) = spdx::Expression::parse_mode(license, spdx_mode()) else {
-        return Vec::new();
-    };
-    let mut found = Vec::new();
-    for req in expression.requirements() {
-        if let spdx::LicenseItem::Spdx { id, .. } = req.req.license
-            && id.is_deprecated()
-            && !found.contains(&id.name)
-        {
-            found.push(id.name);
-        }
-    }
-    found
-}
-
-/// `license` with deprecated identifiers replaced by their successors.
-pub(crate) fn spdx_normalised(license: &str) -> Option<String> {
-    if !spdx_valid(license) {
-        return None;
-    }
-    match spdx::Expression::canonicalize(license) {
-        Ok(Some(canonical)) => Some(canonical),
-        Ok(None) => Some(license.to_owned()),
-        Err(_) => None,
-    }
 }
 
 fn is_blank(value: &Option<String>) -> bool {
@@ -319,16 +275,16 @@ impl Checker<'_> {
             }
         }
         self.descriptions(&s.description);
-        match &s.legal.license {
-            None => self.required("legal.license"),
-            Some(license) if license.is_empty() => self.required("legal.license"),
-            Some(license) if !spdx_valid(license) => self.error(
-                "legal.license",
-                format!(
-                    "license must be a valid SPDX license expression, not \"{license}\" (see https://spdx.org/licenses)"
-                ),
-            ),
-            Some(_) => {}
+        match s.legal.license.as_deref() {
+            None | Some("") => self.required("legal.license"),
+            Some(text) => {
+                if let License::Invalid(why) = license::check(text) {
+                    self.error(
+                        "legal.license",
+                        format!("license must be a valid SPDX license expression: {why}"),
+                    );
+                }
+            }
         }
         self.maintenance(decoded);
         let localisation = &s.localisation;
@@ -542,18 +498,18 @@ impl Checker<'_> {
                 "This key is DEPRECATED and will be removed in the future. Use 'organisation.name' instead",
             );
         }
-        if let Some(license) = &s.legal.license
-            && let Some(normalised) = spdx_normalised(license).filter(|n| n != license)
+        if let Some(text) = &s.legal.license
+            && let License::Valid { canonical, deprecated } = license::check(text)
+            && canonical != *text
         {
-            let deprecated = spdx_deprecated(license);
             let what = if deprecated.is_empty() {
-                "is not written in the SPDX canonical form".to_owned()
+                "is not written as the SPDX license list writes it".to_owned()
             } else {
                 format!("uses {}, deprecated in the SPDX license list", deprecated.join(", "))
             };
             self.warning(
                 "legal.license",
-                format!("\"{license}\" {what}: write \"{normalised}\", the same license"),
+                format!("\"{text}\" {what}: write \"{canonical}\", the same license"),
             );
         }
         if s.input_types.is_some() {

@@ -133,11 +133,12 @@ pub struct Legal {
 }
 
 impl Legal {
-    /// The license expression with deprecated SPDX identifiers replaced by
-    /// their exact successors (`GPL-3.0` → `GPL-3.0-only`, `GPL-3.0+` →
-    /// `GPL-3.0-or-later`). `None` when the license is missing or invalid.
+    /// The license expression in canonical form: deprecated SPDX identifiers
+    /// replaced by their exact successors (`GPL-3.0` → `GPL-3.0-only`,
+    /// `GPL-3.0+` → `GPL-3.0-or-later`), identifiers in the list's case
+    /// (`mit` → `MIT`). `None` when the license is missing or invalid.
     pub fn license_normalised(&self) -> Option<String> {
-        crate::rules::spdx_normalised(self.license.as_deref()?)
+        crate::license::normalised(self.license.as_deref()?)
     }
 }
 
