@@ -31,6 +31,7 @@ use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, PeerId, Swarm, identify, mdns};
 use mutu_protocol::admission::Report;
 use mutu_protocol::identity::MemberId;
+use mutu_protocol::registry::Source;
 use mutu_protocol::{SignedChange, Timestamp};
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -281,6 +282,17 @@ struct SyncCounters {
     bytes_received: u64,
 }
 
+/// A peer's share of the registry's pending buffer: the first 8 bytes of
+/// SHA-256 of its peer id (a stranger cannot pick an id that lands on an
+/// honest peer's share without ~2^64 work).
+fn source_of(peer: &PeerId) -> Source {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(peer.to_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    Source(u64::from_be_bytes(first))
+}
+
 /// CBOR size of a sync message (our codec; the wire codec encodes the same
 /// serde value).
 fn cbor_len<T: serde::Serialize>(value: &T) -> u64 {
@@ -476,24 +488,31 @@ impl Actor {
             .report_message_validation_result(&id, &source, acceptance);
     }
 
-    /// Admits changes from `peer`, striking it for forgeries and asking it
-    /// for missing dependencies. `None` if the store failed.
+    /// Admits changes from `peer`, striking it only for what proves it
+    /// relayed something no honest node forwards (see
+    /// [`mutu_protocol::admission::Fault`]), and asking it for missing
+    /// dependencies. `None` if the store failed.
     fn admit(&mut self, peer: PeerId, changes: Vec<SignedChange>) -> Option<Report> {
         let changes: Vec<SignedChange> = changes
             .into_iter()
             .filter(|c| !self.blocked_members.contains(&c.doc()))
             .collect();
-        let report = match self.state.admit(changes, state::now()) {
+        let report = match self.state.admit_from(source_of(&peer), changes, state::now()) {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(error = %e, "admission failed to persist");
                 return None;
             }
         };
-        if report.has_misbehaviour() {
-            self.rejected += report.rejected.len() as u64;
-            tracing::warn!(%peer, rejected = report.rejected.len(), reason = %report.rejected[0].reason, "rejected changes");
-            self.strike(peer);
+        self.rejected += report.rejected.len() as u64;
+        let faults = report.rejected.iter().filter(|r| r.reason.is_misbehaviour()).count();
+        if let Some(r) = report.rejected.iter().find(|r| r.reason.is_misbehaviour()) {
+            tracing::warn!(%peer, rejected = report.rejected.len(), reason = %r.reason, "rejected changes");
+            // One strike per forged change: a sync answer carrying three is
+            // as bad as three gossip messages.
+            self.strike_n(peer, faults);
+        } else if let Some(r) = report.rejected.first() {
+            tracing::debug!(%peer, rejected = report.rejected.len(), reason = %r.reason, "changes not taken");
         }
         let docs: HashSet<MemberId> = report.missing.iter().map(|(d, _)| *d).collect();
         for doc in docs {
@@ -503,6 +522,11 @@ impl Actor {
     }
 
     fn strike(&mut self, peer: PeerId) {
+        self.strike_n(peer, 1);
+    }
+
+    /// `count` strikes against `peer` (see [`STRIKES_BEFORE_BLOCK`]).
+    fn strike_n(&mut self, peer: PeerId, count: usize) {
         if self.strikes.len() >= MAX_TRACKED_PEERS {
             // Forget strikes of peers that are gone (blocked ones are kept
             // in `blocked_until`), so throwaway identities cannot grow this.
@@ -510,7 +534,7 @@ impl Actor {
             self.strikes.retain(|p, _| connected.contains_key(p));
         }
         let n = self.strikes.entry(peer).or_insert(0);
-        *n += 1;
+        *n = n.saturating_add(u32::try_from(count).unwrap_or(u32::MAX));
         if *n >= STRIKES_BEFORE_BLOCK {
             tracing::warn!(%peer, "blocking a peer that keeps sending forged changes");
             self.swarm.behaviour_mut().blocked.block_peer(peer);
@@ -756,6 +780,10 @@ impl Actor {
     }
 
     fn handle_sync_tick(&mut self) {
+        let dropped = self.state.expire_pending(state::now());
+        if dropped > 0 {
+            tracing::debug!(dropped, "changes waited too long for their dependencies");
+        }
         let now = Instant::now();
         let expired: Vec<PeerId> = self
             .blocked_until

@@ -15,7 +15,7 @@ use mutu_protocol::bundle::Bundle;
 use mutu_protocol::doc::MemberDoc;
 use mutu_protocol::identity::{MemberId, ReplicaNonce, SecretKey};
 use mutu_protocol::record::{self, Body, Kind, Profile, Record, RecordId, SignedRecord, Tombstone};
-use mutu_protocol::registry::{Registry, Trust};
+use mutu_protocol::registry::{Registry, Source, Trust};
 use mutu_protocol::rules::{self, Violation};
 use mutu_protocol::view::Views;
 use mutu_protocol::{SignedChange, Timestamp};
@@ -148,18 +148,31 @@ impl State {
     }
 
     /// Opens an initialised home and rebuilds the registry from the store.
+    /// What the store holds never stops it: a change that cannot be read or
+    /// applied (stored by an older version that admitted it) is skipped and
+    /// logged.
     pub fn open(home: Home) -> Result<Self, Error> {
         let (key, replica) = home.load_identity()?;
         let store = Store::open(&home.store_path())?;
         let mut registry = Registry::with_verifier(std::sync::Arc::new(crate::verify::Parallel::new()));
         let blocked = store.blocked()?;
+        let opened_at = now();
+        let mut skipped = 0usize;
         store.scan_changes(OPEN_BATCH_BYTES, |mut changes| {
             changes.retain(|c| !blocked.contains(&c.doc()));
-            registry.admit(changes, Timestamp::from_millis(u64::MAX), Trust::OwnStore, |_| {
-                Ok::<(), Error>(())
-            })?;
+            let report = registry.admit(changes, opened_at, Trust::OwnStore, |_| Ok::<(), Error>(()))?;
+            for r in &report.rejected {
+                tracing::warn!(member = %r.doc, reason = %r.reason, "a stored change cannot be applied: skipped");
+            }
+            skipped += report.rejected.len();
             Ok::<(), Error>(())
         })?;
+        if skipped > 0 {
+            tracing::warn!(
+                skipped,
+                "opened the home without the stored changes that cannot be applied"
+            );
+        }
         Ok(Self {
             home,
             key,
@@ -315,15 +328,53 @@ impl State {
             Ok::<(), store::Error>(())
         })?;
         self.queue_outgoing(admitted);
+        self.keep_evidence(&report, now);
         Ok(report)
     }
 
-    /// Admits changes from the network (the node actor's path).
+    /// Admits changes handed over locally (tests, tools): every rule, the
+    /// local share of the pending buffer.
     pub fn admit(&mut self, changes: Vec<SignedChange>, now: Timestamp) -> Result<Report, Error> {
+        self.admit_with(changes, now, Trust::Untrusted)
+    }
+
+    /// Admits changes received from a peer (the node actor's path): every
+    /// rule, that peer's share of the pending buffer.
+    pub fn admit_from(&mut self, peer: Source, changes: Vec<SignedChange>, now: Timestamp) -> Result<Report, Error> {
+        self.admit_with(changes, now, Trust::Peer(peer))
+    }
+
+    fn admit_with(&mut self, changes: Vec<SignedChange>, now: Timestamp, trust: Trust) -> Result<Report, Error> {
         let store = &self.store;
-        Ok(self
+        let report = self
             .registry
-            .admit(changes, now, Trust::Untrusted, |cs| store.put_changes(cs).map(|_| ()))?)
+            .admit(changes, now, trust, |cs| store.put_changes(cs).map(|_| ()))?;
+        self.keep_evidence(&report, now);
+        Ok(report)
+    }
+
+    /// Stores the proofs of the equivocations admission found. A failure
+    /// to store them is logged: the changes themselves are unaffected.
+    fn keep_evidence(&self, report: &Report, now: Timestamp) {
+        if report.equivocations.is_empty() {
+            return;
+        }
+        for e in &report.equivocations {
+            tracing::warn!(member = %e.doc, seq = e.seq, "a member signed two histories (kept as evidence)");
+        }
+        if let Err(e) = self.store.put_equivocations(&report.equivocations, now) {
+            tracing::error!(error = %e, "could not store the evidence of an equivocation");
+        }
+    }
+
+    /// The proofs that `member` signed two histories, as kept here.
+    pub fn equivocations(&self, member: &MemberId) -> Result<Vec<store::Evidence>, Error> {
+        Ok(self.store.equivocations(member)?)
+    }
+
+    /// Drops changes that waited too long for their dependencies.
+    pub fn expire_pending(&mut self, now: Timestamp) -> usize {
+        self.registry.expire_pending(now)
     }
 
     /// Blocks a member: drops its document here and never takes it again.

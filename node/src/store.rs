@@ -8,7 +8,11 @@
 //!   which every change follows its dependencies);
 //! - `meta`: counters;
 //! - `peers`: peer id → known addresses (newline separated);
-//! - `blocked`: member id → () (local policy).
+//! - `blocked`: member id → () (local policy);
+//! - `equivocations`: member id (32) ‖ hash of the other change (32) →
+//!   the evidence that the member signed two histories (see
+//!   [`Evidence`]), at most [`MAX_EVIDENCE_PER_MEMBER`] per member and
+//!   [`MAX_EVIDENCE`] in all.
 //!
 //! Every write is one durable commit (`Durability::Immediate`), grouped per
 //! batch: a commit costs ~1–2 ms whatever its size, so one commit per record
@@ -17,9 +21,9 @@
 
 use std::path::Path;
 
-use mutu_protocol::SignedChange;
-use mutu_protocol::admission::Admitted;
+use mutu_protocol::admission::{Admitted, Equivocation};
 use mutu_protocol::identity::MemberId;
+use mutu_protocol::{SignedChange, Timestamp};
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 
 const CHANGES: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("changes");
@@ -27,6 +31,28 @@ const DOC_LOG: TableDefinition<&[u8; 40], &[u8; 32]> = TableDefinition::new("doc
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const PEERS: TableDefinition<&str, &str> = TableDefinition::new("peers");
 const BLOCKED: TableDefinition<&[u8; 32], ()> = TableDefinition::new("blocked");
+const EQUIVOCATIONS: TableDefinition<&[u8; 64], &[u8]> = TableDefinition::new("equivocations");
+
+/// Proofs kept per member that it signed two histories: one suffices to
+/// show it, a few show it happened more than once.
+pub const MAX_EVIDENCE_PER_MEMBER: usize = 8;
+/// Proofs kept in all.
+pub const MAX_EVIDENCE: u64 = 10_000;
+
+/// Stored proof that a member signed two histories: the change this node
+/// holds and the other one, both with the member's signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evidence {
+    pub member: MemberId,
+    pub seq: u64,
+    /// The change this node holds for that actor and sequence number.
+    pub kept: SignedChange,
+    pub other: SignedChange,
+    /// The other change's own timestamp (ms), as the member wrote it.
+    pub timestamp: i64,
+    /// When this node found it.
+    pub found_at: Timestamp,
+}
 
 const NEXT_ARRIVAL: &str = "next_arrival";
 
@@ -88,6 +114,38 @@ fn decode(v: &[u8]) -> Result<SignedChange, Error> {
     ))
 }
 
+/// Keys of one member in a table keyed by member id ‖ 32 bytes.
+fn member_range64(member: &MemberId) -> ([u8; 64], [u8; 64]) {
+    let mut lo = [0u8; 64];
+    lo[..32].copy_from_slice(member.as_bytes());
+    let mut hi = lo;
+    hi[32..].copy_from_slice(&[0xff; 32]);
+    (lo, hi)
+}
+
+fn decode_evidence(member: MemberId, v: &[u8]) -> Result<Evidence, Error> {
+    let damaged = || Error::Damaged("equivocation entry".into());
+    let u64_at = |at: usize| -> Result<u64, Error> {
+        let b: [u8; 8] = v.get(at..at + 8).and_then(|s| s.try_into().ok()).ok_or_else(damaged)?;
+        Ok(u64::from_be_bytes(b))
+    };
+    let seq = u64_at(0)?;
+    let timestamp = u64_at(8)? as i64;
+    let found_at = Timestamp::from_millis(u64_at(16)?);
+    let kept_len = usize::try_from(u64_at(24)?).map_err(|_| damaged())?;
+    let kept_end = 32usize.checked_add(kept_len).ok_or_else(damaged)?;
+    let kept = decode(v.get(32..kept_end).ok_or_else(damaged)?)?;
+    let other = decode(v.get(kept_end..).ok_or_else(damaged)?)?;
+    Ok(Evidence {
+        member,
+        seq,
+        kept,
+        other,
+        timestamp,
+        found_at,
+    })
+}
+
 /// Memory redb may use to cache pages. Its default, 1 GiB, lets a node that
 /// caught up a large registry keep every page it wrote resident; reads after
 /// opening are one sequential pass, and pages not cached come from the OS
@@ -111,6 +169,7 @@ impl Store {
             tx.open_table(META)?;
             tx.open_table(PEERS)?;
             tx.open_table(BLOCKED)?;
+            tx.open_table(EQUIVOCATIONS)?;
         }
         tx.commit()?;
         Ok(Self { db })
@@ -187,11 +246,19 @@ impl Store {
                 each(std::mem::take(&mut out))?;
                 bytes = 0;
             }
-            let v = table
-                .get(hash.value())
-                .map_err(Error::from)?
-                .ok_or_else(|| Error::Damaged("log names a missing change".into()))?;
-            let change = decode(v.value())?;
+            // A damaged entry is skipped, not fatal: a node must open
+            // whatever it stored (admission re-checks the rest).
+            let Some(v) = table.get(hash.value()).map_err(Error::from)? else {
+                tracing::warn!("the store's log names a change it does not hold: skipped");
+                continue;
+            };
+            let change = match decode(v.value()) {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(error = %e, "skipped a damaged change in the store");
+                    continue;
+                }
+            };
             bytes += change.change_bytes().len();
             out.push(change);
         }
@@ -199,6 +266,64 @@ impl Store {
             each(out)?;
         }
         Ok(())
+    }
+
+    /// Keeps the proofs of `found` (members that signed two histories),
+    /// each with the change this node holds, in one durable commit. A
+    /// proof already kept, or beyond the bounds, is skipped. Returns how
+    /// many were new.
+    pub fn put_equivocations(&self, found: &[Equivocation], now: Timestamp) -> Result<usize, Error> {
+        let mut tx = self.db.begin_write()?;
+        tx.set_durability(Durability::Immediate)?;
+        let mut added = 0;
+        {
+            let changes = tx.open_table(CHANGES)?;
+            let mut table = tx.open_table(EQUIVOCATIONS)?;
+            for e in found {
+                let mut key = [0u8; 64];
+                key[..32].copy_from_slice(e.doc.as_bytes());
+                key[32..].copy_from_slice(&e.other_hash.0);
+                if table.get(&key)?.is_some() || table.len()? >= MAX_EVIDENCE {
+                    continue;
+                }
+                let (lo, hi) = member_range64(&e.doc);
+                if table.range::<&[u8; 64]>(&lo..=&hi)?.count() >= MAX_EVIDENCE_PER_MEMBER {
+                    continue;
+                }
+                let Some(kept) = changes.get(&e.kept.0)? else {
+                    continue;
+                };
+                let mut v = Vec::new();
+                v.extend_from_slice(&e.seq.to_be_bytes());
+                v.extend_from_slice(&e.timestamp.to_be_bytes());
+                v.extend_from_slice(&now.as_millis().to_be_bytes());
+                let kept = kept.value();
+                v.extend_from_slice(&(kept.len() as u64).to_be_bytes());
+                v.extend_from_slice(kept);
+                v.extend_from_slice(&encode(&e.other));
+                table.insert(&key, v.as_slice())?;
+                added += 1;
+            }
+        }
+        tx.commit()?;
+        Ok(added)
+    }
+
+    /// The proofs kept against `member`, oldest found first.
+    pub fn equivocations(&self, member: &MemberId) -> Result<Vec<Evidence>, Error> {
+        let tx = self.db.begin_read()?;
+        let table = tx.open_table(EQUIVOCATIONS)?;
+        let (lo, hi) = member_range64(member);
+        let mut out = Vec::new();
+        for entry in table.range::<&[u8; 64]>(&lo..=&hi)? {
+            let (_, v) = entry?;
+            match decode_evidence(*member, v.value()) {
+                Ok(e) => out.push(e),
+                Err(e) => tracing::warn!(error = %e, "skipped damaged evidence in the store"),
+            }
+        }
+        out.sort_by_key(|e| e.found_at);
+        Ok(out)
     }
 
     /// Stored changes with these hashes (unknown hashes are skipped).
