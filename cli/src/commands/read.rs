@@ -141,6 +141,29 @@ pub fn search(st: &State, text: &str, as_json: bool, now: Timestamp, out: &mut d
     t.print(out)
 }
 
+/// A proof that a member signed two histories, as `show MEMBER --json`
+/// prints it: both signed changes, which anyone can verify offline.
+#[derive(serde::Serialize)]
+struct EvidenceJson {
+    seq: u64,
+    signed_at: Timestamp,
+    found_at: Timestamp,
+    kept: mutu_protocol::SignedChange,
+    other: mutu_protocol::SignedChange,
+}
+
+impl From<&mutu_node::store::Evidence> for EvidenceJson {
+    fn from(e: &mutu_node::store::Evidence) -> Self {
+        Self {
+            seq: e.seq,
+            signed_at: Timestamp::from_millis(u64::try_from(e.timestamp).unwrap_or(0)),
+            found_at: e.found_at,
+            kept: e.kept.clone(),
+            other: e.other.clone(),
+        }
+    }
+}
+
 /// What `show ID` shows: a record (by id prefix) or a member.
 enum Target {
     Record(RecordId),
@@ -163,13 +186,37 @@ pub fn show(st: &State, text: &str, as_json: bool, now: Timestamp, out: &mut dyn
     let id = match target(st, text)? {
         Target::Member(m) => {
             let member = views.member(&m);
-            if member.records == 0 && member.vouched_by.is_empty() {
+            let evidence = st.equivocations(&m)?;
+            if member.records == 0 && member.vouched_by.is_empty() && evidence.is_empty() {
                 return Err(state::Error::UnknownId(m.to_string()).into());
             }
             return if as_json {
-                json(out, &member)
+                #[derive(serde::Serialize)]
+                struct Shown<'a> {
+                    #[serde(flatten)]
+                    member: &'a MemberView<'a>,
+                    equivocations: Vec<EvidenceJson>,
+                }
+                let equivocations = evidence.iter().map(EvidenceJson::from).collect();
+                json(
+                    out,
+                    &Shown {
+                        member: &member,
+                        equivocations,
+                    },
+                )
             } else {
-                member_fields(&views, &member).print(out)
+                let mut f = member_fields(&views, &member);
+                for e in &evidence {
+                    f.add(
+                        "warning",
+                        format!(
+                            "published two conflicting histories on {} (both signed; `--json` shows the proof)",
+                            Timestamp::from_millis(u64::try_from(e.timestamp).unwrap_or(0)).date()
+                        ),
+                    );
+                }
+                f.print(out)
             };
         }
         Target::Record(id) => id,

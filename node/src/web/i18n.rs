@@ -339,6 +339,8 @@ table! {
     "member.id" => "Member id", "Identifiant";
     "member.website" => "Website", "Site web";
     "member.vouched_by" => "Vouched for by", "Recommandé par";
+    "member.equivocated" => "This member published two conflicting histories on", "Ce membre a publié deux historiques contradictoires le";
+    "member.equivocated_help" => "Both versions are signed by the member and kept as evidence; this node shows the one it received first (`mutu show MEMBER --json` prints the proof).", "Les deux versions sont signées par le membre et conservées comme preuve ; ce nœud montre celle reçue en premier (`mutu show MEMBRE --json` affiche la preuve).";
     "member.vouch_help" => "A vouch says another member knows this one.", "Une recommandation signifie qu'un autre membre connaît celui-ci.";
     "member.statements" => "Statements", "Déclarations";
     "member.needs" => "Needs", "Besoins";

@@ -3,6 +3,7 @@
 use axum::extract::{Path, Query, State as Ax};
 use axum::response::Response;
 use maud::html;
+use mutu_protocol::Timestamp;
 use mutu_protocol::record::{Body, Kind};
 use mutu_protocol::view::Filter;
 
@@ -72,7 +73,8 @@ pub async fn show(Ax(st): Ax<WebState>, ctx: PageCtx, Path(id): Path<String>) ->
         let id = s.resolve_member(&id)?;
         let views = s.views(now);
         let m = views.member(&id);
-        if m.records == 0 {
+        let evidence = s.equivocations(&id)?;
+        if m.records == 0 && evidence.is_empty() {
             return Err(PageError::NotFound);
         }
         let name = member_name(&views, &id);
@@ -89,6 +91,13 @@ pub async fn show(Ax(st): Ax<WebState>, ctx: PageCtx, Path(id): Path<String>) ->
                     @if let Some(c) = &p.country { span.license { (c) } }
                 }
                 (tags("/members", &p.sectors))
+            }
+            @for e in &evidence {
+                p.warning {
+                    (ctx.t("member.equivocated")) " "
+                    (i18n::date(ctx.lang, Timestamp::from_millis(u64::try_from(e.timestamp).unwrap_or(0))))
+                    ". " span.small { (ctx.t("member.equivocated_help")) }
+                }
             }
             div.columns.wide-left {
                 section {
