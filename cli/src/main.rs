@@ -12,7 +12,7 @@ mod fail;
 mod node;
 mod output;
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -22,8 +22,11 @@ fn main() -> ExitCode {
     let cli = args::Cli::parse();
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn,libp2p_kad=error,libp2p_mdns=error"));
+    // Colours only for a person at a terminal: a file, a pipe or a journal
+    // would keep the escape codes as text.
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     if cli.json_logs {
         logs.json().init();
