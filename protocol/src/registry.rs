@@ -74,7 +74,9 @@ pub struct Registry {
     /// Changes of members' other histories (see [`MAX_CONFLICTS`]).
     conflicts: HashSet<(MemberId, ChangeHash)>,
     keys: KeyCache,
-    index: Index,
+    /// Shared with readers ([`Registry::snapshot`]): a re-index copies it
+    /// only while a reader still holds the previous version.
+    index: Arc<Index>,
     verifier: Arc<dyn Verifier>,
 }
 
@@ -192,7 +194,7 @@ impl Registry {
             pending: Pending::default(),
             conflicts: HashSet::new(),
             keys: KeyCache::default(),
-            index: Index::default(),
+            index: Arc::new(Index::default()),
             verifier,
         }
     }
@@ -231,6 +233,14 @@ impl Registry {
         &self.index
     }
 
+    /// The index as it is now, for reading elsewhere (another thread, a
+    /// page being rendered) while the registry goes on admitting: O(1);
+    /// the registry copies the index on its next change only if this
+    /// snapshot is still held then.
+    pub fn snapshot(&self) -> Arc<Index> {
+        Arc::clone(&self.index)
+    }
+
     /// Whether a change is applied, pending, or known to belong to a
     /// member's other history.
     pub fn knows(&self, doc: &MemberId, hash: &ChangeHash) -> bool {
@@ -244,7 +254,7 @@ impl Registry {
         self.docs.remove(member);
         self.pending.take(member);
         self.conflicts.retain(|(m, _)| m != member);
-        self.index.remove_doc(member);
+        Arc::make_mut(&mut self.index).remove_doc(member);
     }
 
     /// Admits what it can of `batch`, calls `persist` with the admitted
@@ -303,7 +313,7 @@ impl Registry {
             self.docs.insert(member, a.doc);
         }
         let docs: Vec<&MemberDoc> = touched.iter().filter_map(|m| self.docs.get(m)).collect();
-        self.index.reindex(&docs, &mut self.keys, self.verifier.as_ref());
+        Arc::make_mut(&mut self.index).reindex(&docs, &mut self.keys, self.verifier.as_ref());
         Ok(report)
     }
 

@@ -577,3 +577,21 @@ fn a_value_overwritten_with_bad_bytes_leaves_the_views_until_a_good_edit() {
     assert_eq!(admit(&mut reg, vec![c4]).admitted.len(), 1);
     assert_eq!(title(&reg, r1.id()).as_deref(), Some("Invoices and quotes"));
 }
+
+#[test]
+fn a_snapshot_is_unchanged_by_later_admissions() {
+    let a = key(1);
+    let mut w = World::new();
+    let first = rec(&a, 1, at(1), need("One", "100EUR"));
+    w.put(&a, 1, std::slice::from_ref(&first));
+    let before = w.reg.snapshot();
+    let second = rec(&a, 2, at(2), need("Two", "100EUR"));
+    w.put(&a, 1, std::slice::from_ref(&second));
+    assert!(before.get(&first.id()).is_some() && before.get(&second.id()).is_none());
+    assert!(w.reg.index().get(&second.id()).is_some());
+    // A snapshot nobody holds any more costs no copy: the registry's is the
+    // only reference again.
+    drop(before);
+    let now = w.reg.snapshot();
+    assert!(std::ptr::eq(&*now, w.reg.index()));
+}
