@@ -122,6 +122,9 @@ pub struct RunArgs {
     /// Serve the HTTP API and web UI here [default: 127.0.0.1:7070]; a non-loopback address must be given explicitly
     #[arg(long, value_name = "ADDR")]
     pub http: Option<String>,
+    /// Also answer HTTP requests for this host name (repeatable), e.g. the name of a reverse proxy in front of the node [default: localhost, 127.0.0.1, [::1] and the --http address]
+    #[arg(long = "http-host", value_name = "NAME")]
+    pub http_host: Vec<String>,
     /// Seconds between anti-entropy passes with a random peer [default: 30]
     #[arg(long, value_name = "SECS")]
     pub sync_interval: Option<u64>,

@@ -71,6 +71,7 @@ pub fn run(home: Home, a: RunArgs, out: &mut dyn Write) -> anyhow::Result<()> {
             peers: a.peer,
             no_mdns: a.no_mdns,
             http: a.http,
+            http_hosts: a.http_host,
             sync_interval: a.sync_interval,
         };
         let config = runtime::Config::resolve(flags, file)?;

@@ -513,6 +513,7 @@ pub async fn start(opts: &Options, routes: impl Fn(Handle, String) -> axum::Rout
             peers: Vec::new(),
             mdns: false,
             http: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            http_hosts: Vec::new(),
             sync_interval: opts.sync_interval,
             default_ports: false,
             default_http: false,

@@ -7,6 +7,7 @@ pub mod api;
 pub mod demo;
 pub mod export;
 pub mod home;
+pub mod http;
 pub mod net;
 pub mod ops;
 pub mod runtime;

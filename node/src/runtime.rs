@@ -10,8 +10,12 @@
 //! peer = ["/ip4/192.0.2.7/tcp/7071/p2p/12D3Koo..."]
 //! mdns = true
 //! http = "127.0.0.1:7070"
+//! http_hosts = ["mutu.example.org"]
 //! sync_interval = 30
 //! ```
+//!
+//! `http_hosts` (flag `--http-host`) adds host names the HTTP server answers
+//! to besides the loopback names and its own address (see [`crate::http`]).
 //!
 //! When a default port is taken the node takes a free one and says which.
 //! While it runs, `$MUTU_HOME/node.json` tells local clients (the CLI) where
@@ -55,6 +59,8 @@ pub enum Error {
     Multiaddr(String),
     #[error("`{0}` is not an address to serve HTTP on, e.g. 127.0.0.1:7070")]
     HttpAddr(String),
+    #[error("`{0}` is not a host name to serve HTTP under, e.g. mutu.example.org or mutu.example.org:443")]
+    HttpHost(String),
     #[error("cannot listen on {addr}: {problem}")]
     Listen { addr: String, problem: String },
     #[error("cannot serve HTTP on {addr}: {source}")]
@@ -73,6 +79,7 @@ pub struct FileConfig {
     pub peer: Option<Vec<String>>,
     pub mdns: Option<bool>,
     pub http: Option<String>,
+    pub http_hosts: Option<Vec<String>>,
     pub sync_interval: Option<u64>,
 }
 
@@ -101,6 +108,8 @@ pub struct Config {
     pub peers: Vec<Multiaddr>,
     pub mdns: bool,
     pub http: SocketAddr,
+    /// Host names the HTTP server answers to besides its defaults.
+    pub http_hosts: Vec<String>,
     pub sync_interval: Duration,
     /// Whether listen/http are the defaults (then a taken port falls back to a free one).
     pub default_ports: bool,
@@ -114,6 +123,7 @@ pub struct Flags {
     pub peers: Vec<String>,
     pub no_mdns: bool,
     pub http: Option<String>,
+    pub http_hosts: Vec<String>,
     pub sync_interval: Option<u64>,
 }
 
@@ -138,6 +148,12 @@ impl Config {
         let default_http = http_given.is_none();
         let http_text = http_given.unwrap_or_else(|| DEFAULT_HTTP.into());
         let http = http_text.parse().map_err(|_| Error::HttpAddr(http_text.clone()))?;
+        let http_hosts = flags
+            .http_hosts
+            .into_iter()
+            .chain(file.http_hosts.unwrap_or_default())
+            .map(|h| crate::http::host_name(&h).ok_or(Error::HttpHost(h)))
+            .collect::<Result<_, _>>()?;
         let secs = flags
             .sync_interval
             .or(file.sync_interval)
@@ -148,6 +164,7 @@ impl Config {
             peers,
             mdns: !flags.no_mdns && file.mdns.unwrap_or(true),
             http,
+            http_hosts,
             sync_interval: Duration::from_secs(secs),
             default_ports,
             default_http,
@@ -344,6 +361,7 @@ pub async fn start(
         addr: config.http.to_string(),
         source,
     })?;
+    let hosts = crate::http::Hosts::new(http, &config.http_hosts).map_err(Error::HttpHost)?;
 
     let (shutdown, shutdown_rx) = watch::channel(false);
     let (handle, actor) = actor::spawn(
@@ -356,17 +374,7 @@ pub async fn start(
     )?;
     let sessions = crate::web::auth::Sessions::new();
     let login_url = sessions.login_url(http);
-    let not_found_sessions = sessions.clone();
-    let router = crate::api::router(handle.clone(), token.clone())
-        .merge(crate::web::router(handle.clone(), sessions.clone()))
-        .merge(crate::web::auth::api_routes(sessions, token.clone(), http))
-        .merge(crate::export::router(handle.clone()))
-        .merge(routes(handle.clone(), token))
-        // Unknown paths: JSON under /api, an HTML page elsewhere.
-        .fallback(move |req: axum::extract::Request| {
-            let sessions = not_found_sessions.clone();
-            async move { not_found(req, &sessions) }
-        });
+    let router = crate::http::router(handle.clone(), token, sessions, http, hosts, routes);
     let mut server_shutdown = shutdown_rx;
     let server = tokio::spawn(async move {
         let stop = async move {
@@ -408,16 +416,6 @@ impl Running {
         let _ = self.server.await;
         let _ = std::fs::remove_file(NodeInfo::path(&self.home));
     }
-}
-
-fn not_found(req: axum::extract::Request, sessions: &crate::web::auth::Sessions) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    if req.uri().path().starts_with("/api/") {
-        return crate::api::error::ApiError::not_found("no such endpoint: see /api/v1/openapi.json").into_response();
-    }
-    let (parts, _) = req.into_parts();
-    let ctx = crate::web::layout::PageCtx::from_parts(&parts, sessions);
-    crate::web::error_page(&ctx, &crate::web::PageError::NotFound)
 }
 
 /// Resolves when SIGINT or SIGTERM arrives.

@@ -64,13 +64,11 @@ fn see_other(to: &str) -> Response {
     r
 }
 
-/// Headers of every answer that shows a form or a session: not cached, not
-/// framed by another site, no referrer.
+/// Every answer that shows a form or a session is not cached (framing and
+/// referrers are refused for every response, by [`crate::http`]).
 fn private(mut r: Response) -> Response {
-    let h = r.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }
 
