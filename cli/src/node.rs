@@ -1,15 +1,21 @@
 //! `mutu run`, and the CLI talking to a running node.
 //!
 //! While a node runs on a home it holds the store, so the CLI cannot open
-//! it. Every command then goes through the node's local HTTP API: the CLI
-//! sends its arguments (and working directory, for relative paths) to
-//! `POST /api/v1/cli` with the bearer token from `$MUTU_HOME/api.token`; the
-//! node parses them with the same clap definitions and runs the same command
-//! code inside its actor, so a write is signed, stored and published at
-//! once, and the output is exactly what the offline CLI would print.
+//! it. Every command then goes through the node's local HTTP API, with the
+//! bearer token from `$MUTU_HOME/api.token`: the CLI sends its arguments to
+//! `POST /api/v1/cli`; the node parses them with the same clap definitions
+//! and runs the same command code inside its actor, so a write is signed,
+//! stored and published at once, and the output is exactly what the offline
+//! CLI would print.
+//!
+//! No file path crosses HTTP: the node never opens a file a request names.
+//! `mutu import FILE` reads the file here and sends its bytes to `POST
+//! /api/v1/import`; `mutu export` gets the bundle from `GET
+//! /api/v1/export/bundle` and prints or writes it here; `mutu verify` needs
+//! no node at all. The node refuses these three on `/api/v1/cli`.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -27,13 +33,14 @@ use serde::{Deserialize, Serialize};
 use crate::args::{Cli, Command, RunArgs};
 use crate::fail::{self, user};
 
-/// Largest CLI request body (arguments only; bundles travel as paths).
+/// Largest CLI request body (arguments only; bundles travel on their own).
 const MAX_EXEC_BYTES: usize = 256 * 1024;
 
+/// The arguments of a command to run on the node. (Older clients also sent
+/// their working directory: it is ignored.)
 #[derive(Debug, Serialize, Deserialize)]
 struct ExecRequest {
     args: Vec<String>,
-    cwd: PathBuf,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -130,10 +137,6 @@ fn authorised(headers: &HeaderMap, token: &str) -> bool {
         .is_some_and(|t| same_secret(t.as_bytes(), token.as_bytes()))
 }
 
-fn absolute(cwd: &Path, p: PathBuf) -> PathBuf {
-    if p.is_absolute() { p } else { cwd.join(p) }
-}
-
 async fn exec(
     AxumState(ctx): AxumState<Arc<Ctx>>,
     headers: HeaderMap,
@@ -157,7 +160,7 @@ async fn exec(
             error: Some(e.to_string()),
             code: 2,
         },
-        Ok(cli) => run_on_node(&ctx.handle, cli.command, &req.cwd).await,
+        Ok(cli) => run_on_node(&ctx.handle, cli.command).await,
     };
     (StatusCode::OK, Json(response))
 }
@@ -178,7 +181,10 @@ fn outcome(stdout: Vec<u8>, result: anyhow::Result<()>) -> ExecResponse {
     }
 }
 
-async fn run_on_node(handle: &Handle, command: Command, cwd: &Path) -> ExecResponse {
+/// Why the node refuses a command that names a file.
+const NO_PATHS: &str = "the node opens no file named in a request";
+
+async fn run_on_node(handle: &Handle, command: Command) -> ExecResponse {
     let mut out = Vec::new();
     let result: anyhow::Result<()> = match command {
         Command::Run(_) => Err(user(
@@ -195,19 +201,14 @@ async fn run_on_node(handle: &Handle, command: Command, cwd: &Path) -> ExecRespo
         },
         Command::Block { member } => block(handle, member, true).await,
         Command::Unblock { member } => block(handle, member, false).await,
+        Command::Import { .. } => Err(user(format!(
+            "{NO_PATHS}: `mutu import` reads the bundle itself and sends its bytes to POST /api/v1/import"
+        ))),
+        Command::Export { .. } => Err(user(format!(
+            "{NO_PATHS}: `mutu export` gets the bundle from GET /api/v1/export/bundle and writes it itself"
+        ))),
+        Command::Verify { .. } => Err(user(format!("{NO_PATHS}: `mutu verify` runs without a node"))),
         command => {
-            let command = match command {
-                Command::Import { file } => Command::Import {
-                    file: absolute(cwd, file),
-                },
-                Command::Export { out: Some(f) } => Command::Export {
-                    out: Some(absolute(cwd, f)),
-                },
-                Command::Verify { file } => Command::Verify {
-                    file: absolute(cwd, file),
-                },
-                c => c,
-            };
             let ran = handle
                 .write(move |st| {
                     let mut buf = Vec::new();
@@ -243,8 +244,8 @@ async fn block(handle: &Handle, member: String, blocked: bool) -> anyhow::Result
     Ok(())
 }
 
-/// Sends this invocation to the node running on `home`.
-pub fn remote(home: &Home, out: &mut dyn Write) -> anyhow::Result<()> {
+/// Where the node running on `home` serves its API, and its token.
+fn reach(home: &Home) -> anyhow::Result<(NodeInfo, String)> {
     let info = NodeInfo::read(home).ok_or_else(|| {
         user(format!(
             "the store in {} is in use, but no running node says where its API is: if no mutu process runs, remove {}",
@@ -254,6 +255,34 @@ pub fn remote(home: &Home, out: &mut dyn Write) -> anyhow::Result<()> {
     })?;
     let token = std::fs::read_to_string(home.token_path())
         .with_context(|| format!("cannot read the API token {}", home.token_path().display()))?;
+    Ok((info, token.trim().to_owned()))
+}
+
+fn unreachable_node(info: &NodeInfo) -> String {
+    format!("cannot reach the node at {} (is `mutu run` still running?)", info.http)
+}
+
+/// Runs `command` through the node running on `home`.
+pub fn remote(home: &Home, command: Command, out: &mut dyn Write) -> anyhow::Result<()> {
+    match command {
+        Command::Verify { file } => crate::commands::bundles::verify(&file, state::now(), out),
+        Command::Import { file } => {
+            let (info, token) = reach(home)?;
+            remote_import(&info, &token, &file, out)
+        }
+        Command::Export { out: file } => {
+            let (info, token) = reach(home)?;
+            remote_export(&info, &token, file.as_deref(), out)
+        }
+        _ => {
+            let (info, token) = reach(home)?;
+            remote_exec(&info, &token, out)
+        }
+    }
+}
+
+/// Sends this invocation's arguments to the node.
+fn remote_exec(info: &NodeInfo, token: &str, out: &mut dyn Write) -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args_os()
         .skip(1)
         .map(|a| {
@@ -261,15 +290,14 @@ pub fn remote(home: &Home, out: &mut dyn Write) -> anyhow::Result<()> {
                 .map_err(|_| user("arguments must be valid UTF-8 to reach a running node"))
         })
         .collect::<Result<_, _>>()?;
-    let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let url = format!("http://{}/api/v1/cli", info.http);
     let response = ureq::post(&url)
-        .header("Authorization", &format!("Bearer {}", token.trim()))
+        .header("Authorization", &format!("Bearer {token}"))
         .config()
         .http_status_as_error(false)
         .build()
-        .send_json(&ExecRequest { args, cwd })
-        .with_context(|| format!("cannot reach the node at {} (is `mutu run` still running?)", info.http))?;
+        .send_json(&ExecRequest { args })
+        .with_context(|| unreachable_node(info))?;
     let body: ExecResponse = response
         .into_body()
         .with_config()
@@ -285,6 +313,88 @@ pub fn remote(home: &Home, out: &mut dyn Write) -> anyhow::Result<()> {
         }
         .into()),
     }
+}
+
+/// The message of the API's JSON errors (`{"error": {"message": …}}`).
+#[derive(Debug, Deserialize)]
+struct ApiErrorBody {
+    error: ApiErrorMessage,
+}
+
+#[derive(Debug, Deserialize)]
+struct ApiErrorMessage {
+    message: String,
+}
+
+/// The node's JSON error as this CLI's error: the user's to fix (exit 2)
+/// for a 4xx status, ours (1) otherwise.
+fn api_failure(mut response: ureq::http::Response<ureq::Body>, prefix: &str) -> anyhow::Error {
+    let status = response.status();
+    let message = response
+        .body_mut()
+        .with_config()
+        .limit(64 * 1024)
+        .read_json::<ApiErrorBody>()
+        .map(|b| b.error.message)
+        .unwrap_or_else(|_| format!("the node answered HTTP {status}"));
+    let code = if status.is_client_error() { 2 } else { 1 };
+    RemoteFailure {
+        message: format!("{prefix}{message}"),
+        code,
+    }
+    .into()
+}
+
+/// `mutu import FILE` with a node running: the bytes go to the node, which
+/// parses them off its actor and admits the changes.
+fn remote_import(info: &NodeInfo, token: &str, file: &Path, out: &mut dyn Write) -> anyhow::Result<()> {
+    let bytes = crate::commands::read_file(file)?;
+    let url = format!("http://{}/api/v1/import", info.http);
+    let mut response = ureq::post(&url)
+        .header("Authorization", &format!("Bearer {token}"))
+        .header("Content-Type", "application/json")
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .send(&bytes[..])
+        .with_context(|| unreachable_node(info))?;
+    if response.status() != 200 {
+        return Err(api_failure(response, &format!("{}: ", file.display())));
+    }
+    let report: crate::commands::bundles::Imported =
+        response
+            .body_mut()
+            .with_config()
+            .limit(1024 * 1024)
+            .read_json()
+            .context("the node's answer is not what this CLI expects (different versions?)")?;
+    crate::commands::bundles::print_import(file, &report, out)
+}
+
+/// `mutu export` with a node running: the node sends the bundle, this
+/// process prints it or writes the file.
+fn remote_export(info: &NodeInfo, token: &str, file: Option<&Path>, out: &mut dyn Write) -> anyhow::Result<()> {
+    let url = format!("http://{}/api/v1/export/bundle", info.http);
+    let mut response = ureq::get(&url)
+        .header("Authorization", &format!("Bearer {token}"))
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .call()
+        .with_context(|| unreachable_node(info))?;
+    if response.status() != 200 {
+        return Err(api_failure(response, ""));
+    }
+    let bytes = response
+        .body_mut()
+        .with_config()
+        .limit(mutu_protocol::bundle::MAX_BUNDLE_BYTES as u64)
+        .read_to_vec()
+        .context("the node's bundle is larger than the bundle limit")?;
+    let bundle = mutu_protocol::bundle::Bundle::parse(&bytes)
+        .map_err(|e| anyhow::anyhow!("the node's bundle is not what this CLI expects (different versions?): {e}"))?;
+    drop(bytes);
+    crate::commands::bundles::write_bundle(&bundle, file, out)
 }
 
 /// `mutu ui`: asks the node running on `home` for a one-time login URL

@@ -104,7 +104,6 @@ fn acknowledged_writes_survive_sigkill_and_reach_every_node() {
     for i in 0..500 {
         let body = serde_json::json!({
             "args": ["need", "add", "--title", format!("burst write {i}")],
-            "cwd": dir.path(),
         });
         let response = agent
             .post(format!("http://{}/api/v1/cli", a.http))

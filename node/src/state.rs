@@ -320,9 +320,15 @@ impl State {
 
     /// Admits a bundle's changes by the network's rules. Idempotent.
     pub fn import(&mut self, bundle: &Bundle, now: Timestamp) -> Result<Report, Error> {
+        self.import_changes(bundle.changes(), now)
+    }
+
+    /// Admits a bundle's changes, already parsed (the node parses bundles
+    /// outside its actor), and queues them for publishing.
+    pub fn import_changes(&mut self, changes: Vec<SignedChange>, now: Timestamp) -> Result<Report, Error> {
         let store = &self.store;
         let mut admitted = Vec::new();
-        let report = self.registry.admit(bundle.changes(), now, Trust::Untrusted, |cs| {
+        let report = self.registry.admit(changes, now, Trust::Untrusted, |cs| {
             store.put_changes(cs)?;
             admitted.extend(cs.iter().map(|a| a.change.clone()));
             Ok::<(), store::Error>(())

@@ -126,6 +126,21 @@ impl Bundle {
             .collect()
     }
 
+    /// The signed changes, in document order, without copying their bytes
+    /// (as [`Bundle::changes`]).
+    pub fn into_changes(self) -> Vec<SignedChange> {
+        self.documents
+            .into_iter()
+            .flat_map(|d| {
+                let doc = d.doc;
+                d.changes.into_iter().map(move |c| {
+                    let sig = c.sig.as_slice().try_into().unwrap_or([0; 64]);
+                    SignedChange::from_parts(doc, c.change, sig)
+                })
+            })
+            .collect()
+    }
+
     pub fn change_count(&self) -> usize {
         self.documents.iter().map(|d| d.changes.len()).sum()
     }

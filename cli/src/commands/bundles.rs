@@ -4,6 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
+use mutu_node::api::write::RejectedChange;
 use mutu_node::state::State;
 use mutu_protocol::Timestamp;
 use mutu_protocol::bundle::{self, Bundle};
@@ -13,30 +14,27 @@ use crate::fail::user;
 use crate::output::{Fields, Table, count};
 
 pub fn export(st: &State, file: Option<&Path>, out: &mut dyn Write) -> anyhow::Result<()> {
-    let bundle = st.export()?;
+    write_bundle(&st.export()?, file, out)
+}
+
+/// Prints `bundle`, or writes it to `file` and says so: the end of `mutu
+/// export`, offline and through a running node alike.
+pub fn write_bundle(bundle: &Bundle, file: Option<&Path>, out: &mut dyn Write) -> anyhow::Result<()> {
     let text = bundle.to_json();
     let Some(file) = file else {
         writeln!(out, "{text}")?;
         return Ok(());
     };
-    // Write beside the target, then rename: a reader never sees half a bundle.
-    let name = file
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    if name.is_empty() {
+    if file.file_name().is_none_or(|n| n.is_empty()) {
         return Err(user(format!("--out {}: give a file name", file.display())));
     }
-    let tmp = file.with_file_name(format!(".{name}.tmp"));
-    let written = std::fs::File::create(&tmp).and_then(|mut f| {
+    // Into a new temporary file beside the target, then renamed: a reader
+    // never sees half a bundle, and a link planted there is not followed.
+    mutu_node::home::write_atomically(file, 0o666, |f| {
         f.write_all(text.as_bytes())?;
-        f.write_all(b"\n")?;
-        f.sync_all()
-    });
-    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, file)) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e).with_context(|| format!("cannot write {}", file.display()));
-    }
+        f.write_all(b"\n")
+    })
+    .with_context(|| format!("cannot write {}", file.display()))?;
     writeln!(
         out,
         "exported {} ({}) to {}",
@@ -47,17 +45,40 @@ pub fn export(st: &State, file: Option<&Path>, out: &mut dyn Write) -> anyhow::R
     Ok(())
 }
 
+/// What an import did, offline or through a running node.
+pub type Imported = mutu_node::api::write::ImportReport;
+
+/// What `st.import` did, as the node's API reports it.
+fn imported(report: &mutu_protocol::admission::Report) -> Imported {
+    Imported {
+        admitted: report.admitted.len(),
+        duplicates: report.duplicates,
+        pending: report.pending,
+        rejected: report.rejected.len(),
+        reasons: Vec::new(),
+        first_rejected: report.rejected.first().map(|r| RejectedChange {
+            doc: r.doc.to_string(),
+            reason: r.reason.to_string(),
+        }),
+    }
+}
+
 pub fn import(st: &mut State, file: &Path, now: Timestamp, out: &mut dyn Write) -> anyhow::Result<()> {
     let bundle = Bundle::parse(&read_file(file)?).with_context(|| file.display().to_string())?;
     let report = st.import(&bundle, now)?;
+    print_import(file, &imported(&report), out)
+}
+
+/// Prints what importing `file` did; an error if a change was rejected.
+pub fn print_import(file: &Path, report: &Imported, out: &mut dyn Write) -> anyhow::Result<()> {
     Fields::default()
-        .add("admitted", report.admitted.len().to_string())
+        .add("admitted", report.admitted.to_string())
         .add("duplicates", report.duplicates.to_string())
         .add("pending", report.pending.to_string())
-        .add("rejected", report.rejected.len().to_string())
+        .add("rejected", report.rejected.to_string())
         .print(out)?;
-    if let Some(r) = report.rejected.first() {
-        let all = match report.rejected.len() {
+    if let Some(r) = &report.first_rejected {
+        let all = match report.rejected {
             1 => String::new(),
             n => format!(" ({n} rejected in all)"),
         };

@@ -3,7 +3,7 @@
 //! stores; reads format the protocol's views. Bad input becomes a one-line
 //! user error.
 
-mod bundles;
+pub(crate) mod bundles;
 mod read;
 mod write;
 
@@ -37,7 +37,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         command => match State::open(home.clone()) {
             Ok(mut st) => dispatch(&mut st, command, now, out),
             // A node runs on this home: it holds the store, so ask it.
-            Err(state::Error::Store(store::Error::Locked(_))) => crate::node::remote(&home, out),
+            Err(state::Error::Store(store::Error::Locked(_))) => crate::node::remote(&home, command, out),
             Err(e) => Err(e.into()),
         },
     }
@@ -83,8 +83,8 @@ pub fn dispatch(st: &mut State, command: Command, now: Timestamp, out: &mut dyn 
 }
 
 /// Reads a bundle file, refusing one over the bundle size limit before
-/// reading it.
-fn read_file(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+/// reading it (by its size), and while reading it (it may grow).
+pub(crate) fn read_file(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
     use std::io::Read;
     let limit = mutu_protocol::bundle::MAX_BUNDLE_BYTES;
     let file = match std::fs::File::open(path) {
@@ -93,15 +93,25 @@ fn read_file(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
         }
         other => other.with_context(|| format!("cannot read {}", path.display()))?,
     };
+    let too_large = || {
+        user(format!(
+            "{} is larger than {limit} bytes, the limit for a bundle: is it really a mutu bundle?",
+            path.display()
+        ))
+    };
+    let size = file
+        .metadata()
+        .with_context(|| format!("cannot read {}", path.display()))?
+        .len();
+    if size > limit as u64 {
+        return Err(too_large());
+    }
     let mut bytes = Vec::new();
     file.take(limit as u64 + 1)
         .read_to_end(&mut bytes)
         .with_context(|| format!("cannot read {}", path.display()))?;
     if bytes.len() > limit {
-        return Err(user(format!(
-            "{} is larger than {limit} bytes, the limit for a bundle: is it really a mutu bundle?",
-            path.display()
-        )));
+        return Err(too_large());
     }
     Ok(bytes)
 }

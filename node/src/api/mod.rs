@@ -3,7 +3,7 @@
 //! ([`auth`]). Writes go through the same [`crate::ops`] as the CLI.
 //! Errors are `{"error": {"code", "message", "field"}}` ([`error`]): 400 a
 //! bad field, 401 no or a wrong token, 404 unknown id, 409 conflict, 413 a
-//! body over the limit (1 MiB; 64 MiB for `/import`), 422 a broken rule.
+//! body over the limit (1 MiB; 512 MiB, the bundle limit, for `/import`), 422 a broken rule.
 //! The OpenAPI 3 document is at `/api/v1/openapi.json`.
 
 pub mod auth;

@@ -84,7 +84,7 @@ pub struct Blocked {
 }
 
 /// What an import admitted.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ImportReport {
     pub admitted: usize,
     pub duplicates: usize,
@@ -92,12 +92,22 @@ pub struct ImportReport {
     pub rejected: usize,
     /// Why changes were rejected (the first few).
     pub reasons: Vec<String>,
+    /// The first rejected change's document and why it was rejected.
+    pub first_rejected: Option<RejectedChange>,
+}
+
+/// A change an import rejected.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RejectedChange {
+    /// The member document it claimed to belong to.
+    pub doc: String,
+    pub reason: String,
 }
 
 /// Largest body of a write.
 pub const WRITE_LIMIT: usize = 1024 * 1024;
-/// Largest bundle `POST /import` takes.
-pub const IMPORT_LIMIT: usize = 64 * 1024 * 1024;
+/// Largest bundle `POST /import` takes: the bundle limit, as `mutu import`.
+pub const IMPORT_LIMIT: usize = mutu_protocol::bundle::MAX_BUNDLE_BYTES;
 
 async fn apply(ctx: &Ctx, op: impl Op + Send + 'static) -> Result<Json<Written>, ApiError> {
     let now = state::now();
@@ -331,15 +341,28 @@ pub async fn import(
     State(ctx): State<Ctx>,
     RawBody(bytes): RawBody,
 ) -> Result<Json<ImportReport>, ApiError> {
-    let bundle = Bundle::parse(&bytes).map_err(|e| ApiError::bad_field("bundle", e.to_string()))?;
+    // Parsing up to 512 MiB of JSON is long CPU work: on a blocking thread,
+    // never in the actor, which only admits the decoded changes.
+    let parsed = tokio::task::spawn_blocking(move || {
+        let bundle = Bundle::parse(&bytes);
+        drop(bytes);
+        bundle.map(Bundle::into_changes)
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))?;
+    let changes = parsed.map_err(|e| ApiError::bad_field("bundle", e.to_string()))?;
     let now = state::now();
-    let report = ctx.handle.write(move |s| s.import(&bundle, now)).await??;
+    let report = ctx.handle.write(move |s| s.import_changes(changes, now)).await??;
     Ok(Json(ImportReport {
         admitted: report.admitted.len(),
         duplicates: report.duplicates,
         pending: report.pending,
         rejected: report.rejected.len(),
         reasons: report.rejected.iter().take(10).map(|r| r.reason.to_string()).collect(),
+        first_rejected: report.rejected.first().map(|r| RejectedChange {
+            doc: r.doc.to_string(),
+            reason: r.reason.to_string(),
+        }),
     }))
 }
 
