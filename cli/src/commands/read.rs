@@ -363,12 +363,7 @@ fn show_need(views: &Views<'_>, n: &NeedView, out: &mut dyn Write) -> anyhow::Re
         .add("description", n.description.clone());
     f.print(out)?;
     let index = views.index();
-    let pledges: Vec<PledgeView<'_>> = n
-        .pledges
-        .iter()
-        .filter_map(|p| index.get(p))
-        .filter_map(|p| views.pledge(p))
-        .collect();
+    let pledges: Vec<PledgeView<'_>> = views.pledges_to(&n.id).into_iter().map(|(_, v)| v).collect();
     let t = pledge_table(views, &pledges);
     if !t.is_empty() {
         writeln!(out, "\n{}:", count(pledges.len(), "pledge", "pledges"))?;

@@ -153,10 +153,20 @@ impl Paging {
     /// The page of `items` after the cursor.
     /// `key` gets each item with its position in `items`.
     fn page<T: Serialize>(&self, items: Vec<T>, key: impl Fn(usize, &T) -> Key) -> Result<Page, ApiError> {
-        let mut keyed: Vec<(Key, T)> = items
+        let keyed = items.into_iter().enumerate().map(|(i, t)| (key(i, &t), t)).collect();
+        self.page_keyed(keyed, Some)
+    }
+
+    /// A page of `keyed` items, each made into what the page shows by
+    /// `view` only once it is on the page (for views that cost more than
+    /// their key).
+    fn page_keyed<R, T: Serialize>(
+        &self,
+        keyed: Vec<(Key, R)>,
+        view: impl Fn(R) -> Option<T>,
+    ) -> Result<Page, ApiError> {
+        let mut keyed: Vec<(Key, R)> = keyed
             .into_iter()
-            .enumerate()
-            .map(|(i, t)| (key(i, &t), t))
             .filter(|(k, _)| self.after.as_ref().is_none_or(|a| k > a))
             .collect();
         keyed.sort_by(|a, b| a.0.cmp(&b.0));
@@ -169,7 +179,8 @@ impl Paging {
         };
         let items = keyed
             .into_iter()
-            .map(|(_, t)| serde_json::to_value(t))
+            .filter_map(|(_, r)| view(r))
+            .map(serde_json::to_value)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| ApiError::internal(e.to_string()))?;
         Ok(Page { items, next_cursor })
@@ -252,7 +263,13 @@ pub async fn offers(State(ctx): State<Ctx>, Params(q): Params<ListQuery>) -> Res
     responses((status = 200, body = Page), (status = 400, body = ErrorBody)))]
 pub async fn catalogues(State(ctx): State<Ctx>, Params(q): Params<ListQuery>) -> Result<Json<Page>, ApiError> {
     list(&ctx, q, |v, f, p| {
-        p.page(v.catalogues(f), |_, x| key(x.record.created_at, x.record.id))
+        // Federating is the costly part: only for the catalogues on the page.
+        let keyed = v
+            .catalogue_records(f)
+            .into_iter()
+            .map(|r| (key(r.record().created_at, r.id()), r))
+            .collect();
+        p.page_keyed(keyed, |r| v.catalogue(r))
     })
     .await
 }
@@ -284,7 +301,7 @@ fn target(st: &NodeState, text: &str) -> Result<Target, ops::Error> {
     }
 }
 
-fn record_json(views: &Views<'_>, r: &SignedRecord) -> Result<Value, serde_json::Error> {
+fn record_json<'a>(views: &Views<'a>, r: &'a SignedRecord) -> Result<Value, serde_json::Error> {
     match r.record().kind {
         Kind::Need => serde_json::to_value(views.need(r)),
         Kind::Pledge => serde_json::to_value(views.pledge(r)),

@@ -38,13 +38,18 @@ pub fn pledges(lang: Lang, goal: Money, start: Timestamp, end: Timestamp, points
     let x = |t: Timestamp| L + (t.as_millis() - start.as_millis()) as f64 / span * (W - L - R);
     let y = |v: u64| H - B - v as f64 / top * (H - T - B);
 
+    // The running total right after each point, in one pass.
+    let totals: Vec<u64> = points
+        .iter()
+        .scan(0u64, |sum, p| {
+            *sum = sum.saturating_add(p.amount_minor);
+            Some(*sum)
+        })
+        .collect();
     // Step line: flat until each pledge, then up.
     let mut path = format!("M{:.1} {:.1}", x(start), y(0));
-    let mut sum = 0u64;
-    for p in &points {
-        path.push_str(&format!(" H{:.1}", x(p.at)));
-        sum = sum.saturating_add(p.amount_minor);
-        path.push_str(&format!(" V{:.1}", y(sum)));
+    for (p, sum) in points.iter().zip(&totals) {
+        path.push_str(&format!(" H{:.1} V{:.1}", x(p.at), y(*sum)));
     }
     path.push_str(&format!(" H{:.1}", x(end)));
     let area = format!("{path} V{:.1} H{:.1} Z", y(0), x(start));
@@ -75,8 +80,8 @@ pub fn pledges(lang: Lang, goal: Money, start: Timestamp, end: Timestamp, points
             }
             text x=(L) y=(fmt(H - 8.0)) { (i18n::date(lang, start)) }
             text x=(fmt(W - R)) y=(fmt(H - 8.0)) text-anchor="end" { (i18n::date(lang, end)) }
-            @for p in &points {
-                circle cx=(fmt(x(p.at))) cy=(fmt(y(cumulative(&points, p)))) r="3" {}
+            @for (p, sum) in points.iter().zip(&totals) {
+                circle cx=(fmt(x(p.at))) cy=(fmt(y(*sum))) r="3" {}
             }
         }
     }
@@ -84,18 +89,6 @@ pub fn pledges(lang: Lang, goal: Money, start: Timestamp, end: Timestamp, points
 
 fn fmt(v: f64) -> PreEscaped<String> {
     PreEscaped(format!("{v:.1}"))
-}
-
-/// The running total right after `p` (points sorted, `p` one of them).
-fn cumulative(points: &[Point], p: &Point) -> u64 {
-    let mut sum = 0u64;
-    for q in points {
-        sum = sum.saturating_add(q.amount_minor);
-        if std::ptr::eq(q, p) {
-            break;
-        }
-    }
-    sum
 }
 
 #[cfg(test)]
@@ -142,6 +135,39 @@ mod tests {
         assert!(a.contains("Goal €600.00"));
         assert!(a.contains("Pledged €300.00 / Goal €600.00"));
         assert_eq!(a.matches("<circle").count(), 2);
+    }
+
+    /// 5 000 pledges (the running total used to be summed again for each
+    /// point): each dot sits at the total right after its pledge.
+    #[test]
+    fn thousands_of_pledges_step_up_one_by_one() {
+        const N: u64 = 5_000;
+        let pts: Vec<Point> = (0..N)
+            .map(|i| Point {
+                at: Timestamp::from_millis(86_400_000 + i * 1_000),
+                amount_minor: 100,
+            })
+            .collect();
+        let svg = pledges(
+            Lang::En,
+            eur(N * 100),
+            Timestamp::from_millis(0),
+            Timestamp::from_millis(86_400_000 + N * 1_000),
+            &pts,
+        )
+        .into_string();
+        assert_eq!(svg.matches("<circle").count(), N as usize);
+        // top = 1.1 × total: the total sits at 192 − 176/1.1 = 32.0, the
+        // first pledge (1/5000 of it) at 192.0 − 0.032 = 192.0.
+        let cys: Vec<f64> = svg
+            .split("cy=\"")
+            .skip(1)
+            .map(|s| s[..s.find('"').unwrap()].parse().unwrap())
+            .collect();
+        assert_eq!(cys.len(), N as usize);
+        assert_eq!((cys[0], cys[cys.len() - 1]), (192.0, 32.0));
+        assert!(cys.windows(2).all(|w| w[1] <= w[0]), "the line only goes up");
+        assert!(svg.contains("Pledged €5,000.00 / Goal €5,000.00"), "{}", &svg[..300]);
     }
 
     #[test]

@@ -7,15 +7,18 @@
 //! - a catalogue's entries: records by its owner or by members *currently*
 //!   listed as its editors (revoking an editor removes their entries at once),
 //!   then the entries of included catalogues, transitively, breadth first,
-//!   each catalogue visited once (cycles cut); one entry per project, the
-//!   nearest catalogue's winning, each with `via` = the catalogue it comes
-//!   from (null for the catalogue's own);
+//!   each catalogue visited once (cycles cut), at most
+//!   [`MAX_FEDERATED`] included catalogues (the nearest); one entry per
+//!   project, the nearest catalogue's winning, each with `via` = the
+//!   catalogue it comes from (null for the catalogue's own);
 //! - a project's users (usage records), catalogues, needs, forks and providers;
 //! - a member's profile (its latest) and who vouches for it.
 
 pub mod funding;
 mod index;
 
+use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use serde::Serialize;
@@ -137,6 +140,12 @@ pub struct Hit {
     pub title: String,
 }
 
+/// At most this many included catalogues (the nearest, breadth first)
+/// federate into one catalogue. Without a bound, a chain of n catalogues
+/// each including the next costs n²/2 visits to list, and one member can
+/// publish such a chain cheaply.
+pub const MAX_FEDERATED: usize = 64;
+
 /// Filters of the listing views.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
@@ -170,6 +179,9 @@ pub struct Views<'a> {
     profiles: HashMap<MemberId, &'a SignedRecord>,
     vouches: HashMap<MemberId, BTreeSet<MemberId>>,
     per_member: HashMap<MemberId, usize>,
+    /// Each visible catalogue's own entries ([`Views::own_entries`]),
+    /// computed once, the first time a catalogue is looked at.
+    own: OnceCell<HashMap<RecordId, Vec<&'a SignedRecord>>>,
 }
 
 impl<'a> Views<'a> {
@@ -209,6 +221,7 @@ impl<'a> Views<'a> {
             profiles,
             vouches,
             per_member,
+            own: OnceCell::new(),
         }
     }
 
@@ -279,11 +292,24 @@ impl<'a> Views<'a> {
     }
 
     pub fn pledge(&self, r: &'a SignedRecord) -> Option<PledgeView<'a>> {
+        self.pledge_with(r, &mut HashMap::new())
+    }
+
+    /// A pledge's view, with the funding state of each need evaluated once
+    /// across calls sharing `states` (a need's funding sums all its pledges:
+    /// evaluating it per pledge is quadratic in the pledges of a need).
+    fn pledge_with(
+        &self,
+        r: &'a SignedRecord,
+        states: &mut HashMap<RecordId, funding::State>,
+    ) -> Option<PledgeView<'a>> {
         let Body::Pledge(p) = &r.record().body else { return None };
-        let state = match self.index.get(&p.need).map(|n| &n.record().body) {
-            Some(Body::Need(n)) => self.funding(&p.need, n).state,
-            _ => funding::State::Open,
-        };
+        let state = *states
+            .entry(p.need)
+            .or_insert_with(|| match self.index.get(&p.need).map(|n| &n.record().body) {
+                Some(Body::Need(n)) => self.funding(&p.need, n).state,
+                _ => funding::State::Open,
+            });
         Some(PledgeView {
             record: r.into(),
             effect: funding::effect(p, state, self.now),
@@ -291,11 +317,21 @@ impl<'a> Views<'a> {
     }
 
     pub fn pledges(&self, filter: &Filter) -> Vec<PledgeView<'a>> {
+        let mut states = HashMap::new();
         self.index
             .of_kind(Kind::Pledge)
             .into_iter()
             .filter(|r| filter.keeps(r))
-            .filter_map(|r| self.pledge(r))
+            .filter_map(|r| self.pledge_with(r, &mut states))
+            .collect()
+    }
+
+    /// The pledges to `need`, oldest first, each with its view.
+    pub fn pledges_to(&self, need: &RecordId) -> Vec<(&'a SignedRecord, PledgeView<'a>)> {
+        let mut states = HashMap::new();
+        self.referring(Kind::Pledge, need)
+            .iter()
+            .filter_map(|r| self.pledge_with(r, &mut states).map(|v| (*r, v)))
             .collect()
     }
 
@@ -316,8 +352,24 @@ impl<'a> Views<'a> {
         }
     }
 
-    /// Entries written into `catalogue` by its owner or a current editor.
-    fn own_entries(&self, catalogue: &SignedRecord) -> Vec<&'a SignedRecord> {
+    /// Entries written into `catalogue` by its owner or a current editor,
+    /// the latest per project, oldest first.
+    fn own_entries(&self, catalogue: &SignedRecord) -> Cow<'_, [&'a SignedRecord]> {
+        let own = self.own.get_or_init(|| {
+            self.index
+                .visible()
+                .filter(|r| r.record().kind == Kind::Catalogue)
+                .map(|c| (c.id(), self.find_own_entries(c)))
+                .collect()
+        });
+        match own.get(&catalogue.id()) {
+            Some(entries) => Cow::Borrowed(entries),
+            // Not a visible catalogue: nothing to share, work it out.
+            None => Cow::Owned(self.find_own_entries(catalogue)),
+        }
+    }
+
+    fn find_own_entries(&self, catalogue: &SignedRecord) -> Vec<&'a SignedRecord> {
         let owner = catalogue.record().author;
         let editors = self.editors(catalogue);
         let mut entries: Vec<&SignedRecord> = self
@@ -345,12 +397,45 @@ impl<'a> Views<'a> {
         if r.record().kind != Kind::Catalogue {
             return None;
         }
+        let mut entries = Vec::new();
+        self.federate(r, |e, x, via| {
+            entries.push(EntryView {
+                project: x.project,
+                status: x.status,
+                note: x.note.clone(),
+                by: e.record().author,
+                via,
+                entry: e.id(),
+            });
+        });
+        Some(CatalogueView {
+            record: r.into(),
+            entries,
+        })
+    }
+
+    /// How many entries [`Views::catalogue`] gives `r` (without building them).
+    pub fn catalogue_len(&self, r: &'a SignedRecord) -> usize {
+        let mut n = 0;
+        self.federate(r, |_, _, _| n += 1);
+        n
+    }
+
+    /// Calls `f` with each entry of catalogue `r`, federated (see the
+    /// module's documentation), in order, and where it comes from.
+    fn federate(
+        &self,
+        r: &'a SignedRecord,
+        mut f: impl FnMut(&'a SignedRecord, &'a crate::record::CatalogueEntry, Option<RecordId>),
+    ) {
+        if r.record().kind != Kind::Catalogue {
+            return;
+        }
         let mut queue = VecDeque::from([(r, None::<RecordId>)]);
         let mut visited = HashSet::from([r.id()]);
         let mut projects = HashSet::new();
-        let mut entries = Vec::new();
         while let Some((cat, via)) = queue.pop_front() {
-            for e in self.own_entries(cat) {
+            for e in self.own_entries(cat).iter().copied() {
                 let Body::CatalogueEntry(x) = &e.record().body else {
                     continue;
                 };
@@ -361,17 +446,13 @@ impl<'a> Views<'a> {
                 if !is_project || !projects.insert(x.project) {
                     continue;
                 }
-                entries.push(EntryView {
-                    project: x.project,
-                    status: x.status,
-                    note: x.note.clone(),
-                    by: e.record().author,
-                    via,
-                    entry: e.id(),
-                });
+                f(e, x, via);
             }
             if let Body::Catalogue(c) = &cat.record().body {
                 for inc in &c.includes {
+                    if visited.len() > MAX_FEDERATED {
+                        break;
+                    }
                     if let Some(child) = self.index.get(inc).filter(|c| c.record().kind == Kind::Catalogue)
                         && visited.insert(*inc)
                     {
@@ -380,18 +461,21 @@ impl<'a> Views<'a> {
                 }
             }
         }
-        Some(CatalogueView {
-            record: r.into(),
-            entries,
-        })
     }
 
     pub fn catalogues(&self, filter: &Filter) -> Vec<CatalogueView<'a>> {
+        self.catalogue_records(filter)
+            .into_iter()
+            .filter_map(|r| self.catalogue(r))
+            .collect()
+    }
+
+    /// The catalogues [`Views::catalogues`] lists, without their entries.
+    pub fn catalogue_records(&self, filter: &Filter) -> Vec<&'a SignedRecord> {
         self.index
             .of_kind(Kind::Catalogue)
             .into_iter()
             .filter(|r| filter.keeps(r))
-            .filter_map(|r| self.catalogue(r))
             .collect()
     }
 
@@ -411,13 +495,24 @@ impl<'a> Views<'a> {
             .flat_map(|n| self.referring(Kind::Offer, n))
             .map(|o| o.record().author)
             .collect();
+        // The catalogues listing it as their own entry: those of its entries
+        // that are their catalogue's own (no federation needed).
         let catalogues: BTreeSet<RecordId> = self
-            .index
-            .of_kind(Kind::Catalogue)
-            .into_iter()
-            .filter_map(|c| self.catalogue(c))
-            .filter(|c| c.entries.iter().any(|e| e.project == id && e.via.is_none()))
-            .map(|c| c.record.id)
+            .referring(Kind::CatalogueEntry, &id)
+            .iter()
+            .filter_map(|e| match &e.record().body {
+                Body::CatalogueEntry(x) if x.project == id => Some(x.catalogue),
+                _ => None,
+            })
+            .filter(|c| {
+                self.index.get(c).is_some_and(|cat| {
+                    cat.record().kind == Kind::Catalogue
+                        && self
+                            .own_entries(cat)
+                            .iter()
+                            .any(|e| matches!(&e.record().body, Body::CatalogueEntry(x) if x.project == id))
+                })
+            })
             .collect();
         Some(ProjectView {
             record: r.into(),

@@ -455,3 +455,109 @@ fn funding_cosigners_and_pledges_as_views_show_them() {
     );
     assert_eq!(later.needs(&Filter::default())[0].funding.state, State::Expired);
 }
+
+/// Record `i` (beyond the 256 nonces of [`rec`]) of `key`.
+fn rec_n(key: &SecretKey, i: usize, t: Timestamp, body: Body) -> SignedRecord {
+    Record::new(key.member_id(), nonce_n(i), t, body).sign(key).unwrap()
+}
+
+fn nonce_n(i: usize) -> [u8; 16] {
+    let mut n = [0xA5; 16];
+    n[..8].copy_from_slice(&(i as u64).to_le_bytes());
+    n
+}
+
+/// A chain of 200 catalogues, each including the next and listing one
+/// project: each federates itself and the next [`MAX_FEDERATED`] (listing
+/// them all cost 200²/2 catalogue visits before the bound, and each visit
+/// re-sorted its catalogue's entries). A project is in the catalogues
+/// that list it as their own.
+///
+/// ```text
+///   c0 ──► c1 ──► c2 ──► … ──► c199
+///   p0     p1     p2           p199
+/// ```
+#[test]
+fn a_long_include_chain_federates_the_nearest_catalogues() {
+    const N: usize = 200;
+    let owner = key(1);
+    let mut net = Net::default();
+    let me = owner.member_id();
+    let cat_id = |i: usize| RecordId::derive(&me, Kind::Catalogue, &nonce_n(10_000 + i));
+    let projects: Vec<SignedRecord> = (0..N)
+        .map(|i| rec_n(&owner, i, at(1), project(&format!("p{i}"))))
+        .collect();
+    let catalogues: Vec<SignedRecord> = (0..N)
+        .map(|i| {
+            let includes: Vec<RecordId> = if i + 1 < N { vec![cat_id(i + 1)] } else { vec![] };
+            rec_n(&owner, 10_000 + i, at(2), catalogue(&[], &includes))
+        })
+        .collect();
+    let entries: Vec<SignedRecord> = (0..N)
+        .map(|i| rec_n(&owner, 20_000 + i, at(3), entry(cat_id(i), projects[i].id())))
+        .collect();
+    assert_eq!(catalogues[7].id(), cat_id(7));
+    for chunk in [&projects, &catalogues, &entries] {
+        net.put(&owner, chunk);
+    }
+
+    let views = net.views();
+    let head = views.catalogue(&catalogues[0]).unwrap();
+    assert_eq!(head.entries.len(), MAX_FEDERATED + 1);
+    for (i, e) in head.entries.iter().enumerate() {
+        assert_eq!(e.project, projects[i].id(), "entry {i}");
+        assert_eq!(e.via, (i > 0).then(|| cat_id(i)), "entry {i}");
+    }
+    let listed = views.catalogues(&Filter::default());
+    assert_eq!(listed.len(), N);
+    for (i, c) in catalogues.iter().enumerate() {
+        let expected = (N - i).min(MAX_FEDERATED + 1);
+        assert_eq!(views.catalogue_len(c), expected, "catalogue {i}");
+        let view = listed.iter().find(|v| v.record.id == c.id()).unwrap();
+        assert_eq!(view.entries.len(), expected, "catalogue {i}");
+    }
+    for (i, p) in projects.iter().enumerate() {
+        assert_eq!(views.project(p).unwrap().catalogues, vec![cat_id(i)], "project {i}");
+    }
+}
+
+/// A need with 3 000 conditional pledges: funding is evaluated once for
+/// all of them (it was evaluated per pledge, summing all 3 000 each time),
+/// and every pledge shows the need's state.
+#[test]
+fn a_need_with_thousands_of_pledges_shows_each_with_the_needs_state() {
+    const N: usize = 3_000;
+    let (author, backer) = (key(1), key(2));
+    let mut net = Net::default();
+    let n = rec(&author, 1, at(1), need("Big", "1000EUR"));
+    net.put(&author, std::slice::from_ref(&n));
+    let pledges: Vec<SignedRecord> = (0..N)
+        .map(|i| rec_n(&backer, i, at(2), pledge(n.id(), "1EUR", i % 2 == 0)))
+        .collect();
+    for chunk in pledges.chunks(500) {
+        net.put(&backer, chunk);
+    }
+    let views = net.views();
+    let need_view = views.need(&n).unwrap();
+    assert_eq!(need_view.funding.state, State::Funded);
+    assert_eq!(need_view.funding.pledged["EUR"], 300_000);
+    let to = views.pledges_to(&n.id());
+    assert_eq!(to.len(), N);
+    assert_eq!(
+        to.iter()
+            .map(|(r, v)| (r.id(), v.record.id))
+            .filter(|(a, b)| a == b)
+            .count(),
+        N
+    );
+    let effects = |list: &[funding::Effect]| {
+        (
+            list.iter().filter(|e| **e == funding::Effect::Committed).count(),
+            list.iter().filter(|e| **e == funding::Effect::Active).count(),
+        )
+    };
+    let to_effects: Vec<_> = to.iter().map(|(_, v)| v.effect).collect();
+    assert_eq!(effects(&to_effects), (N / 2, N / 2));
+    let all: Vec<_> = views.pledges(&Filter::default()).iter().map(|v| v.effect).collect();
+    assert_eq!(effects(&all), (N / 2, N / 2));
+}

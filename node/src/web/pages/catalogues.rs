@@ -16,7 +16,12 @@ use crate::web::{PageError, WebState, render};
 pub async fn list(Ax(st): Ax<WebState>, ctx: PageCtx) -> Response {
     render(&st.handle, ctx, move |ctx, s, now| {
         let views = s.views(now);
-        let cats = views.catalogues(&Filter::default());
+        // Counts only: the list builds no catalogue's entries.
+        let cats: Vec<_> = views
+            .catalogue_records(&Filter::default())
+            .into_iter()
+            .map(|r| (r, views.catalogue_len(r)))
+            .collect();
         let body = html! {
             h1 { (ctx.t("catalogues.title")) }
             p.lead { (ctx.t("catalogues.lead")) }
@@ -24,18 +29,18 @@ pub async fn list(Ax(st): Ax<WebState>, ctx: PageCtx) -> Response {
                 (empty(ctx, "catalogues.none"))
             } @else {
                 ul.cards {
-                    @for c in &cats {
-                        @if let Body::Catalogue(x) = c.record.body {
+                    @for (c, entries) in &cats {
+                        @if let Body::Catalogue(x) = &c.record().body {
                             li {
                                 article.card {
-                                    h2 { a href={ "/catalogues/" (c.record.id) } { (x.title) } }
+                                    h2 { a href={ "/catalogues/" (c.id()) } { (x.title) } }
                                     p { (excerpt(&x.description, 200)) }
                                     p.muted.small {
-                                        (i18n::number(ctx.lang, c.entries.len() as u64)) " " (ctx.t("catalogue.entries_count"))
+                                        (i18n::number(ctx.lang, *entries as u64)) " " (ctx.t("catalogue.entries_count"))
                                         @if !x.includes.is_empty() {
                                             " · " (i18n::number(ctx.lang, x.includes.len() as u64)) " " (ctx.t("catalogue.includes_count"))
                                         }
-                                        " · " (ctx.t("catalogue.owner")) " " (member_link(&views, &c.record.author))
+                                        " · " (ctx.t("catalogue.owner")) " " (member_link(&views, &c.record().author))
                                     }
                                 }
                             }

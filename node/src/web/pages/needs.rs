@@ -189,11 +189,7 @@ pub async fn show(Ax(st): Ax<WebState>, ctx: PageCtx, Path(id): Path<String>) ->
         let views = s.views(now);
         let r = views.index().get(&id).ok_or(PageError::NotFound)?;
         let n = views.need(r).ok_or(PageError::NotFound)?;
-        let pledges: Vec<_> = views
-            .referring(Kind::Pledge, &id)
-            .iter()
-            .filter_map(|r| views.pledge(r).map(|v| (*r, v)))
-            .collect();
+        let pledges = views.pledges_to(&id);
         let chart = n.goal.map(|goal| {
             let points: Vec<Point> = pledges
                 .iter()
