@@ -161,6 +161,32 @@ where
     }
 }
 
+/// Renders a big page in two steps: `gather` runs on the actor and takes
+/// what the page shows as owned data (records are reference-counted, so
+/// this copies no record); `draw` makes the HTML from it on a blocking
+/// thread, while the actor goes on with its work.
+pub async fn render_outside<D, G, R>(handle: &actor::Handle, ctx: PageCtx, gather: G, draw: R) -> Response
+where
+    D: Send + 'static,
+    G: FnOnce(&PageCtx, &State, Timestamp) -> Result<D, PageError> + Send + 'static,
+    R: FnOnce(&PageCtx, D) -> (String, Markup) + Send + 'static,
+{
+    let c = ctx.clone();
+    let gathered = handle
+        .read(move |s| gather(&c, s, state::now()))
+        .await
+        .unwrap_or_else(|e| Err(PageError::Internal(e.to_string())));
+    let data = match gathered {
+        Ok(d) => d,
+        Err(e) => return error_page(&ctx, &e),
+    };
+    let c = ctx.clone();
+    match tokio::task::spawn_blocking(move || draw(&c, data)).await {
+        Ok((title, body)) => page(&ctx, &title, body).into_response(),
+        Err(e) => error_page(&ctx, &PageError::Internal(e.to_string())),
+    }
+}
+
 /// The web sources, for the test that every translation key used exists.
 #[cfg(test)]
 const SOURCES: &[(&str, &str)] = &[

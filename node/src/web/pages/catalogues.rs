@@ -3,55 +3,72 @@
 
 use axum::extract::{Path, State as Ax};
 use axum::response::Response;
-use maud::html;
-use mutu_protocol::record::{Body, Kind};
+use maud::{Markup, html};
+use mutu_protocol::record::{Body, Kind, SignedRecord};
 use mutu_protocol::view::Filter;
 
 use super::needs::paragraphs;
-use super::{badge, column_heads, empty, entry_status, excerpt, member_link, member_links, record_link};
+use super::{Names, badge, column_heads, empty, entry_status, excerpt, member_link, member_links, record_link};
 use crate::web::PageCtx;
 use crate::web::i18n;
-use crate::web::{PageError, WebState, render};
+use crate::web::{PageError, WebState, render, render_outside};
+
+/// What `/catalogues` shows, taken on the actor: each catalogue, how
+/// many entries it federates, and its owner's name.
+struct ListPage {
+    cats: Vec<(SignedRecord, usize)>,
+    names: Names,
+}
 
 pub async fn list(Ax(st): Ax<WebState>, ctx: PageCtx) -> Response {
-    render(&st.handle, ctx, move |ctx, s, now| {
-        let views = s.views(now);
-        // Counts only: the list builds no catalogue's entries.
-        let cats: Vec<_> = views
-            .catalogue_records(&Filter::default())
-            .into_iter()
-            .map(|r| (r, views.catalogue_len(r)))
-            .collect();
-        let body = html! {
-            h1 { (ctx.t("catalogues.title")) }
-            p.lead { (ctx.t("catalogues.lead")) }
-            @if cats.is_empty() {
-                (empty(ctx, "catalogues.none"))
-            } @else {
-                ul.cards {
-                    @for (c, entries) in &cats {
-                        @if let Body::Catalogue(x) = &c.record().body {
-                            li {
-                                article.card {
-                                    h2 { a href={ "/catalogues/" (c.id()) } { (x.title) } }
-                                    p { (excerpt(&x.description, 200)) }
-                                    p.muted.small {
-                                        (i18n::number(ctx.lang, *entries as u64)) " " (ctx.t("catalogue.entries_count"))
-                                        @if !x.includes.is_empty() {
-                                            " · " (i18n::number(ctx.lang, x.includes.len() as u64)) " " (ctx.t("catalogue.includes_count"))
-                                        }
-                                        " · " (ctx.t("catalogue.owner")) " " (member_link(&views, &c.record().author))
+    render_outside(
+        &st.handle,
+        ctx,
+        |_, s, now| {
+            let views = s.views(now);
+            // Counts only: the list builds no catalogue's entries.
+            let cats: Vec<(SignedRecord, usize)> = views
+                .catalogue_records(&Filter::default())
+                .into_iter()
+                .map(|r| (r.clone(), views.catalogue_len(r)))
+                .collect();
+            let names = Names::of(&views, cats.iter().map(|(c, _)| c.record().author));
+            Ok(ListPage { cats, names })
+        },
+        draw_list,
+    )
+    .await
+}
+
+fn draw_list(ctx: &PageCtx, ListPage { cats, names }: ListPage) -> (String, Markup) {
+    let body = html! {
+        h1 { (ctx.t("catalogues.title")) }
+        p.lead { (ctx.t("catalogues.lead")) }
+        @if cats.is_empty() {
+            (empty(ctx, "catalogues.none"))
+        } @else {
+            ul.cards {
+                @for (c, entries) in &cats {
+                    @if let Body::Catalogue(x) = &c.record().body {
+                        li {
+                            article.card {
+                                h2 { a href={ "/catalogues/" (c.id()) } { (x.title) } }
+                                p { (excerpt(&x.description, 200)) }
+                                p.muted.small {
+                                    (i18n::number(ctx.lang, *entries as u64)) " " (ctx.t("catalogue.entries_count"))
+                                    @if !x.includes.is_empty() {
+                                        " · " (i18n::number(ctx.lang, x.includes.len() as u64)) " " (ctx.t("catalogue.includes_count"))
                                     }
+                                    " · " (ctx.t("catalogue.owner")) " " (names.link(&c.record().author))
                                 }
                             }
                         }
                     }
                 }
             }
-        };
-        Ok((ctx.t("catalogues.title").to_owned(), body))
-    })
-    .await
+        }
+    };
+    (ctx.t("catalogues.title").to_owned(), body)
 }
 
 pub async fn show(Ax(st): Ax<WebState>, ctx: PageCtx, Path(id): Path<String>) -> Response {

@@ -36,6 +36,27 @@ pub fn member_link(views: &Views<'_>, id: &MemberId) -> Markup {
     html! { a.member href={ "/members/" (id) } { (member_name(views, id)) } }
 }
 
+/// Members' names, looked up in the actor, for a page rendered outside it.
+#[derive(Debug, Clone, Default)]
+pub struct Names(std::collections::HashMap<MemberId, String>);
+
+impl Names {
+    /// The names of `ids`, as [`member_name`] gives them.
+    pub fn of(views: &Views<'_>, ids: impl IntoIterator<Item = MemberId>) -> Self {
+        let mut names = std::collections::HashMap::new();
+        for id in ids {
+            names.entry(id).or_insert_with(|| member_name(views, &id));
+        }
+        Self(names)
+    }
+
+    /// A link to a member's page, as [`member_link`] makes it.
+    pub fn link(&self, id: &MemberId) -> Markup {
+        let name = self.0.get(id).cloned().unwrap_or_else(|| short(id));
+        html! { a.member href={ "/members/" (id) } { (name) } }
+    }
+}
+
 /// Links to members, comma-separated, or `none`.
 pub fn member_links(ctx: &PageCtx, views: &Views<'_>, ids: &[MemberId]) -> Markup {
     html! {

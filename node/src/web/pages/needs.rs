@@ -3,17 +3,20 @@
 use axum::extract::{Path, Query, State as Ax};
 use axum::response::Response;
 use maud::{Markup, html};
-use mutu_protocol::record::{Body, Condition, Kind, NeedStatus, Resource};
+use mutu_protocol::Timestamp;
+use mutu_protocol::money::Money;
+use mutu_protocol::record::{Body, Condition, Kind, NeedStatus, Resource, SignedRecord};
 use mutu_protocol::view::{NeedView, Views, funding};
 use serde::Deserialize;
 
 use super::{
-    badge, column_heads, empty, funding_state, goal_text, member_link, need_status, nonblank, option, pledged_text,
-    progress, record_link, resource_short, tag_filter, tags,
+    Names, badge, column_heads, empty, funding_state, goal_text, member_link, need_status, nonblank, option,
+    pledged_text, progress, record_link, resource_short, tag_filter, tags,
 };
+use crate::state::State;
 use crate::web::chart::{self, Point};
 use crate::web::i18n;
-use crate::web::{PageCtx, PageError, WebState, render};
+use crate::web::{PageCtx, PageError, WebState, render, render_outside};
 
 /// The listing's filters and order (all optional; blank means "any").
 #[derive(Debug, Default, Deserialize)]
@@ -183,166 +186,225 @@ fn group_of(r: &Resource) -> &'static str {
     }
 }
 
+/// What `/needs/{id}` shows, taken on the actor; drawn outside it.
+struct NeedPage {
+    n: NeedView,
+    /// The link to the need's project.
+    project: Option<Markup>,
+    pledges: Vec<(SignedRecord, funding::Effect)>,
+    cosigns: Vec<SignedRecord>,
+    offers: Vec<SignedRecord>,
+    names: Names,
+    /// The goal and the points of the pledge chart.
+    chart: Option<(Money, Vec<Point>)>,
+    now: Timestamp,
+}
+
 pub async fn show(Ax(st): Ax<WebState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
-    render(&st.handle, ctx, move |ctx, s, now| {
-        let id = s.resolve_kind(&id, Kind::Need)?;
-        let views = s.views(now);
-        let r = views.index().get(&id).ok_or(PageError::NotFound)?;
-        let n = views.need(r).ok_or(PageError::NotFound)?;
-        let pledges = views.pledges_to(&id);
-        let chart = n.goal.map(|goal| {
-            let points: Vec<Point> = pledges
-                .iter()
-                .filter_map(|(r, _)| match &r.record().body {
-                    Body::Pledge(p) if funding::counts(p, now) => match &p.resource {
-                        Resource::Money(m) if m.currency == goal.currency => Some(Point {
-                            at: r.record().created_at,
-                            amount_minor: m.amount_minor,
-                        }),
-                        _ => None,
-                    },
+    render_outside(&st.handle, ctx, move |ctx, s, now| gather(ctx, s, now, &id), draw).await
+}
+
+fn gather(ctx: &PageCtx, s: &State, now: Timestamp, id: &str) -> Result<NeedPage, PageError> {
+    let id = s.resolve_kind(id, Kind::Need)?;
+    let views = s.views(now);
+    let r = views.index().get(&id).ok_or(PageError::NotFound)?;
+    let n = views.need(r).ok_or(PageError::NotFound)?;
+    let pledges: Vec<(SignedRecord, funding::Effect)> = views
+        .pledges_to(&id)
+        .into_iter()
+        .map(|(r, v)| (r.clone(), v.effect))
+        .collect();
+    let chart = n.goal.map(|goal| {
+        let points: Vec<Point> = pledges
+            .iter()
+            .filter_map(|(r, _)| match &r.record().body {
+                Body::Pledge(p) if funding::counts(p, now) => match &p.resource {
+                    Resource::Money(m) if m.currency == goal.currency => Some(Point {
+                        at: r.record().created_at,
+                        amount_minor: m.amount_minor,
+                    }),
                     _ => None,
-                })
-                .collect();
-            chart::pledges(ctx.lang, goal, n.created_at, now, &points)
-        });
-        let cosigns = views.referring(Kind::Cosign, &id);
-        let offers = views.referring(Kind::Offer, &id);
-        let body = html! {
-            nav.crumbs { a href="/needs" { (ctx.t("needs.title")) } " › " }
-            h1 { (n.title) }
-            p.badges {
-                (badge(ctx, need_status(n.status)))
-                (badge(ctx, funding_state(n.funding.state)))
-            }
-            p.byline {
-                (ctx.t("need.by")) " " (member_link(&views, &n.author)) " · "
-                (ctx.t("common.published")) " " (i18n::date(ctx.lang, n.created_at))
-                @if let Some(p) = &n.project {
-                    " · " (ctx.t("need.project")) " " (record_link(ctx, &views, p))
-                }
-            }
-            (tags("/needs", &n.tags))
-            div.columns.wide-left {
-                section {
-                    h2 { (ctx.t("need.description")) }
-                    div.text { (paragraphs(&n.description)) }
-                }
-                aside.panel aria-labelledby="funding-h" {
-                    h2 #funding-h { (ctx.t("need.funding")) }
-                    (progress(ctx, n.funding.percent))
-                    dl.facts {
-                        @let goal = goal_text(ctx.lang, n.goal.as_ref(), n.days_goal);
-                        dt { (ctx.t("need.goal")) }
-                        dd { @if goal.is_empty() { (ctx.t("funding.no_goal")) } @else { (goal) } }
-                        dt { (ctx.t("need.pledged")) }
-                        dd {
-                            @let p = pledged_text(ctx.lang, &n.funding);
-                            @if p.is_empty() { (ctx.t("common.none")) } @else { (p) }
-                        }
-                        @if let Some(d) = n.deadline {
-                            dt { (ctx.t("need.deadline")) } dd { (i18n::day(ctx.lang, d)) }
-                        }
-                        dt { (ctx.t("need.state")) } dd { (badge(ctx, funding_state(n.funding.state))) }
-                    }
-                    p.muted.small { (ctx.t("need.funding_help")) }
-                }
-            }
-            @if let Some(chart) = chart {
-                section.chart-box {
-                    h2 { (ctx.t("need.chart")) }
-                    figure { (chart) figcaption.muted { (ctx.t("need.chart_help")) } }
-                }
-            }
-            section #cosigners {
-                h2 { (ctx.t("need.cosigners")) " (" (i18n::number(ctx.lang, n.cosigners.len() as u64)) ")" }
-                p.muted { (ctx.t("need.cosigners_help")) }
-                @if cosigns.is_empty() {
-                    (empty(ctx, "need.no_cosigners"))
-                } @else {
-                    ul.plain {
-                        @for c in cosigns {
-                            li {
-                                (member_link(&views, &c.record().author))
-                                @if let Body::Cosign(x) = &c.record().body && !x.note.is_empty() {
-                                    " — " q { (x.note) }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            section #pledges {
-                h2 { (ctx.t("need.pledges")) " (" (i18n::number(ctx.lang, pledges.len() as u64)) ")" }
-                @if pledges.is_empty() {
-                    (empty(ctx, "need.no_pledges"))
-                }
-                @for (group, key) in GROUPS {
-                    @let items: Vec<_> = pledges.iter().filter(|(r, _)| matches!(&r.record().body, Body::Pledge(p) if group_of(&p.resource) == group)).collect();
-                    @if !items.is_empty() {
-                        h3 { (ctx.t(key)) }
-                        table.list {
-                            (column_heads(ctx, &["pledge.member", "pledge.what", "pledge.condition", "pledge.effect", "pledge.date"]))
-                            tbody {
-                                @for (r, v) in items {
-                                    @if let Body::Pledge(p) = &r.record().body {
-                                        tr #{ "r-" (r.id()) } {
-                                            td { (member_link(&views, &r.record().author)) }
-                                            td { (resource_short(ctx.lang, &p.resource)) }
-                                            td {
-                                                @if p.condition == Condition::IfGoalReached {
-                                                    (ctx.t("pledge.if_goal"))
-                                                } @else {
-                                                    (ctx.t("pledge.unconditional"))
-                                                }
-                                                @if let Some(d) = p.expires_at {
-                                                    br; span.muted.small { (ctx.t("pledge.expires")) " " (i18n::day(ctx.lang, d)) }
-                                                }
-                                            }
-                                            td { (badge(ctx, super::effect(v.effect))) }
-                                            td { (i18n::date(ctx.lang, r.record().created_at)) }
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            section #offers {
-                h2 { (ctx.t("need.offers")) " (" (i18n::number(ctx.lang, offers.len() as u64)) ")" }
-                @if offers.is_empty() {
-                    (empty(ctx, "need.no_offers"))
-                } @else {
-                    ul.cards {
-                        @for o in offers {
-                            @if let Body::Offer(x) = &o.record().body {
-                                li #{ "r-" (o.id()) } {
-                                    article.card {
-                                        h3 { (member_link(&views, &o.record().author)) }
-                                        dl.facts {
-                                            dt { (ctx.t("offer.price")) } dd { (i18n::money(ctx.lang, &x.price)) }
-                                            @if let Some(d) = x.days {
-                                                dt { (ctx.t("offer.days")) }
-                                                dd { (i18n::number(ctx.lang, u64::from(d))) " " (super::days_word(ctx.lang, d)) }
-                                            }
-                                            @if let Some(d) = x.valid_until {
-                                                dt { (ctx.t("offer.valid_until")) } dd { (i18n::day(ctx.lang, d)) }
-                                            }
-                                        }
-                                        div.text { (paragraphs(&x.description)) }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            p.muted.small { (ctx.t("common.record_id")) " " code { (n.id) } }
-        };
-        Ok((n.title.clone(), body))
+                },
+                _ => None,
+            })
+            .collect();
+        (goal, points)
+    });
+    let cosigns: Vec<SignedRecord> = views
+        .referring(Kind::Cosign, &id)
+        .iter()
+        .map(|r| (*r).clone())
+        .collect();
+    let offers: Vec<SignedRecord> = views.referring(Kind::Offer, &id).iter().map(|r| (*r).clone()).collect();
+    let names = Names::of(
+        &views,
+        std::iter::once(n.author).chain(
+            pledges
+                .iter()
+                .map(|(r, _)| r)
+                .chain(&cosigns)
+                .chain(&offers)
+                .map(|r| r.record().author),
+        ),
+    );
+    let project = n.project.as_ref().map(|p| record_link(ctx, &views, p));
+    Ok(NeedPage {
+        n,
+        project,
+        pledges,
+        cosigns,
+        offers,
+        names,
+        chart,
+        now,
     })
-    .await
+}
+
+fn draw(ctx: &PageCtx, page: NeedPage) -> (String, Markup) {
+    let NeedPage {
+        n,
+        project,
+        pledges,
+        cosigns,
+        offers,
+        names,
+        chart,
+        now,
+    } = page;
+    let chart = chart.map(|(goal, points)| chart::pledges(ctx.lang, goal, n.created_at, now, &points));
+    let body = html! {
+        nav.crumbs { a href="/needs" { (ctx.t("needs.title")) } " › " }
+        h1 { (n.title) }
+        p.badges {
+            (badge(ctx, need_status(n.status)))
+            (badge(ctx, funding_state(n.funding.state)))
+        }
+        p.byline {
+            (ctx.t("need.by")) " " (names.link(&n.author)) " · "
+            (ctx.t("common.published")) " " (i18n::date(ctx.lang, n.created_at))
+            @if let Some(p) = &project {
+                " · " (ctx.t("need.project")) " " (p)
+            }
+        }
+        (tags("/needs", &n.tags))
+        div.columns.wide-left {
+            section {
+                h2 { (ctx.t("need.description")) }
+                div.text { (paragraphs(&n.description)) }
+            }
+            aside.panel aria-labelledby="funding-h" {
+                h2 #funding-h { (ctx.t("need.funding")) }
+                (progress(ctx, n.funding.percent))
+                dl.facts {
+                    @let goal = goal_text(ctx.lang, n.goal.as_ref(), n.days_goal);
+                    dt { (ctx.t("need.goal")) }
+                    dd { @if goal.is_empty() { (ctx.t("funding.no_goal")) } @else { (goal) } }
+                    dt { (ctx.t("need.pledged")) }
+                    dd {
+                        @let p = pledged_text(ctx.lang, &n.funding);
+                        @if p.is_empty() { (ctx.t("common.none")) } @else { (p) }
+                    }
+                    @if let Some(d) = n.deadline {
+                        dt { (ctx.t("need.deadline")) } dd { (i18n::day(ctx.lang, d)) }
+                    }
+                    dt { (ctx.t("need.state")) } dd { (badge(ctx, funding_state(n.funding.state))) }
+                }
+                p.muted.small { (ctx.t("need.funding_help")) }
+            }
+        }
+        @if let Some(chart) = chart {
+            section.chart-box {
+                h2 { (ctx.t("need.chart")) }
+                figure { (chart) figcaption.muted { (ctx.t("need.chart_help")) } }
+            }
+        }
+        section #cosigners {
+            h2 { (ctx.t("need.cosigners")) " (" (i18n::number(ctx.lang, n.cosigners.len() as u64)) ")" }
+            p.muted { (ctx.t("need.cosigners_help")) }
+            @if cosigns.is_empty() {
+                (empty(ctx, "need.no_cosigners"))
+            } @else {
+                ul.plain {
+                    @for c in &cosigns {
+                        li {
+                            (names.link(&c.record().author))
+                            @if let Body::Cosign(x) = &c.record().body && !x.note.is_empty() {
+                                " — " q { (x.note) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section #pledges {
+            h2 { (ctx.t("need.pledges")) " (" (i18n::number(ctx.lang, pledges.len() as u64)) ")" }
+            @if pledges.is_empty() {
+                (empty(ctx, "need.no_pledges"))
+            }
+            @for (group, key) in GROUPS {
+                @let items: Vec<_> = pledges.iter().filter(|(r, _)| matches!(&r.record().body, Body::Pledge(p) if group_of(&p.resource) == group)).collect();
+                @if !items.is_empty() {
+                    h3 { (ctx.t(key)) }
+                    table.list {
+                        (column_heads(ctx, &["pledge.member", "pledge.what", "pledge.condition", "pledge.effect", "pledge.date"]))
+                        tbody {
+                            @for (r, effect) in items {
+                                @if let Body::Pledge(p) = &r.record().body {
+                                    tr #{ "r-" (r.id()) } {
+                                        td { (names.link(&r.record().author)) }
+                                        td { (resource_short(ctx.lang, &p.resource)) }
+                                        td {
+                                            @if p.condition == Condition::IfGoalReached {
+                                                (ctx.t("pledge.if_goal"))
+                                            } @else {
+                                                (ctx.t("pledge.unconditional"))
+                                            }
+                                            @if let Some(d) = p.expires_at {
+                                                br; span.muted.small { (ctx.t("pledge.expires")) " " (i18n::day(ctx.lang, d)) }
+                                            }
+                                        }
+                                        td { (badge(ctx, super::effect(*effect))) }
+                                        td { (i18n::date(ctx.lang, r.record().created_at)) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section #offers {
+            h2 { (ctx.t("need.offers")) " (" (i18n::number(ctx.lang, offers.len() as u64)) ")" }
+            @if offers.is_empty() {
+                (empty(ctx, "need.no_offers"))
+            } @else {
+                ul.cards {
+                    @for o in &offers {
+                        @if let Body::Offer(x) = &o.record().body {
+                            li #{ "r-" (o.id()) } {
+                                article.card {
+                                    h3 { (names.link(&o.record().author)) }
+                                    dl.facts {
+                                        dt { (ctx.t("offer.price")) } dd { (i18n::money(ctx.lang, &x.price)) }
+                                        @if let Some(d) = x.days {
+                                            dt { (ctx.t("offer.days")) }
+                                            dd { (i18n::number(ctx.lang, u64::from(d))) " " (super::days_word(ctx.lang, d)) }
+                                        }
+                                        @if let Some(d) = x.valid_until {
+                                            dt { (ctx.t("offer.valid_until")) } dd { (i18n::day(ctx.lang, d)) }
+                                        }
+                                    }
+                                    div.text { (paragraphs(&x.description)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        p.muted.small { (ctx.t("common.record_id")) " " code { (n.id) } }
+    };
+    (n.title.clone(), body)
 }
 
 /// Text with blank-line-separated paragraphs.
