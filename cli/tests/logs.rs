@@ -39,7 +39,9 @@ fn logs_to_a_pipe_have_no_colour_codes() {
         let _ = tx.send(seen);
     });
     let deadline = Instant::now() + Duration::from_secs(30);
-    let seen = rx.recv_timeout(deadline - Instant::now()).expect("mutu run logs within 30 s");
+    let seen = rx
+        .recv_timeout(deadline - Instant::now())
+        .expect("mutu run logs within 30 s");
     let text = String::from_utf8_lossy(&seen);
     assert!(text.contains("INFO"), "no info log line: {text}");
     assert!(!seen.contains(&0x1b), "colour codes in piped logs: {text:?}");

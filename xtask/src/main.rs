@@ -69,7 +69,13 @@ fn install(missing: &[&Requirement]) -> Result<(), String> {
             .env("DEBIAN_FRONTEND", "noninteractive")
             .status()
             .map_err(|e| format!("apt-get: {e}"))
-            .and_then(|s| if s.success() { Ok(()) } else { Err(format!("apt-get {} failed ({s})", args[0])) })
+            .and_then(|s| {
+                if s.success() {
+                    Ok(())
+                } else {
+                    Err(format!("apt-get {} failed ({s})", args[0]))
+                }
+            })
     };
     run(&["update", "-q"])?;
     let mut args = vec!["install", "-y", "-q", "--no-install-recommends"];
