@@ -1,6 +1,6 @@
 //! `mutu demo`: three nodes in this process (an association, a public body
 //! and a provider), synced over 127.0.0.1, loaded with the sample registry
-//! (see `mutu_node::demo`). Prints each node's member id and web address,
+//! (see `mutu_http::demo`). Prints each node's member id and web address,
 //! then runs until Ctrl-C and stops the three cleanly.
 
 use std::io::Write;
@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use mutu_node::demo::{self, Options};
+use mutu_http::demo::{self, Options};
 use mutu_protocol::record::MemberKind;
 
 use crate::args::DemoArgs;

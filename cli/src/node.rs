@@ -24,9 +24,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
 use clap::Parser;
+use mutu_http::runtime::{self, NodeInfo};
 use mutu_node::actor::{Handle, PeerInfo, Status};
 use mutu_node::home::Home;
-use mutu_node::runtime::{self, NodeInfo};
 use mutu_node::state::{self, State};
 use serde::{Deserialize, Serialize};
 
@@ -423,7 +423,7 @@ pub fn ui(home: &Home, out: &mut dyn Write) -> anyhow::Result<()> {
             response.status()
         );
     }
-    let body: mutu_node::web::auth::LoginUrl = response
+    let body: mutu_http::web::auth::LoginUrl = response
         .body_mut()
         .with_config()
         .limit(64 * 1024)

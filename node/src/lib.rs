@@ -1,19 +1,13 @@
 //! The mutu node: the durable store ([`store`]), a member's home directory
-//! ([`home`]), the state every front end shares ([`state`]), and (in later
-//! modules) the libp2p swarm, the node actor and the HTTP API.
+//! ([`home`]), the state every front end shares ([`state`]), the write
+//! operations ([`ops`]), the libp2p swarm ([`net`]) and the node actor
+//! ([`actor`]) that owns them. No HTTP: the web UI, the JSON API and the
+//! exports are the `mutu-http` crate's.
 
 pub mod actor;
-pub mod api;
-pub mod demo;
-pub mod export;
 pub mod home;
-pub mod http;
 pub mod net;
 pub mod ops;
-pub mod runtime;
 pub mod state;
 pub mod store;
-#[cfg(test)]
-pub(crate) mod testing;
 pub mod verify;
-pub mod web;

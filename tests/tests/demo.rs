@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use mutu_node::demo::{self, Options, Sample};
+use mutu_http::demo::{self, Options, Sample};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
-use mutu_node::api::write::RejectedChange;
+use mutu_http::api::write::RejectedChange;
 use mutu_node::state::State;
 use mutu_protocol::Timestamp;
 use mutu_protocol::bundle::{self, Bundle};
@@ -46,7 +46,7 @@ pub fn write_bundle(bundle: &Bundle, file: Option<&Path>, out: &mut dyn Write) -
 }
 
 /// What an import did, offline or through a running node.
-pub type Imported = mutu_node::api::write::ImportReport;
+pub type Imported = mutu_http::api::write::ImportReport;
 
 /// What `st.import` did, as the node's API reports it.
 fn imported(report: &mutu_protocol::admission::Report) -> Imported {

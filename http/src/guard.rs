@@ -25,8 +25,8 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 
-use crate::actor::Handle;
 use crate::web::auth::Sessions;
+use mutu_node::actor::Handle;
 
 /// The policy of every response: only the node's own resources, no
 /// scripts, no plugins, no framing, forms posted to the node only.
@@ -204,4 +204,5 @@ fn not_found(req: Request, sessions: &Sessions) -> Response {
 }
 
 #[cfg(test)]
+#[path = "guard_tests.rs"]
 mod tests;

@@ -12,9 +12,9 @@ use super::super::auth::{self, Sessions};
 use super::super::i18n;
 use super::super::layout::urlencode;
 use super::FORM_LIMIT;
-use crate::actor::Handle;
-use crate::state;
 use crate::testing::TestNode;
+use mutu_node::actor::Handle;
+use mutu_node::state;
 
 const HOST: &str = "127.0.0.1:7070";
 const TOKEN: &str = "test-token-0123456789";

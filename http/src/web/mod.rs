@@ -26,9 +26,9 @@ use axum::routing::get;
 use maud::{Markup, html};
 use mutu_protocol::Timestamp;
 
-use crate::actor;
-use crate::state::{self, State};
 pub use layout::{PageCtx, page};
+use mutu_node::actor;
+use mutu_node::state::{self, State};
 
 /// What the web handlers share.
 #[derive(Debug, Clone)]

@@ -86,12 +86,12 @@ fn node(build: impl FnOnce(&mut State)) -> Node {
     let swarm = net::build_memory_swarm(keypair, &config).unwrap();
     let (tx, rx) = watch::channel(false);
     let (handle, _task) = actor::spawn(st, swarm, actor::Config::default(), rx).unwrap();
-    let router = mutu_node::api::router(handle.clone(), "token".into())
-        .merge(mutu_node::web::router(
+    let router = mutu_http::api::router(handle.clone(), "token".into())
+        .merge(mutu_http::web::router(
             handle.clone(),
-            mutu_node::web::auth::Sessions::new(),
+            mutu_http::web::auth::Sessions::new(),
         ))
-        .merge(mutu_node::export::router(handle.clone()));
+        .merge(mutu_http::export::router(handle.clone()));
     Node {
         router,
         _handle: handle,

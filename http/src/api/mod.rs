@@ -1,6 +1,6 @@
 //! The node's JSON HTTP API under `/api/v1`, served by axum on the actor's
 //! [`Handle`]. Reads are open; writes need `Authorization: Bearer TOKEN`
-//! ([`auth`]). Writes go through the same [`crate::ops`] as the CLI.
+//! ([`auth`]). Writes go through the same [`mutu_node::ops`] as the CLI.
 //! Errors are `{"error": {"code", "message", "field"}}` ([`error`]): 400 a
 //! bad field, 401 no or a wrong token, 404 unknown id, 409 conflict, 413 a
 //! body over the limit (1 MiB; 512 MiB, the bundle limit, for `/import`), 422 a broken rule.
@@ -21,7 +21,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use self::error::ApiError;
-use crate::actor::Handle;
+use mutu_node::actor::Handle;
 
 /// What every handler gets.
 #[derive(Debug, Clone)]

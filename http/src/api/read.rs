@@ -18,8 +18,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::Ctx;
 use super::error::{ApiError, ErrorBody, Params};
-use crate::state::{self, State as NodeState};
-use crate::{actor, ops};
+use mutu_node::state::{self, State as NodeState};
+use mutu_node::{actor, ops};
 
 /// Items per page unless `limit` says otherwise.
 pub const DEFAULT_LIMIT: usize = 50;

@@ -55,9 +55,9 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
-use crate::actor::Handle;
 use crate::api::error::{ApiError, ErrorDetail};
-use crate::state::{self, State as NodeState};
+use mutu_node::actor::Handle;
+use mutu_node::state::{self, State as NodeState};
 
 /// Exports that may run at once.
 pub const MAX_CONCURRENT: usize = 2;

@@ -13,10 +13,10 @@ use serde_json::Value;
 use tower::ServiceExt;
 
 use super::*;
-use crate::actor;
-use crate::home::Home;
-use crate::ops::{self, Op};
 use crate::testing::TestNode;
+use mutu_node::actor;
+use mutu_node::home::Home;
+use mutu_node::ops::{self, Op};
 
 fn profile(name: &str) -> Profile {
     Profile {

@@ -15,9 +15,9 @@ use mutu_protocol::record::{
 use mutu_protocol::{SecretKey, Timestamp};
 use tower::ServiceExt;
 
-use crate::actor::Handle;
-use crate::state;
 use crate::testing::TestNode;
+use mutu_node::actor::Handle;
+use mutu_node::state;
 
 const HOUR: u64 = 3_600_000;
 

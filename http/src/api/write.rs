@@ -14,8 +14,8 @@ use utoipa::ToSchema;
 use super::Ctx;
 use super::auth::Authorized;
 use super::error::{ApiError, ErrorBody, JsonBody, RawBody};
-use crate::ops::{self, Op};
-use crate::state;
+use mutu_node::ops::{self, Op};
+use mutu_node::state;
 
 /// The id of the record a write made or edited.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

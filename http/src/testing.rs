@@ -10,10 +10,10 @@ use libp2p::Multiaddr;
 use mutu_protocol::record::Profile;
 use tokio::sync::watch;
 
-use crate::actor::{self, Handle};
-use crate::home::Home;
-use crate::net;
-use crate::state::{self, State};
+use mutu_node::actor::{self, Handle};
+use mutu_node::home::Home;
+use mutu_node::net;
+use mutu_node::state::{self, State};
 
 /// A running node. Dropping it stops the actor (the shutdown sender goes)
 /// and removes its home directory.

@@ -13,8 +13,8 @@ use mutu_protocol::record::{MemberKind, Profile};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-use crate::actor::Handle;
 use crate::testing::TestNode;
+use mutu_node::actor::Handle;
 
 const TOKEN: &str = "test-token-0123456789";
 

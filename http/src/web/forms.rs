@@ -28,8 +28,8 @@ use mutu_protocol::record::{Body, Condition, DevStatus, Kind, NeedStatus, Record
 
 use super::auth::{self, Refusal, Sessions};
 use super::{PageCtx, PageError, WebState, error_page, page};
-use crate::ops::{self, Op};
-use crate::state::{self, State as NodeState};
+use mutu_node::ops::{self, Op};
+use mutu_node::state::{self, State as NodeState};
 
 /// Largest form body.
 pub const FORM_LIMIT: usize = 64 * 1024;
@@ -65,7 +65,7 @@ fn see_other(to: &str) -> Response {
 }
 
 /// Every answer that shows a form or a session is not cached (framing and
-/// referrers are refused for every response, by [`crate::http`]).
+/// referrers are refused for every response, by [`crate::guard`]).
 fn private(mut r: Response) -> Response {
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

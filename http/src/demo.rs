@@ -3,7 +3,7 @@
 //! the sample registry that ships with mutu (`node/data/sample-registry.json`).
 //!
 //! The sample is a list of members (their profiles) and of steps. A step is
-//! one write by one member, in the very request format of [`crate::ops`] (the
+//! one write by one member, in the very request format of [`mutu_node::ops`] (the
 //! HTTP API's), applied on that member's node through
 //! `handle.write(|s| op.apply(s, at))`:
 //!
@@ -36,11 +36,11 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::actor::{self, Handle};
-use crate::home::Home;
-use crate::ops::{self, Op};
 use crate::runtime::{self, Running};
-use crate::state::{self, State};
+use mutu_node::actor::{self, Handle};
+use mutu_node::home::Home;
+use mutu_node::ops::{self, Op};
+use mutu_node::state::{self, State};
 
 /// The sample registry, as shipped.
 pub const SAMPLE_JSON: &str = include_str!("../data/sample-registry.json");
@@ -98,7 +98,7 @@ pub struct Step {
     /// `withdraw_pledge`, `offer`, `catalogue`, `catalogue_entry`,
     /// `catalogue_include`, `catalogue_editor`, `vouch` or `retract`.
     pub op: String,
-    /// The request, as [`crate::ops`] takes it.
+    /// The request, as [`mutu_node::ops`] takes it.
     #[serde(default)]
     pub with: Value,
 }

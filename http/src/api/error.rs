@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use utoipa::ToSchema;
 
-use crate::{actor, ops, state};
+use mutu_node::{actor, ops, state};
 
 /// What went wrong.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -109,7 +109,7 @@ impl From<ops::Error> for ApiError {
             ops::Error::NotFound(_) => Self::not_found(message),
             ops::Error::Conflict(_) => Self::new(StatusCode::CONFLICT, "conflict", message, None),
             ops::Error::Rule(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "rule_broken", message, None),
-            ops::Error::Internal(e) => {
+            e => {
                 tracing::error!(error = %e, "API write failed");
                 Self::internal(message)
             }

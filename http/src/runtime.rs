@@ -15,7 +15,7 @@
 //! ```
 //!
 //! `http_hosts` (flag `--http-host`) adds host names the HTTP server answers
-//! to besides the loopback names and its own address (see [`crate::http`]).
+//! to besides the loopback names and its own address (see [`crate::guard`]).
 //!
 //! When a default port is taken the node takes a free one and says which.
 //! While it runs, `$MUTU_HOME/node.json` tells local clients (the CLI) where
@@ -33,10 +33,10 @@ use mutu_protocol::record::{MemberKind, Profile};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use crate::actor::{self, Handle};
-use crate::home::{self, Home};
-use crate::net::{self, Behaviour};
-use crate::state::{self, State};
+use mutu_node::actor::{self, Handle};
+use mutu_node::home::{self, Home};
+use mutu_node::net::{self, Behaviour};
+use mutu_node::state::{self, State};
 
 pub const DEFAULT_TCP: &str = "/ip4/0.0.0.0/tcp/7071";
 pub const DEFAULT_QUIC: &str = "/ip4/0.0.0.0/udp/7071/quic-v1";
@@ -152,7 +152,7 @@ impl Config {
             .http_hosts
             .into_iter()
             .chain(file.http_hosts.unwrap_or_default())
-            .map(|h| crate::http::host_name(&h).ok_or(Error::HttpHost(h)))
+            .map(|h| crate::guard::host_name(&h).ok_or(Error::HttpHost(h)))
             .collect::<Result<_, _>>()?;
         let secs = flags
             .sync_interval
@@ -361,7 +361,7 @@ pub async fn start(
         addr: config.http.to_string(),
         source,
     })?;
-    let hosts = crate::http::Hosts::new(http, &config.http_hosts).map_err(Error::HttpHost)?;
+    let hosts = crate::guard::Hosts::new(http, &config.http_hosts).map_err(Error::HttpHost)?;
 
     let (shutdown, shutdown_rx) = watch::channel(false);
     let (handle, actor) = actor::spawn(
@@ -374,7 +374,7 @@ pub async fn start(
     )?;
     let sessions = crate::web::auth::Sessions::new();
     let login_url = sessions.login_url(http);
-    let router = crate::http::router(handle.clone(), token, sessions, http, hosts, routes);
+    let router = crate::guard::router(handle.clone(), token, sessions, http, hosts, routes);
     let mut server_shutdown = shutdown_rx;
     let server = tokio::spawn(async move {
         let stop = async move {

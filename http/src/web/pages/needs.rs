@@ -13,10 +13,10 @@ use super::{
     Names, badge, column_heads, empty, funding_state, goal_text, member_link, need_status, nonblank, option,
     pledged_text, progress, record_link, resource_short, tag_filter, tags,
 };
-use crate::state::State;
 use crate::web::chart::{self, Point};
 use crate::web::i18n;
 use crate::web::{PageCtx, PageError, WebState, render, render_outside};
+use mutu_node::state::State;
 
 /// The listing's filters and order (all optional; blank means "any").
 #[derive(Debug, Default, Deserialize)]

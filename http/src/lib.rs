@@ -1,0 +1,20 @@
+//! The HTTP surface of a mutu node, in front of its actor
+//! ([`mutu_node::actor::Handle`]):
+//!
+//! - [`api`]: the JSON API under `/api/v1` (OpenAPI at `/api/v1/openapi.json`);
+//! - [`web`]: the server-rendered web UI (English and French), sign-in,
+//!   forms;
+//! - [`export`]: researchers' exports (`registry.json`, CSVs, the bundle);
+//! - [`guard`]: the layers around the whole router (known host names only,
+//!   security headers) and the router's assembly;
+//! - [`runtime`]: `mutu run`'s engine (config, swarm, actor, HTTP server);
+//! - [`demo`]: `mutu demo`, three nodes loading the sample registry.
+
+pub mod api;
+pub mod demo;
+pub mod export;
+pub mod guard;
+pub mod runtime;
+#[cfg(test)]
+pub(crate) mod testing;
+pub mod web;
