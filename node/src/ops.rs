@@ -15,7 +15,6 @@ use mutu_protocol::record::{Invalid, validate};
 use mutu_protocol::rules::Violation;
 use mutu_protocol::{Date, MemberId, Timestamp};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::state::{self, State};
 
@@ -84,7 +83,8 @@ impl From<state::Error> for Error {
 }
 
 /// Money as text (`600EUR`, `1250.50 EUR`) or in minor units.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum MoneyInput {
     /// A number followed by an ISO 4217 code, e.g. `600EUR` or `1250.50EUR`.
@@ -175,7 +175,8 @@ pub trait Op {
 }
 
 /// `POST /projects`, `mutu project add`: describe a project.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewProject {
     pub name: String,
@@ -191,7 +192,7 @@ pub struct NewProject {
     pub tags: Vec<String>,
     /// concept | development (default) | beta | stable | obsolete
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>, example = "development")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "development"))]
     pub status: Option<DevStatus>,
     /// The project this one is a fork or variant of (id or unique prefix).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -219,7 +220,8 @@ impl Op for NewProject {
 }
 
 /// `POST /usages`, `mutu usage add`: "we use this project".
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewUsage {
     /// The project (id or unique prefix).
@@ -240,7 +242,8 @@ impl Op for NewUsage {
 }
 
 /// `POST /needs`, `mutu need add`: post a need (status open).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewNeed {
     pub title: String,
@@ -259,7 +262,7 @@ pub struct NewNeed {
     pub days_goal: Option<u32>,
     /// `YYYY-MM-DD`, not in the past.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(example = "2027-03-31")]
+    #[cfg_attr(feature = "openapi", schema(example = "2027-03-31"))]
     pub deadline: Option<String>,
 }
 
@@ -284,7 +287,8 @@ impl Op for NewNeed {
 }
 
 /// `POST /needs/{id}/cosign`, `mutu need cosign`: "we need this too".
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Cosign {
     /// The need (id or unique prefix).
@@ -306,13 +310,14 @@ impl Op for Cosign {
 
 /// `POST /needs/{id}/status`, `mutu need status`: set the status of one of
 /// your needs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NeedStatus {
     /// The need (id or unique prefix).
     pub need: String,
     /// open | in_progress | delivered | withdrawn
-    #[schema(value_type = String, example = "in_progress")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "in_progress"))]
     pub status: record::NeedStatus,
 }
 
@@ -330,7 +335,8 @@ impl Op for NeedStatus {
 
 /// `POST /pledges`, `mutu pledge add`: pledge exactly one resource toward a
 /// need.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewPledge {
     /// The need (id or unique prefix).
@@ -348,11 +354,11 @@ pub struct NewPledge {
     pub other: Option<String>,
     /// unconditional (default) | if_goal_reached (all-or-nothing)
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>, example = "if_goal_reached")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "if_goal_reached"))]
     pub condition: Option<Condition>,
     /// `YYYY-MM-DD`, not in the past.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(example = "2027-03-31")]
+    #[cfg_attr(feature = "openapi", schema(example = "2027-03-31"))]
     pub expires_at: Option<String>,
 }
 
@@ -398,7 +404,8 @@ impl Op for NewPledge {
 }
 
 /// `POST /pledges/{id}/withdraw`, `mutu pledge withdraw`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct WithdrawPledge {
     /// The pledge (id or unique prefix).
@@ -421,7 +428,8 @@ impl Op for WithdrawPledge {
 }
 
 /// `POST /offers`, `mutu offer add`: a provider's answer to a need.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewOffer {
     /// The need (id or unique prefix).
@@ -433,7 +441,7 @@ pub struct NewOffer {
     pub description: Option<String>,
     /// `YYYY-MM-DD`, not in the past.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(example = "2027-03-31")]
+    #[cfg_attr(feature = "openapi", schema(example = "2027-03-31"))]
     pub valid_until: Option<String>,
 }
 
@@ -452,7 +460,8 @@ impl Op for NewOffer {
 }
 
 /// `POST /catalogues`, `mutu catalogue create`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewCatalogue {
     pub title: String,
@@ -474,7 +483,8 @@ impl Op for NewCatalogue {
 
 /// `POST /catalogues/{id}/entries`, `mutu catalogue add`: a project in a
 /// catalogue you own or edit.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CatalogueEntry {
     /// The catalogue (id or unique prefix).
@@ -483,7 +493,7 @@ pub struct CatalogueEntry {
     pub project: String,
     /// recommended (default) | observation | deprecated
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>, example = "recommended")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "recommended"))]
     pub status: Option<EntryStatus>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
@@ -505,7 +515,8 @@ impl Op for CatalogueEntry {
 
 /// `POST /catalogues/{id}/includes`, `mutu catalogue include`: include
 /// another catalogue in one of yours (federation).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CatalogueInclude {
     /// Your catalogue (id or unique prefix).
@@ -531,7 +542,8 @@ impl Op for CatalogueInclude {
 }
 
 /// Add or remove.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EditorAction {
     Add,
@@ -539,7 +551,8 @@ pub enum EditorAction {
 }
 
 /// `POST /catalogues/{id}/editors`, `mutu catalogue editor add|remove`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CatalogueEditor {
     /// Your catalogue (id or unique prefix).
@@ -576,7 +589,8 @@ impl Op for CatalogueEditor {
 }
 
 /// `POST /vouches`, `mutu vouch`: "we vouch for member M".
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Vouch {
     /// The member (id or unique prefix of a known member's id).
@@ -604,7 +618,8 @@ impl Op for Vouch {
 
 /// `POST /records/{id}/retract`, `mutu retract`: retract one of your
 /// records, for good. Gives the tombstone's id.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Retract {
     /// The record (id or unique prefix).
