@@ -8,7 +8,7 @@ use maud::{Markup, PreEscaped, html};
 use mutu_protocol::Timestamp;
 use mutu_protocol::money::Money;
 
-use super::i18n::{self, Lang};
+use super::i18n::{self, Key, Lang};
 
 const W: f64 = 640.0;
 const H: f64 = 220.0;
@@ -57,9 +57,9 @@ pub fn pledges(lang: Lang, goal: Money, start: Timestamp, end: Timestamp, points
     let money = |v: u64| i18n::money_minor(lang, v, goal.currency);
     let label = format!(
         "{} {} / {} {}",
-        i18n::t(lang, "chart.pledged"),
+        i18n::t(lang, Key::ChartPledged),
         money(total),
-        i18n::t(lang, "chart.goal"),
+        i18n::t(lang, Key::ChartGoal),
         money(goal.amount_minor)
     );
     let gy = y(goal.amount_minor);
@@ -72,7 +72,7 @@ pub fn pledges(lang: Lang, goal: Money, start: Timestamp, end: Timestamp, points
             path.line d=(path) {}
             line.goal x1=(L) y1=(fmt(gy)) x2=(fmt(W - R)) y2=(fmt(gy)) {}
             text.goal x=(fmt(W - R)) y=(fmt(gy - 5.0)) text-anchor="end" {
-                (i18n::t(lang, "chart.goal")) " " (money(goal.amount_minor))
+                (i18n::t(lang, Key::ChartGoal)) " " (money(goal.amount_minor))
             }
             text x=(fmt(L - 6.0)) y=(fmt(y(0) + 4.0)) text-anchor="end" { (money(0)) }
             @if total > 0 && (y(total) - gy).abs() > 14.0 {

@@ -27,6 +27,7 @@ use mutu_protocol::Timestamp;
 use mutu_protocol::record::{Body, Condition, DevStatus, Kind, NeedStatus, RecordId};
 
 use super::auth::{self, Refusal, Sessions};
+use super::i18n::Key;
 use super::{PageCtx, PageError, WebState, error_page, page};
 use mutu_node::ops::{self, Op};
 use mutu_node::state::{self, State as NodeState};
@@ -73,12 +74,12 @@ fn private(mut r: Response) -> Response {
 }
 
 /// A short page with a title and a paragraph.
-fn message(ctx: &PageCtx, status: StatusCode, title: &'static str, text: &'static str) -> Response {
+fn message(ctx: &PageCtx, status: StatusCode, title: Key, text: Key) -> Response {
     let body = html! {
         section.message {
             h1 { (ctx.t(title)) }
             p { (ctx.t(text)) }
-            p { a href="/" { (ctx.t("error.back_home")) } }
+            p { a href="/" { (ctx.t(Key::ErrorBackHome)) } }
         }
     };
     private((status, page(ctx, ctx.t(title), body)).into_response())
@@ -87,20 +88,20 @@ fn message(ctx: &PageCtx, status: StatusCode, title: &'static str, text: &'stati
 fn refused(ctx: &PageCtx, r: Refusal) -> Response {
     match r {
         Refusal::NotSignedIn => login_needed(ctx, StatusCode::UNAUTHORIZED),
-        _ => message(ctx, StatusCode::FORBIDDEN, "form.forbidden", "form.forbidden_text"),
+        _ => message(ctx, StatusCode::FORBIDDEN, Key::FormForbidden, Key::FormForbiddenText),
     }
 }
 
 fn login_needed(ctx: &PageCtx, status: StatusCode) -> Response {
     let body = html! {
         section.message {
-            h1 { (ctx.t("login.title")) }
-            p { (ctx.t("login.how")) }
+            h1 { (ctx.t(Key::LoginTitle)) }
+            p { (ctx.t(Key::LoginHow)) }
             pre { code { "mutu ui" } }
-            p { (ctx.t("login.once")) }
+            p { (ctx.t(Key::LoginOnce)) }
         }
     };
-    private((status, page(ctx, ctx.t("login.title"), body)).into_response())
+    private((status, page(ctx, ctx.t(Key::LoginTitle), body)).into_response())
 }
 
 // ---------------------------------------------------------------------------
@@ -109,7 +110,7 @@ fn login_needed(ctx: &PageCtx, status: StatusCode) -> Response {
 /// `GET /login`: how to sign in.
 async fn login_help(ctx: PageCtx) -> Response {
     if ctx.signed_in {
-        return message(&ctx, StatusCode::OK, "auth.signed_in", "login.signed_in_text");
+        return message(&ctx, StatusCode::OK, Key::AuthSignedIn, Key::LoginSignedInText);
     }
     login_needed(&ctx, StatusCode::OK)
 }
@@ -122,7 +123,7 @@ async fn login(
     Path(token): Path<String>,
 ) -> Response {
     let Some((id, _)) = sessions.login(&token) else {
-        return message(&ctx, StatusCode::FORBIDDEN, "login.invalid", "login.invalid_text");
+        return message(&ctx, StatusCode::FORBIDDEN, Key::LoginInvalid, Key::LoginInvalidText);
     };
     let mut r = private(see_other("/"));
     if let Ok(v) = HeaderValue::from_str(&auth::session_cookie(&id, auth::is_https(&headers))) {
@@ -285,8 +286,8 @@ enum Input {
     Date,
     Days,
     Check,
-    /// Values and their label keys.
-    Select(&'static [(&'static str, &'static str)]),
+    /// Values and their labels.
+    Select(&'static [(&'static str, Key)]),
 }
 
 /// One form field: its name (as in the [`ops`] request), label key, input
@@ -294,13 +295,13 @@ enum Input {
 #[derive(Debug, Clone, Copy)]
 struct Field {
     name: &'static str,
-    label: &'static str,
+    label: Key,
     input: Input,
-    hint: Option<&'static str>,
+    hint: Option<Key>,
     required: bool,
 }
 
-const fn field(name: &'static str, label: &'static str, input: Input) -> Field {
+const fn field(name: &'static str, label: Key, input: Input) -> Field {
     Field {
         name,
         label,
@@ -311,7 +312,7 @@ const fn field(name: &'static str, label: &'static str, input: Input) -> Field {
 }
 
 impl Field {
-    const fn hint(mut self, key: &'static str) -> Self {
+    const fn hint(mut self, key: Key) -> Self {
         self.hint = Some(key);
         self
     }
@@ -323,74 +324,74 @@ impl Field {
 }
 
 const NEED_FIELDS: &[Field] = &[
-    field("title", "form.title", Input::Line).required(),
-    field("description", "form.description", Input::Area),
-    field("tags", "form.tags", Input::Line).hint("form.tags_hint"),
-    field("project", "form.project", Input::Line).hint("form.id_hint"),
-    field("goal", "form.goal", Input::Line).hint("form.money_hint"),
-    field("days_goal", "form.days_goal", Input::Days),
-    field("deadline", "form.deadline", Input::Date),
+    field("title", Key::FormTitle, Input::Line).required(),
+    field("description", Key::FormDescription, Input::Area),
+    field("tags", Key::FormTags, Input::Line).hint(Key::FormTagsHint),
+    field("project", Key::FormProject, Input::Line).hint(Key::FormIdHint),
+    field("goal", Key::FormGoal, Input::Line).hint(Key::FormMoneyHint),
+    field("days_goal", Key::FormDaysGoal, Input::Days),
+    field("deadline", Key::FormDeadline, Input::Date),
 ];
 
-const DEV_STATUSES: &[(&str, &str)] = &[
-    ("development", "form.dev.development"),
-    ("concept", "form.dev.concept"),
-    ("beta", "form.dev.beta"),
-    ("stable", "form.dev.stable"),
-    ("obsolete", "form.dev.obsolete"),
+const DEV_STATUSES: &[(&str, Key)] = &[
+    ("development", Key::FormDevDevelopment),
+    ("concept", Key::FormDevConcept),
+    ("beta", Key::FormDevBeta),
+    ("stable", Key::FormDevStable),
+    ("obsolete", Key::FormDevObsolete),
 ];
 
 const PROJECT_FIELDS: &[Field] = &[
-    field("name", "form.name", Input::Line).required(),
-    field("license", "form.license", Input::Line)
+    field("name", Key::FormName, Input::Line).required(),
+    field("license", Key::FormLicense, Input::Line)
         .required()
-        .hint("form.license_hint"),
-    field("description", "form.description", Input::Area),
-    field("repository", "form.repository", Input::Line),
-    field("homepage", "form.homepage", Input::Line),
-    field("tags", "form.tags", Input::Line).hint("form.tags_hint"),
-    field("status", "form.dev_status", Input::Select(DEV_STATUSES)),
-    field("is_based_on", "form.is_based_on", Input::Line).hint("form.id_hint"),
+        .hint(Key::FormLicenseHint),
+    field("description", Key::FormDescription, Input::Area),
+    field("repository", Key::FormRepository, Input::Line),
+    field("homepage", Key::FormHomepage, Input::Line),
+    field("tags", Key::FormTags, Input::Line).hint(Key::FormTagsHint),
+    field("status", Key::FormDevStatus, Input::Select(DEV_STATUSES)),
+    field("is_based_on", Key::FormIsBasedOn, Input::Line).hint(Key::FormIdHint),
 ];
 
 const PLEDGE_FIELDS: &[Field] = &[
-    field("money", "form.money", Input::Line).hint("form.money_hint"),
-    field("days", "form.days", Input::Days),
-    field("hosting", "form.hosting", Input::Line),
-    field("testing", "form.testing", Input::Line),
-    field("other", "form.other", Input::Line),
-    field("if_funded", "form.if_funded", Input::Check).hint("form.if_funded_hint"),
-    field("expires_at", "form.expires_at", Input::Date),
+    field("money", Key::FormMoney, Input::Line).hint(Key::FormMoneyHint),
+    field("days", Key::FormDays, Input::Days),
+    field("hosting", Key::FormHosting, Input::Line),
+    field("testing", Key::FormTesting, Input::Line),
+    field("other", Key::FormOther, Input::Line),
+    field("if_funded", Key::FormIfFunded, Input::Check).hint(Key::FormIfFundedHint),
+    field("expires_at", Key::FormExpiresAt, Input::Date),
 ];
 
-const COSIGN_FIELDS: &[Field] = &[field("note", "form.note", Input::Area)];
+const COSIGN_FIELDS: &[Field] = &[field("note", Key::FormNote, Input::Area)];
 
 const OFFER_FIELDS: &[Field] = &[
-    field("price", "form.price", Input::Line)
+    field("price", Key::FormPrice, Input::Line)
         .required()
-        .hint("form.money_hint"),
-    field("days", "form.days", Input::Days),
-    field("description", "form.description", Input::Area),
-    field("valid_until", "form.valid_until", Input::Date),
+        .hint(Key::FormMoneyHint),
+    field("days", Key::FormDays, Input::Days),
+    field("description", Key::FormDescription, Input::Area),
+    field("valid_until", Key::FormValidUntil, Input::Date),
 ];
 
-const NEED_STATUSES: &[(&str, &str)] = &[
-    ("open", "form.need.open"),
-    ("in_progress", "form.need.in_progress"),
-    ("delivered", "form.need.delivered"),
-    ("withdrawn", "form.need.withdrawn"),
+const NEED_STATUSES: &[(&str, Key)] = &[
+    ("open", Key::FormNeedOpen),
+    ("in_progress", Key::FormNeedInProgress),
+    ("delivered", Key::FormNeedDelivered),
+    ("withdrawn", Key::FormNeedWithdrawn),
 ];
 
-const STATUS_FIELDS: &[Field] = &[field("status", "form.need_status", Input::Select(NEED_STATUSES)).required()];
+const STATUS_FIELDS: &[Field] = &[field("status", Key::FormNeedStatus, Input::Select(NEED_STATUSES)).required()];
 
 /// What a form page shows.
 struct FormPage<'a> {
-    title: &'static str,
+    title: Key,
     /// Shown above the fields (e.g. which need a pledge is for).
     intro: Markup,
     action: String,
     fields: &'static [Field],
-    submit: &'static str,
+    submit: Key,
     values: &'a Fields,
     mistake: Option<Mistake>,
 }
@@ -421,7 +422,7 @@ fn render_field(ctx: &PageCtx, f: &Field, values: &Fields, mistake: Option<&Mist
                 _ => {
                     label for=(id) {
                         (ctx.t(f.label))
-                        @if f.required { " " abbr title=(ctx.t("form.required")) { "*" } }
+                        @if f.required { " " abbr title=(ctx.t(Key::FormRequired)) { "*" } }
                     }
                 }
             }
@@ -446,7 +447,7 @@ fn render_field(ctx: &PageCtx, f: &Field, values: &Fields, mistake: Option<&Mist
                 Input::Select(options) => {
                     select #(id) name=(f.name) aria-describedby=[described.as_deref()] aria-invalid=[invalid] {
                         @for (v, key) in options {
-                            option value=(v) selected[*v == value] { (ctx.t(key)) }
+                            option value=(v) selected[*v == value] { (ctx.t(*key)) }
                         }
                     }
                 }
@@ -498,11 +499,11 @@ fn signed_out(ctx: &PageCtx) -> Option<Response> {
 
 fn need_page<'a>(values: &'a Fields, mistake: Option<Mistake>) -> FormPage<'a> {
     FormPage {
-        title: "form.new_need",
+        title: Key::FormNewNeed,
         intro: html! {},
         action: "/needs/new".into(),
         fields: NEED_FIELDS,
-        submit: "form.publish",
+        submit: Key::FormPublish,
         values,
         mistake,
     }
@@ -546,11 +547,11 @@ async fn need_submit(State(ws): State<WebState>, ctx: PageCtx, req: Request) -> 
 
 fn project_page<'a>(values: &'a Fields, mistake: Option<Mistake>) -> FormPage<'a> {
     FormPage {
-        title: "form.new_project",
+        title: Key::FormNewProject,
         intro: html! {},
         action: "/projects/new".into(),
         fields: PROJECT_FIELDS,
-        submit: "form.publish",
+        submit: Key::FormPublish,
         values,
         mistake,
     }
@@ -621,7 +622,7 @@ async fn need_ref(ws: &WebState, prefix: String) -> Result<NeedRef, PageError> {
 fn need_intro(ctx: &PageCtx, need: &NeedRef) -> Markup {
     html! {
         p.intro {
-            (ctx.t("form.for_need")) " "
+            (ctx.t(Key::FormForNeed)) " "
             a href={ "/needs/" (need.id) } { (need.title) }
         }
     }
@@ -645,13 +646,13 @@ enum NeedForm {
 impl NeedForm {
     fn page<'a>(self, ctx: &PageCtx, need: &NeedRef, values: &'a Fields, mistake: Option<Mistake>) -> FormPage<'a> {
         let (title, path, fields, submit) = match self {
-            NeedForm::Pledge => ("form.pledge", "pledge", PLEDGE_FIELDS, "form.pledge_submit"),
-            NeedForm::Cosign => ("form.cosign", "cosign", COSIGN_FIELDS, "form.cosign_submit"),
-            NeedForm::Offer => ("form.offer", "offer", OFFER_FIELDS, "form.offer_submit"),
-            NeedForm::Status => ("form.status", "status", STATUS_FIELDS, "form.save"),
+            NeedForm::Pledge => (Key::FormPledge, "pledge", PLEDGE_FIELDS, Key::FormPledgeSubmit),
+            NeedForm::Cosign => (Key::FormCosign, "cosign", COSIGN_FIELDS, Key::FormCosignSubmit),
+            NeedForm::Offer => (Key::FormOffer, "offer", OFFER_FIELDS, Key::FormOfferSubmit),
+            NeedForm::Status => (Key::FormStatus, "status", STATUS_FIELDS, Key::FormSave),
         };
         let extra = match self {
-            NeedForm::Pledge => html! { p.hint { (ctx.t("form.pledge_one")) } },
+            NeedForm::Pledge => html! { p.hint { (ctx.t(Key::FormPledgeOne)) } },
             _ => html! {},
         };
         FormPage {
@@ -830,13 +831,13 @@ async fn read_target(ws: &WebState, prefix: String, kind: Option<Kind>) -> Resul
 
 fn withdraw_page<'a>(ctx: &PageCtx, t: &Target, values: &'a Fields, mistake: Option<Mistake>) -> FormPage<'a> {
     FormPage {
-        title: "form.withdraw",
+        title: Key::FormWithdraw,
         intro: html! {
-            p.intro { (ctx.t("form.withdraw_text")) " " a href=(t.back) { (t.label) } }
+            p.intro { (ctx.t(Key::FormWithdrawText)) " " a href=(t.back) { (t.label) } }
         },
         action: format!("/pledges/{}/withdraw", t.id),
         fields: &[],
-        submit: "form.withdraw_submit",
+        submit: Key::FormWithdrawSubmit,
         values,
         mistake,
     }
@@ -872,14 +873,14 @@ async fn withdraw_submit(State(ws): State<WebState>, ctx: PageCtx, Path(id): Pat
 
 fn retract_page<'a>(ctx: &PageCtx, t: &Target, values: &'a Fields, mistake: Option<Mistake>) -> FormPage<'a> {
     FormPage {
-        title: "form.retract",
+        title: Key::FormRetract,
         intro: html! {
-            p.intro { (ctx.t("form.retract_text")) " " (t.kind) " " a href=(t.back) { (t.label) } }
-            p.hint { (ctx.t("form.retract_warning")) }
+            p.intro { (ctx.t(Key::FormRetractText)) " " (t.kind) " " a href=(t.back) { (t.label) } }
+            p.hint { (ctx.t(Key::FormRetractWarning)) }
         },
         action: format!("/records/{}/retract", t.id),
         fields: &[],
-        submit: "form.retract_submit",
+        submit: Key::FormRetractSubmit,
         values,
         mistake,
     }

@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, header};
 use maud::{DOCTYPE, Markup, html};
 
 use super::auth::Sessions;
-use super::i18n::{self, Lang};
+use super::i18n::{self, Key, Lang};
 
 /// What a page knows of its request.
 #[derive(Debug, Clone, Default)]
@@ -23,7 +23,7 @@ pub struct PageCtx {
 
 impl PageCtx {
     /// The text of `key` in the page's language.
-    pub fn t(&self, key: &'static str) -> &'static str {
+    pub fn t(&self, key: Key) -> &'static str {
         i18n::t(self.lang, key)
     }
 
@@ -111,13 +111,13 @@ where
 /// A full HTML document: header (brand, navigation, search, language
 /// switch, session), `body` in `<main>`, footer.
 pub fn page(ctx: &PageCtx, title: &str, body: Markup) -> Markup {
-    let nav: [(&str, &'static str); 6] = [
-        ("/", "nav.home"),
-        ("/needs", "nav.needs"),
-        ("/projects", "nav.projects"),
-        ("/catalogues", "nav.catalogues"),
-        ("/members", "nav.members"),
-        ("/network", "nav.network"),
+    let nav: [(&str, Key); 6] = [
+        ("/", Key::NavHome),
+        ("/needs", Key::NavNeeds),
+        ("/projects", Key::NavProjects),
+        ("/catalogues", Key::NavCatalogues),
+        ("/members", Key::NavMembers),
+        ("/network", Key::NavNetwork),
     ];
     let here = ctx.path.split('?').next().unwrap_or("/");
     let current = |href: &str| {
@@ -137,33 +137,33 @@ pub fn page(ctx: &PageCtx, title: &str, body: Markup) -> Markup {
                 link rel="stylesheet" href="/static/style.css";
             }
             body {
-                a.skip href="#main" { (ctx.t("nav.skip")) }
+                a.skip href="#main" { (ctx.t(Key::NavSkip)) }
                 header.site {
                     div.bar {
                         a.brand href="/" {
                             span.logo aria-hidden="true" { "◐" }
-                            span { (ctx.t("site.name")) }
+                            span { (ctx.t(Key::SiteName)) }
                         }
                         form.search role="search" action="/search" method="get" {
-                            label.sr for="site-q" { (ctx.t("search.label")) }
-                            input #site-q type="search" name="q" placeholder=(ctx.t("search.placeholder"));
-                            button type="submit" { (ctx.t("nav.search")) }
+                            label.sr for="site-q" { (ctx.t(Key::SearchLabel)) }
+                            input #site-q type="search" name="q" placeholder=(ctx.t(Key::SearchPlaceholder));
+                            button type="submit" { (ctx.t(Key::NavSearch)) }
                         }
                         div.account {
                             @if ctx.signed_in {
-                                a.button href="/needs/new" { (ctx.t("need.new")) }
-                                span.signed { (ctx.t("auth.signed_in")) }
+                                a.button href="/needs/new" { (ctx.t(Key::NeedNew)) }
+                                span.signed { (ctx.t(Key::AuthSignedIn)) }
                                 form.inline action="/logout" method="post" {
                                     @if let Some(csrf) = &ctx.csrf {
                                         input type="hidden" name="csrf" value=(csrf);
                                     }
-                                    button.link type="submit" { (ctx.t("auth.sign_out")) }
+                                    button.link type="submit" { (ctx.t(Key::AuthSignOut)) }
                                 }
                             } @else {
-                                a href={ "/login?next=" (urlencode(&ctx.path)) } { (ctx.t("auth.sign_in")) }
+                                a href={ "/login?next=" (urlencode(&ctx.path)) } { (ctx.t(Key::AuthSignIn)) }
                             }
                         }
-                        nav.lang aria-label=(ctx.t("nav.language")) {
+                        nav.lang aria-label=(ctx.t(Key::NavLanguage)) {
                             @for lang in [Lang::En, Lang::Fr] {
                                 @if lang == ctx.lang {
                                     span aria-current="true" lang=(lang.code()) { (lang.code().to_uppercase()) }
@@ -175,7 +175,7 @@ pub fn page(ctx: &PageCtx, title: &str, body: Markup) -> Markup {
                             }
                         }
                     }
-                    nav.main aria-label=(ctx.t("nav.main")) {
+                    nav.main aria-label=(ctx.t(Key::NavMain)) {
                         ul {
                             @for (href, key) in nav {
                                 li {
@@ -191,8 +191,8 @@ pub fn page(ctx: &PageCtx, title: &str, body: Markup) -> Markup {
                 }
                 main #main { (body) }
                 footer.site {
-                    p { (ctx.t("site.tagline")) ". " (ctx.t("footer.text")) }
-                    p { a href="/api/v1/openapi.json" { (ctx.t("footer.api")) } }
+                    p { (ctx.t(Key::SiteTagline)) ". " (ctx.t(Key::FooterText)) }
+                    p { a href="/api/v1/openapi.json" { (ctx.t(Key::FooterApi)) } }
                 }
             }
         }

@@ -26,6 +26,7 @@ use axum::routing::get;
 use maud::{Markup, html};
 use mutu_protocol::Timestamp;
 
+use i18n::Key;
 pub use layout::{PageCtx, page};
 use mutu_node::actor;
 use mutu_node::state::{self, State};
@@ -117,20 +118,20 @@ pub fn error_page(ctx: &PageCtx, err: &PageError) -> Response {
     let (status, title, text) = match err {
         PageError::NotFound => (
             StatusCode::NOT_FOUND,
-            ctx.t("error.not_found"),
-            ctx.t("error.not_found_text"),
+            ctx.t(Key::ErrorNotFound),
+            ctx.t(Key::ErrorNotFoundText),
         ),
         PageError::Ambiguous => (
             StatusCode::NOT_FOUND,
-            ctx.t("error.not_found"),
-            ctx.t("error.ambiguous"),
+            ctx.t(Key::ErrorNotFound),
+            ctx.t(Key::ErrorAmbiguous),
         ),
         PageError::Internal(e) => {
             tracing::warn!(error = %e, "web page failed");
             (
                 StatusCode::INTERNAL_SERVER_ERROR,
-                ctx.t("error.internal"),
-                ctx.t("error.internal_text"),
+                ctx.t(Key::ErrorInternal),
+                ctx.t(Key::ErrorInternalText),
             )
         }
     };
@@ -138,7 +139,7 @@ pub fn error_page(ctx: &PageCtx, err: &PageError) -> Response {
         section.error {
             h1 { (title) }
             p { (text) }
-            p { a href="/" { (ctx.t("error.back_home")) } }
+            p { a href="/" { (ctx.t(Key::ErrorBackHome)) } }
         }
     };
     (status, page(ctx, title, body)).into_response()
@@ -186,23 +187,6 @@ where
         Err(e) => error_page(&ctx, &PageError::Internal(e.to_string())),
     }
 }
-
-/// The web sources, for the test that every translation key used exists.
-#[cfg(test)]
-const SOURCES: &[(&str, &str)] = &[
-    ("mod.rs", include_str!("mod.rs")),
-    ("forms.rs", include_str!("forms.rs")),
-    ("layout.rs", include_str!("layout.rs")),
-    ("chart.rs", include_str!("chart.rs")),
-    ("pages/mod.rs", include_str!("pages/mod.rs")),
-    ("pages/home.rs", include_str!("pages/home.rs")),
-    ("pages/needs.rs", include_str!("pages/needs.rs")),
-    ("pages/projects.rs", include_str!("pages/projects.rs")),
-    ("pages/catalogues.rs", include_str!("pages/catalogues.rs")),
-    ("pages/members.rs", include_str!("pages/members.rs")),
-    ("pages/network.rs", include_str!("pages/network.rs")),
-    ("pages/search.rs", include_str!("pages/search.rs")),
-];
 
 #[cfg(test)]
 mod tests;

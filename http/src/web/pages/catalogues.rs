@@ -10,7 +10,7 @@ use mutu_protocol::view::Filter;
 use super::needs::paragraphs;
 use super::{Names, badge, column_heads, empty, entry_status, excerpt, member_link, member_links, record_link};
 use crate::web::PageCtx;
-use crate::web::i18n;
+use crate::web::i18n::{self, Key};
 use crate::web::{PageError, WebState, render, render_outside};
 
 /// What `/catalogues` shows, taken on the actor: each catalogue, how
@@ -42,10 +42,10 @@ pub async fn list(Ax(st): Ax<WebState>, ctx: PageCtx) -> Response {
 
 fn draw_list(ctx: &PageCtx, ListPage { cats, names }: ListPage) -> (String, Markup) {
     let body = html! {
-        h1 { (ctx.t("catalogues.title")) }
-        p.lead { (ctx.t("catalogues.lead")) }
+        h1 { (ctx.t(Key::CataloguesTitle)) }
+        p.lead { (ctx.t(Key::CataloguesLead)) }
         @if cats.is_empty() {
-            (empty(ctx, "catalogues.none"))
+            (empty(ctx, Key::CataloguesNone))
         } @else {
             ul.cards {
                 @for (c, entries) in &cats {
@@ -55,11 +55,11 @@ fn draw_list(ctx: &PageCtx, ListPage { cats, names }: ListPage) -> (String, Mark
                                 h2 { a href={ "/catalogues/" (c.id()) } { (x.title) } }
                                 p { (excerpt(&x.description, 200)) }
                                 p.muted.small {
-                                    (i18n::number(ctx.lang, *entries as u64)) " " (ctx.t("catalogue.entries_count"))
+                                    (i18n::number(ctx.lang, *entries as u64)) " " (ctx.t(Key::CatalogueEntriesCount))
                                     @if !x.includes.is_empty() {
-                                        " · " (i18n::number(ctx.lang, x.includes.len() as u64)) " " (ctx.t("catalogue.includes_count"))
+                                        " · " (i18n::number(ctx.lang, x.includes.len() as u64)) " " (ctx.t(Key::CatalogueIncludesCount))
                                     }
-                                    " · " (ctx.t("catalogue.owner")) " " (names.link(&c.record().author))
+                                    " · " (ctx.t(Key::CatalogueOwner)) " " (names.link(&c.record().author))
                                 }
                             }
                         }
@@ -68,7 +68,7 @@ fn draw_list(ctx: &PageCtx, ListPage { cats, names }: ListPage) -> (String, Mark
             }
         }
     };
-    (ctx.t("catalogues.title").to_owned(), body)
+    (ctx.t(Key::CataloguesTitle).to_owned(), body)
 }
 
 pub async fn show(Ax(st): Ax<WebState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
@@ -81,33 +81,33 @@ pub async fn show(Ax(st): Ax<WebState>, ctx: PageCtx, Path(id): Path<String>) ->
             return Err(PageError::NotFound);
         };
         let body = html! {
-            nav.crumbs { a href="/catalogues" { (ctx.t("catalogues.title")) } " › " }
+            nav.crumbs { a href="/catalogues" { (ctx.t(Key::CataloguesTitle)) } " › " }
             h1 { (x.title) }
-            p.byline { (ctx.t("catalogue.owner")) " " (member_link(&views, &c.record.author)) }
+            p.byline { (ctx.t(Key::CatalogueOwner)) " " (member_link(&views, &c.record.author)) }
             div.columns.wide-left {
                 section { div.text { (paragraphs(&x.description)) } }
                 aside.panel {
                     dl.facts {
-                        dt { (ctx.t("catalogue.editors")) } dd { (member_links(ctx, &views, &x.editors)) }
-                        dt { (ctx.t("catalogue.includes")) }
+                        dt { (ctx.t(Key::CatalogueEditors)) } dd { (member_links(ctx, &views, &x.editors)) }
+                        dt { (ctx.t(Key::CatalogueIncludes)) }
                         dd {
-                            @if x.includes.is_empty() { span.muted { (ctx.t("common.none")) } }
+                            @if x.includes.is_empty() { span.muted { (ctx.t(Key::CommonNone)) } }
                             @for (i, inc) in x.includes.iter().enumerate() {
                                 @if i > 0 { ", " }
                                 (record_link(ctx, &views, inc))
                             }
                         }
                     }
-                    p.muted.small { (ctx.t("catalogue.federation_help")) }
+                    p.muted.small { (ctx.t(Key::CatalogueFederationHelp)) }
                 }
             }
             section {
-                h2 { (ctx.t("catalogue.entries")) " (" (i18n::number(ctx.lang, c.entries.len() as u64)) ")" }
+                h2 { (ctx.t(Key::CatalogueEntries)) " (" (i18n::number(ctx.lang, c.entries.len() as u64)) ")" }
                 @if c.entries.is_empty() {
-                    (empty(ctx, "catalogue.no_entries"))
+                    (empty(ctx, Key::CatalogueNoEntries))
                 } @else {
                     table.list {
-                        (column_heads(ctx, &["catalogue.project", "catalogue.status", "catalogue.note", "catalogue.by", "catalogue.via"]))
+                        (column_heads(ctx, &[Key::CatalogueProject, Key::CatalogueStatus, Key::CatalogueNote, Key::CatalogueBy, Key::CatalogueVia]))
                         tbody {
                             @for e in &c.entries {
                                 tr {
@@ -118,7 +118,7 @@ pub async fn show(Ax(st): Ax<WebState>, ctx: PageCtx, Path(id): Path<String>) ->
                                     td {
                                         @match &e.via {
                                             Some(v) => (record_link(ctx, &views, v)),
-                                            None => span.muted { (ctx.t("catalogue.own")) },
+                                            None => span.muted { (ctx.t(Key::CatalogueOwn)) },
                                         }
                                     }
                                 }

@@ -9,7 +9,7 @@ use mutu_protocol::record::{Body, Kind, NeedStatus};
 use mutu_protocol::view::{Filter, funding};
 
 use super::{kind_label, member_link, record_href, record_title};
-use crate::web::i18n::{self, number};
+use crate::web::i18n::{self, Key, number};
 use crate::web::{PageCtx, WebState, render};
 
 /// Records shown under "recent activity".
@@ -49,19 +49,19 @@ pub async fn page(Ax(st): Ax<WebState>, ctx: PageCtx) -> Response {
         recent.truncate(RECENT);
 
         let stats = [
-            (members, "home.members", "/members"),
-            (projects, "home.projects", "/projects"),
-            (open, "home.open_needs", "/needs?funding=open&status=open"),
-            (funded, "home.funded_needs", "/needs?funding=funded"),
-            (catalogues, "home.catalogues", "/catalogues"),
+            (members, Key::HomeMembers, "/members"),
+            (projects, Key::HomeProjects, "/projects"),
+            (open, Key::HomeOpenNeeds, "/needs?funding=open&status=open"),
+            (funded, Key::HomeFundedNeeds, "/needs?funding=funded"),
+            (catalogues, Key::HomeCatalogues, "/catalogues"),
         ];
         let body = html! {
             section.hero {
-                h1 { (ctx.t("home.title")) }
-                p.lead { (ctx.t("home.lead")) }
+                h1 { (ctx.t(Key::HomeTitle)) }
+                p.lead { (ctx.t(Key::HomeLead)) }
             }
             section aria-labelledby="stats-h" {
-                h2.sr #stats-h { (ctx.t("home.figures")) }
+                h2.sr #stats-h { (ctx.t(Key::HomeFigures)) }
                 ul.stats {
                     @for (n, key, href) in stats {
                         li { a href=(href) { strong { (number(ctx.lang, n)) } span { (ctx.t(key)) } } }
@@ -70,10 +70,10 @@ pub async fn page(Ax(st): Ax<WebState>, ctx: PageCtx) -> Response {
             }
             div.columns {
                 section aria-labelledby="totals-h" {
-                    h2 #totals-h { (ctx.t("home.pledged")) }
-                    p.muted { (ctx.t("home.pledged_help")) }
+                    h2 #totals-h { (ctx.t(Key::HomePledged)) }
+                    p.muted { (ctx.t(Key::HomePledgedHelp)) }
                     @if totals.is_empty() && days == 0 {
-                        p.empty { (ctx.t("home.nothing_pledged")) }
+                        p.empty { (ctx.t(Key::HomeNothingPledged)) }
                     } @else {
                         ul.totals {
                             @for (code, amount) in &totals {
@@ -91,9 +91,9 @@ pub async fn page(Ax(st): Ax<WebState>, ctx: PageCtx) -> Response {
                     }
                 }
                 section aria-labelledby="recent-h" {
-                    h2 #recent-h { (ctx.t("home.recent")) }
+                    h2 #recent-h { (ctx.t(Key::HomeRecent)) }
                     @if recent.is_empty() {
-                        p.empty { (ctx.t("home.no_activity")) }
+                        p.empty { (ctx.t(Key::HomeNoActivity)) }
                     } @else {
                         ol.activity {
                             @for r in &recent {
@@ -106,7 +106,7 @@ pub async fn page(Ax(st): Ax<WebState>, ctx: PageCtx) -> Response {
                                         None => span { (record_title(ctx, &views, rec)) },
                                     }
                                     @if !matches!(rec.body, Body::Profile(_)) {
-                                        " · " (ctx.t("common.by")) " " (member_link(&views, &rec.author))
+                                        " · " (ctx.t(Key::CommonBy)) " " (member_link(&views, &rec.author))
                                     }
                                     " "
                                     time.muted datetime=(rec.updated_at.date().to_string()) {
@@ -119,7 +119,7 @@ pub async fn page(Ax(st): Ax<WebState>, ctx: PageCtx) -> Response {
                 }
             }
         };
-        Ok((ctx.t("nav.home").to_owned(), body))
+        Ok((ctx.t(Key::NavHome).to_owned(), body))
     })
     .await
 }

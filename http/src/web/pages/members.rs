@@ -12,7 +12,7 @@ use super::{
     TagQuery, empty, excerpt, external, member_kind, member_links, member_name, nonblank, record_href, record_link,
     record_title, short, tag_filter, tag_form, tags,
 };
-use crate::web::i18n;
+use crate::web::i18n::{self, Key};
 use crate::web::{PageCtx, PageError, WebState, render};
 
 pub async fn list(Ax(st): Ax<WebState>, ctx: PageCtx, Query(q): Query<TagQuery>) -> Response {
@@ -22,11 +22,11 @@ pub async fn list(Ax(st): Ax<WebState>, ctx: PageCtx, Query(q): Query<TagQuery>)
         let mut members = views.members(&filter);
         members.sort_by_cached_key(|m| (m.profile.is_none(), member_name(&views, &m.id).to_lowercase()));
         let body = html! {
-            h1 { (ctx.t("members.title")) }
-            p.lead { (ctx.t("members.lead")) }
+            h1 { (ctx.t(Key::MembersTitle)) }
+            p.lead { (ctx.t(Key::MembersLead)) }
             (tag_form(ctx, "/members", nonblank(&q.tag).unwrap_or("")))
             @if members.is_empty() {
-                (empty(ctx, "members.none"))
+                (empty(ctx, Key::MembersNone))
             } @else {
                 ul.cards {
                     @for m in &members {
@@ -42,8 +42,8 @@ pub async fn list(Ax(st): Ax<WebState>, ctx: PageCtx, Query(q): Query<TagQuery>)
                                     (tags("/members", &p.sectors))
                                 }
                                 p.muted.small {
-                                    (i18n::number(ctx.lang, m.records as u64)) " " (ctx.t("member.records_count"))
-                                    " · " (i18n::number(ctx.lang, m.vouched_by.len() as u64)) " " (ctx.t("member.vouches_count"))
+                                    (i18n::number(ctx.lang, m.records as u64)) " " (ctx.t(Key::MemberRecordsCount))
+                                    " · " (i18n::number(ctx.lang, m.vouched_by.len() as u64)) " " (ctx.t(Key::MemberVouchesCount))
                                 }
                             }
                         }
@@ -51,21 +51,21 @@ pub async fn list(Ax(st): Ax<WebState>, ctx: PageCtx, Query(q): Query<TagQuery>)
                 }
             }
         };
-        Ok((ctx.t("members.title").to_owned(), body))
+        Ok((ctx.t(Key::MembersTitle).to_owned(), body))
     })
     .await
 }
 
 /// The statement groups of a member page, in order.
-const GROUPS: [(Kind, &str); 8] = [
-    (Kind::Need, "member.needs"),
-    (Kind::Pledge, "member.pledges"),
-    (Kind::Cosign, "member.cosigns"),
-    (Kind::Project, "member.projects"),
-    (Kind::Usage, "member.usages"),
-    (Kind::Catalogue, "member.catalogues"),
-    (Kind::Offer, "member.offers"),
-    (Kind::Vouch, "member.vouches_given"),
+const GROUPS: [(Kind, Key); 8] = [
+    (Kind::Need, Key::MemberNeeds),
+    (Kind::Pledge, Key::MemberPledges),
+    (Kind::Cosign, Key::MemberCosigns),
+    (Kind::Project, Key::MemberProjects),
+    (Kind::Usage, Key::MemberUsages),
+    (Kind::Catalogue, Key::MemberCatalogues),
+    (Kind::Offer, Key::MemberOffers),
+    (Kind::Vouch, Key::MemberVouchesGiven),
 ];
 
 pub async fn show(Ax(st): Ax<WebState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
@@ -83,7 +83,7 @@ pub async fn show(Ax(st): Ax<WebState>, ctx: PageCtx, Path(id): Path<String>) ->
             author: Some(id),
         };
         let body = html! {
-            nav.crumbs { a href="/members" { (ctx.t("members.title")) } " › " }
+            nav.crumbs { a href="/members" { (ctx.t(Key::MembersTitle)) } " › " }
             h1 { (name) }
             @if let Some(p) = m.profile {
                 p.badges {
@@ -94,30 +94,30 @@ pub async fn show(Ax(st): Ax<WebState>, ctx: PageCtx, Path(id): Path<String>) ->
             }
             @for e in &evidence {
                 p.warning {
-                    (ctx.t("member.equivocated")) " "
+                    (ctx.t(Key::MemberEquivocated)) " "
                     (i18n::date(ctx.lang, Timestamp::from_millis(u64::try_from(e.timestamp).unwrap_or(0))))
-                    ". " span.small { (ctx.t("member.equivocated_help")) }
+                    ". " span.small { (ctx.t(Key::MemberEquivocatedHelp)) }
                 }
             }
             div.columns.wide-left {
                 section {
                     @match m.profile {
                         Some(p) => div.text { (paragraphs(&p.description)) },
-                        None => p.muted { (ctx.t("member.no_profile")) },
+                        None => p.muted { (ctx.t(Key::MemberNoProfile)) },
                     }
                 }
                 aside.panel {
                     dl.facts {
-                        dt { (ctx.t("member.id")) } dd { code title=(id) { (short(&id)) "…" } }
+                        dt { (ctx.t(Key::MemberId)) } dd { code title=(id) { (short(&id)) "…" } }
                         @if let Some(w) = m.profile.and_then(|p| p.website.as_deref()) {
-                            dt { (ctx.t("member.website")) } dd.url { (external(w)) }
+                            dt { (ctx.t(Key::MemberWebsite)) } dd.url { (external(w)) }
                         }
-                        dt { (ctx.t("member.vouched_by")) } dd { (member_links(ctx, &views, &m.vouched_by)) }
+                        dt { (ctx.t(Key::MemberVouchedBy)) } dd { (member_links(ctx, &views, &m.vouched_by)) }
                     }
-                    p.muted.small { (ctx.t("member.vouch_help")) }
+                    p.muted.small { (ctx.t(Key::MemberVouchHelp)) }
                 }
             }
-            h2 { (ctx.t("member.statements")) }
+            h2 { (ctx.t(Key::MemberStatements)) }
             @for (kind, key) in GROUPS {
                 @let recs = views.records(kind, &author);
                 @if !recs.is_empty() {

@@ -17,7 +17,7 @@ use mutu_protocol::record::{
 use mutu_protocol::view::{Filter, Views, funding};
 
 use super::PageCtx;
-use super::i18n::{self, Lang};
+use super::i18n::{self, Key, Lang};
 use super::layout::urlencode;
 
 /// The first characters of an id: enough to be unique in practice, and
@@ -61,7 +61,7 @@ impl Names {
 pub fn member_links(ctx: &PageCtx, views: &Views<'_>, ids: &[MemberId]) -> Markup {
     html! {
         @if ids.is_empty() {
-            span.muted { (ctx.t("common.none")) }
+            span.muted { (ctx.t(Key::CommonNone)) }
         } @else {
             @for (i, m) in ids.iter().enumerate() {
                 @if i > 0 { ", " }
@@ -133,18 +133,18 @@ pub fn record_link(ctx: &PageCtx, views: &Views<'_>, id: &RecordId) -> Markup {
 /// A short label of what a record kind is.
 pub fn kind_label(ctx: &PageCtx, kind: Kind) -> &'static str {
     ctx.t(match kind {
-        Kind::Profile => "kind.profile",
-        Kind::Project => "kind.project",
-        Kind::Usage => "kind.usage",
-        Kind::Need => "kind.need",
-        Kind::Cosign => "kind.cosign",
-        Kind::Pledge => "kind.pledge",
-        Kind::Offer => "kind.offer",
-        Kind::Catalogue => "kind.catalogue",
-        Kind::CatalogueEntry => "kind.catalogue_entry",
-        Kind::Vouch => "kind.vouch",
-        Kind::Tombstone => "kind.tombstone",
-        _ => "common.unknown",
+        Kind::Profile => Key::KindProfile,
+        Kind::Project => Key::KindProject,
+        Kind::Usage => Key::KindUsage,
+        Kind::Need => Key::KindNeed,
+        Kind::Cosign => Key::KindCosign,
+        Kind::Pledge => Key::KindPledge,
+        Kind::Offer => Key::KindOffer,
+        Kind::Catalogue => Key::KindCatalogue,
+        Kind::CatalogueEntry => Key::KindCatalogueEntry,
+        Kind::Vouch => Key::KindVouch,
+        Kind::Tombstone => Key::KindTombstone,
+        _ => Key::CommonUnknown,
     })
 }
 
@@ -153,10 +153,10 @@ pub fn resource(lang: Lang, r: &Resource) -> String {
     match r {
         Resource::Money(m) => i18n::money(lang, m),
         Resource::DevDays { days } => format!("{} {}", i18n::number(lang, u64::from(*days)), days_word(lang, *days)),
-        Resource::Hosting { text } => format!("{}{} {text}", i18n::t(lang, "resource.hosting"), colon(lang)),
-        Resource::Testing { text } => format!("{}{} {text}", i18n::t(lang, "resource.testing"), colon(lang)),
+        Resource::Hosting { text } => format!("{}{} {text}", i18n::t(lang, Key::ResourceHosting), colon(lang)),
+        Resource::Testing { text } => format!("{}{} {text}", i18n::t(lang, Key::ResourceTesting), colon(lang)),
         Resource::Other { text } => text.clone(),
-        _ => i18n::t(lang, "common.unknown").to_owned(),
+        _ => i18n::t(lang, Key::CommonUnknown).to_owned(),
     }
 }
 
@@ -179,79 +179,79 @@ pub fn colon(lang: Lang) -> &'static str {
 /// `developer-day(s)` / `jour(s)-développeur`.
 pub fn days_word(lang: Lang, n: u32) -> &'static str {
     if n <= 1 {
-        i18n::t(lang, "unit.dev_day")
+        i18n::t(lang, Key::UnitDevDay)
     } else {
-        i18n::t(lang, "unit.dev_days")
+        i18n::t(lang, Key::UnitDevDays)
     }
 }
 
 /// The badge class and label key of a need status.
-pub fn need_status(s: NeedStatus) -> (&'static str, &'static str) {
+pub fn need_status(s: NeedStatus) -> (&'static str, Key) {
     match s {
-        NeedStatus::Open => ("open", "need_status.open"),
-        NeedStatus::InProgress => ("progress", "need_status.in_progress"),
-        NeedStatus::Delivered => ("done", "need_status.delivered"),
-        NeedStatus::Withdrawn => ("gone", "need_status.withdrawn"),
-        _ => ("", "common.unknown"),
+        NeedStatus::Open => ("open", Key::NeedStatusOpen),
+        NeedStatus::InProgress => ("progress", Key::NeedStatusInProgress),
+        NeedStatus::Delivered => ("done", Key::NeedStatusDelivered),
+        NeedStatus::Withdrawn => ("gone", Key::NeedStatusWithdrawn),
+        _ => ("", Key::CommonUnknown),
     }
 }
 
-pub fn funding_state(s: funding::State) -> (&'static str, &'static str) {
+pub fn funding_state(s: funding::State) -> (&'static str, Key) {
     match s {
-        funding::State::Open => ("open", "funding.open"),
-        funding::State::Funded => ("done", "funding.funded"),
-        funding::State::Expired => ("gone", "funding.expired"),
-        _ => ("", "common.unknown"),
+        funding::State::Open => ("open", Key::FundingOpen),
+        funding::State::Funded => ("done", Key::FundingFunded),
+        funding::State::Expired => ("gone", Key::FundingExpired),
+        _ => ("", Key::CommonUnknown),
     }
 }
 
-pub fn effect(e: funding::Effect) -> (&'static str, &'static str) {
+pub fn effect(e: funding::Effect) -> (&'static str, Key) {
     match e {
-        funding::Effect::Active => ("done", "effect.active"),
-        funding::Effect::Conditional => ("open", "effect.conditional"),
-        funding::Effect::Committed => ("done", "effect.committed"),
-        funding::Effect::Released => ("gone", "effect.released"),
-        funding::Effect::Expired => ("gone", "effect.expired"),
-        funding::Effect::Withdrawn => ("gone", "effect.withdrawn"),
-        funding::Effect::Fulfilled => ("done", "effect.fulfilled"),
-        _ => ("", "common.unknown"),
+        funding::Effect::Active => ("done", Key::EffectActive),
+        funding::Effect::Conditional => ("open", Key::EffectConditional),
+        funding::Effect::Committed => ("done", Key::EffectCommitted),
+        funding::Effect::Released => ("gone", Key::EffectReleased),
+        funding::Effect::Expired => ("gone", Key::EffectExpired),
+        funding::Effect::Withdrawn => ("gone", Key::EffectWithdrawn),
+        funding::Effect::Fulfilled => ("done", Key::EffectFulfilled),
+        _ => ("", Key::CommonUnknown),
     }
 }
 
-pub fn entry_status(s: EntryStatus) -> (&'static str, &'static str) {
+pub fn entry_status(s: EntryStatus) -> (&'static str, Key) {
     match s {
-        EntryStatus::Recommended => ("done", "entry.recommended"),
-        EntryStatus::Observation => ("open", "entry.observation"),
-        EntryStatus::Deprecated => ("gone", "entry.deprecated"),
-        _ => ("", "common.unknown"),
+        EntryStatus::Recommended => ("done", Key::EntryRecommended),
+        EntryStatus::Observation => ("open", Key::EntryObservation),
+        EntryStatus::Deprecated => ("gone", Key::EntryDeprecated),
+        _ => ("", Key::CommonUnknown),
     }
 }
 
-pub fn dev_status(s: DevStatus) -> (&'static str, &'static str) {
+pub fn dev_status(s: DevStatus) -> (&'static str, Key) {
     match s {
-        DevStatus::Concept => ("open", "dev.concept"),
-        DevStatus::Development => ("progress", "dev.development"),
-        DevStatus::Beta => ("progress", "dev.beta"),
-        DevStatus::Stable => ("done", "dev.stable"),
-        DevStatus::Obsolete => ("gone", "dev.obsolete"),
-        _ => ("", "common.unknown"),
+        DevStatus::Concept => ("open", Key::DevConcept),
+        DevStatus::Development => ("progress", Key::DevDevelopment),
+        DevStatus::Beta => ("progress", Key::DevBeta),
+        DevStatus::Stable => ("done", Key::DevStable),
+        DevStatus::Obsolete => ("gone", Key::DevObsolete),
+        _ => ("", Key::CommonUnknown),
     }
 }
 
-pub fn member_kind(k: MemberKind) -> &'static str {
+pub fn member_kind(k: MemberKind) -> Key {
     match k {
-        MemberKind::Sme => "member_kind.sme",
-        MemberKind::Association => "member_kind.association",
-        MemberKind::PublicBody => "member_kind.public_body",
-        MemberKind::Provider => "member_kind.provider",
-        MemberKind::Individual => "member_kind.individual",
-        MemberKind::Research => "member_kind.research",
-        _ => "common.unknown",
+        MemberKind::Sme => Key::MemberKindSme,
+        MemberKind::Association => Key::MemberKindAssociation,
+        MemberKind::PublicBody => Key::MemberKindPublicBody,
+        MemberKind::Provider => Key::MemberKindProvider,
+        MemberKind::Individual => Key::MemberKindIndividual,
+        MemberKind::Research => Key::MemberKindResearch,
+        _ => Key::CommonUnknown,
     }
 }
 
 /// A status badge from a `(class, key)` pair.
-pub fn badge(ctx: &PageCtx, (class, key): (&'static str, &'static str)) -> Markup {
+pub fn badge(ctx: &PageCtx, (class, key): (&'static str, Key)) -> Markup {
     html! { span class={ "badge " (class) } { (ctx.t(key)) } }
 }
 
@@ -276,12 +276,12 @@ pub fn progress(ctx: &PageCtx, percent: Option<u64>) -> Markup {
             let text = i18n::percent(ctx.lang, p);
             html! {
                 div.funding {
-                    progress max="100" value=(p.min(100)) aria-label={ (ctx.t("funding.progress")) " " (text) } { (text) }
+                    progress max="100" value=(p.min(100)) aria-label={ (ctx.t(Key::FundingProgress)) " " (text) } { (text) }
                     span.pct { (text) }
                 }
             }
         }
-        None => html! { div.funding { span.muted { (ctx.t("funding.no_goal")) } } },
+        None => html! { div.funding { span.muted { (ctx.t(Key::FundingNoGoal)) } } },
     }
 }
 
@@ -323,12 +323,12 @@ pub fn option(value: &str, current: &str, label: &str) -> Markup {
 }
 
 /// The header row of a `table.list`, one column per message key.
-pub fn column_heads(ctx: &PageCtx, keys: &[&'static str]) -> Markup {
-    html! { thead { tr { @for k in keys { th scope="col" { (ctx.t(k)) } } } } }
+pub fn column_heads(ctx: &PageCtx, keys: &[Key]) -> Markup {
+    html! { thead { tr { @for k in keys { th scope="col" { (ctx.t(*k)) } } } } }
 }
 
 /// An empty-list message.
-pub fn empty(ctx: &PageCtx, key: &'static str) -> Markup {
+pub fn empty(ctx: &PageCtx, key: Key) -> Markup {
     html! { p.empty { (ctx.t(key)) } }
 }
 
@@ -371,12 +371,12 @@ pub fn tag_form(ctx: &PageCtx, action: &str, tag: &str) -> Markup {
     html! {
         form.filters method="get" action=(action) {
             div {
-                label for="f-tag" { (ctx.t("filter.tag")) }
+                label for="f-tag" { (ctx.t(Key::FilterTag)) }
                 input #f-tag type="text" name="tag" value=(tag);
             }
             div.actions {
-                button type="submit" { (ctx.t("filter.apply")) }
-                @if !tag.is_empty() { a href=(action) { (ctx.t("filter.reset")) } }
+                button type="submit" { (ctx.t(Key::FilterApply)) }
+                @if !tag.is_empty() { a href=(action) { (ctx.t(Key::FilterReset)) } }
             }
         }
     }
@@ -392,7 +392,7 @@ pub struct TagQuery {
 pub fn kind_label_str(ctx: &PageCtx, kind: &str) -> &'static str {
     match kind.parse::<Kind>() {
         Ok(k) => kind_label(ctx, k),
-        Err(_) if kind == "member" => ctx.t("kind.profile"),
-        Err(_) => ctx.t("common.unknown"),
+        Err(_) if kind == "member" => ctx.t(Key::KindProfile),
+        Err(_) => ctx.t(Key::CommonUnknown),
     }
 }

@@ -14,7 +14,7 @@ use super::{
     pledged_text, progress, record_link, resource_short, tag_filter, tags,
 };
 use crate::web::chart::{self, Point};
-use crate::web::i18n;
+use crate::web::i18n::{self, Key};
 use crate::web::{PageCtx, PageError, WebState, render, render_outside};
 use mutu_node::state::State;
 
@@ -75,55 +75,55 @@ pub async fn list(Ax(st): Ax<WebState>, ctx: PageCtx, Query(q): Query<ListQuery>
         let fund = nonblank(&q.funding).unwrap_or("");
         let sort = nonblank(&q.sort).unwrap_or("newest");
         let body = html! {
-            h1 { (ctx.t("needs.title")) }
-            p.lead { (ctx.t("needs.lead")) }
+            h1 { (ctx.t(Key::NeedsTitle)) }
+            p.lead { (ctx.t(Key::NeedsLead)) }
             form.filters method="get" action="/needs" {
                 div {
-                    label for="f-tag" { (ctx.t("filter.tag")) }
+                    label for="f-tag" { (ctx.t(Key::FilterTag)) }
                     input #f-tag type="text" name="tag" value=(tag);
                 }
                 div {
-                    label for="f-status" { (ctx.t("filter.status")) }
+                    label for="f-status" { (ctx.t(Key::FilterStatus)) }
                     select #f-status name="status" {
-                        (option("", status, ctx.t("filter.any")))
-                        @for (v, k) in [("open", "need_status.open"), ("in_progress", "need_status.in_progress"),
-                                        ("delivered", "need_status.delivered"), ("withdrawn", "need_status.withdrawn")] {
+                        (option("", status, ctx.t(Key::FilterAny)))
+                        @for (v, k) in [("open", Key::NeedStatusOpen), ("in_progress", Key::NeedStatusInProgress),
+                                        ("delivered", Key::NeedStatusDelivered), ("withdrawn", Key::NeedStatusWithdrawn)] {
                             (option(v, status, ctx.t(k)))
                         }
                     }
                 }
                 div {
-                    label for="f-funding" { (ctx.t("filter.funding")) }
+                    label for="f-funding" { (ctx.t(Key::FilterFunding)) }
                     select #f-funding name="funding" {
-                        (option("", fund, ctx.t("filter.any")))
-                        @for (v, k) in [("open", "funding.open"), ("funded", "funding.funded"), ("expired", "funding.expired")] {
+                        (option("", fund, ctx.t(Key::FilterAny)))
+                        @for (v, k) in [("open", Key::FundingOpen), ("funded", Key::FundingFunded), ("expired", Key::FundingExpired)] {
                             (option(v, fund, ctx.t(k)))
                         }
                     }
                 }
                 div {
-                    label for="f-sort" { (ctx.t("filter.sort")) }
+                    label for="f-sort" { (ctx.t(Key::FilterSort)) }
                     select #f-sort name="sort" {
-                        @for (v, k) in [("newest", "sort.newest"), ("percent", "sort.percent"), ("deadline", "sort.deadline")] {
+                        @for (v, k) in [("newest", Key::SortNewest), ("percent", Key::SortPercent), ("deadline", Key::SortDeadline)] {
                             (option(v, sort, ctx.t(k)))
                         }
                     }
                 }
                 div.actions {
-                    button type="submit" { (ctx.t("filter.apply")) }
-                    a href="/needs" { (ctx.t("filter.reset")) }
+                    button type="submit" { (ctx.t(Key::FilterApply)) }
+                    a href="/needs" { (ctx.t(Key::FilterReset)) }
                 }
             }
-            p.count { (i18n::number(ctx.lang, needs.len() as u64)) " " (ctx.t("needs.count")) }
+            p.count { (i18n::number(ctx.lang, needs.len() as u64)) " " (ctx.t(Key::NeedsCount)) }
             @if needs.is_empty() {
-                (empty(ctx, "needs.none"))
+                (empty(ctx, Key::NeedsNone))
             } @else {
                 ul.cards {
                     @for n in &needs { li { (card(ctx, &views, n)) } }
                 }
             }
         };
-        Ok((ctx.t("needs.title").to_owned(), body))
+        Ok((ctx.t(Key::NeedsTitle).to_owned(), body))
     })
     .await
 }
@@ -141,24 +141,24 @@ pub fn card(ctx: &PageCtx, views: &Views<'_>, n: &NeedView) -> Markup {
             dl.facts {
                 @let goal = goal_text(ctx.lang, n.goal.as_ref(), n.days_goal);
                 @if !goal.is_empty() {
-                    dt { (ctx.t("need.goal")) } dd { (goal) }
+                    dt { (ctx.t(Key::NeedGoal)) } dd { (goal) }
                 }
                 @let pledged = pledged_text(ctx.lang, &n.funding);
                 @if !pledged.is_empty() {
-                    dt { (ctx.t("need.pledged")) } dd { (pledged) }
+                    dt { (ctx.t(Key::NeedPledged)) } dd { (pledged) }
                 }
                 @if let Some(d) = n.deadline {
-                    dt { (ctx.t("need.deadline")) } dd { (i18n::day(ctx.lang, d)) }
+                    dt { (ctx.t(Key::NeedDeadline)) } dd { (i18n::day(ctx.lang, d)) }
                 }
                 @if let Some(p) = &n.project {
-                    dt { (ctx.t("need.project")) } dd { (record_link(ctx, views, p)) }
+                    dt { (ctx.t(Key::NeedProject)) } dd { (record_link(ctx, views, p)) }
                 }
-                dt { (ctx.t("need.by")) }
+                dt { (ctx.t(Key::NeedBy)) }
                 dd {
                     (member_link(views, &n.author))
                     @if !n.cosigners.is_empty() {
                         " + " (i18n::number(ctx.lang, n.cosigners.len() as u64)) " "
-                        (ctx.t(if n.cosigners.len() == 1 { "need.cosigner_short" } else { "need.cosigners_short" }))
+                        (ctx.t(if n.cosigners.len() == 1 { Key::NeedCosignerShort } else { Key::NeedCosignersShort }))
                     }
                 }
             }
@@ -168,12 +168,12 @@ pub fn card(ctx: &PageCtx, views: &Views<'_>, n: &NeedView) -> Markup {
 }
 
 /// Pledge groups, in the order shown.
-const GROUPS: [(&str, &str); 5] = [
-    ("money", "resource.money"),
-    ("dev_days", "resource.dev_days"),
-    ("hosting", "resource.hosting"),
-    ("testing", "resource.testing"),
-    ("other", "resource.other"),
+const GROUPS: [(&str, Key); 5] = [
+    ("money", Key::ResourceMoney),
+    ("dev_days", Key::ResourceDevDays),
+    ("hosting", Key::ResourceHosting),
+    ("testing", Key::ResourceTesting),
+    ("other", Key::ResourceOther),
 ];
 
 fn group_of(r: &Resource) -> &'static str {
@@ -273,56 +273,56 @@ fn draw(ctx: &PageCtx, page: NeedPage) -> (String, Markup) {
     } = page;
     let chart = chart.map(|(goal, points)| chart::pledges(ctx.lang, goal, n.created_at, now, &points));
     let body = html! {
-        nav.crumbs { a href="/needs" { (ctx.t("needs.title")) } " › " }
+        nav.crumbs { a href="/needs" { (ctx.t(Key::NeedsTitle)) } " › " }
         h1 { (n.title) }
         p.badges {
             (badge(ctx, need_status(n.status)))
             (badge(ctx, funding_state(n.funding.state)))
         }
         p.byline {
-            (ctx.t("need.by")) " " (names.link(&n.author)) " · "
-            (ctx.t("common.published")) " " (i18n::date(ctx.lang, n.created_at))
+            (ctx.t(Key::NeedBy)) " " (names.link(&n.author)) " · "
+            (ctx.t(Key::CommonPublished)) " " (i18n::date(ctx.lang, n.created_at))
             @if let Some(p) = &project {
-                " · " (ctx.t("need.project")) " " (p)
+                " · " (ctx.t(Key::NeedProject)) " " (p)
             }
         }
         (tags("/needs", &n.tags))
         div.columns.wide-left {
             section {
-                h2 { (ctx.t("need.description")) }
+                h2 { (ctx.t(Key::NeedDescription)) }
                 div.text { (paragraphs(&n.description)) }
             }
             aside.panel aria-labelledby="funding-h" {
-                h2 #funding-h { (ctx.t("need.funding")) }
+                h2 #funding-h { (ctx.t(Key::NeedFunding)) }
                 (progress(ctx, n.funding.percent))
                 dl.facts {
                     @let goal = goal_text(ctx.lang, n.goal.as_ref(), n.days_goal);
-                    dt { (ctx.t("need.goal")) }
-                    dd { @if goal.is_empty() { (ctx.t("funding.no_goal")) } @else { (goal) } }
-                    dt { (ctx.t("need.pledged")) }
+                    dt { (ctx.t(Key::NeedGoal)) }
+                    dd { @if goal.is_empty() { (ctx.t(Key::FundingNoGoal)) } @else { (goal) } }
+                    dt { (ctx.t(Key::NeedPledged)) }
                     dd {
                         @let p = pledged_text(ctx.lang, &n.funding);
-                        @if p.is_empty() { (ctx.t("common.none")) } @else { (p) }
+                        @if p.is_empty() { (ctx.t(Key::CommonNone)) } @else { (p) }
                     }
                     @if let Some(d) = n.deadline {
-                        dt { (ctx.t("need.deadline")) } dd { (i18n::day(ctx.lang, d)) }
+                        dt { (ctx.t(Key::NeedDeadline)) } dd { (i18n::day(ctx.lang, d)) }
                     }
-                    dt { (ctx.t("need.state")) } dd { (badge(ctx, funding_state(n.funding.state))) }
+                    dt { (ctx.t(Key::NeedState)) } dd { (badge(ctx, funding_state(n.funding.state))) }
                 }
-                p.muted.small { (ctx.t("need.funding_help")) }
+                p.muted.small { (ctx.t(Key::NeedFundingHelp)) }
             }
         }
         @if let Some(chart) = chart {
             section.chart-box {
-                h2 { (ctx.t("need.chart")) }
-                figure { (chart) figcaption.muted { (ctx.t("need.chart_help")) } }
+                h2 { (ctx.t(Key::NeedChart)) }
+                figure { (chart) figcaption.muted { (ctx.t(Key::NeedChartHelp)) } }
             }
         }
         section #cosigners {
-            h2 { (ctx.t("need.cosigners")) " (" (i18n::number(ctx.lang, n.cosigners.len() as u64)) ")" }
-            p.muted { (ctx.t("need.cosigners_help")) }
+            h2 { (ctx.t(Key::NeedCosigners)) " (" (i18n::number(ctx.lang, n.cosigners.len() as u64)) ")" }
+            p.muted { (ctx.t(Key::NeedCosignersHelp)) }
             @if cosigns.is_empty() {
-                (empty(ctx, "need.no_cosigners"))
+                (empty(ctx, Key::NeedNoCosigners))
             } @else {
                 ul.plain {
                     @for c in &cosigns {
@@ -337,16 +337,16 @@ fn draw(ctx: &PageCtx, page: NeedPage) -> (String, Markup) {
             }
         }
         section #pledges {
-            h2 { (ctx.t("need.pledges")) " (" (i18n::number(ctx.lang, pledges.len() as u64)) ")" }
+            h2 { (ctx.t(Key::NeedPledges)) " (" (i18n::number(ctx.lang, pledges.len() as u64)) ")" }
             @if pledges.is_empty() {
-                (empty(ctx, "need.no_pledges"))
+                (empty(ctx, Key::NeedNoPledges))
             }
             @for (group, key) in GROUPS {
                 @let items: Vec<_> = pledges.iter().filter(|(r, _)| matches!(&r.record().body, Body::Pledge(p) if group_of(&p.resource) == group)).collect();
                 @if !items.is_empty() {
                     h3 { (ctx.t(key)) }
                     table.list {
-                        (column_heads(ctx, &["pledge.member", "pledge.what", "pledge.condition", "pledge.effect", "pledge.date"]))
+                        (column_heads(ctx, &[Key::PledgeMember, Key::PledgeWhat, Key::PledgeCondition, Key::PledgeEffect, Key::PledgeDate]))
                         tbody {
                             @for (r, effect) in items {
                                 @if let Body::Pledge(p) = &r.record().body {
@@ -355,12 +355,12 @@ fn draw(ctx: &PageCtx, page: NeedPage) -> (String, Markup) {
                                         td { (resource_short(ctx.lang, &p.resource)) }
                                         td {
                                             @if p.condition == Condition::IfGoalReached {
-                                                (ctx.t("pledge.if_goal"))
+                                                (ctx.t(Key::PledgeIfGoal))
                                             } @else {
-                                                (ctx.t("pledge.unconditional"))
+                                                (ctx.t(Key::PledgeUnconditional))
                                             }
                                             @if let Some(d) = p.expires_at {
-                                                br; span.muted.small { (ctx.t("pledge.expires")) " " (i18n::day(ctx.lang, d)) }
+                                                br; span.muted.small { (ctx.t(Key::PledgeExpires)) " " (i18n::day(ctx.lang, d)) }
                                             }
                                         }
                                         td { (badge(ctx, super::effect(*effect))) }
@@ -374,9 +374,9 @@ fn draw(ctx: &PageCtx, page: NeedPage) -> (String, Markup) {
             }
         }
         section #offers {
-            h2 { (ctx.t("need.offers")) " (" (i18n::number(ctx.lang, offers.len() as u64)) ")" }
+            h2 { (ctx.t(Key::NeedOffers)) " (" (i18n::number(ctx.lang, offers.len() as u64)) ")" }
             @if offers.is_empty() {
-                (empty(ctx, "need.no_offers"))
+                (empty(ctx, Key::NeedNoOffers))
             } @else {
                 ul.cards {
                     @for o in &offers {
@@ -385,13 +385,13 @@ fn draw(ctx: &PageCtx, page: NeedPage) -> (String, Markup) {
                                 article.card {
                                     h3 { (names.link(&o.record().author)) }
                                     dl.facts {
-                                        dt { (ctx.t("offer.price")) } dd { (i18n::money(ctx.lang, &x.price)) }
+                                        dt { (ctx.t(Key::OfferPrice)) } dd { (i18n::money(ctx.lang, &x.price)) }
                                         @if let Some(d) = x.days {
-                                            dt { (ctx.t("offer.days")) }
+                                            dt { (ctx.t(Key::OfferDays)) }
                                             dd { (i18n::number(ctx.lang, u64::from(d))) " " (super::days_word(ctx.lang, d)) }
                                         }
                                         @if let Some(d) = x.valid_until {
-                                            dt { (ctx.t("offer.valid_until")) } dd { (i18n::day(ctx.lang, d)) }
+                                            dt { (ctx.t(Key::OfferValidUntil)) } dd { (i18n::day(ctx.lang, d)) }
                                         }
                                     }
                                     div.text { (paragraphs(&x.description)) }
@@ -402,7 +402,7 @@ fn draw(ctx: &PageCtx, page: NeedPage) -> (String, Markup) {
                 }
             }
         }
-        p.muted.small { (ctx.t("common.record_id")) " " code { (n.id) } }
+        p.muted.small { (ctx.t(Key::CommonRecordId)) " " code { (n.id) } }
     };
     (n.title.clone(), body)
 }

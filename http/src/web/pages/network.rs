@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Response};
 use maud::html;
 
 use super::{column_heads, empty, short};
-use crate::web::i18n::{self, number};
+use crate::web::i18n::{self, Key, number};
 use crate::web::{PageCtx, PageError, WebState, error_page, layout};
 
 pub async fn page(Ax(st): Ax<WebState>, ctx: PageCtx) -> Response {
@@ -15,38 +15,38 @@ pub async fn page(Ax(st): Ax<WebState>, ctx: PageCtx) -> Response {
     };
     let n = |v: u64| number(ctx.lang, v);
     let counters = [
-        ("network.peers", n(status.peers as u64)),
-        ("network.documents", n(status.documents as u64)),
-        ("network.records", n(status.records as u64)),
-        ("network.pending", n(status.pending as u64)),
-        ("network.rejected", n(status.rejected)),
-        ("network.sync_passes", n(status.sync_passes)),
-        ("network.sync_requests", n(status.sync_requests)),
-        ("network.bytes_sent", n(status.sync_bytes_sent)),
-        ("network.bytes_received", n(status.sync_bytes_received)),
+        (Key::NetworkPeers, n(status.peers as u64)),
+        (Key::NetworkDocuments, n(status.documents as u64)),
+        (Key::NetworkRecords, n(status.records as u64)),
+        (Key::NetworkPending, n(status.pending as u64)),
+        (Key::NetworkRejected, n(status.rejected)),
+        (Key::NetworkSyncPasses, n(status.sync_passes)),
+        (Key::NetworkSyncRequests, n(status.sync_requests)),
+        (Key::NetworkBytesSent, n(status.sync_bytes_sent)),
+        (Key::NetworkBytesReceived, n(status.sync_bytes_received)),
     ];
     let body = html! {
-        h1 { (ctx.t("network.title")) }
-        p.lead { (ctx.t("network.lead")) }
+        h1 { (ctx.t(Key::NetworkTitle)) }
+        p.lead { (ctx.t(Key::NetworkLead)) }
         dl.facts.panel {
-            dt { (ctx.t("network.member")) }
+            dt { (ctx.t(Key::NetworkMember)) }
             dd { a href={ "/members/" (status.member) } { code { (short(&status.member)) "…" } } }
-            dt { (ctx.t("network.peer_id")) } dd { code.wrap { (status.peer_id) } }
-            dt { (ctx.t("network.listen")) }
+            dt { (ctx.t(Key::NetworkPeerId)) } dd { code.wrap { (status.peer_id) } }
+            dt { (ctx.t(Key::NetworkListen)) }
             dd { @for a in &status.listen { code.wrap { (a) } br; } }
         }
-        h2 { (ctx.t("network.counters")) }
+        h2 { (ctx.t(Key::NetworkCounters)) }
         ul.stats.small {
             @for (key, v) in &counters {
-                li { strong { (v) } span { (ctx.t(key)) } }
+                li { strong { (v) } span { (ctx.t(*key)) } }
             }
         }
-        h2 { (ctx.t("network.peer_list")) " (" (n(peers.len() as u64)) ")" }
+        h2 { (ctx.t(Key::NetworkPeerList)) " (" (n(peers.len() as u64)) ")" }
         @if peers.is_empty() {
-            (empty(&ctx, "network.no_peers"))
+            (empty(&ctx, Key::NetworkNoPeers))
         } @else {
             table.list {
-                (column_heads(&ctx, &["network.peer_id", "network.address", "network.since"]))
+                (column_heads(&ctx, &[Key::NetworkPeerId, Key::NetworkAddress, Key::NetworkSince]))
                 tbody {
                     @for p in &peers {
                         tr {
@@ -59,5 +59,5 @@ pub async fn page(Ax(st): Ax<WebState>, ctx: PageCtx) -> Response {
             }
         }
     };
-    layout::page(&ctx, ctx.t("network.title"), body).into_response()
+    layout::page(&ctx, ctx.t(Key::NetworkTitle), body).into_response()
 }

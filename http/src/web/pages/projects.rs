@@ -11,7 +11,7 @@ use super::{
     TagQuery, badge, dev_status, empty, excerpt, external, member_link, member_links, nonblank, record_link,
     tag_filter, tag_form, tags,
 };
-use crate::web::i18n;
+use crate::web::i18n::{self, Key};
 use crate::web::{PageCtx, PageError, WebState, render};
 
 pub async fn list(Ax(st): Ax<WebState>, ctx: PageCtx, Query(q): Query<TagQuery>) -> Response {
@@ -22,19 +22,19 @@ pub async fn list(Ax(st): Ax<WebState>, ctx: PageCtx, Query(q): Query<TagQuery>)
         // Most used first, then by name.
         projects.sort_by_cached_key(|p| (std::cmp::Reverse(p.users.len()), name(p).to_lowercase()));
         let body = html! {
-            h1 { (ctx.t("projects.title")) }
-            p.lead { (ctx.t("projects.lead")) }
+            h1 { (ctx.t(Key::ProjectsTitle)) }
+            p.lead { (ctx.t(Key::ProjectsLead)) }
             (tag_form(ctx, "/projects", nonblank(&q.tag).unwrap_or("")))
-            p.count { (i18n::number(ctx.lang, projects.len() as u64)) " " (ctx.t("projects.count")) }
+            p.count { (i18n::number(ctx.lang, projects.len() as u64)) " " (ctx.t(Key::ProjectsCount)) }
             @if projects.is_empty() {
-                (empty(ctx, "projects.none"))
+                (empty(ctx, Key::ProjectsNone))
             } @else {
                 ul.cards {
                     @for p in &projects { li { (card(ctx, &views, p)) } }
                 }
             }
         };
-        Ok((ctx.t("projects.title").to_owned(), body))
+        Ok((ctx.t(Key::ProjectsTitle).to_owned(), body))
     })
     .await
 }
@@ -59,9 +59,9 @@ fn card(ctx: &PageCtx, views: &Views<'_>, p: &ProjectView<'_>) -> Markup {
             }
             p { (excerpt(&x.description, 200)) }
             p.muted.small {
-                (i18n::number(ctx.lang, p.users.len() as u64)) " " (ctx.t("project.users_count"))
-                " · " (i18n::number(ctx.lang, p.needs.len() as u64)) " " (ctx.t("project.needs_count"))
-                " · " (ctx.t("common.by")) " " (member_link(views, &p.record.author))
+                (i18n::number(ctx.lang, p.users.len() as u64)) " " (ctx.t(Key::ProjectUsersCount))
+                " · " (i18n::number(ctx.lang, p.needs.len() as u64)) " " (ctx.t(Key::ProjectNeedsCount))
+                " · " (ctx.t(Key::CommonBy)) " " (member_link(views, &p.record.author))
             }
             (tags("/projects", &x.tags))
         }
@@ -84,71 +84,71 @@ pub async fn show(Ax(st): Ax<WebState>, ctx: PageCtx, Path(id): Path<String>) ->
             .filter_map(|n| views.need(n))
             .collect();
         let body = html! {
-            nav.crumbs { a href="/projects" { (ctx.t("projects.title")) } " › " }
+            nav.crumbs { a href="/projects" { (ctx.t(Key::ProjectsTitle)) } " › " }
             h1 { (x.name) }
             p.badges { (badge(ctx, dev_status(x.status))) span.license { (x.license) } }
-            p.byline { (ctx.t("project.declared_by")) " " (member_link(&views, &p.record.author)) }
+            p.byline { (ctx.t(Key::ProjectDeclaredBy)) " " (member_link(&views, &p.record.author)) }
             (tags("/projects", &x.tags))
             div.columns.wide-left {
                 section {
-                    h2 { (ctx.t("project.about")) }
+                    h2 { (ctx.t(Key::ProjectAbout)) }
                     div.text { (paragraphs(&x.description)) }
                 }
                 aside.panel {
                     dl.facts {
-                        dt { (ctx.t("project.license")) } dd { code { (x.license) } }
-                        dt { (ctx.t("project.status")) } dd { (badge(ctx, dev_status(x.status))) }
+                        dt { (ctx.t(Key::ProjectLicense)) } dd { code { (x.license) } }
+                        dt { (ctx.t(Key::ProjectStatus)) } dd { (badge(ctx, dev_status(x.status))) }
                         @if let Some(u) = &x.repository {
-                            dt { (ctx.t("project.repository")) } dd.url { (external(u)) }
+                            dt { (ctx.t(Key::ProjectRepository)) } dd.url { (external(u)) }
                         }
                         @if let Some(u) = &x.homepage {
-                            dt { (ctx.t("project.homepage")) } dd.url { (external(u)) }
+                            dt { (ctx.t(Key::ProjectHomepage)) } dd.url { (external(u)) }
                         }
                         @if let Some(b) = &x.is_based_on {
-                            dt { (ctx.t("project.based_on")) } dd { (record_link(ctx, &views, b)) }
+                            dt { (ctx.t(Key::ProjectBasedOn)) } dd { (record_link(ctx, &views, b)) }
                         }
                     }
                 }
             }
             section #users {
-                h2 { (ctx.t("project.users")) " (" (i18n::number(ctx.lang, p.users.len() as u64)) ")" }
-                p.muted { (ctx.t("project.users_help")) }
+                h2 { (ctx.t(Key::ProjectUsers)) " (" (i18n::number(ctx.lang, p.users.len() as u64)) ")" }
+                p.muted { (ctx.t(Key::ProjectUsersHelp)) }
                 p { (member_links(ctx, &views, &p.users)) }
             }
             section #catalogues {
-                h2 { (ctx.t("project.catalogues")) }
+                h2 { (ctx.t(Key::ProjectCatalogues)) }
                 @if p.catalogues.is_empty() {
-                    (empty(ctx, "project.no_catalogues"))
+                    (empty(ctx, Key::ProjectNoCatalogues))
                 } @else {
                     ul.plain { @for c in &p.catalogues { li { (record_link(ctx, &views, c)) } } }
                 }
             }
             section #needs {
-                h2 { (ctx.t("project.needs")) }
+                h2 { (ctx.t(Key::ProjectNeeds)) }
                 @if needs.is_empty() {
-                    (empty(ctx, "project.no_needs"))
+                    (empty(ctx, Key::ProjectNoNeeds))
                 } @else {
                     ul.cards { @for n in &needs { li { (need_card(ctx, &views, n)) } } }
                 }
             }
             section #forks {
-                h2 { (ctx.t("project.forks")) }
+                h2 { (ctx.t(Key::ProjectForks)) }
                 @if p.forks.is_empty() && x.is_based_on.is_none() {
-                    (empty(ctx, "project.no_forks"))
+                    (empty(ctx, Key::ProjectNoForks))
                 } @else {
                     ul.plain {
                         @if let Some(b) = &x.is_based_on {
-                            li { (ctx.t("project.based_on")) " " (record_link(ctx, &views, b)) }
+                            li { (ctx.t(Key::ProjectBasedOn)) " " (record_link(ctx, &views, b)) }
                         }
                         @for f in &p.forks {
-                            li { (ctx.t("project.fork")) " " (record_link(ctx, &views, f)) }
+                            li { (ctx.t(Key::ProjectFork)) " " (record_link(ctx, &views, f)) }
                         }
                     }
                 }
             }
             section #providers {
-                h2 { (ctx.t("project.providers")) }
-                p.muted { (ctx.t("project.providers_help")) }
+                h2 { (ctx.t(Key::ProjectProviders)) }
+                p.muted { (ctx.t(Key::ProjectProvidersHelp)) }
                 p { (member_links(ctx, &views, &p.providers)) }
             }
         };

@@ -8,7 +8,7 @@ use mutu_protocol::view::{Filter, Views};
 use serde::Deserialize;
 
 use super::{empty, kind_label_str, member_link, nonblank, record_href};
-use crate::web::i18n;
+use crate::web::i18n::{self, Key};
 use crate::web::{PageCtx, WebState, render};
 
 #[derive(Debug, Default, Deserialize)]
@@ -41,22 +41,22 @@ pub async fn page(Ax(st): Ax<WebState>, ctx: PageCtx, Query(q): Query<SearchQuer
         let total = hits.len();
         hits.truncate(MAX_HITS);
         let body = html! {
-            h1 { (ctx.t("search.title")) }
+            h1 { (ctx.t(Key::SearchTitle)) }
             form.filters method="get" action="/search" role="search" {
                 div.grow {
-                    label for="s-q" { (ctx.t("search.words")) }
+                    label for="s-q" { (ctx.t(Key::SearchWords)) }
                     input #s-q type="search" name="q" value=(text);
                 }
                 div {
-                    label for="s-tag" { (ctx.t("filter.tag")) }
+                    label for="s-tag" { (ctx.t(Key::FilterTag)) }
                     input #s-tag type="text" name="tag" value=(tag);
                 }
-                div.actions { button type="submit" { (ctx.t("nav.search")) } }
+                div.actions { button type="submit" { (ctx.t(Key::NavSearch)) } }
             }
             @if searched {
-                p.count { (i18n::number(ctx.lang, total as u64)) " " (ctx.t("search.results")) }
+                p.count { (i18n::number(ctx.lang, total as u64)) " " (ctx.t(Key::SearchResults)) }
                 @if hits.is_empty() {
-                    (empty(ctx, "search.none"))
+                    (empty(ctx, Key::SearchNone))
                 } @else {
                     ol.results {
                         @for h in &hits {
@@ -70,10 +70,10 @@ pub async fn page(Ax(st): Ax<WebState>, ctx: PageCtx, Query(q): Query<SearchQuer
                     }
                 }
             } @else {
-                p.muted { (ctx.t("search.help")) }
+                p.muted { (ctx.t(Key::SearchHelp)) }
             }
         };
-        Ok((ctx.t("search.title").to_owned(), body))
+        Ok((ctx.t(Key::SearchTitle).to_owned(), body))
     })
     .await
 }
