@@ -5,7 +5,6 @@
 use std::io::Write;
 
 use mutu_protocol::MemberId;
-use mutu_protocol::money::{self, Currency};
 use mutu_protocol::record::{Condition, Resource};
 use mutu_protocol::view::{Views, funding};
 use serde::Serialize;
@@ -110,17 +109,9 @@ pub fn word(value: &impl Serialize) -> String {
     }
 }
 
-/// `minor` units of the currency `code`, e.g. 125050 EUR → `1250.50 EUR`.
-pub fn amount(minor: u64, code: &str) -> String {
-    match code.parse::<Currency>() {
-        Ok(c) => format!("{} {code}", money::format_minor(minor, c)),
-        Err(_) => format!("{minor} {code} (minor units)"),
-    }
-}
-
 /// Pledged totals: `1000.00 EUR, 5 dev-days`, or `-`.
 pub fn pledged(f: &funding::Funding) -> String {
-    let mut parts: Vec<String> = f.pledged.iter().map(|(code, minor)| amount(*minor, code)).collect();
+    let mut parts: Vec<String> = f.pledged.iter().map(|m| m.to_string()).collect();
     if f.days_pledged > 0 {
         parts.push(format!("{} dev-days", f.days_pledged));
     }
@@ -202,8 +193,20 @@ mod tests {
     }
 
     #[test]
-    fn money_is_shown_in_major_units() {
-        assert_eq!(amount(125_050, "EUR"), "1250.50 EUR");
-        assert_eq!(amount(600, "JPY"), "600 JPY");
+    fn pledged_money_is_shown_in_major_units() {
+        let totals = ["1250.50EUR", "600JPY"]
+            .map(|m| m.parse().unwrap())
+            .into_iter()
+            .collect();
+        let mut f = funding::Funding {
+            state: funding::State::Open,
+            pledged: totals,
+            days_pledged: 5,
+            percent: None,
+        };
+        assert_eq!(pledged(&f), "1250.50 EUR, 600 JPY, 5 dev-days");
+        f.pledged = mutu_protocol::money::Totals::new();
+        f.days_pledged = 0;
+        assert_eq!(pledged(&f), "-");
     }
 }

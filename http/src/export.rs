@@ -48,7 +48,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use mutu_protocol::Timestamp;
 use mutu_protocol::identity::MemberId;
-use mutu_protocol::money::{self, Currency};
+use mutu_protocol::money;
 use mutu_protocol::record::{Invalid, Resource, SignedRecord};
 use mutu_protocol::view::{Filter, Views};
 use serde::Serialize;
@@ -374,13 +374,6 @@ fn opt<T: ToString>(v: Option<T>) -> String {
     v.map(|v| v.to_string()).unwrap_or_default()
 }
 
-fn amount(amount_minor: u64, currency: &str) -> String {
-    match currency.parse::<Currency>() {
-        Ok(c) => money::format_minor(amount_minor, c),
-        Err(_) => amount_minor.to_string(),
-    }
-}
-
 fn author_name(views: &Views<'_>, m: &MemberId) -> String {
     views.member(m).profile.map(|p| p.name.clone()).unwrap_or_default()
 }
@@ -414,15 +407,13 @@ pub const NEEDS_HEADER: &[&str] = &[
 pub fn needs_csv_of(views: &Views<'_>) -> String {
     let mut csv = Csv::new(NEEDS_HEADER);
     for n in views.needs(&Filter::default()) {
-        let goal_currency = n.goal.map(|g| g.currency.code().to_owned());
-        let pledged_goal = goal_currency
-            .as_deref()
-            .map(|c| amount(n.funding.pledged.get(c).copied().unwrap_or(0), c));
+        let goal_currency = n.goal.map(|g| g.currency);
+        let pledged_goal = goal_currency.map(|c| money::format_minor(n.funding.pledged.get(c), c));
         let pledged_all = n
             .funding
             .pledged
             .iter()
-            .map(|(c, a)| format!("{} {c}", amount(*a, c)))
+            .map(|m| m.to_string())
             .collect::<Vec<_>>()
             .join("; ");
         let project_name = n

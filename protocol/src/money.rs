@@ -1,5 +1,6 @@
 //! Money: integer minor units and an ISO 4217 currency. No floats anywhere.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -155,6 +156,59 @@ impl fmt::Display for Money {
     }
 }
 
+/// Sums of money, one per currency (e.g. what is pledged to a need).
+///
+/// Serialised as an object from currency code to minor units, codes in
+/// alphabetical order: `{"EUR": 60000, "USD": 500}`. A sum saturates at
+/// `u64::MAX` rather than wrapping.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Totals(BTreeMap<Currency, u64>);
+
+impl Totals {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds `m` to its currency's sum (a currency added once stays listed,
+    /// even with a zero sum).
+    pub fn add(&mut self, m: Money) {
+        let sum = self.0.entry(m.currency).or_insert(0);
+        *sum = sum.saturating_add(m.amount_minor);
+    }
+
+    /// Adds every sum of `other`.
+    pub fn add_all(&mut self, other: &Totals) {
+        for m in other.iter() {
+            self.add(m);
+        }
+    }
+
+    /// The sum in `currency` (0 if none).
+    pub fn get(&self, currency: Currency) -> u64 {
+        self.0.get(&currency).copied().unwrap_or(0)
+    }
+
+    /// The sums, in the order of their currency codes.
+    pub fn iter(&self) -> impl Iterator<Item = Money> + '_ {
+        self.0.iter().map(|(c, a)| Money::new(*a, *c))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl FromIterator<Money> for Totals {
+    fn from_iter<I: IntoIterator<Item = Money>>(iter: I) -> Self {
+        let mut t = Totals::new();
+        for m in iter {
+            t.add(m);
+        }
+        t
+    }
+}
+
 /// `amount_minor` as a decimal number in `currency`'s unit: 125050 EUR → `1250.50`.
 pub fn format_minor(amount_minor: u64, currency: Currency) -> String {
     let exp = u32::from(currency.exponent());
@@ -186,6 +240,44 @@ mod tests {
         assert_eq!("1000JPY".parse::<Money>().unwrap().amount_minor, 1000);
         assert_eq!("1.234BHD".parse::<Money>().unwrap().amount_minor, 1234);
         assert_eq!(Money::new(125_050, eur()).to_string(), "1250.50 EUR");
+    }
+
+    #[test]
+    fn totals_sum_per_currency_and_serialise_as_codes_to_minor_units() {
+        let usd: Currency = "USD".parse().unwrap();
+        let chf: Currency = "CHF".parse().unwrap();
+        let t: Totals = [
+            Money::new(500, usd),
+            Money::new(40_000, eur()),
+            Money::new(20_000, eur()),
+            Money::new(7, chf),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(
+            (t.get(eur()), t.get(usd), t.get("JPY".parse().unwrap())),
+            (60_000, 500, 0)
+        );
+        let order: Vec<String> = t.iter().map(|m| m.to_string()).collect();
+        assert_eq!(order, ["0.07 CHF", "600.00 EUR", "5.00 USD"]);
+        // The same bytes as the map of codes it replaces.
+        let json = serde_json::to_string(&t).unwrap();
+        assert_eq!(json, r#"{"CHF":7,"EUR":60000,"USD":500}"#);
+        let codes: BTreeMap<String, u64> = [("USD", 500), ("EUR", 60_000), ("CHF", 7)]
+            .map(|(c, a)| (c.to_owned(), a))
+            .into();
+        assert_eq!(json, serde_json::to_string(&codes).unwrap());
+        assert_eq!(serde_json::from_str::<Totals>(&json).unwrap(), t);
+        assert!(
+            serde_json::from_str::<Totals>(r#"{"eur":1}"#).is_err(),
+            "codes are uppercase"
+        );
+
+        let mut big = Totals::new();
+        big.add(Money::new(u64::MAX - 1, eur()));
+        big.add_all(&t);
+        assert_eq!(big.get(eur()), u64::MAX, "saturates");
+        assert_eq!(big.get(usd), 500);
     }
 
     #[test]

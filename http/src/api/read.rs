@@ -10,6 +10,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use mutu_protocol::Timestamp;
 use mutu_protocol::identity::MemberId;
+use mutu_protocol::money::{self, Currency};
 use mutu_protocol::record::{Body, Kind, RecordId, SignedRecord, validate};
 use mutu_protocol::view::{Filter, Views, funding};
 use serde::{Deserialize, Serialize};
@@ -82,14 +83,16 @@ pub struct Stats {
     pub needs_by_funding: BTreeMap<String, usize>,
     /// Money counting toward needs now (active, unexpired pledges), per
     /// currency code, in minor units.
-    pub pledged: BTreeMap<String, u64>,
+    #[schema(value_type = BTreeMap<String, u64>)]
+    pub pledged: money::Totals,
     /// Per profile sector: its members and what they published.
     pub by_sector: BTreeMap<String, Totals>,
     /// Per member kind (`association`, `public_body`, …; `unknown` for a
     /// member without a profile): its members and what they published.
     pub by_member_kind: BTreeMap<String, Totals>,
     /// Per currency code: goals and money pledges in it.
-    pub by_currency: BTreeMap<String, CurrencyTotals>,
+    #[schema(value_type = BTreeMap<String, CurrencyTotals>)]
+    pub by_currency: BTreeMap<Currency, CurrencyTotals>,
     /// Per month of creation (`YYYY-MM`, UTC): needs and pledges created.
     pub by_month: BTreeMap<String, MonthTotals>,
 }
@@ -101,7 +104,8 @@ pub struct Totals {
     pub needs: usize,
     pub pledges: usize,
     /// Money they pledged that counts now, per currency code, in minor units.
-    pub pledged: BTreeMap<String, u64>,
+    #[schema(value_type = BTreeMap<String, u64>)]
+    pub pledged: money::Totals,
 }
 
 /// Goals and money pledges in one currency.
@@ -394,7 +398,7 @@ fn stats_of(views: &Views<'_>) -> Stats {
             .iter()
             .filter_map(|s| serde_json::to_value(s).ok()?.as_str().map(|w| (w.to_owned(), 0)))
             .collect();
-    let mut pledged: BTreeMap<String, u64> = BTreeMap::new();
+    let mut pledged = money::Totals::new();
     for n in &needs {
         if let Some(w) = serde_json::to_value(n.funding.state)
             .ok()
@@ -402,10 +406,7 @@ fn stats_of(views: &Views<'_>) -> Stats {
         {
             *needs_by_funding.entry(w).or_default() += 1;
         }
-        for (currency, amount) in &n.funding.pledged {
-            let t = pledged.entry(currency.clone()).or_default();
-            *t = t.saturating_add(*amount);
-        }
+        pledged.add_all(&n.funding.pledged);
     }
     let members = views.members(&all);
     let groups = groups_of(views, &members);
@@ -430,7 +431,7 @@ fn stats_of(views: &Views<'_>) -> Stats {
 struct Groups {
     by_sector: BTreeMap<String, Totals>,
     by_member_kind: BTreeMap<String, Totals>,
-    by_currency: BTreeMap<String, CurrencyTotals>,
+    by_currency: BTreeMap<Currency, CurrencyTotals>,
     by_month: BTreeMap<String, MonthTotals>,
 }
 
@@ -476,7 +477,7 @@ fn groups_of(views: &Views<'_>, members: &[mutu_protocol::view::MemberView<'_>])
         if let Body::Need(n) = &rec.body
             && let Some(goal) = n.goal
         {
-            let c = g.by_currency.entry(goal.currency.code().to_owned()).or_default();
+            let c = g.by_currency.entry(goal.currency).or_default();
             c.needs += 1;
             c.goals = c.goals.saturating_add(goal.amount_minor);
         }
@@ -488,20 +489,19 @@ fn groups_of(views: &Views<'_>, members: &[mutu_protocol::view::MemberView<'_>])
         let counted = match &p.resource {
             mutu_protocol::record::Resource::Money(m) => {
                 let counts = funding::counts(p, now);
-                let c = g.by_currency.entry(m.currency.code().to_owned()).or_default();
+                let c = g.by_currency.entry(m.currency).or_default();
                 c.pledges += 1;
                 if counts {
                     c.pledged = c.pledged.saturating_add(m.amount_minor);
                 }
-                counts.then(|| (m.currency.code().to_owned(), m.amount_minor))
+                counts.then_some(*m)
             }
             _ => None,
         };
         each(&rec.author, &|t| {
             t.pledges += 1;
-            if let Some((currency, amount)) = &counted {
-                let e = t.pledged.entry(currency.clone()).or_default();
-                *e = e.saturating_add(*amount);
+            if let Some(m) = counted {
+                t.pledged.add(m);
             }
         });
         g.by_month.entry(month(rec.created_at)).or_default().pledges += 1;

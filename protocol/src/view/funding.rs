@@ -8,10 +8,9 @@
 //! and its conditional pledges are **released**. Pledges in other currencies
 //! are shown but never count toward the goal.
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 
+use crate::money;
 use crate::record::{Condition, Need, Pledge, PledgeStatus, Resource};
 use crate::time::Timestamp;
 
@@ -49,8 +48,8 @@ pub enum Effect {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Funding {
     pub state: State,
-    /// Pledged money per currency code, in minor units.
-    pub pledged: BTreeMap<String, u64>,
+    /// Pledged money per currency (as JSON, currency code → minor units).
+    pub pledged: money::Totals,
     pub days_pledged: u64,
     /// Progress toward the money goal (or else the days goal) in percent, 0–100+.
     pub percent: Option<u64>,
@@ -63,19 +62,16 @@ pub fn counts(p: &Pledge, now: Timestamp) -> bool {
 
 /// Evaluates a need against its pledges at `now`.
 pub fn evaluate<'a>(need: &Need, pledges: impl IntoIterator<Item = &'a Pledge>, now: Timestamp) -> Funding {
-    let mut pledged: BTreeMap<String, u64> = BTreeMap::new();
+    let mut pledged = money::Totals::new();
     let mut days: u64 = 0;
     for p in pledges.into_iter().filter(|p| counts(p, now)) {
         match &p.resource {
-            Resource::Money(m) => {
-                let t = pledged.entry(m.currency.code().to_owned()).or_insert(0);
-                *t = t.saturating_add(m.amount_minor);
-            }
+            Resource::Money(m) => pledged.add(*m),
             Resource::DevDays { days: d } => days = days.saturating_add(u64::from(*d)),
             _ => {}
         }
     }
-    let money_total = need.goal.map(|g| pledged.get(g.currency.code()).copied().unwrap_or(0));
+    let money_total = need.goal.map(|g| pledged.get(g.currency));
     let money_reached = match (need.goal, money_total) {
         (Some(g), Some(t)) => Some(t >= g.amount_minor),
         _ => None,
@@ -156,6 +152,10 @@ mod tests {
         }
     }
 
+    fn cur(code: &str) -> crate::money::Currency {
+        code.parse().unwrap()
+    }
+
     fn at(date: &str) -> Timestamp {
         Timestamp(date.parse::<Date>().unwrap().end().0 - 1)
     }
@@ -166,7 +166,7 @@ mod tests {
         let ps = [money("400EUR", true), money("600EUR", false)];
         let f = evaluate(&n, &ps, at("2027-01-01"));
         assert_eq!(f.state, State::Funded);
-        assert_eq!(f.pledged["EUR"], 100_000);
+        assert_eq!(f.pledged.get(cur("EUR")), 100_000);
         assert_eq!(f.percent, Some(100));
         assert_eq!(effect(&ps[0], f.state, at("2027-01-01")), Effect::Committed);
         assert_eq!(effect(&ps[1], f.state, at("2027-01-01")), Effect::Active);
@@ -179,7 +179,7 @@ mod tests {
         ps[1].status = PledgeStatus::Withdrawn;
         let f = evaluate(&n, &ps, at("2027-01-01"));
         assert_eq!(f.state, State::Open);
-        assert_eq!(f.pledged["EUR"], 40_000);
+        assert_eq!(f.pledged.get(cur("EUR")), 40_000);
         assert_eq!(effect(&ps[0], f.state, at("2027-01-01")), Effect::Conditional);
         assert_eq!(effect(&ps[1], f.state, at("2027-01-01")), Effect::Withdrawn);
     }
@@ -192,7 +192,7 @@ mod tests {
         assert_eq!(evaluate(&n, &ps, at("2026-12-31")).state, State::Funded);
         let f = evaluate(&n, &ps, at("2027-01-01"));
         assert_eq!(f.state, State::Open);
-        assert_eq!(f.pledged["EUR"], 40_000);
+        assert_eq!(f.pledged.get(cur("EUR")), 40_000);
         assert_eq!(effect(&ps[1], f.state, at("2027-01-01")), Effect::Expired);
     }
 
@@ -212,8 +212,8 @@ mod tests {
         let ps = [money("900EUR", false), money("5000USD", false)];
         let f = evaluate(&n, &ps, at("2027-01-01"));
         assert_eq!(f.state, State::Open);
-        assert_eq!(f.pledged["EUR"], 90_000);
-        assert_eq!(f.pledged["USD"], 500_000);
+        assert_eq!(f.pledged.get(cur("EUR")), 90_000);
+        assert_eq!(f.pledged.get(cur("USD")), 500_000);
         assert_eq!(f.percent, Some(90));
     }
 

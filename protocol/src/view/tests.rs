@@ -447,7 +447,10 @@ fn funding_cosigners_and_pledges_as_views_show_them() {
         )],
     );
     let view = &net.views().needs(&Filter::default())[0];
-    assert_eq!((view.funding.state, view.funding.pledged["EUR"]), (State::Open, 60_000));
+    assert_eq!(
+        (view.funding.state, view.funding.pledged.get("EUR".parse().unwrap())),
+        (State::Open, 60_000)
+    );
     // Past the deadline the conditional pledges are released.
     let later = Views::new(
         net.reg.index(),
@@ -540,7 +543,7 @@ fn a_need_with_thousands_of_pledges_shows_each_with_the_needs_state() {
     let views = net.views();
     let need_view = views.need(&n).unwrap();
     assert_eq!(need_view.funding.state, State::Funded);
-    assert_eq!(need_view.funding.pledged["EUR"], 300_000);
+    assert_eq!(need_view.funding.pledged.get("EUR".parse().unwrap()), 300_000);
     let to = views.pledges_to(&n.id());
     assert_eq!(to.len(), N);
     assert_eq!(

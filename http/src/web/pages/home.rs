@@ -1,10 +1,9 @@
 //! `/`: what the registry holds, pledged totals, recent activity.
 
-use std::collections::BTreeMap;
-
 use axum::extract::State as Ax;
 use axum::response::Response;
 use maud::html;
+use mutu_protocol::money;
 use mutu_protocol::record::{Body, Kind, NeedStatus};
 use mutu_protocol::view::{Filter, funding};
 
@@ -31,13 +30,10 @@ pub async fn page(Ax(st): Ax<WebState>, ctx: PageCtx) -> Response {
             .iter()
             .filter(|n| n.funding.state == funding::State::Funded)
             .count() as u64;
-        let mut totals: BTreeMap<&str, u64> = BTreeMap::new();
+        let mut totals = money::Totals::new();
         let mut days = 0u64;
         for n in &needs {
-            for (code, amount) in &n.funding.pledged {
-                let t = totals.entry(code.as_str()).or_default();
-                *t = t.saturating_add(*amount);
-            }
+            totals.add_all(&n.funding.pledged);
             days = days.saturating_add(n.funding.days_pledged);
         }
         let mut recent: Vec<_> = views
@@ -76,10 +72,8 @@ pub async fn page(Ax(st): Ax<WebState>, ctx: PageCtx) -> Response {
                         p.empty { (ctx.t(Key::HomeNothingPledged)) }
                     } @else {
                         ul.totals {
-                            @for (code, amount) in &totals {
-                                @if let Ok(c) = code.parse() {
-                                    li { strong { (i18n::money_minor(ctx.lang, *amount, c)) } }
-                                }
+                            @for m in totals.iter() {
+                                li { strong { (i18n::money(ctx.lang, &m)) } }
                             }
                             @if days > 0 {
                                 li {

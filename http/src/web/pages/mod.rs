@@ -299,11 +299,7 @@ pub fn goal_text(lang: Lang, goal: Option<&mutu_protocol::money::Money>, days: O
 
 /// Money pledged per currency, then days: `€500.00 · 3 developer-days`.
 pub fn pledged_text(lang: Lang, f: &funding::Funding) -> String {
-    let mut parts: Vec<String> = f
-        .pledged
-        .iter()
-        .filter_map(|(code, amount)| code.parse().ok().map(|c| i18n::money_minor(lang, *amount, c)))
-        .collect();
+    let mut parts: Vec<String> = f.pledged.iter().map(|m| i18n::money(lang, &m)).collect();
     if f.days_pledged > 0 {
         let d = u32::try_from(f.days_pledged).unwrap_or(u32::MAX);
         parts.push(format!("{} {}", i18n::number(lang, f.days_pledged), days_word(lang, d)));
