@@ -22,6 +22,8 @@ pub(crate) struct TestNode {
     pub handle: Handle,
     /// The memory address it listens on, `/memory/{port}`.
     pub addr: Multiaddr,
+    /// Its home directory.
+    pub home: Home,
     /// Keeps the actor running while held.
     _shutdown: watch::Sender<bool>,
     /// Holds the home directory, `<tempdir>/home`.
@@ -35,7 +37,7 @@ impl TestNode {
     pub fn spawn(port: u64, profile: Profile) -> TestNode {
         let dir = tempfile::tempdir().unwrap();
         let home = Home::resolve(Some(dir.path().join("home"))).unwrap();
-        let state = State::init(home, profile, state::now()).unwrap();
+        let state = State::init(home.clone(), profile, state::now()).unwrap();
         let keypair = libp2p::identity::Keypair::ed25519_from_bytes(state.secret_key().to_bytes()).unwrap();
         let mut swarm = net::build_memory_swarm(keypair, &net::Config::for_tests()).unwrap();
         let addr: Multiaddr = format!("/memory/{port}").parse().unwrap();
@@ -45,6 +47,7 @@ impl TestNode {
         TestNode {
             handle,
             addr,
+            home,
             _shutdown: tx,
             _dir: dir,
         }

@@ -7,6 +7,8 @@
 //! store.redb     the redb store (see `store`)
 //! api.token      bearer token of the local HTTP API, mode 0600
 //! config.toml    optional `mutu run` settings
+//! web-sessions.json  the web UI's sessions (SHA-256 of each session id and
+//!                its expiry; written by `mutu-http`), mode 0600
 //! ```
 //!
 //! Secrets are written to a new temporary file with mode 0600 first, then

@@ -36,7 +36,11 @@ async fn node(port: u64) -> Node {
         description: String::new(),
     };
     let n = TestNode::spawn(port, profile);
-    let sessions = Sessions::new();
+    with_sessions(n, Sessions::new())
+}
+
+/// The web router of `n` with `sessions`, as the node builds it.
+fn with_sessions(n: TestNode, sessions: Sessions) -> Node {
     let router = super::super::router(n.handle.clone(), sessions.clone()).merge(auth::api_routes(
         sessions.clone(),
         TOKEN.into(),
@@ -570,6 +574,77 @@ async fn the_cli_gets_a_login_url_with_the_api_token_only() {
     let url: auth::LoginUrl = serde_json::from_str(&a.body).unwrap();
     let path = url.url.strip_prefix(&format!("http://{HOST}")).unwrap();
     assert_eq!(get(&n, path, None).await.status, StatusCode::SEE_OTHER);
+}
+
+/// Issue 8: restarting the node signed everyone out. The web router is
+/// built again over the same home, with sessions opened from it, as `mutu
+/// run` does when it starts: the browser's cookie and the CSRF token of the
+/// page it shows still work, and a damaged sessions file stops nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_survives_a_restart() {
+    let profile = Profile {
+        name: "Ville de Lyon".into(),
+        member_kind: MemberKind::PublicBody,
+        country: Some("FR".into()),
+        sectors: vec![],
+        website: None,
+        description: String::new(),
+    };
+    let node = TestNode::spawn(47_507, profile);
+    let home = node.home.clone();
+    let first = with_sessions(node, Sessions::open(&home));
+    let (cookie, csrf) = sign_in(&first).await;
+    let form = get(&first, "/needs/new", Some(&cookie)).await;
+    assert_eq!(form.status, StatusCode::OK);
+
+    // Restart: a new router, the sessions read back from the home.
+    let Node { _node: node, .. } = first;
+    let second = with_sessions(node, Sessions::open(&home));
+    let form = get(&second, "/needs/new", Some(&cookie)).await;
+    assert_eq!(form.status, StatusCode::OK, "still signed in");
+    assert!(form.body.contains(&format!(r#"name="csrf" value="{csrf}""#)));
+    let a = post(
+        &second,
+        "/needs/new",
+        Some(&cookie),
+        &[("csrf", &csrf), ("title", "Kept")],
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+
+    // Sessions kept in memory only (as before): the restart signs out.
+    let Node { _node: node, .. } = second;
+    let mut memory = with_sessions(node, Sessions::new());
+    let a = get(&memory, "/needs/new", Some(&cookie)).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    assert!(a.location().starts_with("/login"), "{}", a.location());
+
+    // A damaged file, and one over the limit: the router starts, signed
+    // out, and signing in works (and writes a good file).
+    for bytes in [
+        b"{\"version\": 1, \"sessions\": [".to_vec(),
+        vec![b' '; auth::MAX_FILE as usize + 1],
+    ] {
+        std::fs::write(home.root().join(auth::FILE), bytes).unwrap();
+        let Node { _node: node, .. } = memory;
+        let damaged = with_sessions(node, Sessions::open(&home));
+        assert_eq!(
+            get(&damaged, "/needs/new", Some(&cookie)).await.status,
+            StatusCode::SEE_OTHER
+        );
+        let (cookie, csrf) = sign_in(&damaged).await;
+        let Node { _node: node, .. } = damaged;
+        let again = with_sessions(node, Sessions::open(&home));
+        let a = post(
+            &again,
+            "/needs/new",
+            Some(&cookie),
+            &[("csrf", &csrf), ("title", "After")],
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+        memory = again;
+    }
 }
 
 #[test]
