@@ -32,6 +32,31 @@ pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
+/// What a write may answer besides its success, for the OpenAPI document:
+/// the one list every write handler names (`responses((status = 201, body =
+/// Written), WriteErrors)`). Each status carries an [`ErrorBody`].
+#[derive(Debug, utoipa::IntoResponses)]
+pub enum WriteErrors {
+    /// A field is wrong (`bad_field`, with the field), or the body is not JSON.
+    #[response(status = 400)]
+    BadField(ErrorBody),
+    /// No bearer token, or not this node's (`unauthorized`).
+    #[response(status = 401)]
+    Unauthorized(ErrorBody),
+    /// An id or prefix names nothing here (`not_found`).
+    #[response(status = 404)]
+    NotFound(ErrorBody),
+    /// The record is not in a state that allows this (`conflict`).
+    #[response(status = 409)]
+    Conflict(ErrorBody),
+    /// The body is over the endpoint's limit (`too_large`).
+    #[response(status = 413)]
+    TooLarge(ErrorBody),
+    /// The write breaks a rule of the registry (`rule_broken`).
+    #[response(status = 422)]
+    RuleBroken(ErrorBody),
+}
+
 /// An error response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {

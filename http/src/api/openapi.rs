@@ -10,6 +10,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::Ctx;
+use super::error::ErrorBody;
 
 /// The document's fixed parts; paths and schemas come from the router.
 #[derive(Debug, OpenApi)]
@@ -20,6 +21,9 @@ use super::Ctx;
                        (the token is in $MUTU_HOME/api.token). Errors are \
                        `{\"error\": {\"code\", \"message\", \"field\"}}`."
     ),
+    // Every error response refers to it (`error::WriteErrors` does not
+    // register the schemas it names).
+    components(schemas(ErrorBody)),
     modifiers(&Bearer),
     tags((name = "read", description = "Open reads"), (name = "write", description = "Writes (bearer token)"))
 )]

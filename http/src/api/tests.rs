@@ -678,3 +678,47 @@ async fn the_openapi_document_lists_every_route_and_only_those() {
         }
     }
 }
+
+/// Every schema the document refers to is in it, and every write documents
+/// the one list of error responses (`error::WriteErrors`, which refers to
+/// `ErrorBody` without registering it).
+#[test]
+fn the_openapi_document_resolves_its_references_and_lists_the_write_errors() {
+    fn refs<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::String(r)) = m.get("$ref") {
+                    out.push(r);
+                }
+                m.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let doc = serde_json::to_value(super::openapi()).unwrap();
+    let mut found = Vec::new();
+    refs(&doc, &mut found);
+    assert!(found.contains(&"#/components/schemas/ErrorBody"));
+    for r in found {
+        let name = r.strip_prefix("#/components/schemas/").unwrap();
+        assert!(
+            doc["components"]["schemas"].get(name).is_some(),
+            "{r} is not in the document"
+        );
+    }
+    let mut writes = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let Some(op) = item.get("post") else { continue };
+        let statuses: Vec<&str> = op["responses"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let errors: Vec<&str> = statuses.into_iter().filter(|s| !s.starts_with('2')).collect();
+        assert_eq!(errors, ["400", "401", "404", "409", "413", "422"], "{path}");
+        writes += 1;
+    }
+    assert!(writes >= 17, "{writes}");
+}

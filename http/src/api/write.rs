@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 
 use super::Ctx;
 use super::auth::Authorized;
-use super::error::{ApiError, ErrorBody, JsonBody, RawBody};
+use super::error::{ApiError, ErrorBody, JsonBody, RawBody, WriteErrors};
 use mutu_node::ops::{self, Op};
 use mutu_node::state;
 
@@ -122,8 +122,7 @@ async fn create(ctx: &Ctx, op: impl Op + Send + 'static) -> Result<(StatusCode, 
 /// Describe a project.
 #[utoipa::path(post, path = "/api/v1/projects", tag = "write", request_body = ops::NewProject,
     security(("bearer" = [])),
-    responses((status = 201, body = Written), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = Written), WriteErrors))]
 pub async fn new_project(
     _: Authorized,
     State(ctx): State<Ctx>,
@@ -135,8 +134,7 @@ pub async fn new_project(
 /// "We use this project".
 #[utoipa::path(post, path = "/api/v1/usages", tag = "write", request_body = ops::NewUsage,
     security(("bearer" = [])),
-    responses((status = 201, body = Written), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = Written), WriteErrors))]
 pub async fn new_usage(
     _: Authorized,
     State(ctx): State<Ctx>,
@@ -148,8 +146,7 @@ pub async fn new_usage(
 /// Post a need.
 #[utoipa::path(post, path = "/api/v1/needs", tag = "write", request_body = ops::NewNeed,
     security(("bearer" = [])),
-    responses((status = 201, body = Written), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = Written), WriteErrors))]
 pub async fn new_need(
     _: Authorized,
     State(ctx): State<Ctx>,
@@ -162,8 +159,7 @@ pub async fn new_need(
 #[utoipa::path(post, path = "/api/v1/needs/{id}/cosign", tag = "write", request_body = CosignBody,
     params(("id" = String, Path, description = "The need (id or unique prefix)")),
     security(("bearer" = [])),
-    responses((status = 201, body = Written), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = Written), WriteErrors))]
 pub async fn cosign(
     _: Authorized,
     State(ctx): State<Ctx>,
@@ -177,8 +173,7 @@ pub async fn cosign(
 #[utoipa::path(post, path = "/api/v1/needs/{id}/status", tag = "write", request_body = StatusBody,
     params(("id" = String, Path, description = "The need (id or unique prefix)")),
     security(("bearer" = [])),
-    responses((status = 200, body = Written), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = Written), WriteErrors))]
 pub async fn need_status(
     _: Authorized,
     State(ctx): State<Ctx>,
@@ -191,8 +186,7 @@ pub async fn need_status(
 /// Pledge toward a need: exactly one of money, days, hosting, testing, other.
 #[utoipa::path(post, path = "/api/v1/pledges", tag = "write", request_body = ops::NewPledge,
     security(("bearer" = [])),
-    responses((status = 201, body = Written), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = Written), WriteErrors))]
 pub async fn new_pledge(
     _: Authorized,
     State(ctx): State<Ctx>,
@@ -205,8 +199,7 @@ pub async fn new_pledge(
 #[utoipa::path(post, path = "/api/v1/pledges/{id}/withdraw", tag = "write",
     params(("id" = String, Path, description = "The pledge (id or unique prefix)")),
     security(("bearer" = [])),
-    responses((status = 200, body = Written), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = Written), WriteErrors))]
 pub async fn withdraw_pledge(
     _: Authorized,
     State(ctx): State<Ctx>,
@@ -218,8 +211,7 @@ pub async fn withdraw_pledge(
 /// Offer to do a need's work.
 #[utoipa::path(post, path = "/api/v1/offers", tag = "write", request_body = ops::NewOffer,
     security(("bearer" = [])),
-    responses((status = 201, body = Written), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = Written), WriteErrors))]
 pub async fn new_offer(
     _: Authorized,
     State(ctx): State<Ctx>,
@@ -231,8 +223,7 @@ pub async fn new_offer(
 /// Create a catalogue.
 #[utoipa::path(post, path = "/api/v1/catalogues", tag = "write", request_body = ops::NewCatalogue,
     security(("bearer" = [])),
-    responses((status = 201, body = Written), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 413, body = ErrorBody)))]
+    responses((status = 201, body = Written), WriteErrors))]
 pub async fn new_catalogue(
     _: Authorized,
     State(ctx): State<Ctx>,
@@ -245,8 +236,7 @@ pub async fn new_catalogue(
 #[utoipa::path(post, path = "/api/v1/catalogues/{id}/entries", tag = "write", request_body = EntryBody,
     params(("id" = String, Path, description = "The catalogue (id or unique prefix)")),
     security(("bearer" = [])),
-    responses((status = 201, body = Written), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = Written), WriteErrors))]
 pub async fn catalogue_entry(
     _: Authorized,
     State(ctx): State<Ctx>,
@@ -266,8 +256,7 @@ pub async fn catalogue_entry(
 #[utoipa::path(post, path = "/api/v1/catalogues/{id}/includes", tag = "write", request_body = IncludeBody,
     params(("id" = String, Path, description = "Your catalogue (id or unique prefix)")),
     security(("bearer" = [])),
-    responses((status = 200, body = Written), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = Written), WriteErrors))]
 pub async fn catalogue_include(
     _: Authorized,
     State(ctx): State<Ctx>,
@@ -288,8 +277,7 @@ pub async fn catalogue_include(
 #[utoipa::path(post, path = "/api/v1/catalogues/{id}/editors", tag = "write", request_body = EditorBody,
     params(("id" = String, Path, description = "Your catalogue (id or unique prefix)")),
     security(("bearer" = [])),
-    responses((status = 200, body = Written), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = Written), WriteErrors))]
 pub async fn catalogue_editor(
     _: Authorized,
     State(ctx): State<Ctx>,
@@ -307,8 +295,7 @@ pub async fn catalogue_editor(
 /// Vouch for another member.
 #[utoipa::path(post, path = "/api/v1/vouches", tag = "write", request_body = ops::Vouch,
     security(("bearer" = [])),
-    responses((status = 201, body = Written), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody)))]
+    responses((status = 201, body = Written), WriteErrors))]
 pub async fn vouch(
     _: Authorized,
     State(ctx): State<Ctx>,
@@ -321,8 +308,7 @@ pub async fn vouch(
 #[utoipa::path(post, path = "/api/v1/records/{id}/retract", tag = "write",
     params(("id" = String, Path, description = "The record (id or unique prefix)")),
     security(("bearer" = [])),
-    responses((status = 201, body = Written), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = Written), WriteErrors))]
 pub async fn retract(
     _: Authorized,
     State(ctx): State<Ctx>,
@@ -334,8 +320,7 @@ pub async fn retract(
 /// Admit a bundle's signed changes (as `mutu import`; idempotent).
 #[utoipa::path(post, path = "/api/v1/import", tag = "write", request_body(content = Object, description = "A bundle, as `GET /api/v1/export/bundle` gives it"),
     security(("bearer" = [])),
-    responses((status = 200, body = ImportReport), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 413, body = ErrorBody)))]
+    responses((status = 200, body = ImportReport), WriteErrors))]
 pub async fn import(
     _: Authorized,
     State(ctx): State<Ctx>,
@@ -393,8 +378,7 @@ async fn set_blocked(ctx: &Ctx, member: String, blocked: bool) -> Result<Json<Bl
 /// Block a member: drop its document here and never take it again.
 #[utoipa::path(post, path = "/api/v1/block", tag = "write", request_body = MemberBody,
     security(("bearer" = [])),
-    responses((status = 200, body = Blocked), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Blocked), WriteErrors))]
 pub async fn block(
     _: Authorized,
     State(ctx): State<Ctx>,
@@ -406,8 +390,7 @@ pub async fn block(
 /// Take a member's documents again (they come back with the next sync).
 #[utoipa::path(post, path = "/api/v1/unblock", tag = "write", request_body = MemberBody,
     security(("bearer" = [])),
-    responses((status = 200, body = Blocked), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Blocked), WriteErrors))]
 pub async fn unblock(
     _: Authorized,
     State(ctx): State<Ctx>,
