@@ -42,7 +42,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::State;
+use axum::extract;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -57,7 +57,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use crate::api::error::{ApiError, ErrorDetail};
 use mutu_node::actor::Handle;
-use mutu_node::state::{self, State as NodeState};
+use mutu_node::state;
 
 /// Exports that may run at once.
 pub const MAX_CONCURRENT: usize = 2;
@@ -151,7 +151,7 @@ struct Snapshot {
 }
 
 impl Snapshot {
-    fn of(st: &NodeState, at: Timestamp) -> Self {
+    fn of(st: &state::State, at: Timestamp) -> Self {
         let index = st.registry().index();
         let valid = index.all_valid().map(|r| (r.clone(), index.is_tombstoned(r))).collect();
         let mut by_doc: HashMap<MemberId, Vec<(String, Invalid)>> = HashMap::new();
@@ -303,7 +303,7 @@ fn left_entry(l: &Left) -> Value {
     Value::Object(m)
 }
 
-async fn registry_json(State(ctx): State<Ctx>) -> Response {
+async fn registry_json(extract::State(ctx): extract::State<Ctx>) -> Response {
     let Some(permit) = permit(&ctx) else {
         return busy();
     };
@@ -579,25 +579,25 @@ async fn csv(ctx: Ctx, filename: &'static str, make: fn(&Views<'_>) -> String) -
     }
 }
 
-async fn needs_csv(State(ctx): State<Ctx>) -> Response {
+async fn needs_csv(extract::State(ctx): extract::State<Ctx>) -> Response {
     csv(ctx, "mutu-needs.csv", needs_csv_of).await
 }
 
-async fn pledges_csv(State(ctx): State<Ctx>) -> Response {
+async fn pledges_csv(extract::State(ctx): extract::State<Ctx>) -> Response {
     csv(ctx, "mutu-pledges.csv", pledges_csv_of).await
 }
 
-async fn projects_csv(State(ctx): State<Ctx>) -> Response {
+async fn projects_csv(extract::State(ctx): extract::State<Ctx>) -> Response {
     csv(ctx, "mutu-projects.csv", projects_csv_of).await
 }
 
 // ------------------------------------------------------------------- bundle
 
-async fn bundle(State(ctx): State<Ctx>) -> Response {
+async fn bundle(extract::State(ctx): extract::State<Ctx>) -> Response {
     let Some(permit) = permit(&ctx) else {
         return busy();
     };
-    let exported = match ctx.handle.read(NodeState::export).await {
+    let exported = match ctx.handle.read(state::State::export).await {
         Ok(Ok(b)) => b,
         Ok(Err(e)) => return ApiError::from(e).into_response(),
         Err(e) => return ApiError::from(e).into_response(),

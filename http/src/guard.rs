@@ -20,7 +20,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::{self, Request};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -130,7 +130,7 @@ fn host_of(authority: &str) -> Option<String> {
 /// client that sends no `Host` is a tool talking to the node directly, which
 /// could as well send an allowed name: refusing it would protect nothing and
 /// break HTTP/1.0 clients.
-async fn check_host(State(hosts): State<Arc<Hosts>>, req: Request, next: Next) -> Response {
+async fn check_host(extract::State(hosts): extract::State<Arc<Hosts>>, req: Request, next: Next) -> Response {
     let mut given = req.headers().get_all(header::HOST).iter().peekable();
     let header_ok = match (given.next(), given.peek()) {
         (None, _) => true,

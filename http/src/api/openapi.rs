@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -43,6 +43,6 @@ pub type Document = Arc<str>;
 
 /// This API's OpenAPI 3 document.
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "read", responses((status = 200, body = Object)))]
-pub async fn document(State(ctx): State<Ctx>) -> impl IntoResponse {
+pub async fn document(extract::State(ctx): extract::State<Ctx>) -> impl IntoResponse {
     ([(CONTENT_TYPE, "application/json")], ctx.doc.to_string())
 }

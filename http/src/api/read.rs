@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{self, Path};
 use mutu_protocol::Timestamp;
 use mutu_protocol::identity::MemberId;
 use mutu_protocol::money::{self, Currency};
@@ -19,7 +19,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::Ctx;
 use super::error::{ApiError, ErrorBody, Params};
-use mutu_node::state::{self, State as NodeState};
+use mutu_node::state;
 use mutu_node::{actor, ops};
 
 /// Items per page unless `limit` says otherwise.
@@ -195,7 +195,7 @@ fn key(created_at: Timestamp, id: impl ToString) -> Key {
     (created_at.as_millis(), id.to_string())
 }
 
-fn filter(st: &NodeState, tag: Option<String>, author: Option<String>) -> Result<Filter, ApiError> {
+fn filter(st: &state::State, tag: Option<String>, author: Option<String>) -> Result<Filter, ApiError> {
     Ok(Filter {
         tag: tag.map(|t| validate::normalize_tag(&t)),
         author: author
@@ -227,14 +227,20 @@ async fn list(
 /// Needs with cosigners and funding.
 #[utoipa::path(get, path = "/api/v1/needs", tag = "read", params(ListQuery),
     responses((status = 200, body = Page), (status = 400, body = ErrorBody)))]
-pub async fn needs(State(ctx): State<Ctx>, Params(q): Params<ListQuery>) -> Result<Json<Page>, ApiError> {
+pub async fn needs(
+    extract::State(ctx): extract::State<Ctx>,
+    Params(q): Params<ListQuery>,
+) -> Result<Json<Page>, ApiError> {
     list(&ctx, q, |v, f, p| p.page(v.needs(f), |_, n| key(n.created_at, n.id))).await
 }
 
 /// Projects with their users, catalogues, needs, forks and providers.
 #[utoipa::path(get, path = "/api/v1/projects", tag = "read", params(ListQuery),
     responses((status = 200, body = Page), (status = 400, body = ErrorBody)))]
-pub async fn projects(State(ctx): State<Ctx>, Params(q): Params<ListQuery>) -> Result<Json<Page>, ApiError> {
+pub async fn projects(
+    extract::State(ctx): extract::State<Ctx>,
+    Params(q): Params<ListQuery>,
+) -> Result<Json<Page>, ApiError> {
     list(&ctx, q, |v, f, p| {
         p.page(v.projects(f), |_, x| key(x.record.created_at, x.record.id))
     })
@@ -244,7 +250,10 @@ pub async fn projects(State(ctx): State<Ctx>, Params(q): Params<ListQuery>) -> R
 /// Pledges with what each amounts to now (`effect`).
 #[utoipa::path(get, path = "/api/v1/pledges", tag = "read", params(ListQuery),
     responses((status = 200, body = Page), (status = 400, body = ErrorBody)))]
-pub async fn pledges(State(ctx): State<Ctx>, Params(q): Params<ListQuery>) -> Result<Json<Page>, ApiError> {
+pub async fn pledges(
+    extract::State(ctx): extract::State<Ctx>,
+    Params(q): Params<ListQuery>,
+) -> Result<Json<Page>, ApiError> {
     list(&ctx, q, |v, f, p| {
         p.page(v.pledges(f), |_, x| key(x.record.created_at, x.record.id))
     })
@@ -254,7 +263,10 @@ pub async fn pledges(State(ctx): State<Ctx>, Params(q): Params<ListQuery>) -> Re
 /// Offers.
 #[utoipa::path(get, path = "/api/v1/offers", tag = "read", params(ListQuery),
     responses((status = 200, body = Page), (status = 400, body = ErrorBody)))]
-pub async fn offers(State(ctx): State<Ctx>, Params(q): Params<ListQuery>) -> Result<Json<Page>, ApiError> {
+pub async fn offers(
+    extract::State(ctx): extract::State<Ctx>,
+    Params(q): Params<ListQuery>,
+) -> Result<Json<Page>, ApiError> {
     list(&ctx, q, |v, f, p| {
         p.page(v.records(Kind::Offer, f), |_, x| key(x.created_at, x.id))
     })
@@ -265,7 +277,10 @@ pub async fn offers(State(ctx): State<Ctx>, Params(q): Params<ListQuery>) -> Res
 /// an entry comes from).
 #[utoipa::path(get, path = "/api/v1/catalogues", tag = "read", params(ListQuery),
     responses((status = 200, body = Page), (status = 400, body = ErrorBody)))]
-pub async fn catalogues(State(ctx): State<Ctx>, Params(q): Params<ListQuery>) -> Result<Json<Page>, ApiError> {
+pub async fn catalogues(
+    extract::State(ctx): extract::State<Ctx>,
+    Params(q): Params<ListQuery>,
+) -> Result<Json<Page>, ApiError> {
     list(&ctx, q, |v, f, p| {
         // Federating is the costly part: only for the catalogues on the page.
         let keyed = v
@@ -281,7 +296,10 @@ pub async fn catalogues(State(ctx): State<Ctx>, Params(q): Params<ListQuery>) ->
 /// Members: latest profile, who vouches for them, how many records.
 #[utoipa::path(get, path = "/api/v1/members", tag = "read", params(ListQuery),
     responses((status = 200, body = Page), (status = 400, body = ErrorBody)))]
-pub async fn members(State(ctx): State<Ctx>, Params(q): Params<ListQuery>) -> Result<Json<Page>, ApiError> {
+pub async fn members(
+    extract::State(ctx): extract::State<Ctx>,
+    Params(q): Params<ListQuery>,
+) -> Result<Json<Page>, ApiError> {
     list(&ctx, q, |v, f, p| p.page(v.members(f), |_, m| (0, m.id.to_string()))).await
 }
 
@@ -291,7 +309,7 @@ enum Target {
     Member(MemberId),
 }
 
-fn target(st: &NodeState, text: &str) -> Result<Target, ops::Error> {
+fn target(st: &state::State, text: &str) -> Result<Target, ops::Error> {
     if let Ok(m) = text.trim().parse::<MemberId>() {
         return Ok(Target::Member(m));
     }
@@ -315,7 +333,7 @@ fn record_json<'a>(views: &Views<'a>, r: &'a SignedRecord) -> Result<Value, serd
     }
 }
 
-fn show(st: &NodeState, text: &str, now: Timestamp) -> Result<Value, ApiError> {
+fn show(st: &state::State, text: &str, now: Timestamp) -> Result<Value, ApiError> {
     let views = st.views(now);
     let id = match target(st, text)? {
         Target::Member(m) => {
@@ -341,7 +359,7 @@ fn show(st: &NodeState, text: &str, now: Timestamp) -> Result<Value, ApiError> {
 #[utoipa::path(get, path = "/api/v1/records/{id}", tag = "read",
     params(("id" = String, Path, description = "A record id or unique prefix, or a member id")),
     responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn record(State(ctx): State<Ctx>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn record(extract::State(ctx): extract::State<Ctx>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     let now = state::now();
     let value = ctx.handle.read(move |s| show(s, &id, now)).await??;
     Ok(Json(value))
@@ -366,7 +384,10 @@ fn statuses(views: &Views<'_>, r: &SignedRecord) -> Vec<String> {
 /// Text search over needs, projects, catalogues, offers and members.
 #[utoipa::path(get, path = "/api/v1/search", tag = "read", params(SearchQuery),
     responses((status = 200, body = Page), (status = 400, body = ErrorBody)))]
-pub async fn search(State(ctx): State<Ctx>, Params(q): Params<SearchQuery>) -> Result<Json<Page>, ApiError> {
+pub async fn search(
+    extract::State(ctx): extract::State<Ctx>,
+    Params(q): Params<SearchQuery>,
+) -> Result<Json<Page>, ApiError> {
     let paging = Paging::new(q.limit, q.cursor.as_deref())?;
     let now = state::now();
     let page = ctx
@@ -512,14 +533,14 @@ fn groups_of(views: &Views<'_>, members: &[mutu_protocol::view::MemberView<'_>])
 /// Totals: members, projects, needs by funding state, pledged per currency;
 /// then by profile sector, member kind, currency and month of creation.
 #[utoipa::path(get, path = "/api/v1/stats", tag = "read", responses((status = 200, body = Stats)))]
-pub async fn stats(State(ctx): State<Ctx>) -> Result<Json<Stats>, ApiError> {
+pub async fn stats(extract::State(ctx): extract::State<Ctx>) -> Result<Json<Stats>, ApiError> {
     let now = state::now();
     Ok(Json(ctx.handle.read(move |s| stats_of(&s.views(now))).await?))
 }
 
 /// The node's counters (member, peers, documents, records, sync).
 #[utoipa::path(get, path = "/api/v1/status", tag = "read", responses((status = 200, body = Object)))]
-pub async fn status(State(ctx): State<Ctx>) -> Result<Json<actor::Status>, ApiError> {
+pub async fn status(extract::State(ctx): extract::State<Ctx>) -> Result<Json<actor::Status>, ApiError> {
     Ok(Json(ctx.handle.status().await?))
 }
 
@@ -528,7 +549,10 @@ pub async fn status(State(ctx): State<Ctx>) -> Result<Json<actor::Status>, ApiEr
     params(("limit" = Option<usize>, Query, description = "Items per page: 1 to 500, default 50"),
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page")),
     responses((status = 200, body = Page), (status = 400, body = ErrorBody)))]
-pub async fn peers(State(ctx): State<Ctx>, Params(q): Params<ListQuery>) -> Result<Json<Page>, ApiError> {
+pub async fn peers(
+    extract::State(ctx): extract::State<Ctx>,
+    Params(q): Params<ListQuery>,
+) -> Result<Json<Page>, ApiError> {
     let paging = Paging::new(q.limit, q.cursor.as_deref())?;
     let peers = ctx.handle.peers().await?;
     Ok(Json(paging.page(peers, |_, p| (0, p.peer_id.clone()))?))
@@ -536,7 +560,7 @@ pub async fn peers(State(ctx): State<Ctx>, Params(q): Params<ListQuery>) -> Resu
 
 /// This node's member.
 #[utoipa::path(get, path = "/api/v1/whoami", tag = "read", responses((status = 200, body = Object)))]
-pub async fn whoami(State(ctx): State<Ctx>) -> Result<Json<Value>, ApiError> {
+pub async fn whoami(extract::State(ctx): extract::State<Ctx>) -> Result<Json<Value>, ApiError> {
     let now = state::now();
     let value = ctx
         .handle

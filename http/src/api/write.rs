@@ -4,7 +4,7 @@
 //! edited one 200 `{"id": ...}`.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{self, Path};
 use axum::http::StatusCode;
 use mutu_protocol::bundle::Bundle;
 use mutu_protocol::record::{EntryStatus, NeedStatus};
@@ -125,7 +125,7 @@ async fn create(ctx: &Ctx, op: impl Op + Send + 'static) -> Result<(StatusCode, 
     responses((status = 201, body = Written), WriteErrors))]
 pub async fn new_project(
     _: Authorized,
-    State(ctx): State<Ctx>,
+    extract::State(ctx): extract::State<Ctx>,
     JsonBody(op): JsonBody<ops::NewProject>,
 ) -> Result<(StatusCode, Json<Written>), ApiError> {
     create(&ctx, op).await
@@ -137,7 +137,7 @@ pub async fn new_project(
     responses((status = 201, body = Written), WriteErrors))]
 pub async fn new_usage(
     _: Authorized,
-    State(ctx): State<Ctx>,
+    extract::State(ctx): extract::State<Ctx>,
     JsonBody(op): JsonBody<ops::NewUsage>,
 ) -> Result<(StatusCode, Json<Written>), ApiError> {
     create(&ctx, op).await
@@ -149,7 +149,7 @@ pub async fn new_usage(
     responses((status = 201, body = Written), WriteErrors))]
 pub async fn new_need(
     _: Authorized,
-    State(ctx): State<Ctx>,
+    extract::State(ctx): extract::State<Ctx>,
     JsonBody(op): JsonBody<ops::NewNeed>,
 ) -> Result<(StatusCode, Json<Written>), ApiError> {
     create(&ctx, op).await
@@ -162,7 +162,7 @@ pub async fn new_need(
     responses((status = 201, body = Written), WriteErrors))]
 pub async fn cosign(
     _: Authorized,
-    State(ctx): State<Ctx>,
+    extract::State(ctx): extract::State<Ctx>,
     Path(need): Path<String>,
     JsonBody(b): JsonBody<CosignBody>,
 ) -> Result<(StatusCode, Json<Written>), ApiError> {
@@ -176,7 +176,7 @@ pub async fn cosign(
     responses((status = 200, body = Written), WriteErrors))]
 pub async fn need_status(
     _: Authorized,
-    State(ctx): State<Ctx>,
+    extract::State(ctx): extract::State<Ctx>,
     Path(need): Path<String>,
     JsonBody(b): JsonBody<StatusBody>,
 ) -> Result<Json<Written>, ApiError> {
@@ -189,7 +189,7 @@ pub async fn need_status(
     responses((status = 201, body = Written), WriteErrors))]
 pub async fn new_pledge(
     _: Authorized,
-    State(ctx): State<Ctx>,
+    extract::State(ctx): extract::State<Ctx>,
     JsonBody(op): JsonBody<ops::NewPledge>,
 ) -> Result<(StatusCode, Json<Written>), ApiError> {
     create(&ctx, op).await
@@ -202,7 +202,7 @@ pub async fn new_pledge(
     responses((status = 200, body = Written), WriteErrors))]
 pub async fn withdraw_pledge(
     _: Authorized,
-    State(ctx): State<Ctx>,
+    extract::State(ctx): extract::State<Ctx>,
     Path(pledge): Path<String>,
 ) -> Result<Json<Written>, ApiError> {
     apply(&ctx, ops::WithdrawPledge { pledge }).await
@@ -214,7 +214,7 @@ pub async fn withdraw_pledge(
     responses((status = 201, body = Written), WriteErrors))]
 pub async fn new_offer(
     _: Authorized,
-    State(ctx): State<Ctx>,
+    extract::State(ctx): extract::State<Ctx>,
     JsonBody(op): JsonBody<ops::NewOffer>,
 ) -> Result<(StatusCode, Json<Written>), ApiError> {
     create(&ctx, op).await
@@ -226,7 +226,7 @@ pub async fn new_offer(
     responses((status = 201, body = Written), WriteErrors))]
 pub async fn new_catalogue(
     _: Authorized,
-    State(ctx): State<Ctx>,
+    extract::State(ctx): extract::State<Ctx>,
     JsonBody(op): JsonBody<ops::NewCatalogue>,
 ) -> Result<(StatusCode, Json<Written>), ApiError> {
     create(&ctx, op).await
@@ -239,7 +239,7 @@ pub async fn new_catalogue(
     responses((status = 201, body = Written), WriteErrors))]
 pub async fn catalogue_entry(
     _: Authorized,
-    State(ctx): State<Ctx>,
+    extract::State(ctx): extract::State<Ctx>,
     Path(catalogue): Path<String>,
     JsonBody(b): JsonBody<EntryBody>,
 ) -> Result<(StatusCode, Json<Written>), ApiError> {
@@ -259,7 +259,7 @@ pub async fn catalogue_entry(
     responses((status = 200, body = Written), WriteErrors))]
 pub async fn catalogue_include(
     _: Authorized,
-    State(ctx): State<Ctx>,
+    extract::State(ctx): extract::State<Ctx>,
     Path(catalogue): Path<String>,
     JsonBody(b): JsonBody<IncludeBody>,
 ) -> Result<Json<Written>, ApiError> {
@@ -280,7 +280,7 @@ pub async fn catalogue_include(
     responses((status = 200, body = Written), WriteErrors))]
 pub async fn catalogue_editor(
     _: Authorized,
-    State(ctx): State<Ctx>,
+    extract::State(ctx): extract::State<Ctx>,
     Path(catalogue): Path<String>,
     JsonBody(b): JsonBody<EditorBody>,
 ) -> Result<Json<Written>, ApiError> {
@@ -298,7 +298,7 @@ pub async fn catalogue_editor(
     responses((status = 201, body = Written), WriteErrors))]
 pub async fn vouch(
     _: Authorized,
-    State(ctx): State<Ctx>,
+    extract::State(ctx): extract::State<Ctx>,
     JsonBody(op): JsonBody<ops::Vouch>,
 ) -> Result<(StatusCode, Json<Written>), ApiError> {
     create(&ctx, op).await
@@ -311,7 +311,7 @@ pub async fn vouch(
     responses((status = 201, body = Written), WriteErrors))]
 pub async fn retract(
     _: Authorized,
-    State(ctx): State<Ctx>,
+    extract::State(ctx): extract::State<Ctx>,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Written>), ApiError> {
     create(&ctx, ops::Retract { id }).await
@@ -323,7 +323,7 @@ pub async fn retract(
     responses((status = 200, body = ImportReport), WriteErrors))]
 pub async fn import(
     _: Authorized,
-    State(ctx): State<Ctx>,
+    extract::State(ctx): extract::State<Ctx>,
     RawBody(bytes): RawBody,
 ) -> Result<Json<ImportReport>, ApiError> {
     // Parsing up to 512 MiB of JSON is long CPU work: on a blocking thread,
@@ -355,7 +355,7 @@ pub async fn import(
 #[utoipa::path(get, path = "/api/v1/export/bundle", tag = "write",
     security(("bearer" = [])),
     responses((status = 200, body = Object), (status = 401, body = ErrorBody)))]
-pub async fn export(_: Authorized, State(ctx): State<Ctx>) -> Result<Json<Bundle>, ApiError> {
+pub async fn export(_: Authorized, extract::State(ctx): extract::State<Ctx>) -> Result<Json<Bundle>, ApiError> {
     Ok(Json(ctx.handle.read(|s| s.export()).await??))
 }
 
@@ -381,7 +381,7 @@ async fn set_blocked(ctx: &Ctx, member: String, blocked: bool) -> Result<Json<Bl
     responses((status = 200, body = Blocked), WriteErrors))]
 pub async fn block(
     _: Authorized,
-    State(ctx): State<Ctx>,
+    extract::State(ctx): extract::State<Ctx>,
     JsonBody(b): JsonBody<MemberBody>,
 ) -> Result<Json<Blocked>, ApiError> {
     set_blocked(&ctx, b.member, true).await
@@ -393,7 +393,7 @@ pub async fn block(
     responses((status = 200, body = Blocked), WriteErrors))]
 pub async fn unblock(
     _: Authorized,
-    State(ctx): State<Ctx>,
+    extract::State(ctx): extract::State<Ctx>,
     JsonBody(b): JsonBody<MemberBody>,
 ) -> Result<Json<Blocked>, ApiError> {
     set_blocked(&ctx, b.member, false).await

@@ -29,9 +29,9 @@ fn profile(name: &str) -> Profile {
     }
 }
 
-fn state(dir: &tempfile::TempDir, name: &str) -> NodeState {
+fn state(dir: &tempfile::TempDir, name: &str) -> state::State {
     let home = Home::resolve(Some(dir.path().join(name))).unwrap();
-    NodeState::init(home, profile(name), state::now()).unwrap()
+    state::State::init(home, profile(name), state::now()).unwrap()
 }
 
 /// Parses CSV text the RFC 4180 way (quotes, doubled quotes, CRLF).

@@ -17,7 +17,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State};
+use axum::extract::{self, DefaultBodyLimit, FromRequest, Path, Request};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -30,7 +30,7 @@ use super::auth::{self, Refusal, Sessions};
 use super::i18n::Key;
 use super::{PageCtx, PageError, WebState, error_page, page};
 use mutu_node::ops::{self, Op};
-use mutu_node::state::{self, State as NodeState};
+use mutu_node::state;
 
 /// Largest form body.
 pub const FORM_LIMIT: usize = 64 * 1024;
@@ -117,7 +117,7 @@ async fn login_help(ctx: PageCtx) -> Response {
 
 /// `GET /login/{token}`: consumes a one-time token, starts a session.
 async fn login(
-    State(sessions): State<Sessions>,
+    extract::State(sessions): extract::State<Sessions>,
     ctx: PageCtx,
     headers: HeaderMap,
     Path(token): Path<String>,
@@ -133,7 +133,7 @@ async fn login(
 }
 
 /// `POST /logout`: ends the session (CSRF-checked like every POST).
-async fn logout(State(sessions): State<Sessions>, ctx: PageCtx, req: Request) -> Response {
+async fn logout(extract::State(sessions): extract::State<Sessions>, ctx: PageCtx, req: Request) -> Response {
     let headers = req.headers().clone();
     if sessions.session(&headers).is_none() && !auth::foreign_origin(&headers) {
         return see_other("/");
@@ -226,7 +226,7 @@ impl Failure {
 /// Runs `f` as a write on the actor; `Ok` is where to go next.
 async fn write<F>(ws: &WebState, unknown_field: Option<&'static str>, f: F) -> Result<String, Failure>
 where
-    F: FnOnce(&mut NodeState, Timestamp) -> Result<String, ops::Error> + Send + 'static,
+    F: FnOnce(&mut state::State, Timestamp) -> Result<String, ops::Error> + Send + 'static,
 {
     match ws.handle.write(move |s| f(s, state::now())).await {
         Ok(Ok(to)) => Ok(to),
@@ -528,7 +528,7 @@ fn need_op(v: &Fields) -> Result<ops::NewNeed, Mistake> {
     })
 }
 
-async fn need_submit(State(ws): State<WebState>, ctx: PageCtx, req: Request) -> Response {
+async fn need_submit(extract::State(ws): extract::State<WebState>, ctx: PageCtx, req: Request) -> Response {
     let v = match guard(&ws.auth, &ctx, req).await {
         Ok(v) => v,
         Err(r) => return r,
@@ -577,7 +577,7 @@ fn project_op(v: &Fields) -> Result<ops::NewProject, Mistake> {
     })
 }
 
-async fn project_submit(State(ws): State<WebState>, ctx: PageCtx, req: Request) -> Response {
+async fn project_submit(extract::State(ws): extract::State<WebState>, ctx: PageCtx, req: Request) -> Response {
     let v = match guard(&ws.auth, &ctx, req).await {
         Ok(v) => v,
         Err(r) => return r,
@@ -629,7 +629,7 @@ fn need_intro(ctx: &PageCtx, need: &NeedRef) -> Markup {
 }
 
 /// Resolves the need of a need-scoped form inside a write.
-fn resolve_need(s: &NodeState, prefix: &str) -> Result<RecordId, ops::Error> {
+fn resolve_need(s: &state::State, prefix: &str) -> Result<RecordId, ops::Error> {
     s.resolve_kind(prefix, Kind::Need)
         .map_err(|e| ops::Error::from_state(e, Some("need")))
 }
@@ -712,7 +712,7 @@ enum NeedOp {
 }
 
 impl Op for NeedOp {
-    fn apply(self, st: &mut NodeState, now: Timestamp) -> Result<RecordId, ops::Error> {
+    fn apply(self, st: &mut state::State, now: Timestamp) -> Result<RecordId, ops::Error> {
         match self {
             NeedOp::Pledge(op) => op.apply(st, now),
             NeedOp::Cosign(op) => op.apply(st, now),
@@ -756,28 +756,48 @@ async fn need_form_post(ws: WebState, ctx: PageCtx, id: String, form: NeedForm, 
     answer(&ctx, result, |m| form.page(&ctx, &need, &v, Some(m)))
 }
 
-async fn pledge_form(State(ws): State<WebState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
+async fn pledge_form(extract::State(ws): extract::State<WebState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
     need_form_get(ws, ctx, id, NeedForm::Pledge).await
 }
-async fn pledge_submit(State(ws): State<WebState>, ctx: PageCtx, Path(id): Path<String>, req: Request) -> Response {
+async fn pledge_submit(
+    extract::State(ws): extract::State<WebState>,
+    ctx: PageCtx,
+    Path(id): Path<String>,
+    req: Request,
+) -> Response {
     need_form_post(ws, ctx, id, NeedForm::Pledge, req).await
 }
-async fn cosign_form(State(ws): State<WebState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
+async fn cosign_form(extract::State(ws): extract::State<WebState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
     need_form_get(ws, ctx, id, NeedForm::Cosign).await
 }
-async fn cosign_submit(State(ws): State<WebState>, ctx: PageCtx, Path(id): Path<String>, req: Request) -> Response {
+async fn cosign_submit(
+    extract::State(ws): extract::State<WebState>,
+    ctx: PageCtx,
+    Path(id): Path<String>,
+    req: Request,
+) -> Response {
     need_form_post(ws, ctx, id, NeedForm::Cosign, req).await
 }
-async fn offer_form(State(ws): State<WebState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
+async fn offer_form(extract::State(ws): extract::State<WebState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
     need_form_get(ws, ctx, id, NeedForm::Offer).await
 }
-async fn offer_submit(State(ws): State<WebState>, ctx: PageCtx, Path(id): Path<String>, req: Request) -> Response {
+async fn offer_submit(
+    extract::State(ws): extract::State<WebState>,
+    ctx: PageCtx,
+    Path(id): Path<String>,
+    req: Request,
+) -> Response {
     need_form_post(ws, ctx, id, NeedForm::Offer, req).await
 }
-async fn status_form(State(ws): State<WebState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
+async fn status_form(extract::State(ws): extract::State<WebState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
     need_form_get(ws, ctx, id, NeedForm::Status).await
 }
-async fn status_submit(State(ws): State<WebState>, ctx: PageCtx, Path(id): Path<String>, req: Request) -> Response {
+async fn status_submit(
+    extract::State(ws): extract::State<WebState>,
+    ctx: PageCtx,
+    Path(id): Path<String>,
+    req: Request,
+) -> Response {
     need_form_post(ws, ctx, id, NeedForm::Status, req).await
 }
 
@@ -796,7 +816,7 @@ struct Target {
 }
 
 /// The record `prefix` names (of `kind`, if given) and what to show of it.
-fn target(s: &NodeState, prefix: &str, kind: Option<Kind>) -> Result<Target, state::Error> {
+fn target(s: &state::State, prefix: &str, kind: Option<Kind>) -> Result<Target, state::Error> {
     let id = match kind {
         Some(k) => s.resolve_kind(prefix, k)?,
         None => s.resolve(prefix)?,
@@ -843,7 +863,7 @@ fn withdraw_page<'a>(ctx: &PageCtx, t: &Target, values: &'a Fields, mistake: Opt
     }
 }
 
-async fn withdraw_form(State(ws): State<WebState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
+async fn withdraw_form(extract::State(ws): extract::State<WebState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
     if let Some(r) = signed_out(&ctx) {
         return r;
     }
@@ -853,7 +873,12 @@ async fn withdraw_form(State(ws): State<WebState>, ctx: PageCtx, Path(id): Path<
     }
 }
 
-async fn withdraw_submit(State(ws): State<WebState>, ctx: PageCtx, Path(id): Path<String>, req: Request) -> Response {
+async fn withdraw_submit(
+    extract::State(ws): extract::State<WebState>,
+    ctx: PageCtx,
+    Path(id): Path<String>,
+    req: Request,
+) -> Response {
     let v = match guard(&ws.auth, &ctx, req).await {
         Ok(v) => v,
         Err(r) => return r,
@@ -886,7 +911,7 @@ fn retract_page<'a>(ctx: &PageCtx, t: &Target, values: &'a Fields, mistake: Opti
     }
 }
 
-async fn retract_form(State(ws): State<WebState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
+async fn retract_form(extract::State(ws): extract::State<WebState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
     if let Some(r) = signed_out(&ctx) {
         return r;
     }
@@ -896,7 +921,12 @@ async fn retract_form(State(ws): State<WebState>, ctx: PageCtx, Path(id): Path<S
     }
 }
 
-async fn retract_submit(State(ws): State<WebState>, ctx: PageCtx, Path(id): Path<String>, req: Request) -> Response {
+async fn retract_submit(
+    extract::State(ws): extract::State<WebState>,
+    ctx: PageCtx,
+    Path(id): Path<String>,
+    req: Request,
+) -> Response {
     let v = match guard(&ws.auth, &ctx, req).await {
         Ok(v) => v,
         Err(r) => return r,

@@ -1,7 +1,7 @@
 //! `/catalogues` and `/catalogues/{id}`: federated catalogues, each entry
 //! with where it comes from.
 
-use axum::extract::{Path, State as Ax};
+use axum::extract::{self, Path};
 use axum::response::Response;
 use maud::{Markup, html};
 use mutu_protocol::record::{Body, Kind, SignedRecord};
@@ -20,7 +20,7 @@ struct ListPage {
     names: Names,
 }
 
-pub async fn list(Ax(st): Ax<WebState>, ctx: PageCtx) -> Response {
+pub async fn list(extract::State(st): extract::State<WebState>, ctx: PageCtx) -> Response {
     render_outside(
         &st.handle,
         ctx,
@@ -71,7 +71,7 @@ fn draw_list(ctx: &PageCtx, ListPage { cats, names }: ListPage) -> (String, Mark
     (ctx.t(Key::CataloguesTitle).to_owned(), body)
 }
 
-pub async fn show(Ax(st): Ax<WebState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
+pub async fn show(extract::State(st): extract::State<WebState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
     render(&st.handle, ctx, move |ctx, s, now| {
         let id = s.resolve_kind(&id, Kind::Catalogue)?;
         let views = s.views(now);

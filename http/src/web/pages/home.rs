@@ -1,6 +1,6 @@
 //! `/`: what the registry holds, pledged totals, recent activity.
 
-use axum::extract::State as Ax;
+use axum::extract;
 use axum::response::Response;
 use maud::html;
 use mutu_protocol::money;
@@ -14,7 +14,7 @@ use crate::web::{PageCtx, WebState, render};
 /// Records shown under "recent activity".
 const RECENT: usize = 15;
 
-pub async fn page(Ax(st): Ax<WebState>, ctx: PageCtx) -> Response {
+pub async fn page(extract::State(st): extract::State<WebState>, ctx: PageCtx) -> Response {
     render(&st.handle, ctx, |ctx, s, now| {
         let views = s.views(now);
         let all = Filter::default();

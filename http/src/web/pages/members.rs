@@ -1,6 +1,6 @@
 //! `/members` and `/members/{id}`: profiles, statements, vouches.
 
-use axum::extract::{Path, Query, State as Ax};
+use axum::extract::{self, Path, Query};
 use axum::response::Response;
 use maud::html;
 use mutu_protocol::Timestamp;
@@ -15,7 +15,7 @@ use super::{
 use crate::web::i18n::{self, Key};
 use crate::web::{PageCtx, PageError, WebState, render};
 
-pub async fn list(Ax(st): Ax<WebState>, ctx: PageCtx, Query(q): Query<TagQuery>) -> Response {
+pub async fn list(extract::State(st): extract::State<WebState>, ctx: PageCtx, Query(q): Query<TagQuery>) -> Response {
     render(&st.handle, ctx, move |ctx, s, now| {
         let views = s.views(now);
         let filter = tag_filter(&q.tag);
@@ -68,7 +68,7 @@ const GROUPS: [(Kind, Key); 8] = [
     (Kind::Vouch, Key::MemberVouchesGiven),
 ];
 
-pub async fn show(Ax(st): Ax<WebState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
+pub async fn show(extract::State(st): extract::State<WebState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
     render(&st.handle, ctx, move |ctx, s, now| {
         let id = s.resolve_member(&id)?;
         let views = s.views(now);

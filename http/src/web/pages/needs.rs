@@ -1,6 +1,6 @@
 //! `/needs` (filters and sorting through a GET form) and `/needs/{id}`.
 
-use axum::extract::{Path, Query, State as Ax};
+use axum::extract::{self, Path, Query};
 use axum::response::Response;
 use maud::{Markup, html};
 use mutu_protocol::Timestamp;
@@ -16,7 +16,7 @@ use super::{
 use crate::web::chart::{self, Point};
 use crate::web::i18n::{self, Key};
 use crate::web::{PageCtx, PageError, WebState, render, render_outside};
-use mutu_node::state::State;
+use mutu_node::state;
 
 /// The listing's filters and order (all optional; blank means "any").
 #[derive(Debug, Default, Deserialize)]
@@ -65,7 +65,7 @@ pub fn select(mut needs: Vec<NeedView>, q: &ListQuery) -> Vec<NeedView> {
     needs
 }
 
-pub async fn list(Ax(st): Ax<WebState>, ctx: PageCtx, Query(q): Query<ListQuery>) -> Response {
+pub async fn list(extract::State(st): extract::State<WebState>, ctx: PageCtx, Query(q): Query<ListQuery>) -> Response {
     render(&st.handle, ctx, move |ctx, s, now| {
         let views = s.views(now);
         let filter = tag_filter(&q.tag);
@@ -200,11 +200,11 @@ struct NeedPage {
     now: Timestamp,
 }
 
-pub async fn show(Ax(st): Ax<WebState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
+pub async fn show(extract::State(st): extract::State<WebState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
     render_outside(&st.handle, ctx, move |ctx, s, now| gather(ctx, s, now, &id), draw).await
 }
 
-fn gather(ctx: &PageCtx, s: &State, now: Timestamp, id: &str) -> Result<NeedPage, PageError> {
+fn gather(ctx: &PageCtx, s: &state::State, now: Timestamp, id: &str) -> Result<NeedPage, PageError> {
     let id = s.resolve_kind(id, Kind::Need)?;
     let views = s.views(now);
     let r = views.index().get(&id).ok_or(PageError::NotFound)?;

@@ -1,6 +1,6 @@
 //! `/network`: this node's peers and counters.
 
-use axum::extract::State as Ax;
+use axum::extract;
 use axum::response::{IntoResponse, Response};
 use maud::html;
 
@@ -8,7 +8,7 @@ use super::{column_heads, empty, short};
 use crate::web::i18n::{self, Key, number};
 use crate::web::{PageCtx, PageError, WebState, error_page, layout};
 
-pub async fn page(Ax(st): Ax<WebState>, ctx: PageCtx) -> Response {
+pub async fn page(extract::State(st): extract::State<WebState>, ctx: PageCtx) -> Response {
     let (status, peers) = match (st.handle.status().await, st.handle.peers().await) {
         (Ok(s), Ok(p)) => (s, p),
         (Err(e), _) | (_, Err(e)) => return error_page(&ctx, &PageError::Internal(e.to_string())),

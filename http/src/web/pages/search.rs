@@ -1,6 +1,6 @@
 //! `/search?q=&tag=`.
 
-use axum::extract::{Query, State as Ax};
+use axum::extract::{self, Query};
 use axum::response::Response;
 use maud::html;
 use mutu_protocol::record::RecordId;
@@ -20,7 +20,11 @@ pub struct SearchQuery {
 /// Hits shown at most.
 const MAX_HITS: usize = 200;
 
-pub async fn page(Ax(st): Ax<WebState>, ctx: PageCtx, Query(q): Query<SearchQuery>) -> Response {
+pub async fn page(
+    extract::State(st): extract::State<WebState>,
+    ctx: PageCtx,
+    Query(q): Query<SearchQuery>,
+) -> Response {
     render(&st.handle, ctx, move |ctx, s, now| {
         let views = s.views(now);
         let text = nonblank(&q.q).unwrap_or("");
