@@ -9,12 +9,14 @@ use super::Ctx;
 use super::error::ApiError;
 
 /// Compares in time independent of where the first difference is (only the
-/// length can show).
+/// length can show). The one comparison of secrets of the HTTP surface: the
+/// API token ([`authorised`]) and the web forms' CSRF token.
 pub fn same_secret(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Whether `headers` carry `Authorization: Bearer <token>`.
+/// Whether `headers` carry `Authorization: Bearer <token>` (spaces around
+/// the sent token ignored); never when `token` is empty.
 pub fn authorised(headers: &HeaderMap, token: &str) -> bool {
     !token.is_empty()
         && headers
