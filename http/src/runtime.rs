@@ -372,7 +372,7 @@ pub async fn start(
         },
         shutdown_rx.clone(),
     )?;
-    let sessions = crate::web::auth::Sessions::new();
+    let sessions = crate::web::auth::Sessions::open(&home);
     let login_url = sessions.login_url(http);
     let router = crate::guard::router(handle.clone(), token, sessions, http, hosts, routes);
     let mut server_shutdown = shutdown_rx;
