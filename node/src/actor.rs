@@ -716,6 +716,8 @@ impl Actor {
         self.send_sync_response(channel, response);
     }
 
+    /// One page of the changes of `doc` that `hashes` picks, read from the
+    /// store: never the whole document.
     fn changes_response(
         &self,
         doc: MemberId,
@@ -728,8 +730,16 @@ impl Actor {
             };
         };
         let wanted: Vec<[u8; 32]> = hashes(d).into_iter().map(|h| h.0).collect();
-        match self.state.store().changes_by_hash(&wanted) {
-            Ok(changes) => Response::changes_chunk(changes),
+        match self.state.store().changes_page(
+            &wanted,
+            sync::PAGE_BYTES,
+            sync::MAX_CHANGES_PER_RESPONSE,
+            sync::CHANGE_ENCODING_OVERHEAD,
+        ) {
+            Ok(page) => Response::Changes {
+                changes: page.changes,
+                more: page.more,
+            },
             Err(e) => Response::error(e.to_string()),
         }
     }

@@ -91,6 +91,17 @@ pub struct Store {
     db: Database,
 }
 
+/// A page of stored changes ([`Store::changes_page`]).
+#[derive(Debug, Default)]
+pub struct Page {
+    pub changes: Vec<SignedChange>,
+    /// Some of the asked changes that the store holds were left out.
+    pub more: bool,
+    /// Bytes read from the store (entries of the changes returned, plus the
+    /// one that did not fit, if any).
+    pub bytes_read: u64,
+}
+
 fn encode(c: &SignedChange) -> Vec<u8> {
     let mut v = Vec::with_capacity(96 + c.change_bytes().len());
     v.extend_from_slice(c.doc().as_bytes());
@@ -326,17 +337,36 @@ impl Store {
         Ok(out)
     }
 
-    /// Stored changes with these hashes (unknown hashes are skipped).
-    pub fn changes_by_hash(&self, hashes: &[[u8; 32]]) -> Result<Vec<SignedChange>, Error> {
+    /// Stored changes with these hashes, in the given order (unknown
+    /// hashes are skipped), as many as fit in `max_bytes` and `max_count`:
+    /// a change costs its stored size plus `overhead`, and the first one
+    /// found is always taken. Reads at most one change past the cut, to
+    /// tell whether there is more. A request for a whole document reads one
+    /// page, never the document.
+    pub fn changes_page(
+        &self,
+        hashes: &[[u8; 32]],
+        max_bytes: usize,
+        max_count: usize,
+        overhead: usize,
+    ) -> Result<Page, Error> {
         let tx = self.db.begin_read()?;
         let table = tx.open_table(CHANGES)?;
-        let mut out = Vec::with_capacity(hashes.len());
+        let mut page = Page::default();
+        let mut size = 0;
         for h in hashes {
-            if let Some(v) = table.get(h)? {
-                out.push(decode(v.value())?);
+            let Some(v) = table.get(h)? else { continue };
+            let bytes = v.value();
+            page.bytes_read += bytes.len() as u64;
+            let cost = bytes.len() + overhead;
+            if !page.changes.is_empty() && (size + cost > max_bytes || page.changes.len() >= max_count) {
+                page.more = true;
+                break;
             }
+            size += cost;
+            page.changes.push(decode(bytes)?);
         }
-        Ok(out)
+        Ok(page)
     }
 
     /// One document's changes in arrival order.
@@ -537,6 +567,47 @@ mod tests {
         });
         assert!(matches!(err, Err(Error::Damaged(_))));
         assert_eq!(calls, 1);
+    }
+
+    #[test]
+    fn a_page_stops_at_its_byte_budget_and_says_there_is_more() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("store.redb")).unwrap();
+        let changes: Vec<SignedChange> = (0..5u8)
+            .map(|n| change(&SecretKey::from_bytes(&[20 + n; 32]), &format!("need {n}")))
+            .collect();
+        let admitted: Vec<Admitted> = changes
+            .iter()
+            .map(|c| Admitted {
+                change: c.clone(),
+                hash: c.decode().unwrap().hash(),
+            })
+            .collect();
+        store.put_changes(&admitted).unwrap();
+        let hashes: Vec<[u8; 32]> = admitted.iter().map(|a| a.hash.0).collect();
+        let size = |i: usize| changes[i].size();
+        let all = store.changes_page(&hashes, usize::MAX, usize::MAX, 0).unwrap();
+        assert_eq!((all.changes.clone(), all.more), (changes.clone(), false));
+        assert_eq!(all.bytes_read, (0..5).map(size).sum::<usize>() as u64);
+        // Two fit: the third is read, left out, and announced.
+        let two = store
+            .changes_page(&hashes, size(0) + size(1) + 20, usize::MAX, 10)
+            .unwrap();
+        assert_eq!((two.changes, two.more), (changes[..2].to_vec(), true));
+        assert_eq!(two.bytes_read, (size(0) + size(1) + size(2)) as u64);
+        // The first is always taken; the count bound cuts too.
+        let one = store.changes_page(&hashes, 1, usize::MAX, 0).unwrap();
+        assert_eq!((one.changes.len(), one.more), (1, true));
+        let counted = store.changes_page(&hashes, usize::MAX, 3, 0).unwrap();
+        assert_eq!((counted.changes, counted.more), (changes[..3].to_vec(), true));
+        // Unknown hashes are skipped, order is kept.
+        let some = store
+            .changes_page(&[[9; 32], hashes[3], [8; 32], hashes[1]], usize::MAX, usize::MAX, 0)
+            .unwrap();
+        assert_eq!(
+            (some.changes, some.more),
+            (vec![changes[3].clone(), changes[1].clone()], false)
+        );
     }
 
     #[test]

@@ -20,10 +20,11 @@
 //!    round after round. Extra entries are harmless: A filters them with
 //!    [`diff_inventory`] against its full inventory.
 //! 3. For each document in the diff, A sends `Request::ChangesSince` with its
-//!    heads; B answers with the signed changes A lacks ([`changes_since`]),
-//!    in causal order, chunked under the response limit
-//!    ([`Response::changes_chunk`]). `more: true` means A should ask again
-//!    with its new heads once it has admitted the chunk.
+//!    heads; B computes the hashes of the changes A lacks ([`changes_since`],
+//!    in causal order: cheap, no change is read) and answers with one page
+//!    of them, read from its store up to [`PAGE_BYTES`]
+//!    (`store::Store::changes_page`). `more: true` means A should ask again
+//!    with its new heads once it has admitted the page.
 //! 4. When admission reports missing dependencies, A asks for them by hash
 //!    with `Request::ChangesByHash`.
 //!
@@ -38,6 +39,7 @@ use std::fmt;
 
 use automerge::ChangeHash;
 use libp2p::StreamProtocol;
+use mutu_protocol::change::MAX_CHANGE_BYTES;
 use mutu_protocol::codec;
 use mutu_protocol::doc::MemberDoc;
 use mutu_protocol::{MemberId, SignedChange};
@@ -48,23 +50,39 @@ use super::behaviour::MAX_GOSSIP_BATCH_BYTES;
 
 /// The catch-up request-response protocol.
 pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/mutu/sync/1");
-/// Upper bound on one encoded request.
-pub const MAX_REQUEST_BYTES: usize = 1024 * 1024;
-/// Upper bound on one encoded response.
-pub const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
+/// Upper bound on one encoded request. The largest request is an inventory
+/// page ([`MAX_INVENTORY_DOCS`] entries of at most 70 bytes: 210 KB). A
+/// node reads a request whole before it can look at it, up to
+/// `net::Config::sync_max_concurrent_streams` of them per connection: this
+/// bound times that count is what a peer can make a node buffer per
+/// connection (24 × 256 KiB = 6 MiB, twice that in `Vec` capacity).
+pub const MAX_REQUEST_BYTES: usize = 256 * 1024;
+/// Bytes of changes in one `Changes` answer (a page): what one request can
+/// make a node read from its store, encode and hold until the peer has
+/// read it. Chosen by measuring catch-up (BENCHMARKS.md, 30 Nov): with
+/// 1 MiB pages, 100 000 records catch up as fast as with whole-document
+/// answers, both in documents of 39 KB and of 910 KB; 256 and 512 KiB
+/// pages made the 910 KB documents catch up 1.5 to 2.5 times slower (the
+/// requester admits each document in several parts, and admitting a part
+/// of a document costs more per record than admitting it whole).
+pub const PAGE_BYTES: usize = 1024 * 1024;
+/// Upper bound on one encoded response: a page, whose first change may be a
+/// whole [`MAX_CHANGE_BYTES`] change, plus room for the envelope (1 MiB +
+/// 64 KiB); an inventory answer (210 KB) fits too.
+pub const MAX_RESPONSE_BYTES: usize = const_max(PAGE_BYTES, MAX_CHANGE_BYTES) + 64 * 1024;
 /// Upper bound on the entries of one inventory, request or response. An
-/// entry encodes in at most 70 bytes, so 10 000 entries stay well under
-/// [`MAX_REQUEST_BYTES`].
-pub const MAX_INVENTORY_DOCS: usize = 10_000;
+/// entry encodes in at most 70 bytes, so 3 000 entries stay under
+/// [`MAX_REQUEST_BYTES`]. Registries with more documents exchange
+/// inventories in pages, one per anti-entropy pass ([`inventory_pages`]).
+pub const MAX_INVENTORY_DOCS: usize = 3_000;
 /// Upper bound on the heads in a `ChangesSince` request.
 pub const MAX_HEADS: usize = 1_024;
 /// Upper bound on the hashes in a `ChangesByHash` request.
 pub const MAX_HASHES: usize = 4_096;
 /// Upper bound on the changes in one `Changes` response.
 pub const MAX_CHANGES_PER_RESPONSE: usize = 10_000;
-/// Byte budget for the changes of one `Changes` response: the response limit
-/// minus a margin for the envelope.
-pub const MAX_CHANGES_RESPONSE_BYTES: usize = MAX_RESPONSE_BYTES - 64 * 1024;
+/// Byte budget for the changes of one `Changes` response: a page.
+pub const MAX_CHANGES_RESPONSE_BYTES: usize = PAGE_BYTES;
 /// Upper bound on the changes in one gossip batch.
 pub const MAX_CHANGES_PER_BATCH: usize = 1_000;
 /// Upper bound on the text of `Response::Error`.
@@ -73,7 +91,11 @@ pub const MAX_ERROR_LEN: usize = 1_024;
 /// Bytes a signed change may take in CBOR beyond [`SignedChange::size`]
 /// (map header, field names, byte-string headers, array slot). Measured
 /// 25; the tests check this bound.
-const CHANGE_ENCODING_OVERHEAD: usize = 40;
+pub const CHANGE_ENCODING_OVERHEAD: usize = 40;
+
+const fn const_max(a: usize, b: usize) -> usize {
+    if a > b { a } else { b }
+}
 /// Bytes of envelope around the changes of a batch or response.
 const ENVELOPE_OVERHEAD: usize = 128;
 
