@@ -451,6 +451,8 @@ pub fn offline_status(st: &State) -> Status {
         sync_requests: 0,
         sync_bytes_sent: 0,
         sync_bytes_received: 0,
+        sync_requests_served: 0,
+        sync_requests_refused: 0,
     }
 }
 

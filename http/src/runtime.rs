@@ -369,6 +369,7 @@ pub async fn start(
         swarm,
         actor::Config {
             sync_interval: config.sync_interval,
+            ..actor::Config::default()
         },
         shutdown_rx.clone(),
     )?;

@@ -268,7 +268,16 @@ async fn start(state: State, sync_interval: Duration) -> Node {
         .listen_on("/ip4/127.0.0.1/tcp/0".parse().expect("multiaddr"))
         .expect("listen");
     let (tx, rx) = watch::channel(false);
-    let (handle, task) = actor::spawn(state, swarm, actor::Config { sync_interval }, rx).expect("actor");
+    let (handle, task) = actor::spawn(
+        state,
+        swarm,
+        actor::Config {
+            sync_interval,
+            ..actor::Config::default()
+        },
+        rx,
+    )
+    .expect("actor");
     let addr = loop {
         let status = handle.status().await.expect("status");
         if let Some(a) = status.listen.first() {
@@ -554,6 +563,7 @@ fn main() {
             .expect("catch-up child");
         let elapsed = out["elapsed_s"].as_f64().expect("elapsed");
         let rate = total as f64 / elapsed;
+        let source = a.handle.status().await.expect("status");
         println!(
             "{}",
             json!({
@@ -567,6 +577,8 @@ fn main() {
                 "signatures_per_record": round(sigs_per_record, 3),
                 "sync_requests": out["sync_requests"],
                 "sync_bytes_received": out["sync_bytes_received"],
+                "source_requests_served": source.sync_requests_served,
+                "source_requests_refused": source.sync_requests_refused,
                 "verify_limit_per_s": verify_rate.round(),
                 "goal_ratio": 0.5,
                 "ratio": round(rate / verify_rate, 3),

@@ -20,13 +20,24 @@
 //!   pending buffer and the actor asks the peer that sent it for the rest;
 //! - a peer that sends forged changes [`STRIKES_BEFORE_BLOCK`] times is
 //!   disconnected and blocked for [`BLOCK_DURATION`].
+//!
+//! What a peer can make the node spend is bounded:
+//! - inbound sync requests go through a per-peer budget ([`rate`], limits
+//!   in [`Config::sync_limits`]) costed by what they make the node do, and
+//!   answers not yet read by their peer are capped per peer and in all
+//!   ([`MAX_RESPONSE_BYTES_IN_FLIGHT_PER_PEER`],
+//!   [`MAX_RESPONSE_BYTES_IN_FLIGHT`]); over either, the answer is a short
+//!   `Response::Error` ("rate limited…") and no strike. A requester that
+//!   gets one pauses its pulls from that peer for [`PULL_RETRY`];
+//! - changes are served in pages read from the store
+//!   ([`sync::PAGE_BYTES`]), never a whole document.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use libp2p::futures::StreamExt;
 use libp2p::gossipsub::{self, MessageAcceptance};
-use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
+use libp2p::request_response::{self, InboundRequestId, OutboundRequestId, ResponseChannel};
 use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, PeerId, Swarm, identify, mdns};
 use mutu_protocol::admission::Report;
@@ -37,6 +48,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::net::BehaviourEvent;
 use crate::net::behaviour::Behaviour;
+use crate::net::rate;
 use crate::net::sync::{self, GossipBatch, HeadsDigest, Request, Response};
 use crate::state::{self, State};
 
@@ -63,6 +75,43 @@ pub const MAX_PULLS_PER_PEER: usize = 8;
 pub const ADMIT_BATCH_CHANGES: usize = 1_024;
 /// See [`ADMIT_BATCH_CHANGES`]; about 5 000 records, ~100 ms of admission.
 pub const ADMIT_BATCH_BYTES: usize = 2 * 1024 * 1024;
+/// Bytes of answers a peer may leave unread before its next request is
+/// refused: the [`MAX_PULLS_PER_PEER`] pages an honest requester keeps in
+/// flight. With the answer that crosses it, one peer makes the node hold
+/// at most 8 MiB + one answer ([`sync::MAX_RESPONSE_BYTES`]) = 9.06 MiB,
+/// twice over while libp2p encodes it.
+pub const MAX_RESPONSE_BYTES_IN_FLIGHT_PER_PEER: u64 = (MAX_PULLS_PER_PEER * sync::PAGE_BYTES) as u64;
+/// Bytes of unread answers over all peers: 32 MiB (64 MiB with their
+/// encodings), whatever the number of peers.
+pub const MAX_RESPONSE_BYTES_IN_FLIGHT: u64 = 32 * 1024 * 1024;
+/// How long a requester waits before pulling again from a peer that
+/// refused a pull (rate limited, busy).
+pub const PULL_RETRY: Duration = Duration::from_millis(500);
+/// Work a request is charged per change hash it makes the node compute
+/// (`ChangesSince`, `ChangesByHash`) and per document of the inventory it
+/// makes the node digest (`Summary`, `Inventory`), in budget bytes.
+pub const HASH_COST: u64 = 32;
+/// See [`HASH_COST`].
+pub const INVENTORY_ENTRY_COST: u64 = 64;
+
+/// The default budget of one peer's inbound sync requests.
+///
+/// - Requests: bursts of 1 024, then 512/s. A request's fixed cost (a
+///   stream, decoding, a short answer) is tens of µs: at most a few % of a
+///   core per peer. A fresh node catching up pulls one page per document,
+///   so its first 1 024 documents come at full speed.
+/// - Work: bursts of 64 MiB, then 16 MiB/s, counting the bytes of stored
+///   changes read, 32 per change hash computed and 64 per inventory entry
+///   digested. Reading and encoding 16 MiB/s from redb's cache takes a few
+///   % of a core. The 100 000-record catch-up of the benchmark reads
+///   39 MB: it stays within the burst; beyond, a requester still gets
+///   16 MiB/s, about 40 000 records/s.
+pub const SYNC_LIMITS: rate::Limits = rate::Limits {
+    requests_burst: 1_024,
+    requests_per_s: 512,
+    bytes_burst: 64 * 1024 * 1024,
+    bytes_per_s: 16 * 1024 * 1024,
+};
 
 type ReadFn = Box<dyn FnOnce(&State) + Send>;
 type WriteFn = Box<dyn FnOnce(&mut State) + Send>;
@@ -106,6 +155,11 @@ pub struct Status {
     pub sync_bytes_sent: u64,
     /// CBOR bytes of the `/mutu/sync/1` requests and responses received.
     pub sync_bytes_received: u64,
+    /// Inbound `/mutu/sync/1` requests answered.
+    pub sync_requests_served: u64,
+    /// Inbound `/mutu/sync/1` requests refused because their peer was over
+    /// its budget or had too many unread answers (never a strike).
+    pub sync_requests_refused: u64,
 }
 
 /// A connected peer, as `mutu peers` shows it.
@@ -220,12 +274,15 @@ impl Handle {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub sync_interval: Duration,
+    /// Budget of each peer's inbound sync requests.
+    pub sync_limits: rate::Limits,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Self {
             sync_interval: Duration::from_secs(30),
+            sync_limits: SYNC_LIMITS,
         }
     }
 }
@@ -239,11 +296,13 @@ enum Pending {
 }
 
 /// `ChangesSince` pulls to one peer: documents in flight, and documents
-/// waiting for a slot (see [`MAX_PULLS_PER_PEER`]).
+/// waiting for a slot (see [`MAX_PULLS_PER_PEER`]) or for the end of a
+/// pause after the peer refused a pull ([`PULL_RETRY`]).
 #[derive(Debug, Default)]
 struct Pulls {
     inflight: HashSet<MemberId>,
     queued: BTreeSet<MemberId>,
+    paused_until: Option<Instant>,
 }
 
 /// Pulled changes from one peer waiting to be admitted together, and the
@@ -271,6 +330,10 @@ struct Actor {
     sync_counters: SyncCounters,
     /// Connected peers: since when, and over which address.
     connected: HashMap<PeerId, (Timestamp, Multiaddr)>,
+    /// Budgets of inbound sync requests, per peer.
+    limiter: rate::Limiter<PeerId>,
+    /// Answers to inbound sync requests not yet written out.
+    answers: rate::InFlight<PeerId, InboundRequestId>,
 }
 
 /// What `/mutu/sync/1` costs, for [`Status`].
@@ -280,6 +343,8 @@ struct SyncCounters {
     requests: u64,
     bytes_sent: u64,
     bytes_received: u64,
+    served: u64,
+    refused: u64,
 }
 
 /// A peer's share of the registry's pending buffer: the first 8 bytes of
@@ -315,7 +380,6 @@ pub fn spawn(
     let actor = Actor {
         state,
         swarm,
-        config,
         inflight: HashMap::new(),
         pulls: HashMap::new(),
         pulled: HashMap::new(),
@@ -326,6 +390,9 @@ pub fn spawn(
         rng_state: seed | 1,
         connected: HashMap::new(),
         sync_counters: SyncCounters::default(),
+        limiter: rate::Limiter::new(config.sync_limits),
+        answers: rate::InFlight::new(MAX_RESPONSE_BYTES_IN_FLIGHT_PER_PEER, MAX_RESPONSE_BYTES_IN_FLIGHT),
+        config,
     };
     let task = tokio::spawn(actor.run(rx, shutdown));
     Ok((Handle { commands: tx }, task))
@@ -336,6 +403,8 @@ impl Actor {
         let mut sync_timer = tokio::time::interval(self.config.sync_interval);
         sync_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         sync_timer.tick().await;
+        let mut retry_timer = tokio::time::interval(PULL_RETRY);
+        retry_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = shutdown.changed() => break,
@@ -345,6 +414,7 @@ impl Actor {
                 },
                 event = self.swarm.select_next_some() => self.handle_swarm_event(event),
                 _ = sync_timer.tick() => self.handle_sync_tick(),
+                _ = retry_timer.tick() => self.resume_pulls(),
             }
         }
         tracing::info!("node stopped");
@@ -409,6 +479,8 @@ impl Actor {
             sync_requests: self.sync_counters.requests,
             sync_bytes_sent: self.sync_counters.bytes_sent,
             sync_bytes_received: self.sync_counters.bytes_received,
+            sync_requests_served: self.sync_counters.served,
+            sync_requests_refused: self.sync_counters.refused,
         }
     }
 
@@ -571,9 +643,12 @@ impl Actor {
         self.inflight.insert(id, (peer, pending));
     }
 
-    fn send_sync_response(&mut self, channel: ResponseChannel<Response>, response: Response) {
-        self.sync_counters.bytes_sent += cbor_len(&response);
+    /// Sends `response`; returns its encoded size.
+    fn send_sync_response(&mut self, channel: ResponseChannel<Response>, response: Response) -> u64 {
+        let size = cbor_len(&response);
+        self.sync_counters.bytes_sent += size;
         let _ = self.swarm.behaviour_mut().sync.send_response(channel, response);
+        size
     }
 
     /// Pulls `doc` from `peer`, unless a pull of it is already in flight;
@@ -583,7 +658,8 @@ impl Actor {
         if pulls.inflight.contains(&doc) {
             return;
         }
-        if pulls.inflight.len() >= MAX_PULLS_PER_PEER {
+        let paused = pulls.paused_until.is_some_and(|t| Instant::now() < t);
+        if paused || pulls.inflight.len() >= MAX_PULLS_PER_PEER {
             if pulls.queued.len() < sync::MAX_INVENTORY_DOCS {
                 pulls.queued.insert(doc);
             }
@@ -633,6 +709,13 @@ impl Actor {
             self.pulls.remove(&peer);
             return;
         }
+        let now = Instant::now();
+        if let Some(pulls) = self.pulls.get_mut(&peer) {
+            if pulls.paused_until.is_some_and(|t| now < t) {
+                return;
+            }
+            pulls.paused_until = None;
+        }
         while let Some(pulls) = self.pulls.get_mut(&peer)
             && pulls.inflight.len() < MAX_PULLS_PER_PEER
             && let Some(doc) = pulls.queued.pop_first()
@@ -648,12 +731,40 @@ impl Actor {
         }
     }
 
+    /// `peer` refused to serve the pull of `doc` (over its budget, busy, or
+    /// failing): queue it again and pause pulls from `peer` for
+    /// [`PULL_RETRY`].
+    fn pull_refused(&mut self, peer: PeerId, doc: MemberId) {
+        let pulls = self.pulls.entry(peer).or_default();
+        pulls.inflight.remove(&doc);
+        if pulls.queued.len() < sync::MAX_INVENTORY_DOCS {
+            pulls.queued.insert(doc);
+        }
+        pulls.paused_until = Some(Instant::now() + PULL_RETRY);
+    }
+
+    /// Resumes the pulls whose pause is over.
+    fn resume_pulls(&mut self) {
+        let now = Instant::now();
+        let due: Vec<PeerId> = self
+            .pulls
+            .iter()
+            .filter(|(_, p)| p.paused_until.is_some_and(|t| t <= now))
+            .map(|(peer, _)| *peer)
+            .collect();
+        for peer in due {
+            self.pump_pulls(peer);
+        }
+    }
+
     fn handle_sync_event(&mut self, event: request_response::Event<Request, Response>) {
         match event {
             request_response::Event::Message { peer, message, .. } => match message {
-                request_response::Message::Request { request, channel, .. } => {
-                    self.handle_sync_request(peer, request, channel)
-                }
+                request_response::Message::Request {
+                    request_id,
+                    request,
+                    channel,
+                } => self.handle_sync_request(peer, request_id, request, channel),
                 request_response::Message::Response { request_id, response } => {
                     if let Some((_, Pending::Changes(doc))) = self.inflight.get(&request_id) {
                         let doc = *doc;
@@ -677,22 +788,52 @@ impl Actor {
                 self.pump_pulls(peer);
                 self.admit_pulled(peer);
             }
-            request_response::Event::InboundFailure { peer, error, .. } => {
+            request_response::Event::InboundFailure {
+                peer,
+                error,
+                request_id,
+                ..
+            } => {
+                self.answers.done(&request_id);
                 tracing::debug!(%peer, %error, "sync response failed")
             }
-            request_response::Event::ResponseSent { .. } => {}
+            request_response::Event::ResponseSent { request_id, .. } => self.answers.done(&request_id),
         }
     }
 
-    fn handle_sync_request(&mut self, peer: PeerId, request: Request, channel: ResponseChannel<Response>) {
+    fn handle_sync_request(
+        &mut self,
+        peer: PeerId,
+        id: InboundRequestId,
+        request: Request,
+        channel: ResponseChannel<Response>,
+    ) {
         self.sync_counters.bytes_received += cbor_len(&request);
         if let Err(e) = request.check() {
             self.strike(peer);
             self.send_sync_response(channel, Response::error(e.to_string()));
             return;
         }
-        let response = match request {
-            Request::Summary { digest, docs } => sync::summary_response(&self.inventory(), &digest, docs),
+        // Over budget, or too many unread answers: a cheap refusal, no
+        // strike (being busy is not forgery).
+        let now = Instant::now();
+        let refusal = match self.answers.has_room(&peer) {
+            Err(busy) => Some(busy.to_string()),
+            Ok(()) => self.limiter.admit(&peer, now).err().map(|r| r.to_string()),
+        };
+        if let Some(text) = refusal {
+            self.sync_counters.refused += 1;
+            tracing::debug!(%peer, %text, "sync request refused");
+            self.send_sync_response(channel, Response::error(text));
+            return;
+        }
+        self.sync_counters.served += 1;
+        let (response, work) = match request {
+            Request::Summary { digest, docs } => {
+                let ours = self.inventory();
+                let work = ours.len() as u64 * INVENTORY_ENTRY_COST;
+                (sync::summary_response(&ours, &digest, docs), work)
+            }
             Request::Inventory(theirs) => {
                 let ours = self.inventory();
                 // They may hold what we lack: pull it too.
@@ -701,7 +842,8 @@ impl Actor {
                         self.request_changes(peer, doc);
                     }
                 }
-                Response::Inventory(sync::inventory_response(&ours, &theirs))
+                let work = (ours.len() + theirs.len()) as u64 * INVENTORY_ENTRY_COST;
+                (Response::Inventory(sync::inventory_response(&ours, &theirs)), work)
             }
             Request::ChangesSince { doc, heads } => {
                 self.changes_response(doc, |d| sync::changes_since(d, &sync::from_wire(&heads)))
@@ -713,34 +855,41 @@ impl Actor {
                     .collect()
             }),
         };
-        self.send_sync_response(channel, response);
+        self.limiter.charge(&peer, work, now);
+        let size = self.send_sync_response(channel, response);
+        self.answers.add(id, peer, size, now);
     }
 
     /// One page of the changes of `doc` that `hashes` picks, read from the
-    /// store: never the whole document.
+    /// store, and the work it cost: the hashes computed and the bytes read.
     fn changes_response(
         &self,
         doc: MemberId,
         hashes: impl FnOnce(&mutu_protocol::doc::MemberDoc) -> Vec<automerge::ChangeHash>,
-    ) -> Response {
+    ) -> (Response, u64) {
         let Some(d) = self.state.registry().doc(&doc) else {
-            return Response::Changes {
+            let none = Response::Changes {
                 changes: Vec::new(),
                 more: false,
             };
+            return (none, 0);
         };
         let wanted: Vec<[u8; 32]> = hashes(d).into_iter().map(|h| h.0).collect();
+        let hashing = wanted.len() as u64 * HASH_COST;
         match self.state.store().changes_page(
             &wanted,
             sync::PAGE_BYTES,
             sync::MAX_CHANGES_PER_RESPONSE,
             sync::CHANGE_ENCODING_OVERHEAD,
         ) {
-            Ok(page) => Response::Changes {
-                changes: page.changes,
-                more: page.more,
-            },
-            Err(e) => Response::error(e.to_string()),
+            Ok(page) => (
+                Response::Changes {
+                    changes: page.changes,
+                    more: page.more,
+                },
+                hashing + page.bytes_read,
+            ),
+            Err(e) => (Response::error(e.to_string()), hashing),
         }
     }
 
@@ -774,6 +923,10 @@ impl Actor {
                 pulled.changes.extend(changes);
                 pulled.docs.push((doc, more));
             }
+            (Pending::Changes(doc), Response::Error(text)) => {
+                tracing::debug!(%peer, %text, "peer could not serve a pull; retrying later");
+                self.pull_refused(peer, doc);
+            }
             (_, Response::Error(text)) => tracing::debug!(%peer, %text, "peer could not serve a sync request"),
             _ => self.strike(peer),
         }
@@ -805,6 +958,12 @@ impl Actor {
             self.blocked_until.remove(&p);
             self.strikes.remove(&p);
             self.swarm.behaviour_mut().blocked.unblock_peer(p);
+        }
+        self.limiter.forget_full(now);
+        // libp2p reports the end of every answer within the request timeout
+        // (20 s by default); a minute is a generous guard.
+        if let Some(before) = now.checked_sub(Duration::from_secs(60)) {
+            self.answers.expire(before);
         }
         let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
         if peers.is_empty() {

@@ -243,6 +243,7 @@ impl TestNode {
             name,
             actor::Config {
                 sync_interval: SYNC_INTERVAL,
+                ..actor::Config::default()
             },
         )
         .await

@@ -53,6 +53,7 @@ async fn a_late_joiner_pulls_a_thousand_records_of_fifty_members_from_one_peer()
 
     let slow = actor::Config {
         sync_interval: Duration::from_secs(60),
+        ..actor::Config::default()
     };
     let a = TestNode::spawn_with(0, "a", slow.clone()).await;
     let report = a

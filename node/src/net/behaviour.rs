@@ -7,11 +7,16 @@
 //!   Reject penalises the relaying peer;
 //! - `/mutu/sync/1` request-response with CBOR ([`super::sync`]);
 //! - identify, ping, Kademlia (own protocol name, server mode), mDNS
-//!   (toggle), and an allow/block list for local blocks and test partitions.
+//!   (toggle), and an allow/block list for local blocks and test partitions;
+//! - connection limits (pending and established, incoming and outgoing, per
+//!   peer) and a memory limit that refuses new connections while the
+//!   process uses more than a share of the machine's memory: see
+//!   [`Config`] for the numbers and what they cost at most.
 
 use std::collections::HashMap;
 
 use libp2p::allow_block_list::{self, BlockedPeers};
+use libp2p::connection_limits::{self, ConnectionLimits};
 use libp2p::gossipsub::{
     self, IdentTopic, MessageAuthenticity, MessageId, PeerScoreParams, PeerScoreThresholds, PublishError,
     TopicScoreParams, ValidationMode,
@@ -20,7 +25,7 @@ use libp2p::identity::Keypair;
 use libp2p::kad::{self, store::MemoryStore};
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::{NetworkBehaviour, behaviour::toggle::Toggle};
-use libp2p::{StreamProtocol, identify, mdns, ping};
+use libp2p::{StreamProtocol, identify, mdns, memory_connection_limits, ping};
 use sha2::{Digest, Sha256};
 
 use super::sync::{self, GossipBatch};
@@ -54,6 +59,8 @@ pub struct Behaviour {
     pub kad: kad::Behaviour<MemoryStore>,
     pub mdns: Toggle<mdns::tokio::Behaviour>,
     pub blocked: allow_block_list::Behaviour<BlockedPeers>,
+    pub limits: connection_limits::Behaviour,
+    pub memory: memory_connection_limits::Behaviour,
 }
 
 impl std::fmt::Debug for Behaviour {
@@ -61,6 +68,7 @@ impl std::fmt::Debug for Behaviour {
         f.debug_struct("Behaviour")
             .field("mdns", &self.mdns.is_enabled())
             .field("blocked", self.blocked.blocked_peers())
+            .field("max_memory_bytes", &self.memory.max_allowed_bytes())
             .finish_non_exhaustive()
     }
 }
@@ -113,6 +121,14 @@ impl Behaviour {
             None
         };
 
+        let limits = ConnectionLimits::default()
+            .with_max_pending_incoming(Some(config.max_pending_incoming))
+            .with_max_pending_outgoing(Some(config.max_pending_outgoing))
+            .with_max_established_incoming(Some(config.max_established_incoming))
+            .with_max_established_outgoing(Some(config.max_established_outgoing))
+            .with_max_established(Some(config.max_established))
+            .with_max_established_per_peer(Some(config.max_established_per_peer));
+
         Ok(Self {
             gossipsub,
             sync,
@@ -121,6 +137,8 @@ impl Behaviour {
             kad,
             mdns: Toggle::from(mdns),
             blocked: allow_block_list::Behaviour::default(),
+            limits: connection_limits::Behaviour::new(limits),
+            memory: memory_connection_limits::Behaviour::with_max_percentage(config.max_memory_share),
         })
     }
 

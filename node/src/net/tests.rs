@@ -30,7 +30,12 @@ fn keypair(seed: u8) -> Keypair {
 
 /// A swarm listening on a fresh `/memory` address, and that address.
 async fn node(seed: u8) -> (Swarm<Behaviour>, Multiaddr) {
-    let mut swarm = build_memory_swarm(keypair(seed), &Config::for_tests()).unwrap();
+    node_with(seed, &Config::for_tests()).await
+}
+
+/// [`node`] with the settings of the test's choosing.
+async fn node_with(seed: u8, config: &Config) -> (Swarm<Behaviour>, Multiaddr) {
+    let mut swarm = build_memory_swarm(keypair(seed), config).unwrap();
     swarm.listen_on("/memory/0".parse().unwrap()).unwrap();
     let addr = drive(&mut [&mut swarm], |_, _, e| match e {
         SwarmEvent::NewListenAddr { address, .. } => Some(address),
@@ -365,6 +370,134 @@ async fn blocking_a_peer_disconnects_it() {
     drive(&mut [&mut a, &mut b], |i, _, e| match e {
         SwarmEvent::ConnectionEstablished { peer_id, .. } if i == 0 && peer_id == b_id => Some(()),
         _ => None,
+    })
+    .await;
+}
+
+/// Topology: B accepts at most two incoming connections.
+///
+/// ```text
+///   A1 ──► B ◄── A2
+///          ▲
+///          ╳ A3: refused while A1 and A2 are connected
+/// ```
+///
+/// A3's dial is denied by the connection limits (B reports which limit);
+/// A1 and B still exchange a sync request and its answer; once A2 leaves,
+/// A3 gets in.
+#[tokio::test]
+async fn an_incoming_connection_over_the_limit_is_refused_while_sync_still_works() {
+    let config = Config {
+        max_established_incoming: 2,
+        ..Config::for_tests()
+    };
+    let (mut b, b_addr) = node_with(61, &config).await;
+    let (mut a1, _) = node(62).await;
+    let (mut a2, _) = node(63).await;
+    let (mut a3, _) = node(64).await;
+    let (b_id, a3_id) = (*b.local_peer_id(), *a3.local_peer_id());
+    connect(&mut a1, &mut b, &b_addr).await;
+    connect(&mut a2, &mut b, &b_addr).await;
+
+    a3.dial(b_addr.clone()).unwrap();
+    let (mut denied, mut dropped) = (false, false);
+    drive(&mut [&mut b, &mut a3], |i, _, e| {
+        match e {
+            SwarmEvent::ConnectionEstablished { peer_id, .. } if i == 0 && peer_id == a3_id => {
+                panic!("B accepted a third incoming connection")
+            }
+            SwarmEvent::IncomingConnectionError {
+                error: libp2p::swarm::ListenError::Denied { cause },
+                ..
+            } if i == 0 => {
+                let exceeded = cause
+                    .downcast::<libp2p::connection_limits::Exceeded>()
+                    .expect("denied by the connection limits");
+                assert_eq!(exceeded.limit(), 2);
+                denied = true;
+            }
+            // A3 may see the connection up before B denies it.
+            SwarmEvent::OutgoingConnectionError { .. } if i == 1 => dropped = true,
+            SwarmEvent::ConnectionClosed { peer_id, .. } if i == 1 && peer_id == b_id => dropped = true,
+            _ => {}
+        }
+        (denied && dropped).then_some(())
+    })
+    .await;
+    assert!(!b.is_connected(&a3_id));
+
+    // Honest sync between A1 and B is unaffected.
+    let sent = a1.behaviour_mut().sync.send_request(
+        &b_id,
+        Request::Summary {
+            digest: HeadsDigest([0; 32]),
+            docs: 0,
+        },
+    );
+    let answer = drive(&mut [&mut a1, &mut b], |_, swarm, e| {
+        let SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::Message { message, .. })) = e else {
+            return None;
+        };
+        match message {
+            Message::Request { channel, .. } => {
+                swarm
+                    .behaviour_mut()
+                    .sync
+                    .send_response(channel, Response::InSync)
+                    .unwrap();
+                None
+            }
+            Message::Response { request_id, response } => {
+                assert_eq!(request_id, sent);
+                Some(response)
+            }
+        }
+    })
+    .await;
+    assert_eq!(answer, Response::InSync);
+
+    // A2 leaves: room for A3.
+    let a2_id = *a2.local_peer_id();
+    assert!(b.disconnect_peer_id(a2_id).is_ok());
+    drive(&mut [&mut b, &mut a2], |i, _, e| match e {
+        SwarmEvent::ConnectionClosed { num_established: 0, .. } if i == 0 => Some(()),
+        _ => None,
+    })
+    .await;
+    connect(&mut a3, &mut b, &b_addr).await;
+}
+
+/// Topology: `A ──► B`, B's process over its memory limit (set to a
+/// share of the machine no process fits in): B refuses the connection
+/// and says why.
+#[tokio::test]
+async fn a_node_over_its_memory_limit_refuses_new_connections() {
+    let config = Config {
+        max_memory_share: 1e-12,
+        ..Config::for_tests()
+    };
+    let (mut b, b_addr) = node_with(71, &config).await;
+    let (mut a, _) = node(72).await;
+    a.dial(b_addr).unwrap();
+    let (mut denied, mut failed) = (false, false);
+    drive(&mut [&mut b, &mut a], |i, _, e| {
+        match e {
+            SwarmEvent::ConnectionEstablished { .. } if i == 0 => {
+                panic!("B accepted a connection over its memory limit")
+            }
+            SwarmEvent::IncomingConnectionError {
+                error: libp2p::swarm::ListenError::Denied { cause },
+                ..
+            } if i == 0 => {
+                cause
+                    .downcast::<libp2p::memory_connection_limits::MemoryUsageLimitExceeded>()
+                    .expect("denied by the memory limit");
+                denied = true;
+            }
+            SwarmEvent::OutgoingConnectionError { .. } | SwarmEvent::ConnectionClosed { .. } if i == 1 => failed = true,
+            _ => {}
+        }
+        (denied && failed).then_some(())
     })
     .await;
 }
