@@ -453,6 +453,7 @@ pub fn offline_status(st: &State) -> Status {
         sync_bytes_received: 0,
         sync_requests_served: 0,
         sync_requests_refused: 0,
+        identify_received: 0,
     }
 }
 

@@ -316,25 +316,15 @@ pub async fn start(
     let listen = listen_addrs(&mut swarm, config.listen.len()).await;
 
     // Peers: configured ones, then those remembered from earlier runs.
-    let mut dial: Vec<Multiaddr> = config.peers.clone();
-    for (peer, addrs) in state.store().peers().map_err(state::Error::from)? {
-        if let Ok(peer) = peer.parse::<PeerId>() {
-            for a in addrs.iter().filter_map(|a| a.parse::<Multiaddr>().ok()) {
-                swarm.behaviour_mut().kad.add_address(&peer, a.clone());
-                dial.push(a.with_p2p(peer).unwrap_or_else(|a| a));
-            }
-        }
-    }
     for addr in &config.peers {
         if let Some(libp2p::multiaddr::Protocol::P2p(peer)) = addr.iter().last() {
             swarm.behaviour_mut().kad.add_address(&peer, addr.clone());
         }
-    }
-    for addr in dial {
         if let Err(e) = swarm.dial(addr.clone()) {
             tracing::debug!(%addr, error = %e, "dial");
         }
     }
+    net::dial_remembered(&mut swarm, state.store(), state::now()).map_err(state::Error::from)?;
     if !config.peers.is_empty() {
         let _ = swarm.behaviour_mut().kad.bootstrap();
     }

@@ -30,15 +30,20 @@
 //!   `Response::Error` ("rate limited…") and no strike. A requester that
 //!   gets one pauses its pulls from that peer for [`PULL_RETRY`];
 //! - changes are served in pages read from the store
-//!   ([`sync::PAGE_BYTES`]), never a whole document.
+//!   ([`sync::PAGE_BYTES`]), never a whole document;
+//! - identify claims stay in memory ([`peers::Learnt`]) and only feed
+//!   Kademlia for peers that speak it; a peer's address is remembered
+//!   ([`peers::Remembered`]) only after a sync over a connection this node
+//!   dialled there, and written at most once per tick.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
+use libp2p::core::ConnectedPoint;
 use libp2p::futures::StreamExt;
 use libp2p::gossipsub::{self, MessageAcceptance};
 use libp2p::request_response::{self, InboundRequestId, OutboundRequestId, ResponseChannel};
-use libp2p::swarm::SwarmEvent;
+use libp2p::swarm::{ConnectionId, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, Swarm, identify, mdns};
 use mutu_protocol::admission::Report;
 use mutu_protocol::identity::MemberId;
@@ -48,8 +53,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::net::BehaviourEvent;
 use crate::net::behaviour::Behaviour;
-use crate::net::rate;
 use crate::net::sync::{self, GossipBatch, HeadsDigest, Request, Response};
+use crate::net::{peers, rate};
 use crate::state::{self, State};
 
 /// Commands waiting for the actor.
@@ -160,6 +165,8 @@ pub struct Status {
     /// Inbound `/mutu/sync/1` requests refused because their peer was over
     /// its budget or had too many unread answers (never a strike).
     pub sync_requests_refused: u64,
+    /// Identify messages received (kept in memory, never written).
+    pub identify_received: u64,
 }
 
 /// A connected peer, as `mutu peers` shows it.
@@ -334,6 +341,13 @@ struct Actor {
     limiter: rate::Limiter<PeerId>,
     /// Answers to inbound sync requests not yet written out.
     answers: rate::InFlight<PeerId, InboundRequestId>,
+    /// Identify claims (in memory only).
+    learnt: peers::Learnt,
+    /// Peers dialled and synced with: the store's table and what is not
+    /// written yet.
+    remembered: peers::Remembered,
+    /// Connections this node dialled, and the address it dialled.
+    dialled: HashMap<ConnectionId, Multiaddr>,
 }
 
 /// What `/mutu/sync/1` costs, for [`Status`].
@@ -345,6 +359,7 @@ struct SyncCounters {
     bytes_received: u64,
     served: u64,
     refused: u64,
+    identify: u64,
 }
 
 /// A peer's share of the registry's pending buffer: the first 8 bytes of
@@ -374,6 +389,7 @@ pub fn spawn(
 ) -> Result<(Handle, tokio::task::JoinHandle<()>), state::Error> {
     let (tx, rx) = mpsc::channel(COMMAND_CAPACITY);
     let blocked_members = state.store().blocked()?.into_iter().collect();
+    let remembered = peers::Remembered::load(state.store().known_peers()?, state::now());
     let seed = state.member_id().as_bytes()[..8]
         .iter()
         .fold(0u64, |a, b| a << 8 | u64::from(*b));
@@ -392,6 +408,9 @@ pub fn spawn(
         sync_counters: SyncCounters::default(),
         limiter: rate::Limiter::new(config.sync_limits),
         answers: rate::InFlight::new(MAX_RESPONSE_BYTES_IN_FLIGHT_PER_PEER, MAX_RESPONSE_BYTES_IN_FLIGHT),
+        learnt: peers::Learnt::default(),
+        remembered,
+        dialled: HashMap::new(),
         config,
     };
     let task = tokio::spawn(actor.run(rx, shutdown));
@@ -417,6 +436,7 @@ impl Actor {
                 _ = retry_timer.tick() => self.resume_pulls(),
             }
         }
+        self.save_peers();
         tracing::info!("node stopped");
     }
 
@@ -481,6 +501,7 @@ impl Actor {
             sync_bytes_received: self.sync_counters.bytes_received,
             sync_requests_served: self.sync_counters.served,
             sync_requests_refused: self.sync_counters.refused,
+            identify_received: self.sync_counters.identify,
         }
     }
 
@@ -520,20 +541,30 @@ impl Actor {
             }
             SwarmEvent::ConnectionEstablished {
                 peer_id,
+                connection_id,
                 num_established,
                 endpoint,
                 ..
-            } if num_established.get() == 1 => {
-                let addr = endpoint.get_remote_address().clone();
-                self.connected.insert(peer_id, (state::now(), addr));
-                self.start_sync(peer_id)
+            } => {
+                if let ConnectedPoint::Dialer { address, .. } = &endpoint {
+                    self.dialled.insert(connection_id, address.clone());
+                }
+                if num_established.get() == 1 {
+                    let addr = endpoint.get_remote_address().clone();
+                    self.connected.insert(peer_id, (state::now(), addr));
+                    self.start_sync(peer_id)
+                }
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
-                num_established: 0,
+                connection_id,
+                num_established,
                 ..
             } => {
-                self.connected.remove(&peer_id);
+                self.dialled.remove(&connection_id);
+                if num_established == 0 {
+                    self.connected.remove(&peer_id);
+                }
             }
             SwarmEvent::NewListenAddr { address, .. } => tracing::info!(%address, "listening"),
             _ => {}
@@ -759,7 +790,11 @@ impl Actor {
 
     fn handle_sync_event(&mut self, event: request_response::Event<Request, Response>) {
         match event {
-            request_response::Event::Message { peer, message, .. } => match message {
+            request_response::Event::Message {
+                peer,
+                connection_id,
+                message,
+            } => match message {
                 request_response::Message::Request {
                     request_id,
                     request,
@@ -770,7 +805,7 @@ impl Actor {
                         let doc = *doc;
                         self.pull_done(peer, doc);
                     }
-                    self.handle_sync_response(peer, request_id, response);
+                    self.handle_sync_response(peer, connection_id, request_id, response);
                     self.pump_pulls(peer);
                     self.admit_pulled(peer);
                 }
@@ -893,7 +928,13 @@ impl Actor {
         }
     }
 
-    fn handle_sync_response(&mut self, peer: PeerId, id: OutboundRequestId, response: Response) {
+    fn handle_sync_response(
+        &mut self,
+        peer: PeerId,
+        connection: ConnectionId,
+        id: OutboundRequestId,
+        response: Response,
+    ) {
         self.sync_counters.bytes_received += cbor_len(&response);
         let Some((_, pending)) = self.inflight.remove(&id) else {
             return;
@@ -903,8 +944,11 @@ impl Actor {
             return;
         }
         match (pending, response) {
-            (Pending::Summary, Response::InSync) => {}
-            (Pending::Summary, Response::OutOfSync) => self.send_inventory(peer),
+            (Pending::Summary, Response::InSync) => self.synced(peer, connection),
+            (Pending::Summary, Response::OutOfSync) => {
+                self.synced(peer, connection);
+                self.send_inventory(peer)
+            }
             (Pending::Inventory, Response::Inventory(theirs)) => {
                 let ours = self.inventory();
                 for doc in sync::diff_inventory(&ours, &theirs) {
@@ -932,13 +976,48 @@ impl Actor {
         }
     }
 
-    fn handle_identify(&mut self, peer: PeerId, info: identify::Info) {
-        for addr in &info.listen_addrs {
-            self.swarm.behaviour_mut().kad.add_address(&peer, addr.clone());
+    /// `peer` answered a summary well over `connection`: if this node
+    /// dialled that connection, the address it dialled works; remember it
+    /// (written at the next tick). A peer with strikes is not remembered.
+    fn synced(&mut self, peer: PeerId, connection: ConnectionId) {
+        if self.strikes.contains_key(&peer) || self.blocked_until.contains_key(&peer) {
+            return;
         }
-        let addrs: Vec<String> = info.listen_addrs.iter().map(ToString::to_string).collect();
-        if let Err(e) = self.state.store().put_peer(&peer.to_string(), &addrs) {
-            tracing::warn!(error = %e, "could not remember a peer");
+        if let Some(addr) = self.dialled.get(&connection) {
+            self.remembered.synced(peer, addr, state::now());
+        }
+    }
+
+    /// Writes what [`peers::Remembered`] changed since the last call, in one
+    /// commit, forgetting blocked peers first.
+    fn save_peers(&mut self) {
+        for peer in self.blocked_until.keys() {
+            self.remembered.forget(peer);
+        }
+        if let Some((upserts, removed)) = self.remembered.take_changes(state::now())
+            && let Err(e) = self.state.store().update_peers(&upserts, &removed)
+        {
+            tracing::warn!(error = %e, "could not remember peers");
+        }
+    }
+
+    /// An identify claim: kept in memory, fed to Kademlia only if the peer
+    /// speaks it ([`peers::Learnt`]); nothing is written.
+    fn handle_identify(&mut self, peer: PeerId, info: identify::Info) {
+        self.sync_counters.identify += 1;
+        let connected = &self.connected;
+        let update = self
+            .learnt
+            .learn(peer, &info.listen_addrs, &info.protocols, |p| connected.contains_key(p));
+        let kad = &mut self.swarm.behaviour_mut().kad;
+        if let Some(evicted) = update.evicted {
+            kad.remove_peer(&evicted);
+        }
+        for addr in &update.remove {
+            kad.remove_address(&peer, addr);
+        }
+        for addr in update.add {
+            kad.add_address(&peer, addr);
         }
     }
 
@@ -959,6 +1038,7 @@ impl Actor {
             self.strikes.remove(&p);
             self.swarm.behaviour_mut().blocked.unblock_peer(p);
         }
+        self.save_peers();
         self.limiter.forget_full(now);
         // libp2p reports the end of every answer within the request timeout
         // (20 s by default); a minute is a generous guard.

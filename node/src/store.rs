@@ -7,7 +7,12 @@
 //!   each document's changes in the order they were admitted (an order in
 //!   which every change follows its dependencies);
 //! - `meta`: counters;
-//! - `peers`: peer id → known addresses (newline separated);
+//! - `known_peers`: peer id → (when we last synced with it, in ms since
+//!   the epoch; addresses that sync worked over, newline separated, most
+//!   recent first). Only addresses this node dialled and synced over are
+//!   written here, never what a peer claims (see [`crate::net::peers`]);
+//!   the table of earlier versions (`peers`, filled from identify claims) is
+//!   dropped when the store opens;
 //! - `blocked`: member id → () (local policy);
 //! - `equivocations`: member id (32) ‖ hash of the other change (32) →
 //!   the evidence that the member signed two histories (see
@@ -20,6 +25,7 @@
 //! [`Error::Locked`] (redb locks the file), never a corrupted store.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use mutu_protocol::admission::{Admitted, Equivocation};
 use mutu_protocol::identity::MemberId;
@@ -29,7 +35,9 @@ use redb::{Database, Durability, ReadableDatabase, ReadableTable, ReadableTableM
 const CHANGES: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("changes");
 const DOC_LOG: TableDefinition<&[u8; 40], &[u8; 32]> = TableDefinition::new("doc_log");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
-const PEERS: TableDefinition<&str, &str> = TableDefinition::new("peers");
+/// The peer table of earlier versions (addresses peers claimed): dropped.
+const OLD_PEERS: TableDefinition<&str, &str> = TableDefinition::new("peers");
+const KNOWN_PEERS: TableDefinition<&str, (u64, &str)> = TableDefinition::new("known_peers");
 const BLOCKED: TableDefinition<&[u8; 32], ()> = TableDefinition::new("blocked");
 const EQUIVOCATIONS: TableDefinition<&[u8; 64], &[u8]> = TableDefinition::new("equivocations");
 
@@ -89,6 +97,19 @@ db_err!(
 #[derive(Debug)]
 pub struct Store {
     db: Database,
+    /// Write transactions committed since the store was opened.
+    commits: AtomicU64,
+}
+
+/// A remembered peer, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPeer {
+    /// The peer id, as text.
+    pub peer: String,
+    /// When this node last synced with it (ms since the epoch).
+    pub synced_at: u64,
+    /// Addresses this node dialled and synced over, most recent first.
+    pub addrs: Vec<String>,
 }
 
 /// A page of stored changes ([`Store::changes_page`]).
@@ -178,12 +199,28 @@ impl Store {
             tx.open_table(CHANGES)?;
             tx.open_table(DOC_LOG)?;
             tx.open_table(META)?;
-            tx.open_table(PEERS)?;
+            tx.open_table(KNOWN_PEERS)?;
             tx.open_table(BLOCKED)?;
+            tx.delete_table(OLD_PEERS)?;
             tx.open_table(EQUIVOCATIONS)?;
         }
         tx.commit()?;
-        Ok(Self { db })
+        Ok(Self {
+            db,
+            commits: AtomicU64::new(0),
+        })
+    }
+
+    /// Write transactions committed since the store was opened (opening
+    /// not counted).
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
+    }
+
+    fn commit(&self, tx: redb::WriteTransaction) -> Result<(), Error> {
+        tx.commit()?;
+        self.commits.fetch_add(1, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Stores admitted changes in one durable commit, in the given order.
@@ -212,7 +249,7 @@ impl Store {
             }
             meta.insert(NEXT_ARRIVAL, next)?;
         }
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(added)
     }
 
@@ -279,6 +316,38 @@ impl Store {
         Ok(())
     }
 
+    /// Stored changes with these hashes, in the given order (unknown
+    /// hashes are skipped), as many as fit in `max_bytes` and `max_count`:
+    /// a change costs its stored size plus `overhead`, and the first one
+    /// found is always taken. Reads at most one change past the cut, to
+    /// tell whether there is more. A request for a whole document reads one
+    /// page, never the document.
+    pub fn changes_page(
+        &self,
+        hashes: &[[u8; 32]],
+        max_bytes: usize,
+        max_count: usize,
+        overhead: usize,
+    ) -> Result<Page, Error> {
+        let tx = self.db.begin_read()?;
+        let table = tx.open_table(CHANGES)?;
+        let mut page = Page::default();
+        let mut size = 0;
+        for h in hashes {
+            let Some(v) = table.get(h)? else { continue };
+            let bytes = v.value();
+            page.bytes_read += bytes.len() as u64;
+            let cost = bytes.len() + overhead;
+            if !page.changes.is_empty() && (size + cost > max_bytes || page.changes.len() >= max_count) {
+                page.more = true;
+                break;
+            }
+            size += cost;
+            page.changes.push(decode(bytes)?);
+        }
+        Ok(page)
+    }
+
     /// Keeps the proofs of `found` (members that signed two histories),
     /// each with the change this node holds, in one durable commit. A
     /// proof already kept, or beyond the bounds, is skipped. Returns how
@@ -316,7 +385,7 @@ impl Store {
                 added += 1;
             }
         }
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(added)
     }
 
@@ -335,38 +404,6 @@ impl Store {
         }
         out.sort_by_key(|e| e.found_at);
         Ok(out)
-    }
-
-    /// Stored changes with these hashes, in the given order (unknown
-    /// hashes are skipped), as many as fit in `max_bytes` and `max_count`:
-    /// a change costs its stored size plus `overhead`, and the first one
-    /// found is always taken. Reads at most one change past the cut, to
-    /// tell whether there is more. A request for a whole document reads one
-    /// page, never the document.
-    pub fn changes_page(
-        &self,
-        hashes: &[[u8; 32]],
-        max_bytes: usize,
-        max_count: usize,
-        overhead: usize,
-    ) -> Result<Page, Error> {
-        let tx = self.db.begin_read()?;
-        let table = tx.open_table(CHANGES)?;
-        let mut page = Page::default();
-        let mut size = 0;
-        for h in hashes {
-            let Some(v) = table.get(h)? else { continue };
-            let bytes = v.value();
-            page.bytes_read += bytes.len() as u64;
-            let cost = bytes.len() + overhead;
-            if !page.changes.is_empty() && (size + cost > max_bytes || page.changes.len() >= max_count) {
-                page.more = true;
-                break;
-            }
-            size += cost;
-            page.changes.push(decode(bytes)?);
-        }
-        Ok(page)
     }
 
     /// One document's changes in arrival order.
@@ -420,7 +457,7 @@ impl Store {
             hi[32..].copy_from_slice(&[0xff; 8]);
             log.retain_in::<&[u8; 40], _>(&lo..=&hi, |_, _| false)?;
         }
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(())
     }
 
@@ -435,7 +472,7 @@ impl Store {
                 t.remove(member.as_bytes())?;
             }
         }
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(())
     }
 
@@ -447,26 +484,39 @@ impl Store {
             .collect()
     }
 
-    /// Remembers a peer's addresses (replacing what was known).
-    pub fn put_peer(&self, peer: &str, addrs: &[String]) -> Result<(), Error> {
+    /// Writes remembered peers (replacing what was stored for each) and
+    /// forgets `removed`, in one durable commit.
+    pub fn update_peers(&self, upserts: &[StoredPeer], removed: &[String]) -> Result<(), Error> {
         let mut tx = self.db.begin_write()?;
         tx.set_durability(Durability::Immediate)?;
         {
-            let mut t = tx.open_table(PEERS)?;
-            t.insert(peer, addrs.join("\n").as_str())?;
+            let mut t = tx.open_table(KNOWN_PEERS)?;
+            for p in upserts {
+                t.insert(p.peer.as_str(), (p.synced_at, p.addrs.join("\n").as_str()))?;
+            }
+            for p in removed {
+                t.remove(p.as_str())?;
+            }
         }
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(())
     }
 
-    /// Known peers and their addresses.
-    pub fn peers(&self) -> Result<Vec<(String, Vec<String>)>, Error> {
+    /// Remembered peers, in peer id order.
+    pub fn known_peers(&self) -> Result<Vec<StoredPeer>, Error> {
         let tx = self.db.begin_read()?;
-        let t = tx.open_table(PEERS)?;
+        let t = tx.open_table(KNOWN_PEERS)?;
         t.iter()?
             .map(|e| {
-                e.map(|(k, v)| (k.value().to_owned(), v.value().lines().map(str::to_owned).collect()))
-                    .map_err(Error::from)
+                e.map(|(k, v)| {
+                    let (synced_at, addrs) = v.value();
+                    StoredPeer {
+                        peer: k.value().to_owned(),
+                        synced_at,
+                        addrs: addrs.lines().map(str::to_owned).collect(),
+                    }
+                })
+                .map_err(Error::from)
             })
             .collect()
     }

@@ -283,6 +283,8 @@ impl TestNode {
             libp2p::identity::Keypair::ed25519_from_bytes(state.secret_key().to_bytes()).expect("an ed25519 key");
         let mut swarm = net::build_memory_swarm(keypair, &net::Config::for_tests()).expect("a memory swarm");
         let listener = swarm.listen_on(self.addr.clone()).expect("the memory address is free");
+        // As `mutu run` does: dial the peers remembered from earlier runs.
+        net::dial_remembered(&mut swarm, state.store(), state::now()).expect("the peer table reads");
         let (tx, rx) = watch::channel(false);
         let (handle, task) = actor::spawn(state, swarm, self.config.clone(), rx).expect("the actor starts");
         // Listening is asynchronous: wait until the address is bound, so a

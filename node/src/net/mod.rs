@@ -7,6 +7,7 @@
 //! it; this module only builds it and defines what goes over the wire.
 
 pub mod behaviour;
+pub mod peers;
 pub mod rate;
 pub mod sync;
 
@@ -19,7 +20,11 @@ use libp2p::core::Transport;
 use libp2p::core::transport::MemoryTransport;
 use libp2p::core::upgrade::Version;
 use libp2p::identity::Keypair;
+use libp2p::swarm::dial_opts::DialOpts;
 use libp2p::{Swarm, SwarmBuilder, noise, tcp, yamux};
+use mutu_protocol::Timestamp;
+
+use crate::store::{self, Store};
 
 pub use behaviour::{Behaviour, BehaviourEvent, MAX_GOSSIP_BATCH_BYTES, TOPIC};
 
@@ -154,6 +159,24 @@ pub enum Error {
     Publish(#[source] libp2p::gossipsub::PublishError),
     #[error(transparent)]
     Sync(#[from] sync::Error),
+}
+
+/// Dials the peers this node synced with in earlier runs, as a starting
+/// node does: at most [`peers::MAX_REDIALS`], most recently synced first,
+/// each over the addresses that worked (Kademlia learns them too). Returns
+/// how many peers were dialled.
+pub fn dial_remembered(swarm: &mut Swarm<Behaviour>, store: &Store, now: Timestamp) -> Result<usize, store::Error> {
+    let redials = peers::Remembered::load(store.known_peers()?, now).redials(peers::MAX_REDIALS);
+    let count = redials.len();
+    for (peer, addrs) in redials {
+        for a in &addrs {
+            swarm.behaviour_mut().kad.add_address(&peer, a.clone());
+        }
+        if let Err(e) = swarm.dial(DialOpts::peer_id(peer).addresses(addrs).build()) {
+            tracing::debug!(%peer, error = %e, "dial a remembered peer");
+        }
+    }
+    Ok(count)
 }
 
 /// The production swarm: TCP (nodelay) and QUIC, noise, yamux, DNS.
