@@ -49,7 +49,11 @@
 //! `unknown,foreign,deflated,bomb,big,opbomb`, default all: what `gossip`
 //! and `answers` send); `MUTU_BENCH_LARGE_DOCS` (4) and
 //! `MUTU_BENCH_LARGE_RECORDS` (4 000 records of ~1 KB each, per document);
-//! `MUTU_BENCH_FLOOD_MAX_S` (120: phase 2 stops publishing after that).
+//! `MUTU_BENCH_FLOOD_MAX_S` (120: phase 2 stops publishing after that);
+//! `MUTU_BENCH_NICE` (0): run the flooders' threads at that nice value, so
+//! that on a small machine they take only the CPU that F and the honest
+//! nodes leave (as if the attacker had a machine of its own; the flood is
+//! then as fast as that leftover allows).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -94,9 +98,10 @@ const JUNK_PER_MESSAGE: usize = 4;
 const BURST: usize = 32;
 /// Documents a junk flooder claims in its inventory (F pulls them all).
 const ANSWER_DOCS: usize = 8;
-/// Members whose orphans `orphans` sends, and orphans per member.
-const ORPHAN_MEMBERS: u64 = 64;
-const ORPHANS_PER_MEMBER: u64 = 1_024;
+/// Members whose orphans `orphans` sends.
+const ORPHAN_MEMBERS: u64 = 256;
+/// Orphan messages made ahead of the flooder that sends them.
+const ORPHAN_QUEUE: usize = 256;
 /// Orphans per gossip message (of one member).
 const ORPHANS_PER_MESSAGE: usize = 16;
 /// Concurrent `ChangesSince` requests per row 6 connection (F serves at
@@ -157,6 +162,25 @@ fn runtime(threads: usize) -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .expect("tokio runtime")
+}
+
+/// Lowers the calling thread's priority to nice `nice` (with `renice`: the
+/// workspace forbids `unsafe`, so no `setpriority` here). 0: unchanged.
+fn renice_this_thread(nice: usize) {
+    if nice == 0 {
+        return;
+    }
+    // "/proc/thread-self" links to "<pid>/task/<tid>".
+    let Some(tid) = std::fs::read_link("/proc/thread-self")
+        .ok()
+        .and_then(|p| p.file_name().map(|t| t.to_string_lossy().into_owned()))
+    else {
+        return;
+    };
+    let _ = Command::new("renice")
+        .args(["-n", &nice.to_string(), "-p", &tid])
+        .stdout(Stdio::null())
+        .status();
 }
 
 fn need(title: String, description: String) -> Body {
@@ -502,8 +526,9 @@ const CONTROL: &str = "busy";
 struct Junk {
     /// Per kind, per junk member: a pool of distinct crafted changes.
     pools: Vec<(&'static str, Vec<Vec<SignedChange>>)>,
-    /// Orphans, per member: distinct, each with a made-up dependency.
-    orphans: Vec<Vec<SignedChange>>,
+    /// Orphan members: their seeds and valid first changes, from which
+    /// [`orphan_maker`] makes ever new orphans.
+    orphan_bases: Vec<([u8; 32], SignedChange)>,
 }
 
 /// A valid first change of the member of `seed`: one need.
@@ -586,37 +611,23 @@ impl Junk {
                 .collect();
             handles.into_iter().map(|h| h.join().expect("junk thread")).collect()
         });
-        let orphans = if orphans {
-            std::thread::scope(|s| {
-                let handles: Vec<_> = (0..2u64)
-                    .map(|half| {
-                        s.spawn(move || {
-                            (half * ORPHAN_MEMBERS / 2..(half + 1) * ORPHAN_MEMBERS / 2)
-                                .map(|u| {
-                                    let seed = seeded_bytes("orphan member", u);
-                                    let base = first_change(&seed, "orphan", 0);
-                                    (0..ORPHANS_PER_MEMBER)
-                                        .map(|i| craft::orphan(&seed, &base, i))
-                                        .collect()
-                                })
-                                .collect::<Vec<Vec<_>>>()
-                        })
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .flat_map(|h| h.join().expect("orphan thread"))
-                    .collect()
-            })
+        let orphan_bases = if orphans {
+            (0..ORPHAN_MEMBERS)
+                .map(|u| {
+                    let seed = seeded_bytes("orphan member", u);
+                    let base = first_change(&seed, "orphan", 0);
+                    (seed, base)
+                })
+                .collect()
         } else {
             Vec::new()
         };
-        Junk { pools, orphans }
+        Junk { pools, orphan_bases }
     }
 
     /// Gossip message `k`: [`JUNK_PER_MESSAGE`] changes of one member and
     /// one kind, a distinct selection for every `k` until the pools wrap.
-    fn gossip_message(&self, k: u64) -> (Vec<u8>, usize) {
+    fn gossip_message(&self, k: u64) -> (Vec<u8>, usize, bool) {
         let (_, pool) = &self.pools[(k % self.pools.len() as u64) as usize];
         let j = k / self.pools.len() as u64;
         let members = &pool[(j % JUNK_MEMBERS) as usize];
@@ -631,7 +642,10 @@ impl Junk {
             changes,
         };
         let n = batch.changes.len();
-        (batch.encode().expect("a junk batch encodes"), n)
+        // Past `P × (P − 1)` selections per member, messages repeat (F's
+        // gossipsub drops a repeat within its duplicate cache's minute).
+        let repeat = w >= p * (p - 1);
+        (batch.encode().expect("a junk batch encodes"), n, repeat)
     }
 
     /// What a junk flooder's sync answers carry for identity `id`:
@@ -650,20 +664,39 @@ impl Junk {
             .collect()
     }
 
-    /// Orphan message `k`: [`ORPHANS_PER_MESSAGE`] orphans of one member.
-    fn orphan_message(&self, k: u64) -> (Vec<u8>, usize) {
-        let per_member = ORPHANS_PER_MEMBER as usize / ORPHANS_PER_MESSAGE;
-        let total = self.orphans.len() * per_member;
-        let k = (k as usize) % total;
-        // Member-major interleaving: consecutive messages go to different
-        // documents, so no document's share fills first.
-        let member = &self.orphans[k % self.orphans.len()];
-        let start = (k / self.orphans.len()) * ORPHANS_PER_MESSAGE;
+    /// Orphan message `k`: [`ORPHANS_PER_MESSAGE`] new orphans of one
+    /// member (consecutive messages go to different members).
+    fn orphan_message(&self, k: u64) -> Vec<u8> {
+        let members = self.orphan_bases.len() as u64;
+        let (seed, base) = &self.orphan_bases[(k % members) as usize];
+        let first = (k / members) * ORPHANS_PER_MESSAGE as u64;
         let batch = GossipBatch {
-            doc: member[0].doc(),
-            changes: member[start..start + ORPHANS_PER_MESSAGE].to_vec(),
+            doc: base.doc(),
+            changes: (first..first + ORPHANS_PER_MESSAGE as u64)
+                .map(|i| craft::orphan(seed, base, i))
+                .collect(),
         };
-        (batch.encode().expect("an orphan batch encodes"), ORPHANS_PER_MESSAGE)
+        batch.encode().expect("an orphan batch encodes")
+    }
+}
+
+/// Makes orphan messages for the `orphans` flooders on a thread of its own
+/// (every orphan a new one: re-sent ones would cost F only a duplicate
+/// check), until the flood stops.
+fn orphan_maker(flood: Arc<Flood>, tx: tokio::sync::mpsc::Sender<Vec<u8>>, nice: usize) {
+    renice_this_thread(nice);
+    for k in 0.. {
+        let mut message = flood.junk.orphan_message(k);
+        loop {
+            match tx.try_send(message) {
+                Ok(()) => break,
+                Err(tokio::sync::mpsc::error::TrySendError::Full(m)) if !flood.stopped() => {
+                    message = m;
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Err(_) => return,
+            }
+        }
     }
 }
 
@@ -682,6 +715,8 @@ struct Counters {
     /// Publishes refused because the connection's send queue was full
     /// (F not reading fast enough), retried.
     gossip_queue_full: AtomicU64,
+    /// Messages published that repeat an earlier one (the pools wrapped).
+    gossip_repeats: AtomicU64,
     /// Messages not sent because the pools wrapped (same bytes again).
     duplicates: AtomicU64,
     answer_inventories: AtomicU64,
@@ -717,7 +752,8 @@ struct Flood {
     /// Next identity number (fresh keys for every new flooder).
     next_identity: AtomicU64,
     next_gossip: AtomicU64,
-    next_orphan: AtomicU64,
+    /// Orphan messages from [`orphan_maker`].
+    orphan_rx: tokio::sync::Mutex<tokio::sync::mpsc::Receiver<Vec<u8>>>,
     next_head: AtomicU64,
 }
 
@@ -805,7 +841,10 @@ impl Flood {
             'identity: while !self.stopped() {
                 for _ in 0..BURST {
                     let k = self.next_gossip.fetch_add(1, Ordering::Relaxed);
-                    let (bytes, changes) = self.junk.gossip_message(k);
+                    let (bytes, changes, repeat) = self.junk.gossip_message(k);
+                    if repeat {
+                        add(&self.counters.gossip_repeats, 1);
+                    }
                     let len = bytes.len() as u64;
                     match self.publish(&m, bytes).await {
                         None => break 'identity,
@@ -864,8 +903,10 @@ impl Flood {
             let Some(m) = self.connect_mal().await else { continue };
             let mut sent = 0;
             while !self.stopped() && sent < share {
-                let k = self.next_orphan.fetch_add(1, Ordering::Relaxed);
-                let (bytes, n) = self.junk.orphan_message(k);
+                let Some(bytes) = self.orphan_rx.lock().await.recv().await else {
+                    return;
+                };
+                let n = ORPHANS_PER_MESSAGE;
                 let len = bytes.len() as u64;
                 sent += 1;
                 match self.publish(&m, bytes).await {
@@ -1140,8 +1181,7 @@ fn main() {
         .map(|(_, p)| p.iter().map(Vec::len).sum::<usize>())
         .sum();
     eprintln!(
-        "made {junk_changes} crafted changes and {} orphans in {:.1} s",
-        junk.orphans.iter().map(Vec::len).sum::<usize>(),
+        "made {junk_changes} crafted changes in {:.1} s",
         t.elapsed().as_secs_f64()
     );
 
@@ -1221,6 +1261,7 @@ fn main() {
     );
 
     // Phase 2: the flood.
+    let (orphan_tx, orphan_rx) = tokio::sync::mpsc::channel(ORPHAN_QUEUE);
     let flood = Arc::new(Flood {
         f_addr,
         f_peer,
@@ -1230,10 +1271,16 @@ fn main() {
         stop: AtomicBool::new(false),
         next_identity: AtomicU64::new(0),
         next_gossip: AtomicU64::new(0),
-        next_orphan: AtomicU64::new(0),
+        orphan_rx: tokio::sync::Mutex::new(orphan_rx),
         next_head: AtomicU64::new(0),
     });
-    let flood_rt = runtime(2);
+    let nice = env_usize("MUTU_BENCH_NICE", 0);
+    let flood_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .on_thread_start(move || renice_this_thread(nice))
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
     let f_start = f.status();
     let (rss_before, _) = sampler.phase();
     let cpu0 = cpu_s(pid);
@@ -1252,6 +1299,10 @@ fn main() {
     if on("answers") {
         spawn(SLOTS_ANSWERS, &|f| flood_rt.spawn(f.answers_slot()));
     }
+    let maker = on("orphans").then(|| {
+        let flood = flood.clone();
+        std::thread::spawn(move || orphan_maker(flood, orphan_tx, nice))
+    });
     if on("orphans") {
         spawn(SLOTS_ORPHANS, &|f| flood_rt.spawn(f.orphans_slot()));
     }
@@ -1264,6 +1315,7 @@ fn main() {
     let busy = on(CONTROL).then(|| {
         let flood = flood.clone();
         std::thread::spawn(move || {
+            renice_this_thread(nice);
             let mut x = 0u64;
             while !flood.stopped() {
                 for _ in 0..100_000 {
@@ -1282,8 +1334,8 @@ fn main() {
         propagation(&h1, &h2, publishes, "flood", flood_max),
     );
     flood.stop.store(true, Ordering::Relaxed);
-    if let Some(b) = busy {
-        b.join().expect("busy thread");
+    for t in [busy, maker].into_iter().flatten() {
+        t.join().expect("busy or orphan thread");
     }
     let flood_s = flood_started.elapsed().as_secs_f64();
     let flood_cpu_s = cpu_s(pid) - cpu0;
@@ -1334,6 +1386,7 @@ fn main() {
             "bytes": get(&c.gossip_bytes),
             "queue_full_retries": get(&c.gossip_queue_full),
             "duplicates_skipped": get(&c.duplicates),
+            "repeats": get(&c.gossip_repeats),
         },
         "answers": {
             "inventories": get(&c.answer_inventories),
@@ -1396,6 +1449,7 @@ fn main() {
             "f_cpu_s_flood": round(flood_cpu_s, 2),
             "f_cpu_per_wall_flood": round(flood_cpu_s / flood_s, 2),
             "flooders_cpu_per_wall": round(flooders_cpu_s / flood_s, 2),
+            "flooders_nice": nice,
             "h1_h2_direct": direct,
             "flood": flood_figures,
         })
