@@ -3,6 +3,10 @@
 //! gossip batches the test gives it and, once told to forge, answers
 //! `/mutu/sync/1` with an inventory claiming the forged documents and with
 //! the forged changes for any document asked for.
+//!
+//! [`MalNode::spawn`] runs over the memory transport (multi-node tests);
+//! [`MalNode::spawn_tcp`] over TCP, dialling only (the `hostile` benchmark,
+//! whose flooded node is another process).
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -28,6 +32,8 @@ pub struct Log {
     pub subscribed: HashSet<PeerId>,
     /// `Changes` responses carrying forgeries.
     pub forged_responses: u32,
+    /// Bytes of the forged changes in those responses.
+    pub forged_bytes: u64,
 }
 
 /// The malicious peer's state, shared by its event loop and the test's
@@ -49,11 +55,25 @@ pub struct MalNode {
 }
 
 impl MalNode {
+    /// Malicious peer `n` on the memory transport, listening on
+    /// [`memory_addr`]`(n)`.
     pub fn spawn(n: u64) -> Self {
         let keypair = libp2p::identity::Keypair::ed25519_from_bytes(seeded_bytes::<32>("malicious", n)).unwrap();
-        let peer_id = keypair.public().to_peer_id();
         let mut swarm = net::build_memory_swarm(keypair, &net::Config::for_tests()).unwrap();
         swarm.listen_on(memory_addr(n)).unwrap();
+        Self::drive(swarm)
+    }
+
+    /// A malicious peer with `keypair` on the production transports (TCP,
+    /// noise, yamux) with `config`; it listens nowhere, it only dials.
+    pub fn spawn_tcp(keypair: libp2p::identity::Keypair, config: &net::Config) -> Self {
+        Self::drive(net::build_swarm(keypair, config).unwrap())
+    }
+
+    /// Runs `swarm` in a task of its own; the task ends when the handle is
+    /// dropped.
+    fn drive(mut swarm: Swarm<Behaviour>) -> Self {
+        let peer_id = *swarm.local_peer_id();
         let (tx, mut rx) = mpsc::channel::<MalFn>(16);
         tokio::spawn(async move {
             let mut mal = Mal::default();
@@ -150,6 +170,7 @@ impl Mal {
                 let changes = forged.as_ref().and_then(|f| f.get(&doc)).cloned().unwrap_or_default();
                 if !changes.is_empty() {
                     self.log.forged_responses += 1;
+                    self.log.forged_bytes += changes.iter().map(|c| c.size() as u64).sum::<u64>();
                 }
                 Response::Changes { changes, more: false }
             }
