@@ -1,0 +1,299 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! The fuzz targets in the normal test suite: each target runs over its
+//! seeds, its committed corpus (`fuzz/corpus/NAME/`) and a bounded number of
+//! seeded mutations of those (`mutu_tests::fuzz::mutate`; seed from
+//! `MUTU_TEST_SEED`), and every crash found so far is replayed
+//! (`tests/fuzz-regressions/NAME/`).
+//!
+//! A failing input is saved under `target/tmp/fuzz-failures/NAME/` and the
+//! failure says where: replay it with
+//! `cargo fuzz run NAME target/tmp/fuzz-failures/NAME/FILE` (see HACKING.md,
+//! "Fuzzing"), then keep it, minimised, in `tests/fuzz-regressions/NAME/`.
+//!
+//! The coverage-guided campaign is libFuzzer's (the `fuzz/` crate); this is
+//! the regression net CI runs on stable.
+
+use std::collections::BTreeSet;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+
+use mutu_tests::fuzz::mutate::{self, Rng};
+use mutu_tests::fuzz::{self, Target, seeds};
+use mutu_tests::net::test_seed;
+use sha2::{Digest, Sha256};
+
+/// Mutations per target and run, unless `MUTU_FUZZ_MUTATIONS` says
+/// otherwise: a few seconds per target on a 2-core machine.
+fn mutations(name: &str) -> usize {
+    if let Some(n) = std::env::var("MUTU_FUZZ_MUTATIONS")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+    {
+        return n;
+    }
+    match name {
+        // Builds values up to the 16 MiB response limit and back.
+        "sync_roundtrip" => 200,
+        // Each execution admits into a registry and re-opens it.
+        "admit" | "record_cbor" | "gossip_batch" | "sync_response" | "bundle_json" | "change_chunk" => 1_500,
+        _ => 5_000,
+    }
+}
+
+/// The longest input a mutation may make.
+const MAX_INPUT: usize = 1024 * 1024;
+
+/// Regression inputs of crashes fixed on the admission branch (issue 7,
+/// row 1: admission must establish that Automerge can apply a change):
+/// they fail here until that branch is merged, and are replayed by the
+/// ignored test below. `TARGET/FILE` each. Empty this list on merge.
+const FIXED_BY_THE_ADMISSION_BRANCH: &[&str] = &[
+    // automerge 0.12 `op_set2/change/batch.rs:1121` (`lookup_actor(a).unwrap()`):
+    // a change whose header lists actors that no operation uses.
+    "admit/extra-actors-in-header-that-no-op-uses",
+    // automerge 0.12 `op_set2/change/batch.rs:859` (`import_ops_to(..).unwrap()`):
+    // an operation whose predecessor names an actor index the header lacks.
+    "admit/op-predecessor-names-an-unlisted-actor",
+    // automerge 0.12 `change_graph.rs:564` (`assert!(change.seq() == 1)`): a
+    // change that carries an author field and is not its actor's first.
+    "admit/author-field-on-a-later-change",
+];
+
+/// Where the crashes above panic. Until the admission branch is merged, a
+/// seeded mutation that panics at one of these places is counted, not
+/// failed, so the campaigns keep catching *other* crashes; any other panic
+/// fails. Empty this list on merge.
+const KNOWN_UNTIL_THE_ADMISSION_BRANCH: &[&str] = &[
+    "automerge-0.12.0/src/op_set2/change/batch.rs:1121",
+    "automerge-0.12.0/src/op_set2/change/batch.rs:859",
+    "automerge-0.12.0/src/change_graph.rs:564",
+];
+
+thread_local! {
+    /// Where the last panic on this thread happened (`file:line`).
+    static PANICKED_AT: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Records each panic's place for [`run`], then reports it as usual.
+fn watch_panics() {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let at = info.location().map(|l| format!("{}:{}", l.file(), l.line()));
+            let known = at
+                .as_deref()
+                .is_some_and(|at| KNOWN_UNTIL_THE_ADMISSION_BRANCH.iter().any(|k| at.ends_with(k)));
+            PANICKED_AT.with(|p| *p.borrow_mut() = at);
+            if !known {
+                default(info);
+            }
+        }));
+    });
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn corpus_dir(name: &str) -> PathBuf {
+    root().join("fuzz").join("corpus").join(name)
+}
+
+fn regressions_dir(name: &str) -> PathBuf {
+    root().join("tests").join("fuzz-regressions").join(name)
+}
+
+/// The files of `dir` (none if it does not exist), sorted by name.
+fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(String, Vec<u8>)> = entries
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read(&p).unwrap())
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// How an input went.
+#[derive(Debug, PartialEq, Eq)]
+enum Outcome {
+    Passed,
+    /// Panicked at a place of [`KNOWN_UNTIL_THE_ADMISSION_BRANCH`].
+    Known,
+}
+
+/// Runs `target` on `input`; on a panic (other than a known one, when
+/// `tolerate_known`), saves the input and fails saying where it is and how
+/// it came.
+fn run(target: Target, input: &[u8], how: &str, tolerate_known: bool) -> Outcome {
+    watch_panics();
+    if catch_unwind(AssertUnwindSafe(|| (target.run)(input))).is_ok() {
+        return Outcome::Passed;
+    }
+    let at = PANICKED_AT.with(|p| p.borrow_mut().take()).unwrap_or_default();
+    let known = KNOWN_UNTIL_THE_ADMISSION_BRANCH.iter().any(|k| at.ends_with(k));
+    if tolerate_known && known {
+        return Outcome::Known;
+    }
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("fuzz-failures")
+        .join(target.name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let hash: String = Sha256::digest(input)[..8].iter().map(|b| format!("{b:02x}")).collect();
+    let path = dir.join(format!("crash-{hash}"));
+    std::fs::write(&path, input).unwrap();
+    panic!(
+        "fuzz target `{}` failed on {how} (MUTU_TEST_SEED={}), panicking at {at}; the input is saved in {}",
+        target.name,
+        test_seed(),
+        path.display()
+    );
+}
+
+/// Seeds and corpus, then seeded mutations of them.
+fn campaign(name: &str) {
+    let target = fuzz::target(name).expect("a target of that name");
+    let mut inputs = seeds::seeds(name);
+    inputs.extend(files(&corpus_dir(name)));
+    assert!(!inputs.is_empty(), "{name} has seeds");
+    for (file, input) in &inputs {
+        run(target, input, &format!("`{file}`"), false);
+    }
+    let pool: Vec<&[u8]> = inputs.iter().map(|(_, i)| &i[..]).collect();
+    let label: u64 = name
+        .bytes()
+        .fold(0, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
+    let mut rng = Rng::new(test_seed() ^ label);
+    let mut known = 0;
+    let n = mutations(name);
+    for i in 0..n {
+        let (file, base) = &inputs[rng.below(inputs.len())];
+        let input = mutate::mutate(&mut rng, base, &pool, MAX_INPUT);
+        if run(target, &input, &format!("mutation {i} of `{file}`"), true) == Outcome::Known {
+            known += 1;
+        }
+    }
+    eprintln!(
+        "{name}: {} inputs, {n} mutations, {known} of them panicking where the admission branch fixes it",
+        inputs.len()
+    );
+}
+
+/// One test per target, so they run in parallel and fail apart.
+macro_rules! campaigns {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                campaign(stringify!($name));
+            }
+        )*
+
+        /// Every target of the library has its test here.
+        #[test]
+        fn every_target_runs_in_the_suite() {
+            let here: BTreeSet<&str> = [$(stringify!($name)),*].into_iter().collect();
+            let all: BTreeSet<&str> = fuzz::TARGETS.iter().map(|t| t.name).collect();
+            assert_eq!(here, all);
+        }
+    };
+}
+
+campaigns!(
+    change_chunk,
+    record_cbor,
+    gossip_batch,
+    sync_request,
+    sync_response,
+    sync_roundtrip,
+    bundle_json,
+    admit
+);
+
+/// Every crash found so far, minimised, except those fixed on the
+/// admission branch.
+#[test]
+fn regressions_replay() {
+    let mut replayed = 0;
+    for target in fuzz::TARGETS {
+        for (file, input) in files(&regressions_dir(target.name)) {
+            if FIXED_BY_THE_ADMISSION_BRANCH.contains(&format!("{}/{file}", target.name).as_str()) {
+                continue;
+            }
+            run(*target, &input, &format!("regression `{file}`"), false);
+            replayed += 1;
+        }
+    }
+    eprintln!("replayed {replayed} regression inputs");
+}
+
+/// The crashes the admission branch fixes (issue 7, rows 1 and 2).
+#[test]
+#[ignore = "fixed by the admission branch"]
+fn regressions_fixed_by_the_admission_branch() {
+    for entry in FIXED_BY_THE_ADMISSION_BRANCH {
+        let (name, file) = entry.split_once('/').unwrap();
+        let target = fuzz::target(name).unwrap();
+        let input = std::fs::read(regressions_dir(name).join(file)).unwrap();
+        run(target, &input, &format!("regression `{entry}`"), false);
+    }
+}
+
+/// The libFuzzer crate has one target per library target, and the
+/// committed corpora stay small (a few hundred files, none over 1 MiB).
+#[test]
+fn every_target_has_a_libfuzzer_binary_and_a_small_corpus() {
+    let manifest = std::fs::read_to_string(root().join("fuzz").join("Cargo.toml")).unwrap();
+    for target in fuzz::TARGETS {
+        let source = root()
+            .join("fuzz")
+            .join("fuzz_targets")
+            .join(format!("{}.rs", target.name));
+        let text = std::fs::read_to_string(&source).unwrap_or_else(|e| panic!("{}: {e}", source.display()));
+        assert!(
+            text.contains(&format!("fuzz::{}::run", target.name)),
+            "{} calls the library's target",
+            source.display()
+        );
+        assert!(
+            manifest.contains(&format!("name = \"{}\"", target.name)),
+            "fuzz/Cargo.toml has a [[bin]] for {}",
+            target.name
+        );
+        let corpus = files(&corpus_dir(target.name));
+        assert!(!corpus.is_empty(), "{} has a committed corpus", target.name);
+        assert!(corpus.len() <= 300, "{}: {} corpus files", target.name, corpus.len());
+        for (file, bytes) in &corpus {
+            assert!(bytes.len() <= 1024 * 1024, "{}/{file} is over 1 MiB", target.name);
+        }
+    }
+}
+
+/// Writes every target's seeds into its corpus directory (`seed-*` files;
+/// other files are left alone). Run after changing the fixtures:
+/// `cargo test -p mutu-tests --test fuzz -- --ignored write_seeds`.
+#[test]
+#[ignore = "writes the seed corpus; run by hand"]
+fn write_seeds() {
+    for target in fuzz::TARGETS {
+        let dir = corpus_dir(target.name);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (file, _) in files(&dir) {
+            if file.starts_with("seed-") {
+                std::fs::remove_file(dir.join(file)).unwrap();
+            }
+        }
+        let seeds = seeds::seeds(target.name);
+        for (file, bytes) in &seeds {
+            std::fs::write(dir.join(file), bytes).unwrap();
+        }
+        eprintln!("{}: {} seeds", target.name, seeds.len());
+    }
+}
