@@ -18,12 +18,15 @@
 //!   the change compressed (deflate), bit 4 sends the member's following
 //!   change in the same batch, bit 5 sends the change twice, bit 6 presents
 //!   it (signed by that owner) as a change of the *other* member's
-//!   document. Bit 7 is unused.
+//!   document, bit 7 pads the change's data with zeros (automerge keeps
+//!   them as extra bytes): then two more bytes (`u16`, little-endian, ×
+//!   64) say how many, up to 4 MiB, which deflate to a few kilobytes.
 //!
-//! Checks: admission never panics; every change is admitted, a duplicate,
-//! pending or rejected with a `Rejection`; `persist` gets exactly what was
-//! admitted, and every admitted change names only the owner's replicas
-//! (rule 2, all actors); the unmutated next change is admitted; the
+//! Checks: admission never panics and stays within bounded memory;
+//! every change is admitted, a duplicate, pending or rejected with a
+//! `Rejection`; `persist` gets exactly what was admitted; every admitted
+//! change names only the owner's replicas (rule 2, all actors) and decodes
+//! to at most `MAX_CHANGE_BYTES`; the unmutated next change is admitted; the
 //! registry still answers (every view); and a fresh registry re-admitting
 //! everything stored, as a node does when it opens its home
 //! (`Trust::OwnStore`), does not panic and shows the same documents and
@@ -36,8 +39,12 @@ use super::chunk::{self, Repair};
 use super::fixtures::{Fixtures, fixtures};
 
 pub fn run(data: &[u8]) {
-    let [context, flags, bytes @ ..] = data else {
+    let [context, flags, rest @ ..] = data else {
         return;
+    };
+    let (pad, bytes) = match rest {
+        [lo, hi, bytes @ ..] if flags & 128 != 0 => (usize::from(u16::from_le_bytes([*lo, *hi])) * 64, bytes),
+        _ => (0, rest),
     };
     let f = fixtures();
     let ctx = f.context(*context);
@@ -47,6 +54,7 @@ pub fn run(data: &[u8]) {
         length: flags & 1 == 0,
         checksum: flags & 2 == 0,
         compress: flags & 8 != 0,
+        pad,
     };
     let (bytes, hash) = chunk::reseal(bytes, repair);
     let (doc, seed) = if flags & 64 != 0 {

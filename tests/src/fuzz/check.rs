@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 
 use mutu_protocol::admission::Report;
+use mutu_protocol::change::MAX_CHANGE_BYTES;
 use mutu_protocol::identity::{MEMBER_ID_LEN, REPLICA_NONCE_LEN};
 use mutu_protocol::registry::{Registry, Trust};
 use mutu_protocol::view::{Filter, Views};
@@ -20,7 +21,9 @@ use super::fixtures::NOW;
 /// - `persist` saw exactly the changes the report says were admitted;
 /// - every admitted change names only replicas of its document's owner
 ///   (DESIGN, admission rule 2: the owner's key followed by a 16-byte
-///   nonce), its own actor and every other actor of its header alike.
+///   nonce), its own actor and every other actor of its header alike;
+/// - every admitted change decodes to at most [`MAX_CHANGE_BYTES`] (DESIGN,
+///   rule 1: bounds apply to decoded sizes).
 ///
 /// Returns the report and what `persist` stored.
 pub fn admit_untrusted(registry: &mut Registry, batch: Vec<SignedChange>) -> (Report, Vec<SignedChange>) {
@@ -61,6 +64,7 @@ pub fn admit_untrusted(registry: &mut Registry, batch: Vec<SignedChange>) -> (Re
     );
     for c in &stored {
         owner_actors_only(c);
+        within_decoded_bound(c);
     }
     (report, stored)
 }
@@ -80,6 +84,23 @@ pub fn owner_actors_only(c: &SignedChange) {
         );
     }
 }
+
+/// Admission rule 1: an admitted change is at most [`MAX_CHANGE_BYTES`]
+/// once decoded (a compressed chunk inflates).
+pub fn within_decoded_bound(c: &SignedChange) {
+    let Ok(change) = c.decode() else {
+        panic!("an admitted change decodes again");
+    };
+    let size = change.raw_bytes().len();
+    assert!(
+        size <= MAX_CHANGE_BYTES,
+        "an admitted change of {} bytes decodes to {size} bytes, {DECODED_OVER_THE_BOUND} of {MAX_CHANGE_BYTES}",
+        c.change_bytes().len()
+    );
+}
+
+/// What [`within_decoded_bound`] says when it fails.
+pub const DECODED_OVER_THE_BOUND: &str = "over the decoded-size bound";
 
 /// Everything the registry shows, as JSON: the listing views, a search,
 /// and per document its heads and records. Computing it must not panic;

@@ -126,6 +126,10 @@ pub struct Repair {
     pub checksum: bool,
     /// Deflate the data into a compressed (type 2) chunk.
     pub compress: bool,
+    /// Zero bytes to append to the data first (automerge keeps trailing
+    /// bytes of a change as its "extra bytes"): with `compress`, a small
+    /// chunk that inflates to a large change.
+    pub pad: usize,
 }
 
 /// Repairs a mutated change chunk as `repair` says and returns it with the
@@ -155,6 +159,13 @@ pub fn reseal(bytes: &[u8], repair: Repair) -> (Vec<u8>, Option<ChangeHash>) {
         out.extend_from_slice(trailer);
         return (out, Some(h));
     }
+    let padded;
+    let data = if repair.pad > 0 && repair.length && chunk.kind == TYPE_CHANGE {
+        padded = [data, &vec![0; repair.pad][..]].concat();
+        &padded[..]
+    } else {
+        data
+    };
     let h = hash(chunk.kind, data);
     let checksum = if repair.checksum { first4(&h) } else { chunk.checksum };
     if repair.compress && chunk.kind == TYPE_CHANGE {
@@ -212,6 +223,7 @@ mod tests {
                 length: true,
                 checksum: true,
                 compress: false,
+                pad: 0,
             };
             let (same, h) = reseal(bytes, all);
             assert_eq!(same, bytes);
@@ -234,6 +246,17 @@ mod tests {
             assert_eq!(compressed[8], TYPE_COMPRESSED);
             let change = SignedChange::from_parts(c.doc(), compressed, [0; 64]).decode().unwrap();
             assert_eq!(Some(change.hash()), h);
+
+            let pad = Repair {
+                compress: true,
+                pad: 100_000,
+                ..all
+            };
+            let (bomb, h) = reseal(bytes, pad);
+            assert!(bomb.len() < bytes.len() + 1_000, "100 kB of zeros deflate to little");
+            let change = SignedChange::from_parts(c.doc(), bomb, [0; 64]).decode().unwrap();
+            assert_eq!(Some(change.hash()), h);
+            assert_eq!(change.extra_bytes().len(), 100_000);
         }
     }
 }

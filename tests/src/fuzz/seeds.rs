@@ -31,6 +31,7 @@ const ALL: Repair = Repair {
     length: true,
     checksum: true,
     compress: false,
+    pad: 0,
 };
 
 fn change_chunk() -> Vec<(String, Vec<u8>)> {
@@ -189,9 +190,18 @@ fn admit() -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
     for (n, ctx) in f.contexts().into_iter().enumerate() {
         let next = &f.histories[ctx.history].changes[ctx.prefix];
-        for (flags, what) in [(0u8, "next"), (8, "next-deflate"), (16, "next-and-following")] {
+        for (flags, what) in [
+            (0u8, "next"),
+            (8, "next-deflate"),
+            (16, "next-and-following"),
+            (8 | 128, "next-deflate-padded"),
+        ] {
             // Contexts are numbered by their position: a `u8` covers them.
             let mut input = vec![n as u8, flags];
+            if flags & 128 != 0 {
+                // 0x100 × 64 = 16 KiB of padding.
+                input.extend_from_slice(&[0x00, 0x01]);
+            }
             input.extend_from_slice(next.change_bytes());
             out.push((format!("seed-{}-{}-{what}", ctx.history, ctx.prefix), input));
         }
