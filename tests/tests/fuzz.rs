@@ -10,12 +10,18 @@
 //! `cargo fuzz run NAME target/tmp/fuzz-failures/NAME/FILE` (see HACKING.md,
 //! "Fuzzing"), then keep it, minimised, in `tests/fuzz-regressions/NAME/`.
 //!
+//! Each campaign and each regression runs in a child process (this test
+//! binary again, the ignored test `child`) under `ulimit -v` and `ulimit -t`:
+//! an input that allocates without bound or loops fails its test, with the
+//! input saved, instead of taking the machine down.
+//!
 //! The coverage-guided campaign is libFuzzer's (the `fuzz/` crate); this is
 //! the regression net CI runs on stable.
 
 use std::collections::BTreeSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use mutu_tests::fuzz::mutate::{self, Rng};
 use mutu_tests::fuzz::{self, Target, seeds};
@@ -43,11 +49,34 @@ fn mutations(name: &str) -> usize {
 /// The longest input a mutation may make.
 const MAX_INPUT: usize = 1024 * 1024;
 
-/// Regression inputs of crashes fixed on the admission branch (issue 7,
-/// row 1: admission must establish that Automerge can apply a change):
-/// they fail here until that branch is merged, and are replayed by the
-/// ignored test below. `TARGET/FILE` each. Empty this list on merge.
+/// Address space of a child process, in KiB (`ulimit -v`): far above what
+/// any target needs (a 16 MiB sync response, decoded and re-encoded),
+/// far below what a runaway allocation takes.
+const CHILD_MEMORY_KIB: u64 = 4 * 1024 * 1024;
+/// CPU seconds of a child process (`ulimit -t`).
+const CHILD_CPU_SECONDS: u64 = 600;
+/// What a child process runs: `campaign:NAME` or `replay:NAME/FILE`.
+const CHILD_ENV: &str = "MUTU_FUZZ_CHILD";
+
+/// Regression inputs of crashes in `protocol/` that the admission branch
+/// fixes (issue 7, rows 1 and 2: admission must establish that Automerge
+/// can decode and apply a change, within bounded memory): they fail here
+/// until that branch is merged, and are replayed by the ignored test
+/// below. `TARGET/FILE` each. Empty this list on merge.
 const FIXED_BY_THE_ADMISSION_BRANCH: &[&str] = &[
+    // automerge 0.12 parses any chunk type before `Change::from_bytes`
+    // refuses all but changes: a bundle chunk (type 3) whose column holds a
+    // malformed varint panics in hexane 1.0.0-alpha.5 `lib.rs:354`
+    // (`try_unpack(..).unwrap()`, via `storage/bundle/storage.rs`
+    // `decode_delta_int`), in `SignedChange::decode`, before any signature
+    // check: one unsigned gossip message stops a node.
+    "change_chunk/bundle-chunk-with-a-bad-varint-in-a-column",
+    "gossip_batch/unsigned-batch-whose-chunk-panics-automerge",
+    // The same parse of a bundle chunk of 629 bytes whose delta column runs
+    // to billions of values collects them into one `Vec<i64>`: an 8 GiB
+    // allocation, again before any signature check.
+    "change_chunk/bundle-chunk-whose-column-runs-to-billions-of-values",
+    "gossip_batch/unsigned-batch-whose-chunk-runs-to-billions-of-values",
     // automerge 0.12 `op_set2/change/batch.rs:1121` (`lookup_actor(a).unwrap()`):
     // a change whose header lists actors that no operation uses.
     "admit/extra-actors-in-header-that-no-op-uses",
@@ -68,6 +97,7 @@ const KNOWN_UNTIL_THE_ADMISSION_BRANCH: &[&str] = &[
     "automerge-0.12.0/src/op_set2/change/batch.rs:1121:",
     "automerge-0.12.0/src/op_set2/change/batch.rs:859:",
     "automerge-0.12.0/src/change_graph.rs:564:",
+    "hexane-1.0.0-alpha.5/src/lib.rs:354:",
     fuzz::check::DECODED_OVER_THE_BOUND,
 ];
 
@@ -79,6 +109,8 @@ fn is_known(panic: &str) -> bool {
 thread_local! {
     /// The last panic on this thread: `file:line: message`.
     static PANICKED_AT: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+    /// Whether known panics go unreported (while a mutation runs).
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// Records each panic's place for [`run`], then reports it as usual.
@@ -98,9 +130,9 @@ fn watch_panics() {
                 .or_else(|| payload.downcast_ref::<&str>().copied())
                 .unwrap_or_default();
             let panic = format!("{at}: {message}");
-            let known = is_known(&panic);
+            let quiet = QUIET.get() && is_known(&panic);
             PANICKED_AT.with(|p| *p.borrow_mut() = Some(panic));
-            if !known {
+            if !quiet {
                 default(info);
             }
         }));
@@ -117,6 +149,10 @@ fn corpus_dir(name: &str) -> PathBuf {
 
 fn regressions_dir(name: &str) -> PathBuf {
     root().join("tests").join("fuzz-regressions").join(name)
+}
+
+fn failures_dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("fuzz-failures").join(name)
 }
 
 /// The files of `dir` (none if it does not exist), sorted by name.
@@ -149,16 +185,17 @@ enum Outcome {
 /// it came.
 fn run(target: Target, input: &[u8], how: &str, tolerate_known: bool) -> Outcome {
     watch_panics();
-    if catch_unwind(AssertUnwindSafe(|| (target.run)(input))).is_ok() {
+    QUIET.set(tolerate_known);
+    let passed = catch_unwind(AssertUnwindSafe(|| (target.run)(input))).is_ok();
+    QUIET.set(false);
+    if passed {
         return Outcome::Passed;
     }
     let at = PANICKED_AT.with(|p| p.borrow_mut().take()).unwrap_or_default();
     if tolerate_known && is_known(&at) {
         return Outcome::Known;
     }
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("fuzz-failures")
-        .join(target.name);
+    let dir = failures_dir(target.name);
     std::fs::create_dir_all(&dir).unwrap();
     let hash: String = Sha256::digest(input)[..8].iter().map(|b| format!("{b:02x}")).collect();
     let path = dir.join(format!("crash-{hash}"));
@@ -187,9 +224,14 @@ fn campaign(name: &str) {
     let mut rng = Rng::new(test_seed() ^ label);
     let mut known = 0;
     let n = mutations(name);
+    // Written before each mutation runs: what a child killed by its limits
+    // was running.
+    std::fs::create_dir_all(failures_dir(name)).unwrap();
+    let last = failures_dir(name).join("last-input");
     for i in 0..n {
         let (file, base) = &inputs[rng.below(inputs.len())];
         let input = mutate::mutate(&mut rng, base, &pool, MAX_INPUT);
+        std::fs::write(&last, &input).unwrap();
         if run(target, &input, &format!("mutation {i} of `{file}`"), true) == Outcome::Known {
             known += 1;
         }
@@ -200,13 +242,65 @@ fn campaign(name: &str) {
     );
 }
 
+/// Runs `what` (see [`CHILD_ENV`]) in a child process under the limits;
+/// `Err` with the end of its output if it failed.
+fn in_child(what: &str) -> Result<String, String> {
+    let exe = std::env::current_exe().unwrap();
+    let script = format!(
+        "ulimit -v {CHILD_MEMORY_KIB} && ulimit -t {CHILD_CPU_SECONDS} && exec \"$0\" --exact child --ignored --nocapture --test-threads=1"
+    );
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg(exe)
+        .env(CHILD_ENV, what)
+        .output()
+        .expect("sh runs");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    if out.status.success() {
+        return Ok(stderr);
+    }
+    let tail: Vec<&str> = stderr.lines().rev().take(12).collect();
+    let tail: Vec<&str> = tail.into_iter().rev().collect();
+    Err(format!("{what} failed ({}):\n{}", out.status, tail.join("\n")))
+}
+
+/// The child process: runs what its parent asked for.
+#[test]
+#[ignore = "run by the other tests in a child process with limits"]
+fn child() {
+    let what = std::env::var(CHILD_ENV).expect("the parent test says what to run");
+    if let Some(name) = what.strip_prefix("campaign:") {
+        campaign(name);
+    } else if let Some(entry) = what.strip_prefix("replay:") {
+        let (name, file) = entry.split_once('/').unwrap();
+        let target = fuzz::target(name).unwrap();
+        let input = std::fs::read(regressions_dir(name).join(file)).unwrap();
+        run(target, &input, &format!("regression `{entry}`"), false);
+    } else {
+        panic!("unknown child task `{what}`");
+    }
+}
+
+/// A campaign in a child process; a child killed by its limits fails with
+/// the input it was running.
+fn bounded_campaign(name: &str) {
+    match in_child(&format!("campaign:{name}")) {
+        Ok(log) => eprint!("{log}"),
+        Err(e) => panic!(
+            "{e}\nthe last input it ran is in {}",
+            failures_dir(name).join("last-input").display()
+        ),
+    }
+}
+
 /// One test per target, so they run in parallel and fail apart.
 macro_rules! campaigns {
     ($($name:ident),* $(,)?) => {
         $(
             #[test]
             fn $name() {
-                campaign(stringify!($name));
+                bounded_campaign(stringify!($name));
             }
         )*
 
@@ -232,32 +326,36 @@ campaigns!(
 );
 
 /// Every crash found so far, minimised, except those fixed on the
-/// admission branch.
+/// admission branch, each in a child process under the limits.
 #[test]
 fn regressions_replay() {
+    let mut failures = Vec::new();
     let mut replayed = 0;
     for target in fuzz::TARGETS {
-        for (file, input) in files(&regressions_dir(target.name)) {
-            if FIXED_BY_THE_ADMISSION_BRANCH.contains(&format!("{}/{file}", target.name).as_str()) {
+        for (file, _) in files(&regressions_dir(target.name)) {
+            let entry = format!("{}/{file}", target.name);
+            if FIXED_BY_THE_ADMISSION_BRANCH.contains(&entry.as_str()) {
                 continue;
             }
-            run(*target, &input, &format!("regression `{file}`"), false);
             replayed += 1;
+            if let Err(e) = in_child(&format!("replay:{entry}")) {
+                failures.push(e);
+            }
         }
     }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     eprintln!("replayed {replayed} regression inputs");
 }
 
-/// The crashes the admission branch fixes (issue 7, rows 1 and 2).
+/// The crashes the admission branch fixes.
 #[test]
 #[ignore = "fixed by the admission branch"]
 fn regressions_fixed_by_the_admission_branch() {
-    for entry in FIXED_BY_THE_ADMISSION_BRANCH {
-        let (name, file) = entry.split_once('/').unwrap();
-        let target = fuzz::target(name).unwrap();
-        let input = std::fs::read(regressions_dir(name).join(file)).unwrap();
-        run(target, &input, &format!("regression `{entry}`"), false);
-    }
+    let failures: Vec<String> = FIXED_BY_THE_ADMISSION_BRANCH
+        .iter()
+        .filter_map(|entry| in_child(&format!("replay:{entry}")).err())
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
 /// The libFuzzer crate has one target per library target, and the
