@@ -108,12 +108,7 @@ fn serve(registry: &Registry, request: Request) -> Response {
         Request::ChangesByHash { doc, hashes } => {
             let hashes = registry
                 .doc(&doc)
-                .map(|d| {
-                    sync::from_wire(&hashes)
-                        .into_iter()
-                        .filter(|h| d.has_change(h))
-                        .collect()
-                })
+                .map(|d| sync::changes_by_hash(d, &sync::from_wire(&hashes)))
                 .unwrap_or_default();
             changes_answer(registry, doc, hashes)
         }
