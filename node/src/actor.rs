@@ -883,12 +883,9 @@ impl Actor {
             Request::ChangesSince { doc, heads } => {
                 self.changes_response(doc, |d| sync::changes_since(d, &sync::from_wire(&heads)))
             }
-            Request::ChangesByHash { doc, hashes } => self.changes_response(doc, |d| {
-                sync::from_wire(&hashes)
-                    .into_iter()
-                    .filter(|h| d.has_change(h))
-                    .collect()
-            }),
+            Request::ChangesByHash { doc, hashes } => {
+                self.changes_response(doc, |d| sync::changes_by_hash(d, &sync::from_wire(&hashes)))
+            }
         };
         self.limiter.charge(&peer, work, now);
         let size = self.send_sync_response(channel, response);

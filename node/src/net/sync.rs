@@ -26,7 +26,8 @@
 //!    (`store::Store::changes_page`). `more: true` means A should ask again
 //!    with its new heads once it has admitted the page.
 //! 4. When admission reports missing dependencies, A asks for them by hash
-//!    with `Request::ChangesByHash`.
+//!    with `Request::ChangesByHash`; B answers each change it has once
+//!    ([`changes_by_hash`]).
 //!
 //! Both sides run step 1 on a new connection, so whichever side is behind
 //! catches up. Every count and size on the wire is bounded: the codec bounds
@@ -34,7 +35,7 @@
 //! [`Request::check`] / [`Response::check`] bound counts; call them on
 //! everything received before acting on it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
 
 use automerge::ChangeHash;
@@ -469,6 +470,19 @@ pub fn changes_since(doc: &MemberDoc, their_heads: &[ChangeHash]) -> Vec<ChangeH
         .get_changes_meta(&known)
         .into_iter()
         .map(|m| m.hash)
+        .collect()
+}
+
+/// Hashes of the changes of `doc` among `wanted` (a `ChangesByHash`
+/// request), each once, in the order asked; unknown ones are left out. A
+/// hash named twice is answered once: repeating a change would let a
+/// request of a few kilobytes fill a 16 MiB answer.
+pub fn changes_by_hash(doc: &MemberDoc, wanted: &[ChangeHash]) -> Vec<ChangeHash> {
+    let mut seen = HashSet::with_capacity(wanted.len().min(MAX_HASHES));
+    wanted
+        .iter()
+        .filter(|h| doc.has_change(h) && seen.insert(**h))
+        .copied()
         .collect()
 }
 

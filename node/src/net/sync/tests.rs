@@ -402,3 +402,18 @@ fn changes_since_sends_what_the_peer_lacks() {
     // The digest tracks the heads.
     assert_eq!(heads_digest(&doc.heads()), heads_digest(&[left[1].0, right[1].0]));
 }
+
+#[test]
+fn changes_by_hash_answers_each_known_change_once_in_the_order_asked() {
+    let k = key(1);
+    let mut am = Automerge::new();
+    let made = commit(&mut am, &k, 1, "c", 3);
+    let mut registry = Registry::new();
+    admit(&mut registry, made.iter().map(|(_, c)| c.clone()).collect());
+    let doc = registry.doc(&k.member_id()).unwrap();
+    let (a, b, c) = (made[0].0, made[1].0, made[2].0);
+    let unknown = ChangeHash([0xee; 32]);
+    assert_eq!(changes_by_hash(doc, &[c, unknown, a, c, a, c]), vec![c, a]);
+    assert_eq!(changes_by_hash(doc, &vec![b; MAX_HASHES]), vec![b]);
+    assert!(changes_by_hash(doc, &[unknown]).is_empty());
+}
