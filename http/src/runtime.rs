@@ -207,11 +207,15 @@ pub fn api_token(home: &Home) -> Result<String, Error> {
     Ok(token)
 }
 
+/// How long a starting node waits for another mutu process (an offline
+/// command such as `mutu ls`) to release the store.
+pub const STORE_LOCK_PATIENCE: Duration = Duration::from_secs(15);
+
 /// Opens the home's state, creating an identity (kind individual) first if
 /// there is none, so a new user's first `mutu run` works.
 pub fn open_or_create(home: Home) -> Result<(State, bool), Error> {
     if home.is_initialised() {
-        return Ok((State::open(home)?, false));
+        return Ok((State::open_waiting(home, STORE_LOCK_PATIENCE)?, false));
     }
     let profile = Profile {
         name: "New member".into(),

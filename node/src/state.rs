@@ -8,7 +8,7 @@
 //! admit it like any change from the network, persisting it with one durable
 //! commit before it is applied. A write that fails leaves nothing behind.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use mutu_protocol::admission::Report;
 use mutu_protocol::bundle::Bundle;
@@ -128,6 +128,9 @@ pub struct State {
 /// a thousand records, enough for the parallel verifier to use every core.
 const OPEN_BATCH_BYTES: usize = 1024 * 1024;
 
+/// How often [`State::open_waiting`] tries the store lock again.
+const LOCK_POLL: Duration = Duration::from_millis(50);
+
 /// Local changes kept for publishing; older ones beyond this are left to
 /// anti-entropy.
 pub const MAX_OUTBOX: usize = 10_000;
@@ -181,6 +184,28 @@ impl State {
             registry,
             outbox: Vec::new(),
         })
+    }
+
+    /// [`State::open`], waiting up to `patience` while another mutu process
+    /// holds the store (an offline command that reads it for a moment), so
+    /// that starting a node does not fail because `mutu ls` ran at the same
+    /// time. Any other error, or the lock still held after `patience`, is
+    /// returned as is.
+    pub fn open_waiting(home: Home, patience: Duration) -> Result<Self, Error> {
+        let started = Instant::now();
+        let mut said = false;
+        loop {
+            match Self::open(home.clone()) {
+                Err(Error::Store(store::Error::Locked(path))) if started.elapsed() < patience => {
+                    if !said {
+                        tracing::warn!(store = %path, ?patience, "waiting for another mutu process to release the store");
+                        said = true;
+                    }
+                    std::thread::sleep(LOCK_POLL);
+                }
+                opened => return opened,
+            }
+        }
     }
 
     pub fn home(&self) -> &Home {

@@ -8,8 +8,10 @@ mod read;
 mod write;
 
 use std::io::Write;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use mutu_http::runtime;
 use mutu_node::home::Home;
 use mutu_node::state::{self, State};
 use mutu_node::store;
@@ -29,19 +31,54 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Verify { file } => bundles::verify(&file, now, out),
         Command::Run(a) => crate::node::run(home, a, out),
         Command::Demo(a) => crate::demo::run(a, out),
-        Command::Ui => match State::open(home.clone()) {
-            Ok(_) => Err(user(NO_NODE_UI)),
-            Err(state::Error::Store(store::Error::Locked(_))) => crate::node::ui(&home, out),
-            Err(e) => Err(e.into()),
+        Command::Ui => match open(&home)? {
+            Opened::Offline(_) => Err(user(NO_NODE_UI)),
+            Opened::NodeRuns => crate::node::ui(&home, out),
         },
-        command => match State::open(home.clone()) {
-            Ok(mut st) => dispatch(&mut st, command, now, out),
-            // A node runs on this home: it holds the store, so ask it.
-            Err(state::Error::Store(store::Error::Locked(_))) => crate::node::remote(&home, command, out),
-            Err(e) => Err(e.into()),
+        command => match open(&home)? {
+            Opened::Offline(mut st) => dispatch(&mut st, command, now, out),
+            Opened::NodeRuns => crate::node::remote(&home, command, out),
         },
     }
 }
+
+/// Where a command runs.
+enum Opened {
+    /// No node holds the store: the command runs here.
+    Offline(State),
+    /// A node runs on this home (it holds the store and says where its API
+    /// is): the command goes to it.
+    NodeRuns,
+}
+
+/// Opens the home's store, or finds the node that holds it. The store can
+/// also be held for a moment by another offline command, or by a node that
+/// is starting and has not said where its API is yet: then this waits (up
+/// to [`runtime::STORE_LOCK_PATIENCE`]) for the lock or for the node.
+fn open(home: &Home) -> anyhow::Result<Opened> {
+    let started = Instant::now();
+    let mut said = false;
+    loop {
+        match State::open(home.clone()) {
+            Ok(st) => return Ok(Opened::Offline(st)),
+            Err(state::Error::Store(store::Error::Locked(_))) => {
+                if runtime::NodeInfo::read(home).is_some() || started.elapsed() >= runtime::STORE_LOCK_PATIENCE {
+                    // Past the patience, `remote` says that no node answers.
+                    return Ok(Opened::NodeRuns);
+                }
+                if !said {
+                    tracing::warn!("waiting for another mutu process to release the store, or for the node to start");
+                    said = true;
+                }
+                std::thread::sleep(LOCK_POLL);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// How often [`open`] looks again for the store lock or the node.
+const LOCK_POLL: Duration = Duration::from_millis(50);
 
 /// Runs a command on an open state: offline, or inside a running node's
 /// actor for a remote CLI.
