@@ -45,7 +45,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
 /// Where a command runs.
 enum Opened {
     /// No node holds the store: the command runs here.
-    Offline(State),
+    Offline(Box<State>),
     /// A node runs on this home (it holds the store and says where its API
     /// is): the command goes to it.
     NodeRuns,
@@ -60,7 +60,7 @@ fn open(home: &Home) -> anyhow::Result<Opened> {
     let mut said = false;
     loop {
         match State::open(home.clone()) {
-            Ok(st) => return Ok(Opened::Offline(st)),
+            Ok(st) => return Ok(Opened::Offline(Box::new(st))),
             Err(state::Error::Store(store::Error::Locked(_))) => {
                 if runtime::NodeInfo::read(home).is_some() || started.elapsed() >= runtime::STORE_LOCK_PATIENCE {
                     // Past the patience, `remote` says that no node answers.
