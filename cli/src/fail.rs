@@ -2,8 +2,7 @@
 
 use std::fmt;
 
-use mutu_node::{home, state};
-use mutu_protocol::{bundle, identity, money, record, rules, time};
+use mutu_node::error::class_of;
 
 /// A mistake in the command's input. Exit code 2.
 #[derive(Debug)]
@@ -22,30 +21,21 @@ pub fn user(message: impl Into<String>) -> anyhow::Error {
     UserError(message.into()).into()
 }
 
-/// 2 if any error in the chain is the user's to fix, else 1.
+/// The exit code of a failure: 2 if it is the user's to fix (its class is
+/// not `Class::Internal`, or a [`UserError`]), 1 if it is ours. The class
+/// comes from `mutu_node::error`, the one place that says whose fault each
+/// error is; a remote failure keeps the code the node chose.
 pub fn exit_code(err: &anyhow::Error) -> u8 {
     if let Some(remote) = err.chain().find_map(|c| c.downcast_ref::<crate::node::RemoteFailure>()) {
         return remote.code;
     }
-    let user = err.chain().any(|cause| {
-        if let Some(e) = cause.downcast_ref::<state::Error>() {
-            return e.is_user_error();
-        }
-        if let Some(e) = cause.downcast_ref::<home::Error>() {
-            return matches!(
-                e,
-                home::Error::NotInitialised(_) | home::Error::AlreadyInitialised(_) | home::Error::NoDataDir
-            );
-        }
-        cause.is::<UserError>()
-            || cause.is::<bundle::Error>()
-            || cause.is::<money::Error>()
-            || cause.is::<time::DateError>()
-            || cause.is::<identity::Error>()
-            || cause.is::<record::Invalid>()
-            || cause.is::<rules::Violation>()
-    });
-    if user { 2 } else { 1 }
+    if err.chain().any(|c| c.is::<UserError>()) {
+        return 2;
+    }
+    match class_of(err.chain()) {
+        Some(class) if class.is_callers() => 2,
+        _ => 1,
+    }
 }
 
 /// The error chain on one line, each cause once (a wrapping error often

@@ -1,10 +1,12 @@
 //! The mutu node: the durable store ([`store`]), a member's home directory
 //! ([`home`]), the state every front end shares ([`state`]), the write
 //! operations ([`ops`]), the libp2p swarm ([`net`]) and the node actor
-//! ([`actor`]) that owns them. No HTTP: the web UI, the JSON API and the
+//! ([`actor`]) that owns them, and whose fault each failure is
+//! ([`error::Class`]). No HTTP: the web UI, the JSON API and the
 //! exports are the `mutu-http` crate's.
 
 pub mod actor;
+pub mod error;
 pub mod home;
 pub mod net;
 pub mod ops;

@@ -31,8 +31,8 @@ pub fn now() -> Timestamp {
     Timestamp::from_millis(u64::try_from(ms).unwrap_or(u64::MAX))
 }
 
-/// Errors of state operations. `is_user_error` tells a caller's mistake
-/// (fix the input) from a failure of the machine.
+/// Errors of state operations. [`crate::error::Classify`] tells a caller's
+/// mistake (fix the input) from a failure of the machine.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -60,23 +60,6 @@ pub enum Error {
     Bundle(#[from] mutu_protocol::bundle::Error),
     #[error("document: {0}")]
     Doc(#[from] mutu_protocol::doc::Error),
-}
-
-impl Error {
-    /// Whether the caller can fix this by changing the input.
-    pub fn is_user_error(&self) -> bool {
-        matches!(
-            self,
-            Error::Rule(_)
-                | Error::Invalid(_)
-                | Error::UnknownId(_)
-                | Error::AmbiguousId { .. }
-                | Error::WrongKind { .. }
-                | Error::Bundle(_)
-                | Error::Home(home::Error::NotInitialised(_) | home::Error::AlreadyInitialised(_))
-                | Error::Store(store::Error::Locked(_))
-        )
-    }
 }
 
 /// The one candidate whose text starts with `prefix` (longer than `min_len`).

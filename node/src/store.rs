@@ -70,8 +70,14 @@ const NEXT_ARRIVAL: &str = "next_arrival";
 pub enum Error {
     #[error("the store {0} is in use by another mutu process (a running node?): stop it, or use the running node")]
     Locked(String),
+    #[error("cannot open the store {path}: {source}")]
+    Open {
+        path: String,
+        #[source]
+        source: redb::DatabaseError,
+    },
     #[error("store: {0}")]
-    Db(String),
+    Db(#[source] redb::Error),
     #[error("store holds a damaged entry: {0}")]
     Damaged(String),
 }
@@ -80,7 +86,7 @@ macro_rules! db_err {
     ($($t:ty),*) => {$(
         impl From<$t> for Error {
             fn from(e: $t) -> Self {
-                Error::Db(e.to_string())
+                Error::Db(e.into())
             }
         }
     )*};
@@ -192,7 +198,10 @@ impl Store {
             .create(path)
             .map_err(|e| match e {
                 redb::DatabaseError::DatabaseAlreadyOpen => Error::Locked(path.display().to_string()),
-                e => Error::Db(format!("{}: {e}", path.display())),
+                source => Error::Open {
+                    path: path.display().to_string(),
+                    source,
+                },
             })?;
         let tx = db.begin_write()?;
         {

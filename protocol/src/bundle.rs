@@ -25,9 +25,9 @@ pub const VERSION: u32 = 1;
 /// Upper bound on a bundle file.
 pub const MAX_BUNDLE_BYTES: usize = 512 * 1024 * 1024;
 
-/// Errors reading or checking a bundle.
+/// Errors reading or checking a bundle. Exhaustive: the node classifies
+/// every variant (`mutu_node::error`).
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
 pub enum Error {
     #[error("not a mutu bundle: {0}")]
     Format(String),

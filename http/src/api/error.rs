@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use utoipa::ToSchema;
 
+use mutu_node::error::{Class, Classify};
 use mutu_node::{actor, ops, state};
 
 /// What went wrong.
@@ -126,18 +127,39 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The HTTP status of each class of failure: the one map the JSON API and
+/// the web forms share.
+pub fn status_of(class: Class) -> StatusCode {
+    match class {
+        Class::Input => StatusCode::BAD_REQUEST,
+        Class::NotFound => StatusCode::NOT_FOUND,
+        Class::Conflict => StatusCode::CONFLICT,
+        Class::Rule => StatusCode::UNPROCESSABLE_ENTITY,
+        Class::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// The API's error code of each class (`bad_field` when a field is named).
+fn code_of(class: Class) -> &'static str {
+    match class {
+        Class::Input => "bad_request",
+        Class::NotFound => "not_found",
+        Class::Conflict => "conflict",
+        Class::Rule => "rule_broken",
+        Class::Internal => "internal",
+    }
+}
+
 impl From<ops::Error> for ApiError {
     fn from(e: ops::Error) -> Self {
         let message = e.to_string();
+        let class = e.class();
+        if class == Class::Internal {
+            tracing::error!(error = %e, "API write failed");
+        }
         match e {
             ops::Error::BadField { field, .. } => Self::bad_field(field, message),
-            ops::Error::NotFound(_) => Self::not_found(message),
-            ops::Error::Conflict(_) => Self::new(StatusCode::CONFLICT, "conflict", message, None),
-            ops::Error::Rule(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "rule_broken", message, None),
-            e => {
-                tracing::error!(error = %e, "API write failed");
-                Self::internal(message)
-            }
+            _ => Self::new(status_of(class), code_of(class), message, None),
         }
     }
 }

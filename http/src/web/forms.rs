@@ -29,6 +29,8 @@ use mutu_protocol::record::{Body, Condition, DevStatus, Kind, NeedStatus, Record
 use super::auth::{self, Refusal, Sessions};
 use super::i18n::Key;
 use super::{PageCtx, PageError, WebState, error_page, page};
+use crate::api::error::status_of;
+use mutu_node::error::{Class, Classify};
 use mutu_node::ops::{self, Op};
 use mutu_node::state;
 
@@ -208,15 +210,17 @@ enum Failure {
 impl Failure {
     /// `unknown_field` is the form field an unknown id most likely came from.
     fn from_op(e: ops::Error, unknown_field: Option<&str>) -> Self {
-        let (status, field) = match &e {
-            ops::Error::BadField { field, .. } => (StatusCode::BAD_REQUEST, Some(field.clone())),
-            ops::Error::NotFound(_) => (StatusCode::NOT_FOUND, unknown_field.map(str::to_owned)),
-            ops::Error::Conflict(_) => (StatusCode::CONFLICT, None),
-            ops::Error::Rule(_) => (StatusCode::UNPROCESSABLE_ENTITY, None),
-            _ => return Failure::Internal(e.to_string()),
+        let class = e.class();
+        if class == Class::Internal {
+            return Failure::Internal(e.to_string());
+        }
+        let field = match &e {
+            ops::Error::BadField { field, .. } => Some(field.clone()),
+            _ if class == Class::NotFound => unknown_field.map(str::to_owned),
+            _ => None,
         };
         Failure::Mistake(Mistake {
-            status,
+            status: status_of(class),
             field,
             message: e.to_string(),
         })
