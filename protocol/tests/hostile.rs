@@ -427,6 +427,46 @@ fn one_sender_filling_its_pending_share_does_not_keep_others_out() {
 }
 
 #[test]
+fn a_full_buffer_evicts_from_the_largest_share_only() {
+    let mut reg = Registry::new();
+    // Fill the whole buffer: four senders of 4 000, 4 096, 4 000, 4 000
+    // changes, then 288 more from a fifth (16 384 in all). Sender 2's share
+    // is the largest. The orphans spread over 50 throw-away members.
+    let mut sent: Vec<Vec<SignedChange>> = Vec::new();
+    let mut next = 0u32;
+    for (source, count) in [(1, 4_000u32), (2, 4_096), (3, 4_000), (4, 4_000), (5, 288)] {
+        let changes: Vec<SignedChange> = (next..next + count).map(|i| orphan(100 + (i % 50) as u8, i)).collect();
+        next += count;
+        for chunk in changes.chunks(1_000) {
+            let report = reg
+                .admit(chunk.to_vec(), NOW, Trust::Peer(Source(source)), |_| Ok::<(), ()>(()))
+                .unwrap();
+            assert!(report.rejected.is_empty(), "{report:?}");
+        }
+        sent.push(changes);
+    }
+    assert_eq!(reg.pending_count(), registry::MAX_PENDING);
+    // Senders that are not the largest still get in: each newcomer takes
+    // the place of one change of the largest share, and only of that share.
+    let newcomers: Vec<SignedChange> = (0..3).map(|k| orphan(42, next + k)).collect();
+    for (k, newcomer) in newcomers.iter().enumerate() {
+        let report = reg
+            .admit(vec![newcomer.clone()], NOW, Trust::Peer(Source(6 + k as u64)), |_| {
+                Ok::<(), ()>(())
+            })
+            .unwrap();
+        assert_eq!(report.pending, 1, "{report:?}");
+    }
+    assert_eq!(reg.pending_count(), registry::MAX_PENDING);
+    let still: Vec<usize> = sent
+        .iter()
+        .map(|changes| changes.iter().filter(|c| reg.knows(&c.doc(), &hash_of(c))).count())
+        .collect();
+    assert_eq!(still, [4_000, 4_093, 4_000, 4_000, 288]);
+    assert!(newcomers.iter().all(|c| reg.knows(&c.doc(), &hash_of(c))));
+}
+
+#[test]
 fn one_document_cannot_take_more_than_its_pending_share() {
     let mut reg = Registry::new();
     let changes: Vec<SignedChange> = (0..1_100u32).map(|i| orphan(100, i)).collect();

@@ -18,7 +18,7 @@
 //! Sizes are charged as what a waiting change keeps in memory (its bytes
 //! plus the decoded header), see [`cost`].
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 
 use automerge::{Change, ChangeHash};
 
@@ -79,14 +79,34 @@ impl Usage {
     }
 }
 
+/// Where a waiting change sits in its sender's queue: when it started
+/// waiting, then the order it came in (ties), then which change it is.
+type QueueKey = (Timestamp, u64, MemberId, ChangeHash);
+
 /// The pending buffer.
+///
+/// Evicting is logarithmic, so that an attacker who keeps the buffer full
+/// (rotating senders) makes each eviction cheap: the shares are kept
+/// ordered by size ([`Pending::by_size`]) and each sender's changes by age
+/// ([`Pending::queues`]). A scan over every waiting change here cost an
+/// honest node 65 % of its CPU under such a flood (BENCHMARKS.md,
+/// `hostile`).
 #[derive(Debug, Default)]
 pub(crate) struct Pending {
     docs: HashMap<MemberId, Vec<Waiting>>,
-    hashes: HashSet<(MemberId, ChangeHash)>,
+    /// Each waiting change's place in its sender's queue.
+    hashes: HashMap<(MemberId, ChangeHash), (Source, QueueKey)>,
+    /// Each sender's waiting changes, oldest first.
+    queues: HashMap<Source, BTreeSet<QueueKey>>,
     doc_usage: HashMap<MemberId, Usage>,
     shares: HashMap<Source, Usage>,
+    /// The shares ordered by (bytes, changes, sender): the last is the
+    /// largest.
+    by_size: BTreeSet<(usize, usize, Source)>,
     total: Usage,
+    /// Numbers the changes pushed, to order changes that started waiting
+    /// at the same time.
+    pushed: u64,
     last_expiry: u64,
 }
 
@@ -100,7 +120,7 @@ impl Pending {
     }
 
     pub fn contains(&self, doc: &MemberId, hash: &ChangeHash) -> bool {
-        self.hashes.contains(&(*doc, *hash))
+        self.hashes.contains_key(&(*doc, *hash))
     }
 
     /// Takes a document's waiting changes out of the buffer.
@@ -114,19 +134,36 @@ impl Pending {
     }
 
     fn forget(&mut self, doc: &MemberId, w: &Waiting) {
-        self.hashes.remove(&(*doc, w.checked.change.hash()));
-        self.total.remove(w.cost);
-        if let Some(share) = self.shares.get_mut(&w.source) {
-            share.remove(w.cost);
-            if share.changes == 0 {
-                self.shares.remove(&w.source);
+        if let Some((source, key)) = self.hashes.remove(&(*doc, w.checked.change.hash()))
+            && let Some(queue) = self.queues.get_mut(&source)
+        {
+            queue.remove(&key);
+            if queue.is_empty() {
+                self.queues.remove(&source);
             }
+        }
+        self.total.remove(w.cost);
+        self.update_share(w.source, |share| share.remove(w.cost));
+    }
+
+    /// Changes `source`'s usage, keeping [`Pending::by_size`] in step.
+    fn update_share(&mut self, source: Source, change: impl FnOnce(&mut Usage)) {
+        let share = self.shares.entry(source).or_default();
+        self.by_size.remove(&(share.bytes, share.changes, source));
+        change(share);
+        if share.changes == 0 {
+            self.shares.remove(&source);
+        } else {
+            self.by_size.insert((share.bytes, share.changes, source));
         }
     }
 
     /// Adds a waiting change, or says whose share is full.
     pub fn push(&mut self, w: Waiting) -> Result<(), Share> {
         let doc = w.checked.doc;
+        if self.contains(&doc, &w.checked.change.hash()) {
+            return Ok(());
+        }
         let usage = self.doc_usage.get(&doc).copied().unwrap_or_default();
         if usage.changes >= MAX_DOC_CHANGES || usage.bytes + w.cost > MAX_DOC_BYTES {
             return Err(Share::Document);
@@ -143,36 +180,33 @@ impl Pending {
                 return Err(Share::Node);
             }
         }
-        self.hashes.insert((doc, w.checked.change.hash()));
+        let hash = w.checked.change.hash();
+        self.pushed += 1;
+        let key = (w.since, self.pushed, doc, hash);
+        self.hashes.insert((doc, hash), (w.source, key));
+        self.queues.entry(w.source).or_default().insert(key);
         self.total.add(w.cost);
-        self.shares.entry(w.source).or_default().add(w.cost);
+        self.update_share(w.source, |share| share.add(w.cost));
         self.doc_usage.entry(doc).or_default().add(w.cost);
         self.docs.entry(doc).or_default().push(w);
         Ok(())
     }
 
     fn largest_share(&self) -> Option<Source> {
-        self.shares
-            .iter()
-            .max_by_key(|(source, usage)| (usage.bytes, usage.changes, **source))
-            .map(|(source, _)| *source)
+        self.by_size.last().map(|(_, _, source)| *source)
     }
 
-    /// Drops the oldest waiting change of `source` (a scan: this runs only
-    /// when the whole buffer is full).
+    /// Drops the oldest waiting change of `source`.
     fn evict_oldest(&mut self, source: Source) -> bool {
-        let oldest = self
+        let Some(&(_, _, doc, hash)) = self.queues.get(&source).and_then(BTreeSet::first) else {
+            return false;
+        };
+        // At most MAX_DOC_CHANGES to look through.
+        let Some(i) = self
             .docs
-            .iter()
-            .flat_map(|(doc, waiting)| {
-                waiting
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, w)| w.source == source)
-                    .map(move |(i, w)| (w.since, *doc, i))
-            })
-            .min();
-        let Some((_, doc, i)) = oldest else {
+            .get(&doc)
+            .and_then(|waiting| waiting.iter().position(|w| w.checked.change.hash() == hash))
+        else {
             return false;
         };
         self.remove_at(doc, i);
