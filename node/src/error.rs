@@ -82,6 +82,8 @@ impl Classify for store::Error {
         match self {
             // Another process holds the store: stop it or use it.
             store::Error::Locked(_) => Class::Conflict,
+            // The home is newer than this program: run the newer one.
+            store::Error::NewerFormat { .. } => Class::Conflict,
             store::Error::Open { .. } | store::Error::Db(_) | store::Error::Damaged(_) => Class::Internal,
         }
     }

@@ -6,7 +6,7 @@
 //! - `doc_log`: doc id (32) ‖ arrival number (8, big endian) → change hash:
 //!   each document's changes in the order they were admitted (an order in
 //!   which every change follows its dependencies);
-//! - `meta`: counters;
+//! - `meta`: counters and the store's [`FORMAT`];
 //! - `known_peers`: peer id → (when we last synced with it, in ms since
 //!   the epoch; addresses that sync worked over, newline separated, most
 //!   recent first). Only addresses this node dialled and synced over are
@@ -64,6 +64,14 @@ pub struct Evidence {
 
 const NEXT_ARRIVAL: &str = "next_arrival";
 
+/// The store's layout, recorded under [`FORMAT_KEY`] in `meta`. Format 1:
+/// every store written before the version was recorded (it may hold the
+/// `peers` table of claimed addresses). Format 2: `peers` dropped,
+/// `known_peers`, `equivocations`, the version recorded. Opening an older
+/// store migrates it in one durable commit; a newer one is refused.
+pub const FORMAT: u64 = 2;
+const FORMAT_KEY: &str = "format";
+
 /// Errors of the store.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -80,6 +88,10 @@ pub enum Error {
     Db(#[source] redb::Error),
     #[error("store holds a damaged entry: {0}")]
     Damaged(String),
+    #[error(
+        "the store {path} was written by a newer mutu (store format {found}; this mutu reads formats up to {FORMAT}): run that newer mutu, or upgrade this one"
+    )]
+    NewerFormat { path: String, found: u64 },
 }
 
 macro_rules! db_err {
@@ -203,21 +215,45 @@ impl Store {
                     source,
                 },
             })?;
-        let tx = db.begin_write()?;
-        {
-            tx.open_table(CHANGES)?;
-            tx.open_table(DOC_LOG)?;
-            tx.open_table(META)?;
-            tx.open_table(KNOWN_PEERS)?;
-            tx.open_table(BLOCKED)?;
-            tx.delete_table(OLD_PEERS)?;
-            tx.open_table(EQUIVOCATIONS)?;
+        let mut tx = db.begin_write()?;
+        tx.set_durability(Durability::Immediate)?;
+        let found = tx.open_table(META)?.get(FORMAT_KEY)?.map(|v| v.value());
+        match found {
+            Some(found) if found > FORMAT => {
+                return Err(Error::NewerFormat {
+                    path: path.display().to_string(),
+                    found,
+                });
+            }
+            Some(FORMAT) => {}
+            // No version: a new store, or one written before versions were
+            // recorded (format 1). Either way, brought to this format in
+            // this one durable commit, with the version.
+            _ => {
+                tx.open_table(CHANGES)?;
+                tx.open_table(DOC_LOG)?;
+                tx.open_table(KNOWN_PEERS)?;
+                tx.open_table(BLOCKED)?;
+                tx.open_table(EQUIVOCATIONS)?;
+                // Format 1 kept the addresses peers claimed; never read again.
+                tx.delete_table(OLD_PEERS)?;
+                tx.open_table(META)?.insert(FORMAT_KEY, FORMAT)?;
+                if let Some(from) = found {
+                    tracing::info!(store = %path.display(), from, to = FORMAT, "store migrated");
+                }
+            }
         }
         tx.commit()?;
         Ok(Self {
             db,
             commits: AtomicU64::new(0),
         })
+    }
+
+    /// The layout version recorded in the store (see [`FORMAT`]).
+    pub fn format(&self) -> Result<u64, Error> {
+        let tx = self.db.begin_read()?;
+        Ok(tx.open_table(META)?.get(FORMAT_KEY)?.map_or(1, |v| v.value()))
     }
 
     /// Write transactions committed since the store was opened (opening
@@ -667,6 +703,93 @@ mod tests {
             (some.changes, some.more),
             (vec![changes[3].clone(), changes[1].clone()], false)
         );
+    }
+
+    /// A store as mutu wrote it before formats were recorded (format 1):
+    /// the tables of then, a claimed address in `peers`, one change.
+    fn format_1_store(path: &Path, key: &SecretKey) -> SignedChange {
+        let c = change(key, "Written by format 1");
+        let hash = automerge::Change::from_bytes(c.change_bytes().to_vec()).unwrap().hash();
+        let db = Database::create(path).unwrap();
+        let tx = db.begin_write().unwrap();
+        {
+            tx.open_table(CHANGES)
+                .unwrap()
+                .insert(&hash.0, encode(&c).as_slice())
+                .unwrap();
+            let mut key40 = [0u8; 40];
+            key40[..32].copy_from_slice(c.doc().as_bytes());
+            tx.open_table(DOC_LOG).unwrap().insert(&key40, &hash.0).unwrap();
+            tx.open_table(META).unwrap().insert(NEXT_ARRIVAL, 1).unwrap();
+            tx.open_table(OLD_PEERS)
+                .unwrap()
+                .insert("12D3KooWclaimed", "/ip4/203.0.113.9/tcp/4001")
+                .unwrap();
+        }
+        tx.commit().unwrap();
+        c
+    }
+
+    #[test]
+    fn a_store_of_the_first_format_is_migrated_in_one_step() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.redb");
+        let key = SecretKey::from_bytes(&[5; 32]);
+        let c = format_1_store(&path, &key);
+
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.format().unwrap(), FORMAT);
+        let tables: Vec<String> = store
+            .db
+            .begin_read()
+            .unwrap()
+            .list_tables()
+            .unwrap()
+            .map(|t| redb::TableHandle::name(&t).to_owned())
+            .collect();
+        assert!(!tables.contains(&"peers".to_owned()), "{tables:?}");
+        assert!(tables.contains(&"equivocations".to_owned()), "{tables:?}");
+        assert_eq!(
+            store.all_changes().unwrap(),
+            [c],
+            "the change written by format 1 is still there"
+        );
+        drop(store);
+        // Opening again finds the format recorded: nothing to do.
+        assert_eq!(Store::open(&path).unwrap().format().unwrap(), FORMAT);
+    }
+
+    #[test]
+    fn a_store_from_a_newer_mutu_is_refused_with_a_clear_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.redb");
+        drop(Store::open(&path).unwrap());
+        {
+            let db = Database::create(&path).unwrap();
+            let tx = db.begin_write().unwrap();
+            tx.open_table(META).unwrap().insert(FORMAT_KEY, FORMAT + 1).unwrap();
+            tx.commit().unwrap();
+        }
+        let err = Store::open(&path).unwrap_err();
+        assert!(
+            matches!(err, Error::NewerFormat { found, .. } if found == FORMAT + 1),
+            "{err}"
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains("written by a newer mutu") && text.contains("upgrade"),
+            "{text}"
+        );
+        // Refusing changed nothing: still the newer format.
+        let db = Database::create(&path).unwrap();
+        let format = db
+            .begin_read()
+            .unwrap()
+            .open_table(META)
+            .unwrap()
+            .get(FORMAT_KEY)
+            .unwrap();
+        assert_eq!(format.map(|v| v.value()), Some(FORMAT + 1));
     }
 
     #[test]
