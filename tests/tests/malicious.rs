@@ -139,6 +139,11 @@ async fn forged_changes_are_never_admitted_and_their_sender_is_blocked() {
     connect_all(&[&a, &b, &c]).await;
     let mal_n = 9;
     let m = MalNode::spawn(mal_n);
+    // m answers no Kademlia queries (client mode), so honest nodes do not
+    // list it for each other: c cannot find m and dial it (it did, now and
+    // then, through a's or b's routing table).
+    m.run(|s, _| s.behaviour_mut().kad.set_mode(Some(libp2p::kad::Mode::Client)))
+        .await;
     let forged = forgeries(mal_n, &a, &b);
 
     m.dial(a.addr.clone()).await;
