@@ -58,6 +58,7 @@ pub fn run(a: DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
 }
 
 async fn serve(dir: &std::path::Path, temporary: bool, out: &mut dyn Write) -> anyhow::Result<()> {
+    let mut signals = crate::service::Signals::catch()?;
     writeln!(out, "starting three mutu nodes in {} …", dir.display())?;
     out.flush()?;
     let running = demo::start(&Options::new(dir), crate::node::routes)
@@ -110,7 +111,7 @@ async fn serve(dir: &std::path::Path, temporary: bool, out: &mut dyn Write) -> a
             dir.display()
         )?;
     }
-    crate::node::until_signal(out).await?;
+    crate::node::until_signal(out, &mut signals).await?;
     running.stop().await;
     Ok(())
 }

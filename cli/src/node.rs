@@ -72,6 +72,7 @@ pub fn run(home: Home, a: RunArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     rt.block_on(async {
+        let mut signals = crate::service::Signals::catch().context("cannot catch SIGTERM and SIGINT")?;
         let file = runtime::FileConfig::load(&home.config_path())?;
         let flags = runtime::Flags {
             listen: a.listen,
@@ -97,17 +98,27 @@ pub fn run(home: Home, a: RunArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         }
         writeln!(out, "http:    http://{}", running.http)?;
         writeln!(out, "ui:      {}", running.login_url)?;
-        until_signal(out).await?;
-        running.stop().await;
+        crate::service::ready();
+        until_signal(out, &mut signals).await?;
+        crate::service::stopping();
+        if tokio::time::timeout(STOP_WITHIN, running.stop()).await.is_err() {
+            // Every acknowledged write is already durable (one commit per
+            // batch): leaving now loses nothing.
+            tracing::warn!(within = ?STOP_WITHIN, "the node did not stop in time; exiting anyway");
+        }
         Ok(())
     })
 }
 
+/// How long `mutu run` waits for its node to stop after SIGTERM or SIGINT
+/// (the systemd unit gives it `TimeoutStopSec=20`).
+const STOP_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Flushes what `out` announced, waits for SIGINT/SIGTERM and says
 /// `stopping`: the caller then stops its nodes.
-pub async fn until_signal(out: &mut dyn Write) -> std::io::Result<()> {
+pub async fn until_signal(out: &mut dyn Write, signals: &mut crate::service::Signals) -> std::io::Result<()> {
     out.flush()?;
-    runtime::signal().await;
+    signals.recv().await;
     writeln!(out, "stopping")?;
     out.flush()
 }

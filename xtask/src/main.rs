@@ -1,7 +1,8 @@
 //! `cargo xtask test [ARGS...]`: the README's test command.
 //!
 //! The suite needs a few system programs beside Rust: Debian's `chromium`
-//! and `chromium-driver` for the browser test. On a fresh machine they are
+//! and `chromium-driver` for the browser test, `systemd` (for
+//! `systemd-analyze`) for the service unit's check. On a fresh machine they are
 //! missing, so this task checks for them first and, when it runs as root on
 //! a Debian-like system, installs them with `apt-get`; otherwise it stops
 //! and says what to install. Then it runs `cargo test --workspace` with
@@ -29,6 +30,11 @@ const REQUIREMENTS: &[Requirement] = &[
         program: "chromedriver",
         package: "chromium-driver",
         why: "the browser test drives Chromium over WebDriver",
+    },
+    Requirement {
+        program: "systemd-analyze",
+        package: "systemd",
+        why: "the systemd unit is checked with `systemd-analyze verify` (cli/tests/service.rs)",
     },
 ];
 
