@@ -62,6 +62,8 @@ impl Classify for state::Error {
             // A change this node made itself was refused, or its own
             // document failed: ours.
             state::Error::NotAdmitted(_) | state::Error::Doc(_) => Class::Internal,
+            // A reader outlived the node it read from.
+            state::Error::Closed => Class::Internal,
         }
     }
 }
