@@ -94,7 +94,7 @@ impl Classify for store::Error {
 impl Classify for actor::Error {
     fn class(&self) -> Class {
         match self {
-            actor::Error::Stopped => Class::Internal,
+            actor::Error::Stopped | actor::Error::Reader(_) => Class::Internal,
             actor::Error::State(e) => e.class(),
         }
     }
