@@ -4,9 +4,10 @@
 //! it. Every command then goes through the node's local HTTP API, with the
 //! bearer token from `$MUTU_HOME/api.token`: the CLI sends its arguments to
 //! `POST /api/v1/cli`; the node parses them with the same clap definitions
-//! and runs the same command code inside its actor, so a write is signed,
-//! stored and published at once, and the output is exactly what the offline
-//! CLI would print.
+//! and runs the same command code: a write's `ops::Request` in its actor,
+//! so it is signed, stored and published at once; a read on a snapshot,
+//! outside the actor. The output is exactly what the offline CLI would
+//! print.
 //!
 //! No file path crosses HTTP: the node never opens a file a request names.
 //! `mutu import FILE` reads the file here and sends its bytes to `POST
@@ -31,6 +32,7 @@ use mutu_node::state::{self, State};
 use serde::{Deserialize, Serialize};
 
 use crate::args::{Cli, Command, RunArgs};
+use crate::commands::write::Sorted;
 use crate::fail::{self, user};
 
 /// Largest CLI request body (arguments only; bundles travel on their own).
@@ -219,33 +221,41 @@ async fn run_on_node(handle: &Handle, command: Command) -> ExecResponse {
             "{NO_PATHS}: `mutu export` gets the bundle from GET /api/v1/export/bundle and writes it itself"
         ))),
         Command::Verify { .. } => Err(user(format!("{NO_PATHS}: `mutu verify` runs without a node"))),
-        command => {
-            let ran = handle
-                .write(move |st| {
-                    let mut buf = Vec::new();
-                    let r = crate::commands::dispatch(st, command, state::now(), &mut buf);
-                    (buf, r.map_err(|e| (fail::one_line(&e), fail::exit_code(&e))))
-                })
-                .await;
-            match ran {
-                Ok((buf, Ok(()))) => {
-                    out = buf;
-                    Ok(())
-                }
-                Ok((buf, Err((message, code)))) => {
-                    out = buf;
-                    Err(RemoteFailure { message, code }.into())
-                }
+        command => match crate::commands::write::request(command) {
+            Sorted::Write(op) => match handle.apply(op, state::now()).await {
+                Ok(Ok(id)) => writeln!(out, "{id}").map_err(Into::into),
+                Ok(Err(e)) => Err(crate::commands::write::failure(e)),
                 Err(e) => Err(e.into()),
+            },
+            // Reads run on a snapshot, outside the actor.
+            Sorted::Other(command) => {
+                let ran = handle
+                    .with_snapshot(move |s| {
+                        let mut buf = Vec::new();
+                        let r = crate::commands::on_snapshot(s, command, state::now(), &mut buf);
+                        (buf, r.map_err(|e| (fail::one_line(&e), fail::exit_code(&e))))
+                    })
+                    .await;
+                match ran {
+                    Ok((buf, Ok(()))) => {
+                        out = buf;
+                        Ok(())
+                    }
+                    Ok((buf, Err((message, code)))) => {
+                        out = buf;
+                        Err(RemoteFailure { message, code }.into())
+                    }
+                    Err(e) => Err(e.into()),
+                }
             }
-        }
+        },
     };
     outcome(out, result)
 }
 
 async fn block(handle: &Handle, member: String, blocked: bool) -> anyhow::Result<()> {
     let r = handle
-        .write(move |st| st.resolve_member(&member).map(|m| (m, st.member_id())))
+        .with_snapshot(move |s| s.resolve_member(&member).map(|m| (m, s.member_id())))
         .await?;
     let (member, me) = r?;
     if member == me {

@@ -5,7 +5,7 @@
 //! The sample is a list of members (their profiles) and of steps. A step is
 //! one write by one member, in the very request format of [`mutu_node::ops`] (the
 //! HTTP API's), applied on that member's node through
-//! `handle.write(|s| op.apply(s, at))`:
+//! `handle.apply(op, at)`:
 //!
 //! ```json
 //! {"by": "asso", "as": "need-sepa", "at": -60, "op": "need",
@@ -31,6 +31,7 @@ use std::time::Duration;
 
 use mutu_protocol::record::{Profile, RecordId, SignedRecord};
 use mutu_protocol::time::MS_PER_DAY;
+use mutu_protocol::view::Index;
 use mutu_protocol::{MemberId, Timestamp};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -39,7 +40,7 @@ use serde_json::Value;
 use crate::runtime::{self, Running};
 use mutu_node::actor::{self, Handle};
 use mutu_node::home::Home;
-use mutu_node::ops::{self, Op};
+use mutu_node::ops;
 use mutu_node::state::{self, State};
 
 /// The sample registry, as shipped.
@@ -155,20 +156,20 @@ impl Sample {
     }
 }
 
-/// A write ready to run on its author's state: the record made or edited.
-type Write = Box<dyn FnOnce(&mut State) -> Result<SignedRecord, ops::Error> + Send>;
+/// A write ready to run on its author's node: the operation and its time.
+type Write = (ops::Request, Timestamp);
 
-fn prepared<T: Op + DeserializeOwned + Send + 'static>(with: Value, at: Timestamp) -> Result<Write, String> {
+fn prepared<T: DeserializeOwned + Into<ops::Request>>(with: Value, at: Timestamp) -> Result<Write, String> {
     let op: T = serde_json::from_value(with).map_err(|e| e.to_string())?;
-    Ok(Box::new(move |st: &mut State| {
-        let id = op.apply(st, at)?;
-        // The write was admitted, so the index holds it.
-        st.registry()
-            .index()
-            .get_any(&id)
-            .cloned()
-            .ok_or_else(|| ops::Error::NotFound(format!("{id} is not in the index after its write")))
-    }))
+    Ok((op.into(), at))
+}
+
+/// The record a write made or edited: it was admitted, so the index holds it.
+fn written(index: &Index, id: RecordId) -> Result<SignedRecord, ops::Error> {
+    index
+        .get_any(&id)
+        .cloned()
+        .ok_or_else(|| ops::Error::NotFound(format!("{id} is not in the index after its write")))
 }
 
 /// The ops of [`build`] that edit an existing record instead of making one.
@@ -204,8 +205,7 @@ type Written = Arc<Vec<SignedRecord>>;
 
 /// Whether `st` holds every record of `written`, at that very version (only
 /// its author edits a record, so a node converges to the author's latest).
-fn holds(st: &State, written: &[SignedRecord]) -> bool {
-    let index = st.registry().index();
+fn holds(index: &Index, written: &[SignedRecord]) -> bool {
     written.iter().all(|w| index.get_any(&w.id()).is_some_and(|r| r == w))
 }
 
@@ -314,8 +314,10 @@ pub fn load_offline(sample: &Sample, states: &mut [State], now: Timestamp) -> Re
     let members: Vec<MemberId> = states.iter().map(State::member_id).collect();
     let mut loader = Loader::new(sample, &members, now);
     for i in 0..sample.steps.len() {
-        let (by, write) = loader.prepare(i)?;
-        let result = write(&mut states[by]);
+        let (by, (request, at)) = loader.prepare(i)?;
+        let result = request
+            .apply(&mut states[by], at)
+            .and_then(|id| written(states[by].registry().index(), id));
         loader.done(i, result)?;
         let changes = states[by].take_outgoing();
         for (j, other) in states.iter_mut().enumerate() {
@@ -362,12 +364,12 @@ pub async fn load(sample: &Sample, handles: &[Handle], now: Timestamp, timeout: 
     }
     let mut members = Vec::new();
     for h in handles {
-        members.push(h.read(State::member_id).await?);
+        members.push(h.snapshot().await?.member_id());
     }
     let mut loader = Loader::new(sample, &members, now);
     for i in 0..sample.steps.len() {
-        let (by, write) = loader.prepare(i)?;
-        let written: Written = Arc::new(loader.written.clone());
+        let (by, (request, at)) = loader.prepare(i)?;
+        let earlier: Written = Arc::new(loader.written.clone());
         let handle = &handles[by];
         wait_until(
             timeout,
@@ -378,12 +380,15 @@ pub async fn load(sample: &Sample, handles: &[Handle], now: Timestamp, timeout: 
                 )
             },
             || {
-                let written = written.clone();
-                async move { Ok(handle.read(move |s| holds(s, &written)).await?) }
+                let earlier = earlier.clone();
+                async move { Ok(handle.with_snapshot(move |s| holds(s.index(), &earlier)).await?) }
             },
         )
         .await?;
-        let result = handle.write(write).await?;
+        let result = match handle.apply(request, at).await? {
+            Ok(id) => written(handle.snapshot().await?.index(), id),
+            Err(e) => Err(e),
+        };
         loader.done(i, result)?;
     }
     Ok(sample.steps.len())
@@ -391,7 +396,7 @@ pub async fn load(sample: &Sample, handles: &[Handle], now: Timestamp, timeout: 
 
 /// Every valid record id a node holds.
 async fn record_ids(h: &Handle) -> Result<BTreeSet<RecordId>, Error> {
-    Ok(h.read(|s| s.registry().index().all_valid().map(|r| r.id()).collect())
+    Ok(h.with_snapshot(|s| s.index().all_valid().map(|r| r.id()).collect())
         .await?)
 }
 

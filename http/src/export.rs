@@ -31,12 +31,12 @@
 //! `{"status": "invalid" | "unsupported", "reason": "…"}`.
 //!
 //! Bounded work: the actor only takes a snapshot (reference-counted records,
-//! no copies of their bytes); sorting and serialising happen on a blocking
-//! thread and `registry.json` streams through a bounded channel. At most
+//! no copies of their bytes); sorting, serialising and reading the bundle
+//! from the store happen on a blocking thread, and `registry.json` streams
+//! through a bounded channel. At most
 //! [`MAX_CONCURRENT`] exports run at once; more get `503` with `Retry-After`.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
 
@@ -140,7 +140,8 @@ struct Left {
     bytes: Option<Vec<u8>>,
 }
 
-/// What `registry.json` is made from: taken in the actor, written outside it.
+/// What `registry.json` is made from: a snapshot and the records left out
+/// of the views (taken together in the actor), written outside it.
 #[derive(Debug, Clone)]
 struct Snapshot {
     node: MemberId,
@@ -151,30 +152,18 @@ struct Snapshot {
 }
 
 impl Snapshot {
-    fn of(st: &state::State, at: Timestamp) -> Self {
-        let index = st.registry().index();
+    fn of(st: &state::Snapshot, left_out: Vec<state::LeftOut>, at: Timestamp) -> Self {
+        let index = st.index();
         let valid = index.all_valid().map(|r| (r.clone(), index.is_tombstoned(r))).collect();
-        let mut by_doc: HashMap<MemberId, Vec<(String, Invalid)>> = HashMap::new();
-        for (doc, key, reason) in index.invalid() {
-            by_doc.entry(*doc).or_default().push((key.to_owned(), reason.clone()));
-        }
-        let mut left = Vec::new();
-        for (doc, keys) in by_doc {
-            let mut entries: HashMap<String, Vec<u8>> = st
-                .registry()
-                .doc(&doc)
-                .map(|d| d.entries().into_iter().collect())
-                .unwrap_or_default();
-            for (key, reason) in keys {
-                let bytes = entries.remove(&key);
-                left.push(Left {
-                    doc,
-                    key,
-                    reason,
-                    bytes,
-                });
-            }
-        }
+        let left = left_out
+            .into_iter()
+            .map(|l| Left {
+                doc: l.doc,
+                key: l.key,
+                reason: l.reason,
+                bytes: l.bytes,
+            })
+            .collect();
         Self {
             node: st.member_id(),
             at,
@@ -308,13 +297,14 @@ async fn registry_json(extract::State(ctx): extract::State<Ctx>) -> Response {
         return busy();
     };
     let now = state::now();
-    let snapshot = match ctx.handle.read(move |s| Snapshot::of(s, now)).await {
-        Ok(s) => s,
+    let (taken, left_out) = match ctx.handle.left_out().await {
+        Ok(t) => t,
         Err(e) => return ApiError::from(e).into_response(),
     };
     let (tx, rx) = mpsc::channel::<Vec<u8>>(CHUNKS_IN_FLIGHT);
     tokio::task::spawn_blocking(move || {
         let _permit = permit;
+        let snapshot = Snapshot::of(&taken, left_out, now);
         // A client that goes away closes the channel: writing stops.
         snapshot.write(|chunk| tx.blocking_send(chunk).is_ok());
     });
@@ -573,7 +563,7 @@ async fn csv(ctx: Ctx, filename: &'static str, make: fn(&Views<'_>) -> String) -
         return busy();
     };
     let now = state::now();
-    match ctx.handle.read(move |s| make(&s.views(now))).await {
+    match ctx.handle.with_snapshot(move |s| make(&s.views(now))).await {
         Ok(text) => attachment("text/csv; charset=utf-8", filename, Body::from(text)),
         Err(e) => ApiError::from(e).into_response(),
     }
@@ -597,22 +587,23 @@ async fn bundle(extract::State(ctx): extract::State<Ctx>) -> Response {
     let Some(permit) = permit(&ctx) else {
         return busy();
     };
-    let exported = match ctx.handle.read(state::State::export).await {
-        Ok(Ok(b)) => b,
-        Ok(Err(e)) => return ApiError::from(e).into_response(),
-        Err(e) => return ApiError::from(e).into_response(),
-    };
-    let text = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        // `mutu export` prints the same text and a newline.
-        let mut t = exported.to_json();
-        t.push('\n');
-        t
-    })
-    .await;
+    // Reading the store and serialising both run on a blocking thread.
+    let text = ctx
+        .handle
+        .with_snapshot(move |s| {
+            let _permit = permit;
+            s.export().map(|exported| {
+                // `mutu export` prints the same text and a newline.
+                let mut t = exported.to_json();
+                t.push('\n');
+                t
+            })
+        })
+        .await;
     match text {
-        Ok(t) => attachment("application/json", "mutu-bundle.json", Body::from(t)),
-        Err(e) => ApiError::internal(e.to_string()).into_response(),
+        Ok(Ok(t)) => attachment("application/json", "mutu-bundle.json", Body::from(t)),
+        Ok(Err(e)) => ApiError::from(e).into_response(),
+        Err(e) => ApiError::from(e).into_response(),
     }
 }
 

@@ -299,7 +299,7 @@ fn init_state(dir: &Path, name: &str) -> State {
 }
 
 async fn index_len(handle: &Handle) -> usize {
-    handle.read(|s| s.registry().index().len()).await.expect("read")
+    handle.with_snapshot(|s| s.index().len()).await.expect("read")
 }
 
 /// The child side of `catchup`: a fresh node at `home` dials `peer` and
@@ -443,7 +443,7 @@ async fn propagation(publishes: usize) -> serde_json::Value {
         let t0 = Instant::now();
         let id: RecordId = nodes[origin]
             .handle
-            .write(move |s| s.create(need(format!("propagated need {k}")), state::now()))
+            .test(move |s, _| s.create(need(format!("propagated need {k}")), state::now()))
             .await
             .expect("write")
             .expect("create");
@@ -454,7 +454,7 @@ async fn propagation(publishes: usize) -> serde_json::Value {
                 if !seen[i] {
                     seen[i] = n
                         .handle
-                        .read(move |s| s.registry().index().get(&id).is_some())
+                        .with_snapshot(move |s| s.index().get(&id).is_some())
                         .await
                         .expect("read");
                 }
@@ -670,7 +670,7 @@ fn main() {
 /// each idle pass sent before the summary step).
 async fn members_inventory_bytes(handle: &Handle) -> usize {
     handle
-        .read(|s| {
+        .test(|s, _| {
             let inventory: Vec<(MemberId, net::sync::HeadsDigest)> = s
                 .registry()
                 .docs()

@@ -1,8 +1,15 @@
 //! The node actor: one task owns the swarm and the member's [`State`]
 //! (store + registry) and runs a `tokio::select!` loop over shutdown, local
 //! commands, swarm events and timers, with one `handle_*` method per arm.
-//! Front ends (the HTTP API, tests) talk to it through a [`Handle`] over a
-//! bounded channel; nothing in the node is unbounded.
+//! Front ends (the HTTP API, the remote CLI, tests) talk to it through a
+//! [`Handle`] over a bounded channel; nothing in the node is unbounded.
+//!
+//! The commands are a closed set: apply an operation ([`ops::Request`]),
+//! import changes, block a member, status, peers, dial, and a snapshot of
+//! the state ([`state::Snapshot`]) for readers. Readers render pages, CSV,
+//! JSON and bundles from the snapshot outside the actor (on a blocking
+//! thread where the work is heavy, [`Handle::with_snapshot`]), so the actor
+//! only ever spends the time of an `Arc` clone on them.
 //!
 //! Sync, as DESIGN.md describes it:
 //! - every local write is published on gossipsub as a [`GossipBatch`];
@@ -48,13 +55,14 @@ use libp2p::{Multiaddr, PeerId, Swarm, identify, mdns};
 use mutu_protocol::admission::Report;
 use mutu_protocol::identity::MemberId;
 use mutu_protocol::registry::Source;
-use mutu_protocol::{SignedChange, Timestamp};
+use mutu_protocol::{RecordId, SignedChange, Timestamp};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::net::BehaviourEvent;
 use crate::net::behaviour::Behaviour;
 use crate::net::sync::{self, GossipBatch, HeadsDigest, Request, Response};
 use crate::net::{peers, rate};
+use crate::ops;
 use crate::state::{self, State};
 
 /// Commands waiting for the actor.
@@ -118,26 +126,48 @@ pub const SYNC_LIMITS: rate::Limits = rate::Limits {
     bytes_per_s: 16 * 1024 * 1024,
 };
 
-type ReadFn = Box<dyn FnOnce(&State) + Send>;
-type WriteFn = Box<dyn FnOnce(&mut State) + Send>;
-type NetFn = Box<dyn FnOnce(&mut Swarm<Behaviour>) + Send>;
+/// A test's access to the actor's state and swarm (tests only: the
+/// `testing` feature, which only dev-dependencies turn on).
+#[cfg(any(test, feature = "testing"))]
+type TestFn = Box<dyn FnOnce(&mut State, &mut Swarm<Behaviour>) + Send>;
 
-/// What a [`Handle`] asks of the actor.
+/// What a [`Handle`] asks of the actor: a closed set. Writes go through
+/// [`ops::Request`] or an import; reads take a [`state::Snapshot`] and do
+/// their work outside the actor.
 enum Command {
-    /// Read the state (the closure sends its own reply).
-    Read(ReadFn),
-    /// Change the state; the changes it makes are published.
-    Write(WriteFn),
-    /// Act on the swarm (dial, block a peer, read the peer list).
-    Net(NetFn),
-    Status(oneshot::Sender<Status>),
-    Peers(oneshot::Sender<Vec<PeerInfo>>),
+    /// Check, sign, store and publish one operation.
+    Apply {
+        request: ops::Request,
+        now: Timestamp,
+        reply: oneshot::Sender<Result<RecordId, ops::Error>>,
+    },
+    /// Admit changes handed over locally (a bundle, parsed outside the
+    /// actor), and publish those admitted.
+    Import {
+        changes: Vec<SignedChange>,
+        now: Timestamp,
+        reply: oneshot::Sender<Result<Report, state::Error>>,
+    },
     /// Block (or unblock) a member's documents.
-    BlockMember {
+    Block {
         member: MemberId,
         blocked: bool,
         reply: oneshot::Sender<Result<(), state::Error>>,
     },
+    Status(oneshot::Sender<Status>),
+    Peers(oneshot::Sender<Vec<PeerInfo>>),
+    Dial {
+        addr: Multiaddr,
+        reply: oneshot::Sender<()>,
+    },
+    /// A snapshot of the state for readers.
+    Snapshot(oneshot::Sender<state::Snapshot>),
+    /// The records left out of the views, with their bytes (they are in
+    /// the documents, not in a snapshot), and the snapshot they go with.
+    LeftOut(oneshot::Sender<(state::Snapshot, Vec<state::LeftOut>)>),
+    /// Anything on the state and the swarm, for tests.
+    #[cfg(any(test, feature = "testing"))]
+    Test(TestFn),
 }
 
 /// A node's counters, as `mutu status` shows them.
@@ -183,6 +213,8 @@ pub struct PeerInfo {
 pub enum Error {
     #[error("the node has stopped")]
     Stopped,
+    #[error("a reader failed: {0}")]
+    Reader(String),
     #[error(transparent)]
     State(#[from] state::Error),
 }
@@ -196,12 +228,16 @@ pub struct Handle {
 impl std::fmt::Debug for Command {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            Command::Read(_) => "Read",
-            Command::Write(_) => "Write",
-            Command::Net(_) => "Net",
+            Command::Apply { .. } => "Apply",
+            Command::Import { .. } => "Import",
+            Command::Block { .. } => "Block",
             Command::Status(_) => "Status",
             Command::Peers(_) => "Peers",
-            Command::BlockMember { .. } => "BlockMember",
+            Command::Dial { .. } => "Dial",
+            Command::Snapshot(_) => "Snapshot",
+            Command::LeftOut(_) => "LeftOut",
+            #[cfg(any(test, feature = "testing"))]
+            Command::Test(_) => "Test",
         })
     }
 }
@@ -215,46 +251,22 @@ impl Handle {
         rx.await.map_err(|_| Error::Stopped)
     }
 
-    /// Runs `f` on the state and returns its result.
-    pub async fn read<R: Send + 'static>(&self, f: impl FnOnce(&State) -> R + Send + 'static) -> Result<R, Error> {
-        self.ask(|tx| {
-            Command::Read(Box::new(move |s| {
-                let _ = tx.send(f(s));
-            }))
-        })
-        .await
+    /// Applies a write operation at `now` (checked, signed, stored, then
+    /// published); gives the id of the record it made or edited.
+    pub async fn apply(&self, request: ops::Request, now: Timestamp) -> Result<Result<RecordId, ops::Error>, Error> {
+        self.ask(|reply| Command::Apply { request, now, reply }).await
     }
 
-    /// Runs a write on the state; the changes it makes (local writes,
-    /// imports) are published once it returns.
-    pub async fn write<R: Send + 'static>(&self, f: impl FnOnce(&mut State) -> R + Send + 'static) -> Result<R, Error> {
-        self.ask(|tx| {
-            Command::Write(Box::new(move |s| {
-                let _ = tx.send(f(s));
-            }))
-        })
-        .await
-    }
-
-    /// Runs `f` on the swarm.
-    pub async fn net<R: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut Swarm<Behaviour>) -> R + Send + 'static,
-    ) -> Result<R, Error> {
-        self.ask(|tx| {
-            Command::Net(Box::new(move |s| {
-                let _ = tx.send(f(s));
-            }))
-        })
-        .await
+    /// Admits changes handed over locally (a parsed bundle) by the
+    /// network's rules, and publishes those admitted.
+    pub async fn import(&self, changes: Vec<SignedChange>, now: Timestamp) -> Result<Report, Error> {
+        Ok(self.ask(|reply| Command::Import { changes, now, reply }).await??)
     }
 
     /// Blocks a member: its documents are dropped here and never taken or
     /// forwarded again; unblocking lets the next syncs bring them back.
     pub async fn block_member(&self, member: MemberId, blocked: bool) -> Result<(), Error> {
-        Ok(self
-            .ask(|reply| Command::BlockMember { member, blocked, reply })
-            .await??)
+        Ok(self.ask(|reply| Command::Block { member, blocked, reply }).await??)
     }
 
     /// Connected peers, oldest connection first.
@@ -266,12 +278,45 @@ impl Handle {
         self.ask(Command::Status).await
     }
 
-    /// Dials a peer.
+    /// Dials a peer (a failure to dial is logged).
     pub async fn dial(&self, addr: Multiaddr) -> Result<(), Error> {
-        self.net(move |s| {
-            if let Err(e) = s.dial(addr) {
-                tracing::warn!(error = %e, "dial failed");
-            }
+        self.ask(|reply| Command::Dial { addr, reply }).await
+    }
+
+    /// A snapshot of the state, to read outside the actor.
+    pub async fn snapshot(&self) -> Result<state::Snapshot, Error> {
+        self.ask(Command::Snapshot).await
+    }
+
+    /// Runs `f` on a fresh snapshot on a blocking thread: the actor only
+    /// takes the snapshot, and goes on with its work while `f` runs.
+    pub async fn with_snapshot<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&state::Snapshot) -> R + Send + 'static,
+    ) -> Result<R, Error> {
+        let snapshot = self.snapshot().await?;
+        tokio::task::spawn_blocking(move || f(&snapshot))
+            .await
+            .map_err(|e| Error::Reader(e.to_string()))
+    }
+
+    /// The records left out of the views, with the bytes their documents
+    /// hold, and a snapshot taken at the same moment.
+    pub async fn left_out(&self) -> Result<(state::Snapshot, Vec<state::LeftOut>), Error> {
+        self.ask(Command::LeftOut).await
+    }
+
+    /// Runs `f` on the actor's state and swarm (tests only). What `f`
+    /// writes is published once it returns.
+    #[cfg(any(test, feature = "testing"))]
+    pub async fn test<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut State, &mut Swarm<Behaviour>) -> R + Send + 'static,
+    ) -> Result<R, Error> {
+        self.ask(|tx| {
+            Command::Test(Box::new(move |state, swarm| {
+                let _ = tx.send(f(state, swarm));
+            }))
         })
         .await
     }
@@ -442,32 +487,73 @@ impl Actor {
 
     fn handle_command(&mut self, command: Command) {
         match command {
-            Command::Read(f) => f(&self.state),
-            Command::Write(f) => {
-                f(&mut self.state);
-                self.publish_outgoing();
+            Command::Apply { request, now, reply } => {
+                let _ = reply.send(self.handle_apply(request, now));
             }
-            Command::Net(f) => f(&mut self.swarm),
-            Command::BlockMember { member, blocked, reply } => {
+            Command::Import { changes, now, reply } => {
+                let _ = reply.send(self.handle_import(changes, now));
+            }
+            Command::Block { member, blocked, reply } => {
                 let _ = reply.send(self.handle_block_member(member, blocked));
             }
             Command::Peers(reply) => {
-                let mut peers: Vec<PeerInfo> = self
-                    .connected
-                    .iter()
-                    .map(|(peer, (since, addr))| PeerInfo {
-                        peer_id: peer.to_string(),
-                        address: addr.to_string(),
-                        connected_since: *since,
-                    })
-                    .collect();
-                peers.sort_by(|a, b| (a.connected_since, &a.peer_id).cmp(&(b.connected_since, &b.peer_id)));
-                let _ = reply.send(peers);
+                let _ = reply.send(self.handle_peers());
             }
             Command::Status(reply) => {
                 let _ = reply.send(self.status());
             }
+            Command::Dial { addr, reply } => {
+                self.handle_dial(addr);
+                let _ = reply.send(());
+            }
+            Command::Snapshot(reply) => {
+                let _ = reply.send(self.state.snapshot());
+            }
+            Command::LeftOut(reply) => {
+                let _ = reply.send(self.handle_left_out());
+            }
+            #[cfg(any(test, feature = "testing"))]
+            Command::Test(f) => {
+                f(&mut self.state, &mut self.swarm);
+                self.publish_outgoing();
+            }
         }
+    }
+
+    fn handle_apply(&mut self, request: ops::Request, now: Timestamp) -> Result<RecordId, ops::Error> {
+        let result = request.apply(&mut self.state, now);
+        self.publish_outgoing();
+        result
+    }
+
+    fn handle_import(&mut self, changes: Vec<SignedChange>, now: Timestamp) -> Result<Report, state::Error> {
+        let report = self.state.import_changes(changes, now);
+        self.publish_outgoing();
+        report
+    }
+
+    fn handle_peers(&self) -> Vec<PeerInfo> {
+        let mut peers: Vec<PeerInfo> = self
+            .connected
+            .iter()
+            .map(|(peer, (since, addr))| PeerInfo {
+                peer_id: peer.to_string(),
+                address: addr.to_string(),
+                connected_since: *since,
+            })
+            .collect();
+        peers.sort_by(|a, b| (a.connected_since, &a.peer_id).cmp(&(b.connected_since, &b.peer_id)));
+        peers
+    }
+
+    fn handle_dial(&mut self, addr: Multiaddr) {
+        if let Err(e) = self.swarm.dial(addr) {
+            tracing::warn!(error = %e, "dial failed");
+        }
+    }
+
+    fn handle_left_out(&self) -> (state::Snapshot, Vec<state::LeftOut>) {
+        (self.state.snapshot(), self.state.left_out())
     }
 
     fn handle_block_member(&mut self, member: MemberId, blocked: bool) -> Result<(), state::Error> {

@@ -62,6 +62,8 @@ impl Classify for state::Error {
             // A change this node made itself was refused, or its own
             // document failed: ours.
             state::Error::NotAdmitted(_) | state::Error::Doc(_) => Class::Internal,
+            // A reader outlived the node it read from.
+            state::Error::Closed => Class::Internal,
         }
     }
 }
@@ -92,7 +94,7 @@ impl Classify for store::Error {
 impl Classify for actor::Error {
     fn class(&self) -> Class {
         match self {
-            actor::Error::Stopped => Class::Internal,
+            actor::Error::Stopped | actor::Error::Reader(_) => Class::Internal,
             actor::Error::State(e) => e.class(),
         }
     }

@@ -71,9 +71,11 @@ impl Error {
                 Error::bad(field.unwrap_or("id"), e.to_string())
             }
             state::Error::Bundle(_) => Error::bad(field.unwrap_or("bundle"), e.to_string()),
-            state::Error::Home(_) | state::Error::Store(_) | state::Error::NotAdmitted(_) | state::Error::Doc(_) => {
-                Error::Internal(e)
-            }
+            state::Error::Home(_)
+            | state::Error::Store(_)
+            | state::Error::NotAdmitted(_)
+            | state::Error::Doc(_)
+            | state::Error::Closed => Error::Internal(e),
         }
     }
 }

@@ -8,6 +8,7 @@
 //! admit it like any change from the network, persisting it with one durable
 //! commit before it is applied. A write that fails leaves nothing behind.
 
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use mutu_protocol::admission::Report;
@@ -17,7 +18,7 @@ use mutu_protocol::identity::{MemberId, ReplicaNonce, SecretKey};
 use mutu_protocol::record::{self, Body, Kind, Profile, Record, RecordId, SignedRecord, Tombstone};
 use mutu_protocol::registry::{Registry, Source, Trust};
 use mutu_protocol::rules::{self, Violation};
-use mutu_protocol::view::Views;
+use mutu_protocol::view::{Index, Views};
 use mutu_protocol::{SignedChange, Timestamp};
 
 use crate::home::{self, Home};
@@ -60,6 +61,8 @@ pub enum Error {
     Bundle(#[from] mutu_protocol::bundle::Error),
     #[error("document: {0}")]
     Doc(#[from] mutu_protocol::doc::Error),
+    #[error("the node has stopped: its store is closed")]
+    Closed,
 }
 
 /// The one candidate whose text starts with `prefix` (longer than `min_len`).
@@ -90,13 +93,125 @@ fn unique_match<T: Copy + Ord + ToString>(
     }
 }
 
+/// Resolves a unique prefix of a record id (visible or retracted).
+fn resolve(index: &Index, prefix: &str) -> Result<RecordId, Error> {
+    let prefix = prefix.trim().to_ascii_lowercase();
+    if let Ok(id) = prefix.parse::<RecordId>()
+        && index.get_any(&id).is_some()
+    {
+        return Ok(id);
+    }
+    unique_match(prefix, index.all_valid().map(SignedRecord::id), 0)
+}
+
+/// Resolves a record id prefix that must be of `kind`.
+fn resolve_kind(index: &Index, prefix: &str, kind: Kind) -> Result<RecordId, Error> {
+    let id = resolve(index, prefix)?;
+    match index.get_any(&id).map(|r| r.record().kind) {
+        Some(k) if k != kind => Err(Error::WrongKind {
+            id,
+            expected: kind,
+            found: k,
+        }),
+        _ => Ok(id),
+    }
+}
+
+/// Resolves a member id, or a unique prefix of a known member's id.
+fn resolve_member(index: &Index, prefix: &str) -> Result<MemberId, Error> {
+    let prefix = prefix.trim().to_ascii_lowercase();
+    if let Ok(m) = prefix.parse::<MemberId>() {
+        return Ok(m);
+    }
+    unique_match(prefix, index.members().copied(), 2)
+}
+
+/// A record left out of the views, as `registry.json` lists it.
+#[derive(Debug, Clone)]
+pub struct LeftOut {
+    /// The document it was found in.
+    pub doc: MemberId,
+    /// Its key in that document.
+    pub key: String,
+    pub reason: record::Invalid,
+    /// The value's bytes, if the document still holds them.
+    pub bytes: Option<Vec<u8>>,
+}
+
+/// A reader's copy of a [`State`] ([`State::snapshot`]): the member, the
+/// index as it was when taken (shared, copy-on-write: later writes do not
+/// change it), and read access to the store. Readers (pages, the API,
+/// exports, the remote CLI) take one from the node actor and do their work
+/// outside it.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    home: Home,
+    member: MemberId,
+    index: Arc<Index>,
+    /// Weak, so a snapshot kept somewhere never holds the store (and its
+    /// lock) open after the state is gone.
+    store: Weak<Store>,
+}
+
+impl Snapshot {
+    pub fn home(&self) -> &Home {
+        &self.home
+    }
+
+    pub fn member_id(&self) -> MemberId {
+        self.member
+    }
+
+    /// Every record, as indexed when the snapshot was taken.
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+
+    pub fn views(&self, now: Timestamp) -> Views<'_> {
+        Views::new(&self.index, now)
+    }
+
+    /// As [`State::resolve`].
+    pub fn resolve(&self, prefix: &str) -> Result<RecordId, Error> {
+        resolve(&self.index, prefix)
+    }
+
+    /// As [`State::resolve_kind`].
+    pub fn resolve_kind(&self, prefix: &str, kind: Kind) -> Result<RecordId, Error> {
+        resolve_kind(&self.index, prefix, kind)
+    }
+
+    /// As [`State::resolve_member`].
+    pub fn resolve_member(&self, prefix: &str) -> Result<MemberId, Error> {
+        resolve_member(&self.index, prefix)
+    }
+
+    fn store(&self) -> Result<Arc<Store>, Error> {
+        self.store.upgrade().ok_or(Error::Closed)
+    }
+
+    /// The proofs that `member` signed two histories, as the store holds
+    /// them now (read from the store, not from the moment of the snapshot).
+    pub fn equivocations(&self, member: &MemberId) -> Result<Vec<store::Evidence>, Error> {
+        Ok(self.store()?.equivocations(member)?)
+    }
+
+    /// Every document the store holds now, as a bundle (as [`State::export`]).
+    /// Reads the whole store: run it on a blocking thread.
+    pub fn export(&self) -> Result<Bundle, Error> {
+        Ok(Bundle::from_changes(self.store()?.all_changes()?))
+    }
+}
+
 /// Identity + store + registry of one home.
 #[derive(Debug)]
 pub struct State {
     home: Home,
     key: SecretKey,
     replica: ReplicaNonce,
-    store: Store,
+    /// Shared with snapshots, which read through a weak reference: the
+    /// store closes when the state is dropped.
+    store: Arc<Store>,
     registry: Registry,
     /// Changes made here, waiting to be published (bounded by [`MAX_OUTBOX`]).
     outbox: Vec<SignedChange>,
@@ -163,7 +278,7 @@ impl State {
             home,
             key,
             replica,
-            store,
+            store: Arc::new(store),
             registry,
             outbox: Vec::new(),
         })
@@ -217,37 +332,56 @@ impl State {
 
     /// Resolves a unique prefix of a record id (visible or retracted).
     pub fn resolve(&self, prefix: &str) -> Result<RecordId, Error> {
-        let prefix = prefix.trim().to_ascii_lowercase();
-        if let Ok(id) = prefix.parse::<RecordId>()
-            && self.registry.index().get_any(&id).is_some()
-        {
-            return Ok(id);
-        }
-        let ids = self.registry.index().all_valid().map(SignedRecord::id);
-        unique_match(prefix, ids, 0)
+        resolve(self.registry.index(), prefix)
     }
 
     /// Resolves a record id prefix that must be of `kind`.
     pub fn resolve_kind(&self, prefix: &str, kind: Kind) -> Result<RecordId, Error> {
-        let id = self.resolve(prefix)?;
-        let found = self.registry.index().get_any(&id).map(|r| r.record().kind);
-        match found {
-            Some(k) if k != kind => Err(Error::WrongKind {
-                id,
-                expected: kind,
-                found: k,
-            }),
-            _ => Ok(id),
-        }
+        resolve_kind(self.registry.index(), prefix, kind)
     }
 
     /// Resolves a member id, or a unique prefix of a known member's id.
     pub fn resolve_member(&self, prefix: &str) -> Result<MemberId, Error> {
-        let prefix = prefix.trim().to_ascii_lowercase();
-        if let Ok(m) = prefix.parse::<MemberId>() {
-            return Ok(m);
+        resolve_member(self.registry.index(), prefix)
+    }
+
+    /// What readers need, as it is now: cheap (the index is shared until
+    /// the next write copies it), and read outside whatever owns the state.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            home: self.home.clone(),
+            member: self.member_id(),
+            index: self.registry.snapshot(),
+            store: Arc::downgrade(&self.store),
         }
-        unique_match(prefix, self.registry.index().members().copied(), 2)
+    }
+
+    /// The records left out of the views (invalid or unsupported), with
+    /// the bytes their document holds for them.
+    pub fn left_out(&self) -> Vec<LeftOut> {
+        let mut by_doc: std::collections::HashMap<MemberId, Vec<(String, record::Invalid)>> =
+            std::collections::HashMap::new();
+        for (doc, key, reason) in self.registry.index().invalid() {
+            by_doc.entry(*doc).or_default().push((key.to_owned(), reason.clone()));
+        }
+        let mut left = Vec::new();
+        for (doc, keys) in by_doc {
+            let mut entries: std::collections::HashMap<String, Vec<u8>> = self
+                .registry
+                .doc(&doc)
+                .map(|d| d.entries().into_iter().collect())
+                .unwrap_or_default();
+            for (key, reason) in keys {
+                let bytes = entries.remove(&key);
+                left.push(LeftOut {
+                    doc,
+                    key,
+                    reason,
+                    bytes,
+                });
+            }
+        }
+        left
     }
 
     /// Signs `records` into one change of the member's own document and

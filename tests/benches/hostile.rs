@@ -258,17 +258,17 @@ impl Node {
 
     async fn has(&self, id: RecordId) -> bool {
         self.handle
-            .read(move |s| s.registry().index().get(&id).is_some())
+            .with_snapshot(move |s| s.index().get(&id).is_some())
             .await
             .expect("read")
     }
 
     async fn doc_count(&self) -> usize {
-        self.handle.read(|s| s.registry().doc_count()).await.expect("read")
+        self.handle.test(|s, _| s.registry().doc_count()).await.expect("read")
     }
 
     async fn is_connected(&self, peer: PeerId) -> bool {
-        self.handle.net(move |s| s.is_connected(&peer)).await.expect("net")
+        self.handle.test(move |_, s| s.is_connected(&peer)).await.expect("net")
     }
 }
 
@@ -346,10 +346,14 @@ fn flooded_child() {
             match line.trim() {
                 "status" => {
                     let s = node.handle.status().await.expect("status");
-                    let pending_bytes = node.handle.read(|s| s.registry().pending_bytes()).await.expect("read");
+                    let pending_bytes = node
+                        .handle
+                        .test(|s, _| s.registry().pending_bytes())
+                        .await
+                        .expect("read");
                     let blocked = node
                         .handle
-                        .net(|s| s.behaviour().blocked.blocked_peers().len())
+                        .test(|_, s| s.behaviour().blocked.blocked_peers().len())
                         .await
                         .expect("net");
                     println!(
@@ -1100,7 +1104,7 @@ async fn propagation(a: &Node, b: &Node, publishes: usize, label: &str, max: Dur
         let t0 = Instant::now();
         let id: RecordId = from
             .handle
-            .write(move |s| s.create(need(title, String::new()), state::now()))
+            .test(move |s, _| s.create(need(title, String::new()), state::now()))
             .await
             .expect("write")
             .expect("create");
@@ -1213,7 +1217,7 @@ fn main() {
         // traffic between them crosses F.
         for (h, other) in [(&h1, h2.peer_id), (&h2, h1.peer_id)] {
             h.handle
-                .net(move |s| s.behaviour_mut().blocked.block_peer(other))
+                .test(move |_, s| s.behaviour_mut().blocked.block_peer(other))
                 .await
                 .expect("net");
         }
@@ -1231,7 +1235,7 @@ fn main() {
         tokio::time::sleep(Duration::from_secs(2)).await;
         for h in [&h1, &h2] {
             h.handle
-                .write(|s| s.create(need("warm-up".into(), String::new()), state::now()))
+                .test(|s, _| s.create(need("warm-up".into(), String::new()), state::now()))
                 .await
                 .expect("write")
                 .expect("create");

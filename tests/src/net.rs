@@ -323,7 +323,7 @@ impl TestNode {
         let listener = running.listener;
         running
             .handle
-            .net(move |s| s.remove_listener(listener))
+            .test(move |_, s| s.remove_listener(listener))
             .await
             .expect("the node runs");
         running.shutdown.send(true).expect("the actor listens for shutdown");
@@ -352,7 +352,7 @@ impl TestNode {
     /// Creates a record as this node's member (published by gossip).
     pub async fn create(&self, body: Body) -> RecordId {
         self.handle()
-            .write(move |s| s.create(body, state::now()))
+            .test(move |s, _| s.create(body, state::now()))
             .await
             .expect("the node runs")
             .unwrap_or_else(|e| panic!("the write is refused: {e}"))
@@ -361,7 +361,7 @@ impl TestNode {
     /// Whether `id` is visible in this node's index.
     pub async fn has(&self, id: RecordId) -> bool {
         self.handle()
-            .read(move |s| s.registry().index().get(&id).is_some())
+            .with_snapshot(move |s| s.index().get(&id).is_some())
             .await
             .expect("the node runs")
     }
@@ -370,7 +370,7 @@ impl TestNode {
     pub async fn has_all(&self, ids: &[RecordId]) -> bool {
         let ids = ids.to_vec();
         self.handle()
-            .read(move |s| ids.iter().all(|id| s.registry().index().get(id).is_some()))
+            .with_snapshot(move |s| ids.iter().all(|id| s.index().get(id).is_some()))
             .await
             .expect("the node runs")
     }
@@ -379,7 +379,7 @@ impl TestNode {
     pub async fn has_none(&self, ids: &[RecordId]) -> bool {
         let ids = ids.to_vec();
         self.handle()
-            .read(move |s| ids.iter().all(|id| s.registry().index().get_any(id).is_none()))
+            .with_snapshot(move |s| ids.iter().all(|id| s.index().get_any(id).is_none()))
             .await
             .expect("the node runs")
     }
@@ -387,7 +387,7 @@ impl TestNode {
     /// Number of valid records in the index (tombstones included).
     pub async fn record_count(&self) -> usize {
         self.handle()
-            .read(|s| s.registry().index().len())
+            .with_snapshot(|s| s.index().len())
             .await
             .expect("the node runs")
     }
@@ -395,7 +395,7 @@ impl TestNode {
     /// [`views_digest`] of this node's index at `now`.
     pub async fn digest(&self, now: Timestamp) -> String {
         self.handle()
-            .read(move |s| views_digest(s.registry().index(), now))
+            .with_snapshot(move |s| views_digest(s.index(), now))
             .await
             .expect("the node runs")
     }
@@ -403,7 +403,7 @@ impl TestNode {
     /// Whether this node's swarm has a connection to `peer`.
     pub async fn is_connected(&self, peer: PeerId) -> bool {
         self.handle()
-            .net(move |s| s.is_connected(&peer))
+            .test(move |_, s| s.is_connected(&peer))
             .await
             .expect("the node runs")
     }
@@ -411,7 +411,7 @@ impl TestNode {
     /// Blocks (`true`) or unblocks `peer` on this node's swarm.
     pub async fn set_blocked(&self, peer: PeerId, blocked: bool) {
         self.handle()
-            .net(move |s| {
+            .test(move |_, s| {
                 if blocked {
                     s.behaviour_mut().blocked.block_peer(peer);
                 } else {

@@ -58,7 +58,7 @@ async fn a_late_joiner_pulls_a_thousand_records_of_fifty_members_from_one_peer()
     let a = TestNode::spawn_with(0, "a", slow.clone()).await;
     let report = a
         .handle()
-        .write(move |s| s.import(&bundle, state::now()))
+        .test(move |s, _| s.import(&bundle, state::now()))
         .await
         .unwrap()
         .unwrap();

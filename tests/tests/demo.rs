@@ -42,7 +42,7 @@ async fn the_demo_nodes_load_the_sample_and_converge() {
         let (len, invalid, docs) = n
             .running
             .handle
-            .read(|s| {
+            .test(|s, _| {
                 let index = s.registry().index();
                 (index.len(), index.invalid_count(), s.registry().doc_count())
             })

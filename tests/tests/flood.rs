@@ -261,7 +261,7 @@ async fn a_flood_of_changes_since_is_served_in_pages_at_the_budgets_rate() {
     let bundle = Bundle::from_changes(changes);
     let report = a
         .handle()
-        .write(move |s| s.import(&bundle, state::now()))
+        .test(move |s, _| s.import(&bundle, state::now()))
         .await
         .unwrap()
         .unwrap();

@@ -81,7 +81,7 @@ fn crafted(label: &str) -> Vec<(&'static str, SignedChange)> {
 
 async fn holds_doc(node: &TestNode, member: MemberId) -> bool {
     node.handle()
-        .read(move |s| s.registry().doc(&member).is_some())
+        .test(move |s, _| s.registry().doc(&member).is_some())
         .await
         .unwrap()
 }
@@ -188,7 +188,7 @@ async fn crafted_changes_by_gossip_and_sync_never_hurt_honest_nodes() {
     .await;
     let status = a.status().await;
     assert_eq!(status.pending, registry::MAX_PENDING_SOURCE_CHANGES, "{status:?}");
-    let pending_bytes = a.handle().read(|s| s.registry().pending_bytes()).await.unwrap();
+    let pending_bytes = a.handle().test(|s, _| s.registry().pending_bytes()).await.unwrap();
     assert!(
         pending_bytes <= registry::MAX_PENDING_SOURCE_BYTES,
         "{pending_bytes} bytes waiting"
@@ -260,7 +260,7 @@ async fn two_histories_of_a_member_are_its_fault_not_the_relaying_peers() {
     for (node, change) in [(&a, history_a), (&b, history_b)] {
         let report = node
             .handle()
-            .write(move |s| s.admit(vec![change], mutu_node::state::now()))
+            .test(move |s, _| s.admit(vec![change], mutu_node::state::now()))
             .await
             .unwrap()
             .unwrap();
@@ -271,7 +271,7 @@ async fn two_histories_of_a_member_are_its_fault_not_the_relaying_peers() {
         wait_for(TIMEOUT, &format!("{} to keep the evidence", node.name), || async {
             let member = q.member_id();
             node.handle()
-                .read(move |s| s.equivocations(&member).map(|e| e.len()).unwrap_or(0))
+                .with_snapshot(move |s| s.equivocations(&member).map(|e| e.len()).unwrap_or(0))
                 .await
                 .unwrap()
                 > 0
@@ -289,7 +289,7 @@ async fn two_histories_of_a_member_are_its_fault_not_the_relaying_peers() {
         let member = q.member_id();
         let evidence = node
             .handle()
-            .read(move |s| s.equivocations(&member))
+            .with_snapshot(move |s| s.equivocations(&member))
             .await
             .unwrap()
             .unwrap();

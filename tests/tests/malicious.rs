@@ -102,7 +102,7 @@ async fn rejected(node: &TestNode) -> u64 {
 
 async fn score(node: &TestNode, peer: PeerId) -> f64 {
     node.handle()
-        .net(move |s| s.behaviour().gossipsub.peer_score(&peer).unwrap_or(0.0))
+        .test(move |_, s| s.behaviour().gossipsub.peer_score(&peer).unwrap_or(0.0))
         .await
         .unwrap()
 }
@@ -220,7 +220,7 @@ async fn forged_changes_are_never_admitted_and_their_sender_is_blocked() {
         // The honest node refuses to dial m...
         let dial = node
             .handle()
-            .net(move |s| s.dial(DialOpts::peer_id(m_id).addresses(vec![memory_addr(mal_n)]).build()))
+            .test(move |_, s| s.dial(DialOpts::peer_id(m_id).addresses(vec![memory_addr(mal_n)]).build()))
             .await
             .unwrap();
         assert!(matches!(dial, Err(DialError::Denied { .. })), "{}: {dial:?}", node.name);
@@ -243,7 +243,7 @@ async fn forged_changes_are_never_admitted_and_their_sender_is_blocked() {
         let victims = forged.victims.clone();
         let docs = node
             .handle()
-            .read(move |s| victims.iter().filter(|v| s.registry().doc(v).is_some()).count())
+            .test(move |s, _| victims.iter().filter(|v| s.registry().doc(v).is_some()).count())
             .await
             .unwrap();
         assert_eq!(docs, 0, "{} holds a victim's document", node.name);

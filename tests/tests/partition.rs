@@ -14,8 +14,8 @@ use mutu_tests::net::{
 /// Cosigners and pledges of `need` as `node` shows them.
 async fn need_view(node: &TestNode, need: RecordId) -> (Vec<MemberId>, Vec<RecordId>) {
     node.handle()
-        .read(move |s| {
-            let index = s.registry().index();
+        .with_snapshot(move |s| {
+            let index = s.index();
             let views = Views::new(index, VIEWS_NOW);
             let v = views
                 .need(index.get(&need).expect("the need is known"))

@@ -105,17 +105,20 @@ fn claims(n: u64, k: u32) -> Vec<Multiaddr> {
 }
 
 async fn table(node: &TestNode) -> Vec<StoredPeer> {
-    node.handle().read(|s| s.store().known_peers().unwrap()).await.unwrap()
+    node.handle()
+        .test(|s, _| s.store().known_peers().unwrap())
+        .await
+        .unwrap()
 }
 
 async fn commits(node: &TestNode) -> u64 {
-    node.handle().read(|s| s.store().commits()).await.unwrap()
+    node.handle().test(|s, _| s.store().commits()).await.unwrap()
 }
 
 /// Addresses Kademlia holds per peer at `node`.
 async fn kad_addrs(node: &TestNode) -> BTreeMap<PeerId, BTreeSet<Multiaddr>> {
     node.handle()
-        .net(|s| {
+        .test(|_, s| {
             let mut out = BTreeMap::new();
             for bucket in s.behaviour_mut().kad.kbuckets() {
                 for e in bucket.iter() {

@@ -27,7 +27,7 @@ async fn a_change_asked_for_many_times_is_sent_once() {
     let member = a.member;
     let heads = a
         .handle()
-        .read(move |s| s.registry().doc(&member).map(|d| d.heads()).unwrap_or_default())
+        .test(move |s, _| s.registry().doc(&member).map(|d| d.heads()).unwrap_or_default())
         .await
         .unwrap();
     assert_eq!(heads.len(), 1, "a's document holds its profile change");

@@ -5,7 +5,7 @@
 
 pub(crate) mod bundles;
 mod read;
-mod write;
+pub(crate) mod write;
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use mutu_http::runtime;
 use mutu_node::home::Home;
-use mutu_node::state::{self, State};
+use mutu_node::state::{self, Snapshot, State};
 use mutu_node::store;
 use mutu_protocol::Timestamp;
 
@@ -80,16 +80,9 @@ fn open(home: &Home) -> anyhow::Result<Opened> {
 /// How often [`open`] looks again for the store lock or the node.
 const LOCK_POLL: Duration = Duration::from_millis(50);
 
-/// Runs a command on an open state: offline, or inside a running node's
-/// actor for a remote CLI.
+/// Runs a command on an open state (offline).
 pub fn dispatch(st: &mut State, command: Command, now: Timestamp, out: &mut dyn Write) -> anyhow::Result<()> {
     match command {
-        Command::Init(_) => Err(user("this home already holds a mutu identity")),
-        Command::Run(_) => Err(user("`mutu run` cannot run inside a node")),
-        Command::Demo(_) => Err(user("`mutu demo` cannot run inside a node")),
-        Command::Verify { file } => bundles::verify(&file, now, out),
-        Command::Peers(_) => Err(user("no node is running on this home: start one with `mutu run`")),
-        Command::Ui => Err(user(NO_NODE_UI)),
         Command::Status(a) => crate::node::print_status(&crate::node::offline_status(st), a.json, out),
         Command::Block { member } => {
             let member = st.resolve_member(&member)?;
@@ -102,20 +95,33 @@ pub fn dispatch(st: &mut State, command: Command, now: Timestamp, out: &mut dyn 
             let member = st.resolve_member(&member)?;
             Ok(st.unblock(&member)?)
         }
-        Command::Whoami(a) => read::whoami(st, a.json, now, out),
-        Command::Project(c) => write::project(st, c, now, out),
-        Command::Usage(c) => write::usage(st, c, now, out),
-        Command::Need(c) => write::need(st, c, now, out),
-        Command::Pledge(c) => write::pledge(st, c, now, out),
-        Command::Offer(c) => write::offer(st, c, now, out),
-        Command::Catalogue(c) => write::catalogue(st, c, now, out),
-        Command::Vouch { member, statement } => write::vouch(st, &member, statement, now, out),
-        Command::Retract { id } => write::retract(st, &id, now, out),
-        Command::Ls(a) => read::ls(st, a, now, out),
-        Command::Show { id, json } => read::show(st, &id, json, now, out),
-        Command::Search { text, json } => read::search(st, &text, json, now, out),
         Command::Export { out: file } => bundles::export(st, file.as_deref(), out),
         Command::Import { file } => bundles::import(st, &file, now, out),
+        command => match write::request(command) {
+            write::Sorted::Write(op) => write::apply(st, op, now, out),
+            write::Sorted::Other(command) => on_snapshot(&st.snapshot(), command, now, out),
+        },
+    }
+}
+
+/// Runs a command that only reads, on a snapshot: offline, or a running
+/// node's for a remote CLI (outside its actor); refuses the commands that
+/// cannot run there.
+pub fn on_snapshot(s: &Snapshot, command: Command, now: Timestamp, out: &mut dyn Write) -> anyhow::Result<()> {
+    match command {
+        Command::Init(_) => Err(user("this home already holds a mutu identity")),
+        Command::Run(_) => Err(user("`mutu run` cannot run inside a node")),
+        Command::Demo(_) => Err(user("`mutu demo` cannot run inside a node")),
+        Command::Verify { file } => bundles::verify(&file, now, out),
+        Command::Peers(_) => Err(user("no node is running on this home: start one with `mutu run`")),
+        Command::Ui => Err(user(NO_NODE_UI)),
+        Command::Whoami(a) => read::whoami(s, a.json, now, out),
+        Command::Ls(a) => read::ls(s, a, now, out),
+        Command::Show { id, json } => read::show(s, &id, json, now, out),
+        Command::Search { text, json } => read::search(s, &text, json, now, out),
+        // Writes, blocks, imports, exports and the status need the state
+        // or the actor: `dispatch` and the remote CLI run them.
+        _ => Err(anyhow::anyhow!("this command does not run on a snapshot of the state")),
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use mutu_node::state::{self, State};
+use mutu_node::state::{self, Snapshot};
 use mutu_protocol::record::{Body, Kind, RecordId};
 use mutu_protocol::view::{CatalogueView, Filter, MemberView, NeedView, PledgeView, ProjectView, RecordJson, Views};
 use mutu_protocol::{MemberId, Timestamp};
@@ -11,7 +11,7 @@ use crate::args::{LsArgs, LsKind};
 use crate::fail::user;
 use crate::output::{Fields, Table, condition, count, funding, json, name, named, pledged, resource, word};
 
-pub fn whoami(st: &State, as_json: bool, now: Timestamp, out: &mut dyn Write) -> anyhow::Result<()> {
+pub fn whoami(st: &Snapshot, as_json: bool, now: Timestamp, out: &mut dyn Write) -> anyhow::Result<()> {
     let views = st.views(now);
     let me = views.member(&st.member_id());
     if as_json {
@@ -22,7 +22,7 @@ pub fn whoami(st: &State, as_json: bool, now: Timestamp, out: &mut dyn Write) ->
         .print(out)
 }
 
-pub fn ls(st: &State, a: LsArgs, now: Timestamp, out: &mut dyn Write) -> anyhow::Result<()> {
+pub fn ls(st: &Snapshot, a: LsArgs, now: Timestamp, out: &mut dyn Write) -> anyhow::Result<()> {
     let filter = Filter {
         tag: a.tag.map(|t| mutu_protocol::record::validate::normalize_tag(&t)),
         author: a.author.map(|m| st.resolve_member(&m)).transpose()?,
@@ -123,7 +123,7 @@ pub fn ls(st: &State, a: LsArgs, now: Timestamp, out: &mut dyn Write) -> anyhow:
     }
 }
 
-pub fn search(st: &State, text: &str, as_json: bool, now: Timestamp, out: &mut dyn Write) -> anyhow::Result<()> {
+pub fn search(st: &Snapshot, text: &str, as_json: bool, now: Timestamp, out: &mut dyn Write) -> anyhow::Result<()> {
     let views = st.views(now);
     let hits = views.search(text, &Filter::default());
     if as_json {
@@ -170,7 +170,7 @@ enum Target {
     Member(MemberId),
 }
 
-fn target(st: &State, text: &str) -> anyhow::Result<Target> {
+fn target(st: &Snapshot, text: &str) -> anyhow::Result<Target> {
     if let Ok(m) = text.trim().parse::<MemberId>() {
         return Ok(Target::Member(m));
     }
@@ -181,7 +181,7 @@ fn target(st: &State, text: &str) -> anyhow::Result<Target> {
     }
 }
 
-pub fn show(st: &State, text: &str, as_json: bool, now: Timestamp, out: &mut dyn Write) -> anyhow::Result<()> {
+pub fn show(st: &Snapshot, text: &str, as_json: bool, now: Timestamp, out: &mut dyn Write) -> anyhow::Result<()> {
     let views = st.views(now);
     let id = match target(st, text)? {
         Target::Member(m) => {

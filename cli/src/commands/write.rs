@@ -1,17 +1,18 @@
 //! Commands that write records. A creating command prints only the new
 //! record's id; an editing command prints the edited record's id. Each
-//! builds the matching [`ops`] request from its arguments and applies it:
-//! the HTTP API writes through the very same ops.
+//! builds the matching [`ops`] request from its arguments ([`request`]),
+//! applied to the state offline ([`apply`]) or sent to a running node's
+//! actor: the HTTP API writes through the very same ops.
 
 use std::io::Write;
 
 use mutu_node::home::Home;
-use mutu_node::ops::{self, Op};
+use mutu_node::ops;
 use mutu_node::state::State;
 use mutu_protocol::Timestamp;
 use mutu_protocol::record::{Condition, Profile};
 
-use crate::args::{CatalogueCmd, EditorCmd, InitArgs, NeedCmd, OfferCmd, PledgeCmd, ProjectCmd, UsageCmd};
+use crate::args::{CatalogueCmd, Command, EditorCmd, InitArgs, NeedCmd, OfferCmd, PledgeCmd, ProjectCmd, UsageCmd};
 use crate::fail::user;
 
 pub fn init(home: Home, a: InitArgs, now: Timestamp, out: &mut dyn Write) -> anyhow::Result<()> {
@@ -44,7 +45,7 @@ fn flag(field: &str) -> Option<&'static str> {
 /// An op's failure as the CLI reports it: the caller's mistakes as user
 /// errors (exit 2), naming the flag where the op names a field; failures
 /// of the machine keep their cause (exit 1).
-fn failure(e: ops::Error) -> anyhow::Error {
+pub(crate) fn failure(e: ops::Error) -> anyhow::Error {
     match e {
         ops::Error::Internal(e) => e.into(),
         ops::Error::BadField { field, message } => match flag(&field) {
@@ -58,16 +59,41 @@ fn failure(e: ops::Error) -> anyhow::Error {
     }
 }
 
-/// Applies `op` and prints the id it gives.
-fn apply(st: &mut State, op: impl Op, now: Timestamp, out: &mut dyn Write) -> anyhow::Result<()> {
+/// A command, sorted by the path that runs it.
+#[derive(Debug)]
+pub enum Sorted {
+    /// It writes records: the operation it makes.
+    Write(ops::Request),
+    /// Any other command.
+    Other(Command),
+}
+
+/// The operation a writing command makes, or the command back if it does
+/// not write records.
+pub fn request(command: Command) -> Sorted {
+    Sorted::Write(match command {
+        Command::Project(c) => project(c).into(),
+        Command::Usage(UsageCmd::Add { project, note }) => ops::NewUsage { project, note }.into(),
+        Command::Need(c) => need(c),
+        Command::Pledge(c) => pledge(c),
+        Command::Offer(c) => offer(c).into(),
+        Command::Catalogue(c) => catalogue(c),
+        Command::Vouch { member, statement } => ops::Vouch { member, statement }.into(),
+        Command::Retract { id } => ops::Retract { id }.into(),
+        other => return Sorted::Other(other),
+    })
+}
+
+/// Applies `op` to the state and prints the id it gives.
+pub fn apply(st: &mut State, op: ops::Request, now: Timestamp, out: &mut dyn Write) -> anyhow::Result<()> {
     let id = op.apply(st, now).map_err(failure)?;
     writeln!(out, "{id}")?;
     Ok(())
 }
 
-pub fn project(st: &mut State, c: ProjectCmd, now: Timestamp, out: &mut dyn Write) -> anyhow::Result<()> {
+fn project(c: ProjectCmd) -> ops::NewProject {
     let ProjectCmd::Add(a) = c;
-    let op = ops::NewProject {
+    ops::NewProject {
         name: a.name,
         license: a.license,
         description: a.description,
@@ -76,64 +102,52 @@ pub fn project(st: &mut State, c: ProjectCmd, now: Timestamp, out: &mut dyn Writ
         tags: a.tags,
         status: Some(a.status.into()),
         is_based_on: a.based_on,
-    };
-    apply(st, op, now, out)
-}
-
-pub fn usage(st: &mut State, c: UsageCmd, now: Timestamp, out: &mut dyn Write) -> anyhow::Result<()> {
-    let UsageCmd::Add { project, note } = c;
-    apply(st, ops::NewUsage { project, note }, now, out)
-}
-
-pub fn need(st: &mut State, c: NeedCmd, now: Timestamp, out: &mut dyn Write) -> anyhow::Result<()> {
-    match c {
-        NeedCmd::Add(a) => {
-            let op = ops::NewNeed {
-                title: a.title,
-                description: a.description,
-                project: a.project,
-                tags: a.tags,
-                goal: a.goal.map(ops::MoneyInput::Text),
-                days_goal: a.days_goal,
-                deadline: a.deadline,
-            };
-            apply(st, op, now, out)
-        }
-        NeedCmd::Cosign { need, note } => apply(st, ops::Cosign { need, note }, now, out),
-        NeedCmd::Status { need, status } => {
-            let op = ops::NeedStatus {
-                need,
-                status: status.into(),
-            };
-            apply(st, op, now, out)
-        }
     }
 }
 
-pub fn pledge(st: &mut State, c: PledgeCmd, now: Timestamp, out: &mut dyn Write) -> anyhow::Result<()> {
+fn need(c: NeedCmd) -> ops::Request {
     match c {
-        PledgeCmd::Add(a) => {
-            let op = ops::NewPledge {
-                need: a.need,
-                money: a.money.map(ops::MoneyInput::Text),
-                days: a.days,
-                hosting: a.hosting,
-                testing: a.testing,
-                other: a.other,
-                condition: Some(if a.if_funded {
-                    Condition::IfGoalReached
-                } else {
-                    Condition::Unconditional
-                }),
-                expires_at: a.expires,
-            };
-            apply(st, op, now, out)
+        NeedCmd::Add(a) => ops::NewNeed {
+            title: a.title,
+            description: a.description,
+            project: a.project,
+            tags: a.tags,
+            goal: a.goal.map(ops::MoneyInput::Text),
+            days_goal: a.days_goal,
+            deadline: a.deadline,
         }
-        PledgeCmd::Withdraw { pledge } => apply(st, ops::WithdrawPledge { pledge }, now, out),
+        .into(),
+        NeedCmd::Cosign { need, note } => ops::Cosign { need, note }.into(),
+        NeedCmd::Status { need, status } => ops::NeedStatus {
+            need,
+            status: status.into(),
+        }
+        .into(),
     }
 }
 
-pub fn offer(st: &mut State, c: OfferCmd, now: Timestamp, out: &mut dyn Write) -> anyhow::Result<()> {
+fn pledge(c: PledgeCmd) -> ops::Request {
+    match c {
+        PledgeCmd::Add(a) => ops::NewPledge {
+            need: a.need,
+            money: a.money.map(ops::MoneyInput::Text),
+            days: a.days,
+            hosting: a.hosting,
+            testing: a.testing,
+            other: a.other,
+            condition: Some(if a.if_funded {
+                Condition::IfGoalReached
+            } else {
+                Condition::Unconditional
+            }),
+            expires_at: a.expires,
+        }
+        .into(),
+        PledgeCmd::Withdraw { pledge } => ops::WithdrawPledge { pledge }.into(),
+    }
+}
+
+fn offer(c: OfferCmd) -> ops::NewOffer {
     let OfferCmd::Add {
         need,
         price,
@@ -141,63 +155,42 @@ pub fn offer(st: &mut State, c: OfferCmd, now: Timestamp, out: &mut dyn Write) -
         description,
         valid_until,
     } = c;
-    let op = ops::NewOffer {
+    ops::NewOffer {
         need,
         price: ops::MoneyInput::Text(price),
         days,
         description,
         valid_until,
-    };
-    apply(st, op, now, out)
+    }
 }
 
-pub fn catalogue(st: &mut State, c: CatalogueCmd, now: Timestamp, out: &mut dyn Write) -> anyhow::Result<()> {
+fn catalogue(c: CatalogueCmd) -> ops::Request {
     match c {
-        CatalogueCmd::Create { title, description } => apply(st, ops::NewCatalogue { title, description }, now, out),
+        CatalogueCmd::Create { title, description } => ops::NewCatalogue { title, description }.into(),
         CatalogueCmd::Add {
             catalogue,
             project,
             status,
             note,
-        } => {
-            let op = ops::CatalogueEntry {
-                catalogue,
-                project,
-                status: Some(status.into()),
-                note,
-            };
-            apply(st, op, now, out)
+        } => ops::CatalogueEntry {
+            catalogue,
+            project,
+            status: Some(status.into()),
+            note,
         }
-        CatalogueCmd::Include { catalogue, other } => apply(st, ops::CatalogueInclude { catalogue, other }, now, out),
+        .into(),
+        CatalogueCmd::Include { catalogue, other } => ops::CatalogueInclude { catalogue, other }.into(),
         CatalogueCmd::Editor(e) => {
             let (catalogue, member, action) = match e {
                 EditorCmd::Add { catalogue, member } => (catalogue, member, ops::EditorAction::Add),
                 EditorCmd::Remove { catalogue, member } => (catalogue, member, ops::EditorAction::Remove),
             };
-            let op = ops::CatalogueEditor {
+            ops::CatalogueEditor {
                 catalogue,
                 member,
                 action,
-            };
-            apply(st, op, now, out)
+            }
+            .into()
         }
     }
-}
-
-pub fn vouch(
-    st: &mut State,
-    member: &str,
-    statement: Option<String>,
-    now: Timestamp,
-    out: &mut dyn Write,
-) -> anyhow::Result<()> {
-    let op = ops::Vouch {
-        member: member.to_owned(),
-        statement,
-    };
-    apply(st, op, now, out)
-}
-
-pub fn retract(st: &mut State, id: &str, now: Timestamp, out: &mut dyn Write) -> anyhow::Result<()> {
-    apply(st, ops::Retract { id: id.to_owned() }, now, out)
 }

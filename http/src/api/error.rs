@@ -174,6 +174,7 @@ impl From<actor::Error> for ApiError {
     fn from(e: actor::Error) -> Self {
         match e {
             actor::Error::State(e) => e.into(),
+            actor::Error::Reader(e) => Self::internal(e),
             e => Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e.to_string(), None),
         }
     }

@@ -195,7 +195,7 @@ fn key(created_at: Timestamp, id: impl ToString) -> Key {
     (created_at.as_millis(), id.to_string())
 }
 
-fn filter(st: &state::State, tag: Option<String>, author: Option<String>) -> Result<Filter, ApiError> {
+fn filter(st: &state::Snapshot, tag: Option<String>, author: Option<String>) -> Result<Filter, ApiError> {
     Ok(Filter {
         tag: tag.map(|t| validate::normalize_tag(&t)),
         author: author
@@ -216,7 +216,7 @@ async fn list(
     let now = state::now();
     let page = ctx
         .handle
-        .read(move |s| {
+        .with_snapshot(move |s| {
             let filter = filter(s, q.tag, q.author)?;
             f(&s.views(now), &filter, &paging)
         })
@@ -309,7 +309,7 @@ enum Target {
     Member(MemberId),
 }
 
-fn target(st: &state::State, text: &str) -> Result<Target, ops::Error> {
+fn target(st: &state::Snapshot, text: &str) -> Result<Target, ops::Error> {
     if let Ok(m) = text.trim().parse::<MemberId>() {
         return Ok(Target::Member(m));
     }
@@ -333,7 +333,7 @@ fn record_json<'a>(views: &Views<'a>, r: &'a SignedRecord) -> Result<Value, serd
     }
 }
 
-fn show(st: &state::State, text: &str, now: Timestamp) -> Result<Value, ApiError> {
+fn show(st: &state::Snapshot, text: &str, now: Timestamp) -> Result<Value, ApiError> {
     let views = st.views(now);
     let id = match target(st, text)? {
         Target::Member(m) => {
@@ -361,7 +361,7 @@ fn show(st: &state::State, text: &str, now: Timestamp) -> Result<Value, ApiError
     responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn record(extract::State(ctx): extract::State<Ctx>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     let now = state::now();
-    let value = ctx.handle.read(move |s| show(s, &id, now)).await??;
+    let value = ctx.handle.with_snapshot(move |s| show(s, &id, now)).await??;
     Ok(Json(value))
 }
 
@@ -392,7 +392,7 @@ pub async fn search(
     let now = state::now();
     let page = ctx
         .handle
-        .read(move |s| {
+        .with_snapshot(move |s| {
             let filter = filter(s, q.tag, q.author)?;
             let views = s.views(now);
             let mut hits = views.search(q.q.as_deref().unwrap_or(""), &filter);
@@ -535,7 +535,7 @@ fn groups_of(views: &Views<'_>, members: &[mutu_protocol::view::MemberView<'_>])
 #[utoipa::path(get, path = "/api/v1/stats", tag = "read", responses((status = 200, body = Stats)))]
 pub async fn stats(extract::State(ctx): extract::State<Ctx>) -> Result<Json<Stats>, ApiError> {
     let now = state::now();
-    Ok(Json(ctx.handle.read(move |s| stats_of(&s.views(now))).await?))
+    Ok(Json(ctx.handle.with_snapshot(move |s| stats_of(&s.views(now))).await?))
 }
 
 /// The node's counters (member, peers, documents, records, sync).
@@ -564,7 +564,7 @@ pub async fn whoami(extract::State(ctx): extract::State<Ctx>) -> Result<Json<Val
     let now = state::now();
     let value = ctx
         .handle
-        .read(move |s| serde_json::to_value(s.views(now).member(&s.member_id())))
+        .with_snapshot(move |s| serde_json::to_value(s.views(now).member(&s.member_id())))
         .await?
         .map_err(|e| ApiError::internal(e.to_string()))?;
     Ok(Json(value))

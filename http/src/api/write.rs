@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use super::Ctx;
 use super::auth::Authorized;
 use super::error::{ApiError, ErrorBody, JsonBody, RawBody, WriteErrors};
-use mutu_node::ops::{self, Op};
+use mutu_node::ops;
 use mutu_node::state;
 
 /// The id of the record a write made or edited.
@@ -109,13 +109,12 @@ pub const WRITE_LIMIT: usize = 1024 * 1024;
 /// Largest bundle `POST /import` takes: the bundle limit, as `mutu import`.
 pub const IMPORT_LIMIT: usize = mutu_protocol::bundle::MAX_BUNDLE_BYTES;
 
-async fn apply(ctx: &Ctx, op: impl Op + Send + 'static) -> Result<Json<Written>, ApiError> {
-    let now = state::now();
-    let id = ctx.handle.write(move |s| op.apply(s, now)).await??;
+async fn apply(ctx: &Ctx, op: impl Into<ops::Request>) -> Result<Json<Written>, ApiError> {
+    let id = ctx.handle.apply(op.into(), state::now()).await??;
     Ok(Json(Written { id: id.to_string() }))
 }
 
-async fn create(ctx: &Ctx, op: impl Op + Send + 'static) -> Result<(StatusCode, Json<Written>), ApiError> {
+async fn create(ctx: &Ctx, op: impl Into<ops::Request>) -> Result<(StatusCode, Json<Written>), ApiError> {
     Ok((StatusCode::CREATED, apply(ctx, op).await?))
 }
 
@@ -337,7 +336,7 @@ pub async fn import(
     .map_err(|e| ApiError::internal(e.to_string()))?;
     let changes = parsed.map_err(|e| ApiError::bad_field("bundle", e.to_string()))?;
     let now = state::now();
-    let report = ctx.handle.write(move |s| s.import_changes(changes, now)).await??;
+    let report = ctx.handle.import(changes, now).await?;
     Ok(Json(ImportReport {
         admitted: report.admitted.len(),
         duplicates: report.duplicates,
@@ -356,13 +355,14 @@ pub async fn import(
     security(("bearer" = [])),
     responses((status = 200, body = Object), (status = 401, body = ErrorBody)))]
 pub async fn export(_: Authorized, extract::State(ctx): extract::State<Ctx>) -> Result<Json<Bundle>, ApiError> {
-    Ok(Json(ctx.handle.read(|s| s.export()).await??))
+    // Reads the whole store: on a blocking thread, from a snapshot.
+    Ok(Json(ctx.handle.with_snapshot(|s| s.export()).await??))
 }
 
 async fn set_blocked(ctx: &Ctx, member: String, blocked: bool) -> Result<Json<Blocked>, ApiError> {
     let (member, me) = ctx
         .handle
-        .read(move |s| s.resolve_member(&member).map(|m| (m, s.member_id())))
+        .with_snapshot(move |s| s.resolve_member(&member).map(|m| (m, s.member_id())))
         .await?
         .map_err(|e| ops::Error::from_state(e, Some("member")))?;
     if member == me {

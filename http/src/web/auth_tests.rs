@@ -263,7 +263,7 @@ async fn posts_need_the_session_the_csrf_token_and_the_same_origin() {
     // Nothing was written.
     let needs = n
         .handle
-        .read(|s| s.views(state::now()).needs(&Default::default()).len())
+        .with_snapshot(|s| s.views(state::now()).needs(&Default::default()).len())
         .await
         .unwrap();
     assert_eq!(needs, 0);
@@ -309,7 +309,7 @@ async fn a_need_made_through_the_form_is_in_the_views() {
     let id = id_in(a.location());
     let view = n
         .handle
-        .read(move |s| {
+        .with_snapshot(move |s| {
             let views = s.views(state::now());
             views
                 .needs(&Default::default())
@@ -359,11 +359,11 @@ async fn a_need_made_through_the_form_is_in_the_views() {
     }
     let status = n
         .handle
-        .read({
+        .with_snapshot({
             let need = need.clone();
             move |s| {
                 let id = s.resolve_kind(&need, Kind::Need).unwrap();
-                match &s.registry().index().get(&id).unwrap().record().body {
+                match &s.index().get(&id).unwrap().record().body {
                     record::Body::Need(nd) => nd.status,
                     _ => unreachable!(),
                 }
@@ -387,7 +387,7 @@ async fn a_need_made_through_the_form_is_in_the_views() {
     assert!(a.location().starts_with("/members/"));
     let left = n
         .handle
-        .read(move |s| {
+        .with_snapshot(move |s| {
             s.views(state::now())
                 .needs(&Default::default())
                 .iter()
@@ -500,12 +500,12 @@ async fn a_pledge_made_and_withdrawn_through_the_forms() {
     let pledge = {
         let need = need.clone();
         n.handle
-            .read(move |s| {
+            .with_snapshot(move |s| {
                 let views = s.views(state::now());
                 let pledges = views.pledges(&Default::default());
                 assert_eq!(pledges.len(), 1);
                 let id = pledges[0].record.id;
-                match &s.registry().index().get(&id).unwrap().record().body {
+                match &s.index().get(&id).unwrap().record().body {
                     record::Body::Pledge(p) => {
                         assert_eq!(p.need.to_string(), need);
                         assert_eq!(p.condition, record::Condition::IfGoalReached);
@@ -533,9 +533,9 @@ async fn a_pledge_made_and_withdrawn_through_the_forms() {
     let status = {
         let pledge = pledge.clone();
         n.handle
-            .read(move |s| {
+            .with_snapshot(move |s| {
                 let id = s.resolve_kind(&pledge, Kind::Pledge).unwrap();
-                match &s.registry().index().get(&id).unwrap().record().body {
+                match &s.index().get(&id).unwrap().record().body {
                     record::Body::Pledge(p) => p.status,
                     _ => unreachable!(),
                 }

@@ -23,7 +23,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Form, Router};
 use maud::{Markup, html};
-use mutu_protocol::Timestamp;
 use mutu_protocol::record::{Body, Condition, DevStatus, Kind, NeedStatus, RecordId};
 
 use super::auth::{self, Refusal, Sessions};
@@ -31,7 +30,7 @@ use super::i18n::Key;
 use super::{PageCtx, PageError, WebState, error_page, page};
 use crate::api::error::status_of;
 use mutu_node::error::{Class, Classify};
-use mutu_node::ops::{self, Op};
+use mutu_node::ops;
 use mutu_node::state;
 
 /// Largest form body.
@@ -227,13 +226,15 @@ impl Failure {
     }
 }
 
-/// Runs `f` as a write on the actor; `Ok` is where to go next.
-async fn write<F>(ws: &WebState, unknown_field: Option<&'static str>, f: F) -> Result<String, Failure>
-where
-    F: FnOnce(&mut state::State, Timestamp) -> Result<String, ops::Error> + Send + 'static,
-{
-    match ws.handle.write(move |s| f(s, state::now())).await {
-        Ok(Ok(to)) => Ok(to),
+/// Applies `request` on the actor; `Ok` is the id of the record it made
+/// or edited.
+async fn write(
+    ws: &WebState,
+    unknown_field: Option<&'static str>,
+    request: impl Into<ops::Request>,
+) -> Result<RecordId, Failure> {
+    match ws.handle.apply(request.into(), state::now()).await {
+        Ok(Ok(id)) => Ok(id),
         Ok(Err(e)) => Err(Failure::from_op(e, unknown_field)),
         Err(e) => Err(Failure::Internal(e.to_string())),
     }
@@ -538,12 +539,7 @@ async fn need_submit(extract::State(ws): extract::State<WebState>, ctx: PageCtx,
         Err(r) => return r,
     };
     let result = match need_op(&v) {
-        Ok(op) => {
-            write(&ws, Some("project"), move |s, now| {
-                Ok(format!("/needs/{}", op.apply(s, now)?))
-            })
-            .await
-        }
+        Ok(op) => write(&ws, Some("project"), op).await.map(|id| format!("/needs/{id}")),
         Err(m) => Err(Failure::Mistake(m)),
     };
     answer(&ctx, result, |m| need_page(&v, Some(m)))
@@ -587,12 +583,9 @@ async fn project_submit(extract::State(ws): extract::State<WebState>, ctx: PageC
         Err(r) => return r,
     };
     let result = match project_op(&v) {
-        Ok(op) => {
-            write(&ws, Some("is_based_on"), move |s, now| {
-                Ok(format!("/projects/{}", op.apply(s, now)?))
-            })
+        Ok(op) => write(&ws, Some("is_based_on"), op)
             .await
-        }
+            .map(|id| format!("/projects/{id}")),
         Err(m) => Err(Failure::Mistake(m)),
     };
     answer(&ctx, result, |m| project_page(&v, Some(m)))
@@ -610,9 +603,9 @@ struct NeedRef {
 /// Looks up the need `prefix` names.
 async fn need_ref(ws: &WebState, prefix: String) -> Result<NeedRef, PageError> {
     ws.handle
-        .read(move |s| {
+        .with_snapshot(move |s| {
             let id = s.resolve_kind(&prefix, Kind::Need)?;
-            let title = match s.registry().index().get(&id).map(|r| &r.record().body) {
+            let title = match s.index().get(&id).map(|r| &r.record().body) {
                 Some(Body::Need(n)) => n.title.clone(),
                 _ => String::new(),
             };
@@ -630,12 +623,6 @@ fn need_intro(ctx: &PageCtx, need: &NeedRef) -> Markup {
             a href={ "/needs/" (need.id) } { (need.title) }
         }
     }
-}
-
-/// Resolves the need of a need-scoped form inside a write.
-fn resolve_need(s: &state::State, prefix: &str) -> Result<RecordId, ops::Error> {
-    s.resolve_kind(prefix, Kind::Need)
-        .map_err(|e| ops::Error::from_state(e, Some("need")))
 }
 
 /// The four forms on a need.
@@ -715,13 +702,13 @@ enum NeedOp {
     Status(ops::NeedStatus),
 }
 
-impl Op for NeedOp {
-    fn apply(self, st: &mut state::State, now: Timestamp) -> Result<RecordId, ops::Error> {
-        match self {
-            NeedOp::Pledge(op) => op.apply(st, now),
-            NeedOp::Cosign(op) => op.apply(st, now),
-            NeedOp::Offer(op) => op.apply(st, now),
-            NeedOp::Status(op) => op.apply(st, now),
+impl From<NeedOp> for ops::Request {
+    fn from(op: NeedOp) -> Self {
+        match op {
+            NeedOp::Pledge(op) => op.into(),
+            NeedOp::Cosign(op) => op.into(),
+            NeedOp::Offer(op) => op.into(),
+            NeedOp::Status(op) => op.into(),
         }
     }
 }
@@ -745,16 +732,8 @@ async fn need_form_post(ws: WebState, ctx: PageCtx, id: String, form: NeedForm, 
         Ok(need) => need,
         Err(e) => return private(error_page(&ctx, &e)),
     };
-    let full = need.id.to_string();
-    let result = match form.op(full.clone(), &v) {
-        Ok(op) => {
-            write(&ws, None, move |s, now| {
-                let need = resolve_need(s, &full)?;
-                op.apply(s, now)?;
-                Ok(format!("/needs/{need}"))
-            })
-            .await
-        }
+    let result = match form.op(need.id.to_string(), &v) {
+        Ok(op) => write(&ws, None, op).await.map(|_| format!("/needs/{}", need.id)),
         Err(m) => Err(Failure::Mistake(m)),
     };
     answer(&ctx, result, |m| form.page(&ctx, &need, &v, Some(m)))
@@ -817,15 +796,17 @@ struct Target {
     label: String,
     /// The page to go back to once it is withdrawn or retracted.
     back: String,
+    /// This node's member page.
+    mine: String,
 }
 
 /// The record `prefix` names (of `kind`, if given) and what to show of it.
-fn target(s: &state::State, prefix: &str, kind: Option<Kind>) -> Result<Target, state::Error> {
+fn target(s: &state::Snapshot, prefix: &str, kind: Option<Kind>) -> Result<Target, state::Error> {
     let id = match kind {
         Some(k) => s.resolve_kind(prefix, k)?,
         None => s.resolve(prefix)?,
     };
-    let index = s.registry().index();
+    let index = s.index();
     let title_of = |need: &RecordId| match index.get(need).map(|r| &r.record().body) {
         Some(Body::Need(n)) => n.title.clone(),
         _ => need.to_string(),
@@ -834,20 +815,26 @@ fn target(s: &state::State, prefix: &str, kind: Option<Kind>) -> Result<Target, 
     let mine = format!("/members/{}", s.member_id());
     let (kind, label, back) = match rec.map(|r| (r.kind, &r.body)) {
         Some((k, Body::Need(n))) => (k, n.title.clone(), format!("/needs/{id}")),
-        Some((k, Body::Project(p))) => (k, p.name.clone(), mine),
-        Some((k, Body::Catalogue(c))) => (k, c.title.clone(), mine),
+        Some((k, Body::Project(p))) => (k, p.name.clone(), mine.clone()),
+        Some((k, Body::Catalogue(c))) => (k, c.title.clone(), mine.clone()),
         Some((k, Body::Pledge(p))) => (k, title_of(&p.need), format!("/needs/{}", p.need)),
         Some((k, Body::Cosign(c))) => (k, title_of(&c.need), format!("/needs/{}", c.need)),
         Some((k, Body::Offer(o))) => (k, title_of(&o.need), format!("/needs/{}", o.need)),
-        Some((k, _)) => (k, id.to_string(), mine),
+        Some((k, _)) => (k, id.to_string(), mine.clone()),
         None => return Err(state::Error::UnknownId(prefix.to_owned())),
     };
-    Ok(Target { id, kind, label, back })
+    Ok(Target {
+        id,
+        kind,
+        label,
+        back,
+        mine,
+    })
 }
 
 async fn read_target(ws: &WebState, prefix: String, kind: Option<Kind>) -> Result<Target, PageError> {
     ws.handle
-        .read(move |s| target(s, &prefix, kind))
+        .with_snapshot(move |s| target(s, &prefix, kind))
         .await
         .map_err(|e| PageError::Internal(e.to_string()))?
         .map_err(PageError::from)
@@ -892,11 +879,7 @@ async fn withdraw_submit(
         Err(e) => return private(error_page(&ctx, &e)),
     };
     let (pledge, back) = (t.id.to_string(), t.back.clone());
-    let result = write(&ws, None, move |s, now| {
-        ops::WithdrawPledge { pledge }.apply(s, now)?;
-        Ok(back)
-    })
-    .await;
+    let result = write(&ws, None, ops::WithdrawPledge { pledge }).await.map(|_| back);
     answer(&ctx, result, |m| withdraw_page(&ctx, &t, &v, Some(m)))
 }
 
@@ -941,16 +924,9 @@ async fn retract_submit(
     };
     let (record, back) = (t.id.to_string(), t.back.clone());
     let gone = matches!(t.kind, Kind::Need);
-    let result = write(&ws, None, move |s, now| {
-        ops::Retract { id: record }.apply(s, now)?;
-        // A retracted need has no page left.
-        Ok(if gone {
-            format!("/members/{}", s.member_id())
-        } else {
-            back
-        })
-    })
-    .await;
+    // A retracted need has no page left.
+    let next = if gone { t.mine.clone() } else { back };
+    let result = write(&ws, None, ops::Retract { id: record }).await.map(|_| next);
     answer(&ctx, result, |m| retract_page(&ctx, &t, &v, Some(m)))
 }
 

@@ -29,7 +29,7 @@ use mutu_protocol::Timestamp;
 use i18n::Key;
 pub use layout::{PageCtx, page};
 use mutu_node::actor;
-use mutu_node::state::{self, State};
+use mutu_node::state::{self, Snapshot};
 
 /// What the web handlers share.
 #[derive(Debug, Clone)]
@@ -145,46 +145,21 @@ pub fn error_page(ctx: &PageCtx, err: &PageError) -> Response {
     (status, page(ctx, title, body)).into_response()
 }
 
-/// Renders a page from the state: runs `f` on the actor and frames its
-/// `(title, body)`, or shows the error page.
+/// Renders a page from a snapshot of the state: `f` makes its
+/// `(title, body)` on a blocking thread (the actor only takes the
+/// snapshot), and the page frames it, or shows the error page.
 pub async fn render<F>(handle: &actor::Handle, ctx: PageCtx, f: F) -> Response
 where
-    F: FnOnce(&PageCtx, &State, Timestamp) -> Result<(String, Markup), PageError> + Send + 'static,
+    F: FnOnce(&PageCtx, &Snapshot, Timestamp) -> Result<(String, Markup), PageError> + Send + 'static,
 {
     let c = ctx.clone();
     let result = handle
-        .read(move |s| f(&c, s, state::now()))
+        .with_snapshot(move |s| f(&c, s, state::now()))
         .await
         .unwrap_or_else(|e| Err(PageError::Internal(e.to_string())));
     match result {
         Ok((title, body)) => page(&ctx, &title, body).into_response(),
         Err(e) => error_page(&ctx, &e),
-    }
-}
-
-/// Renders a big page in two steps: `gather` runs on the actor and takes
-/// what the page shows as owned data (records are reference-counted, so
-/// this copies no record); `draw` makes the HTML from it on a blocking
-/// thread, while the actor goes on with its work.
-pub async fn render_outside<D, G, R>(handle: &actor::Handle, ctx: PageCtx, gather: G, draw: R) -> Response
-where
-    D: Send + 'static,
-    G: FnOnce(&PageCtx, &State, Timestamp) -> Result<D, PageError> + Send + 'static,
-    R: FnOnce(&PageCtx, D) -> (String, Markup) + Send + 'static,
-{
-    let c = ctx.clone();
-    let gathered = handle
-        .read(move |s| gather(&c, s, state::now()))
-        .await
-        .unwrap_or_else(|e| Err(PageError::Internal(e.to_string())));
-    let data = match gathered {
-        Ok(d) => d,
-        Err(e) => return error_page(&ctx, &e),
-    };
-    let c = ctx.clone();
-    match tokio::task::spawn_blocking(move || draw(&c, data)).await {
-        Ok((title, body)) => page(&ctx, &title, body).into_response(),
-        Err(e) => error_page(&ctx, &PageError::Internal(e.to_string())),
     }
 }
 

@@ -90,7 +90,7 @@ async fn other(h: &Handle, seed: u8, records: Vec<(u64, Body)>) {
         .write(&key, &ReplicaNonce([seed; 16]), &signed, state::now())
         .unwrap();
     let report = h
-        .write(move |s| s.admit(vec![change], state::now()))
+        .test(move |s, _| s.admit(vec![change], state::now()))
         .await
         .unwrap()
         .unwrap();
@@ -103,13 +103,13 @@ async fn seed(h: &Handle) -> Seeded {
     let create = |body: Body, when: u64| {
         let h = h.clone();
         async move {
-            h.write(move |s| s.create(body, Timestamp::from_millis(when)))
+            h.test(move |s, _| s.create(body, Timestamp::from_millis(when)))
                 .await
                 .unwrap()
                 .unwrap()
         }
     };
-    let me = h.read(|s| s.member_id()).await.unwrap();
+    let me = h.with_snapshot(|s| s.member_id()).await.unwrap();
     let paheko = create(
         Body::Project(Project {
             name: "Paheko".into(),
@@ -308,7 +308,7 @@ async fn seed(h: &Handle) -> Seeded {
     .await;
     let _ = cat_city;
     let cat_city2 = h
-        .read(|s| {
+        .with_snapshot(|s| {
             s.views(state::now())
                 .index()
                 .of_kind(mutu_protocol::record::Kind::Catalogue)

@@ -11,9 +11,9 @@ use super::needs::paragraphs;
 use super::{Names, badge, column_heads, empty, entry_status, excerpt, member_link, member_links, record_link};
 use crate::web::PageCtx;
 use crate::web::i18n::{self, Key};
-use crate::web::{PageError, WebState, render, render_outside};
+use crate::web::{PageError, WebState, render};
 
-/// What `/catalogues` shows, taken on the actor: each catalogue, how
+/// What `/catalogues` shows, taken from a snapshot: each catalogue, how
 /// many entries it federates, and its owner's name.
 struct ListPage {
     cats: Vec<(SignedRecord, usize)>,
@@ -21,22 +21,17 @@ struct ListPage {
 }
 
 pub async fn list(extract::State(st): extract::State<WebState>, ctx: PageCtx) -> Response {
-    render_outside(
-        &st.handle,
-        ctx,
-        |_, s, now| {
-            let views = s.views(now);
-            // Counts only: the list builds no catalogue's entries.
-            let cats: Vec<(SignedRecord, usize)> = views
-                .catalogue_records(&Filter::default())
-                .into_iter()
-                .map(|r| (r.clone(), views.catalogue_len(r)))
-                .collect();
-            let names = Names::of(&views, cats.iter().map(|(c, _)| c.record().author));
-            Ok(ListPage { cats, names })
-        },
-        draw_list,
-    )
+    render(&st.handle, ctx, |ctx, s, now| {
+        let views = s.views(now);
+        // Counts only: the list builds no catalogue's entries.
+        let cats: Vec<(SignedRecord, usize)> = views
+            .catalogue_records(&Filter::default())
+            .into_iter()
+            .map(|r| (r.clone(), views.catalogue_len(r)))
+            .collect();
+        let names = Names::of(&views, cats.iter().map(|(c, _)| c.record().author));
+        Ok(draw_list(ctx, ListPage { cats, names }))
+    })
     .await
 }
 

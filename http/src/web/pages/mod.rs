@@ -36,7 +36,7 @@ pub fn member_link(views: &Views<'_>, id: &MemberId) -> Markup {
     html! { a.member href={ "/members/" (id) } { (member_name(views, id)) } }
 }
 
-/// Members' names, looked up in the actor, for a page rendered outside it.
+/// Members' names, looked up once, for a page drawn from them.
 #[derive(Debug, Clone, Default)]
 pub struct Names(std::collections::HashMap<MemberId, String>);
 

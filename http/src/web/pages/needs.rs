@@ -15,7 +15,7 @@ use super::{
 };
 use crate::web::chart::{self, Point};
 use crate::web::i18n::{self, Key};
-use crate::web::{PageCtx, PageError, WebState, render, render_outside};
+use crate::web::{PageCtx, PageError, WebState, render};
 use mutu_node::state;
 
 /// The listing's filters and order (all optional; blank means "any").
@@ -186,7 +186,7 @@ fn group_of(r: &Resource) -> &'static str {
     }
 }
 
-/// What `/needs/{id}` shows, taken on the actor; drawn outside it.
+/// What `/needs/{id}` shows, gathered from a snapshot, then drawn.
 struct NeedPage {
     n: NeedView,
     /// The link to the need's project.
@@ -201,10 +201,13 @@ struct NeedPage {
 }
 
 pub async fn show(extract::State(st): extract::State<WebState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
-    render_outside(&st.handle, ctx, move |ctx, s, now| gather(ctx, s, now, &id), draw).await
+    render(&st.handle, ctx, move |ctx, s, now| {
+        Ok(draw(ctx, gather(ctx, s, now, &id)?))
+    })
+    .await
 }
 
-fn gather(ctx: &PageCtx, s: &state::State, now: Timestamp, id: &str) -> Result<NeedPage, PageError> {
+fn gather(ctx: &PageCtx, s: &state::Snapshot, now: Timestamp, id: &str) -> Result<NeedPage, PageError> {
     let id = s.resolve_kind(id, Kind::Need)?;
     let views = s.views(now);
     let r = views.index().get(&id).ok_or(PageError::NotFound)?;
