@@ -43,6 +43,8 @@ pub const MAX_COLUMN_VALUES: u64 = 4 * MAX_OPS;
 const ACTION_COLUMN: u32 = 4;
 /// Column id of the predecessor lists (a group column: one count per op).
 const PRED_COLUMN: u32 = 7;
+/// Column type of actor indices (the low three bits of a column spec).
+const ACTOR_TYPE: u32 = 1;
 
 /// What is wrong with a chunk, in words a log reader understands.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -66,6 +68,8 @@ pub enum Error {
     BadRun { spec: u32 },
     #[error("change has more than {MAX_OPS} operations")]
     TooManyOps,
+    #[error("column {spec:#x} names actor {index}, but the change lists {actors} actors")]
+    UnknownActorIndex { spec: u32, index: u64, actors: u64 },
 }
 
 /// What [`inspect`] learnt of a change chunk.
@@ -170,6 +174,8 @@ pub fn inspect(bytes: &[u8]) -> Result<Shape, Error> {
         let len = r.uleb("other actor length")?;
         r.take(len, "other actor")?;
     }
+    // The change's own actor, then the others: what actor columns index.
+    let actors = others.saturating_add(1);
     let columns = r.uleb("column count")?;
     // Each column takes at least two bytes of metadata: a count beyond the
     // bytes left is a lie, and refusing it here keeps the loop bounded.
@@ -190,6 +196,15 @@ pub fn inspect(bytes: &[u8]) -> Result<Shape, Error> {
             return Err(Error::CompressedColumn { spec });
         }
         let counted = count_column(spec, data)?;
+        // Automerge looks actor indices up with `unwrap` when it expands a
+        // change (`change.rs:346`, `batch.rs:859`): one past the list panics.
+        if spec & 0x07 == ACTOR_TYPE && counted.values > 0 && counted.max >= actors {
+            return Err(Error::UnknownActorIndex {
+                spec,
+                index: counted.max,
+                actors,
+            });
+        }
         match spec >> 4 {
             ACTION_COLUMN => shape.ops = shape.ops.max(counted.values),
             PRED_COLUMN if spec & 0x07 == 0 => shape.preds = shape.preds.max(counted.sum),
@@ -210,10 +225,12 @@ pub fn inspect(bytes: &[u8]) -> Result<Shape, Error> {
     Ok(shape)
 }
 
-/// Values a column decodes to, and for integer columns their sum.
+/// Values a column decodes to, and for integer columns their sum and
+/// largest value.
 struct Counted {
     values: u64,
     sum: u64,
+    max: u64,
 }
 
 /// Walks a column's runs without decoding values into memory. Column types:
@@ -225,10 +242,15 @@ fn count_column(spec: u32, data: &[u8]) -> Result<Counted, Error> {
     let too_many = Error::TooManyValues { spec, limit };
     let bad = Error::BadRun { spec };
     let mut r = Reader { bytes: data };
-    let mut counted = Counted { values: 0, sum: 0 };
+    let mut counted = Counted {
+        values: 0,
+        sum: 0,
+        max: 0,
+    };
     let add = |counted: &mut Counted, n: u64, value: u64| -> Result<(), Error> {
         counted.values = counted.values.saturating_add(n);
         counted.sum = counted.sum.saturating_add(n.saturating_mul(value));
+        counted.max = counted.max.max(value);
         if counted.values > limit {
             return Err(too_many.clone());
         }
