@@ -11,18 +11,26 @@
 //! thread where the work is heavy, [`Handle::with_snapshot`]), so the actor
 //! only ever spends the time of an `Arc` clone on them.
 //!
+//! Sync scheduling (whom to ask what and when, pull slots and retries,
+//! admission batches, strikes and blocks, the anti-entropy peer choice,
+//! budgets of inbound requests, gossip batching) is the pure
+//! [`sync::Machine`]: the actor feeds it events (`Actor::drive`) and
+//! carries out what it answers (`Actor::carry`): swarm calls, inventories
+//! and heads read from the registry, pages read from the store, admission.
+//!
 //! Sync, as DESIGN.md describes it:
 //! - every local write is published on gossipsub as a [`GossipBatch`];
 //! - a gossip message is admitted (batch-verified, durably stored) before the
 //!   actor reports `Accept`, so gossipsub forwards only admitted changes;
 //!   forged or malformed input is `Reject`ed (the relaying peer loses score),
 //!   duplicates are `Ignore`d;
-//! - on every new connection, and every `sync_interval` with a random
-//!   connected peer, the actor sends a summary (one digest of its whole
-//!   inventory); if the peer's differs, it sends its inventory (document →
-//!   heads digest); both sides then pull, per differing document, exactly the changes they
-//!   lack (`ChangesSince` with their own heads), repeating while the answer
-//!   says `more`;
+//! - on every new connection, and every `sync_interval` with a connected
+//!   peer the machine picks (a xorshift seeded by the member id), the actor
+//!   sends a summary (one digest of its whole inventory); if the peer's
+//!   differs, it sends its inventory (document → heads digest); both sides
+//!   then pull, per differing document, exactly the changes they lack
+//!   (`ChangesSince` with their own heads), repeating while the answer says
+//!   `more`;
 //! - a change whose dependencies are missing waits in the registry's bounded
 //!   pending buffer and the actor asks the peer that sent it for the rest;
 //! - a peer that sends forged changes [`STRIKES_BEFORE_BLOCK`] times is
@@ -43,7 +51,7 @@
 //!   ([`peers::Remembered`]) only after a sync over a connection this node
 //!   dialled there, and written at most once per tick.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use libp2p::core::ConnectedPoint;
@@ -67,39 +75,10 @@ use crate::state::{self, State};
 
 /// Commands waiting for the actor.
 pub const COMMAND_CAPACITY: usize = 64;
-/// Forged batches a peer may send before it is blocked.
-pub const STRIKES_BEFORE_BLOCK: u32 = 3;
-/// Peers whose strikes are remembered at most (beyond, only connected ones).
-pub const MAX_TRACKED_PEERS: usize = 10_000;
-/// How long a misbehaving peer stays blocked.
-pub const BLOCK_DURATION: Duration = Duration::from_secs(600);
-/// `ChangesSince` pulls in flight to one peer; further documents wait in a
-/// queue (at most [`sync::MAX_INVENTORY_DOCS`]) until a pull completes.
-/// request-response runs at most `sync_max_concurrent_streams` (32)
-/// streams per connection, inbound and outbound together, and fails the
-/// requests beyond that: a peer with many differing documents must not be
-/// asked for all of them at once.
-pub const MAX_PULLS_PER_PEER: usize = 8;
-/// Pulled changes are admitted in batches, one durable commit per batch
-/// rather than per response (a commit costs ~2 ms: per-document commits
-/// halved catch-up throughput). A batch is admitted once it holds this
-/// many changes or [`ADMIT_BATCH_BYTES`], or when no pull to the peer is
-/// left in flight.
-pub const ADMIT_BATCH_CHANGES: usize = 1_024;
-/// See [`ADMIT_BATCH_CHANGES`]; about 5 000 records, ~100 ms of admission.
-pub const ADMIT_BATCH_BYTES: usize = 2 * 1024 * 1024;
-/// Bytes of answers a peer may leave unread before its next request is
-/// refused: the [`MAX_PULLS_PER_PEER`] pages an honest requester keeps in
-/// flight. With the answer that crosses it, one peer makes the node hold
-/// at most 8 MiB + one answer ([`sync::MAX_RESPONSE_BYTES`]) = 9.06 MiB,
-/// twice over while libp2p encodes it.
-pub const MAX_RESPONSE_BYTES_IN_FLIGHT_PER_PEER: u64 = (MAX_PULLS_PER_PEER * sync::PAGE_BYTES) as u64;
-/// Bytes of unread answers over all peers: 32 MiB (64 MiB with their
-/// encodings), whatever the number of peers.
-pub const MAX_RESPONSE_BYTES_IN_FLIGHT: u64 = 32 * 1024 * 1024;
-/// How long a requester waits before pulling again from a peer that
-/// refused a pull (rate limited, busy).
-pub const PULL_RETRY: Duration = Duration::from_millis(500);
+pub use crate::net::sync::machine::{
+    ADMIT_BATCH_BYTES, ADMIT_BATCH_CHANGES, BLOCK_DURATION, MAX_PULLS_PER_PEER, MAX_RESPONSE_BYTES_IN_FLIGHT,
+    MAX_RESPONSE_BYTES_IN_FLIGHT_PER_PEER, MAX_TRACKED_PEERS, PULL_RETRY, STRIKES_BEFORE_BLOCK,
+};
 /// Work a request is charged per change hash it makes the node compute
 /// (`ChangesSince`, `ChangesByHash`) and per document of the inventory it
 /// makes the node digest (`Summary`, `Inventory`), in budget bytes.
@@ -339,31 +318,15 @@ impl Default for Config {
     }
 }
 
-/// A pull in flight: which document it is for.
-#[derive(Debug, Clone, Copy)]
-enum Pending {
-    Summary,
-    Inventory,
-    Changes(MemberId),
-}
+/// The identifiers of the sync machine in the node: libp2p's.
+#[derive(Debug, PartialEq)]
+enum Libp2p {}
 
-/// `ChangesSince` pulls to one peer: documents in flight, and documents
-/// waiting for a slot (see [`MAX_PULLS_PER_PEER`]) or for the end of a
-/// pause after the peer refused a pull ([`PULL_RETRY`]).
-#[derive(Debug, Default)]
-struct Pulls {
-    inflight: HashSet<MemberId>,
-    queued: BTreeSet<MemberId>,
-    paused_until: Option<Instant>,
-}
-
-/// Pulled changes from one peer waiting to be admitted together, and the
-/// documents they answer (with their `more` flag).
-#[derive(Debug, Default)]
-struct Pulled {
-    changes: Vec<SignedChange>,
-    bytes: usize,
-    docs: Vec<(MemberId, bool)>,
+impl sync::machine::Ids for Libp2p {
+    type Peer = PeerId;
+    type Outbound = OutboundRequestId;
+    type Inbound = InboundRequestId;
+    type Connection = ConnectionId;
 }
 
 /// The actor. Built by [`spawn`].
@@ -371,21 +334,16 @@ struct Actor {
     state: State,
     swarm: Swarm<Behaviour>,
     config: Config,
-    inflight: HashMap<OutboundRequestId, (PeerId, Pending)>,
-    pulls: HashMap<PeerId, Pulls>,
-    pulled: HashMap<PeerId, Pulled>,
-    strikes: HashMap<PeerId, u32>,
-    blocked_until: HashMap<PeerId, Instant>,
+    /// Sync scheduling: pulls, batches, strikes, peer choice, budgets.
+    sync: sync::Machine<Libp2p>,
+    /// Inbound sync requests the machine is deciding on (held for the
+    /// length of one [`Actor::drive`]).
+    deciding: HashMap<InboundRequestId, (PeerId, Request, ResponseChannel<Response>)>,
     blocked_members: HashSet<MemberId>,
     rejected: u64,
-    rng_state: u64,
     sync_counters: SyncCounters,
     /// Connected peers: since when, and over which address.
     connected: HashMap<PeerId, (Timestamp, Multiaddr)>,
-    /// Budgets of inbound sync requests, per peer.
-    limiter: rate::Limiter<PeerId>,
-    /// Answers to inbound sync requests not yet written out.
-    answers: rate::InFlight<PeerId, InboundRequestId>,
     /// Identify claims (in memory only).
     learnt: peers::Learnt,
     /// Peers dialled and synced with: the store's table and what is not
@@ -441,18 +399,15 @@ pub fn spawn(
     let actor = Actor {
         state,
         swarm,
-        inflight: HashMap::new(),
-        pulls: HashMap::new(),
-        pulled: HashMap::new(),
-        strikes: HashMap::new(),
-        blocked_until: HashMap::new(),
+        sync: sync::Machine::new(sync::machine::Config {
+            limits: config.sync_limits,
+            seed,
+        }),
+        deciding: HashMap::new(),
         blocked_members,
         rejected: 0,
-        rng_state: seed | 1,
         connected: HashMap::new(),
         sync_counters: SyncCounters::default(),
-        limiter: rate::Limiter::new(config.sync_limits),
-        answers: rate::InFlight::new(MAX_RESPONSE_BYTES_IN_FLIGHT_PER_PEER, MAX_RESPONSE_BYTES_IN_FLIGHT),
         learnt: peers::Learnt::default(),
         remembered,
         dialled: HashMap::new(),
@@ -478,7 +433,7 @@ impl Actor {
                 },
                 event = self.swarm.select_next_some() => self.handle_swarm_event(event),
                 _ = sync_timer.tick() => self.handle_sync_tick(),
-                _ = retry_timer.tick() => self.resume_pulls(),
+                _ = retry_timer.tick() => self.drive(sync::Input::Retry),
             }
         }
         self.save_peers();
@@ -563,10 +518,7 @@ impl Actor {
         } else {
             self.state.unblock(&member)?;
             self.blocked_members.remove(&member);
-            let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
-            for peer in peers {
-                self.start_sync(peer);
-            }
+            self.drive(sync::Input::Resync);
         }
         Ok(())
     }
@@ -594,15 +546,95 @@ impl Actor {
     /// Publishes what the state made since the last call, one gossip
     /// message per document (split at the batch bound).
     fn publish_outgoing(&mut self) {
-        let mut by_doc: BTreeMap<MemberId, Vec<SignedChange>> = BTreeMap::new();
-        for c in self.state.take_outgoing() {
-            by_doc.entry(c.doc()).or_default().push(c);
+        let changes = self.state.take_outgoing();
+        if !changes.is_empty() {
+            self.drive(sync::Input::Local(changes));
         }
-        for (doc, changes) in by_doc {
-            for batch in GossipBatch::split(doc, changes) {
+    }
+
+    /// Feeds `input` to the sync machine and carries out what it answers,
+    /// feeding back the results (requests sent, comparisons, admissions,
+    /// answers) until nothing is left.
+    fn drive(&mut self, input: sync::Input<Libp2p>) {
+        let mut inputs = VecDeque::from([input]);
+        while let Some(input) = inputs.pop_front() {
+            for output in self.sync.handle(input, Instant::now()) {
+                self.carry(output, &mut inputs);
+            }
+        }
+    }
+
+    /// Carries out one effect of the sync machine; what it needs to know
+    /// back goes to `inputs`.
+    fn carry(&mut self, output: sync::Output<Libp2p>, inputs: &mut VecDeque<sync::Input<Libp2p>>) {
+        match output {
+            sync::Output::Send { peer, ask } => {
+                let requests = match ask {
+                    sync::Ask::Summary => {
+                        self.sync_counters.passes += 1;
+                        vec![sync::summary(&self.inventory())]
+                    }
+                    sync::Ask::Inventory => sync::inventory_pages(&self.inventory())
+                        .into_iter()
+                        .map(Request::Inventory)
+                        .collect(),
+                    sync::Ask::Changes(doc) => {
+                        let heads = self.state.registry().doc(&doc).map(|d| d.heads()).unwrap_or_default();
+                        vec![Request::changes_since(doc, &heads)]
+                    }
+                };
+                for request in requests {
+                    let id = self.send_sync_request(peer, request);
+                    inputs.push_back(sync::Input::Sent { peer, id, ask });
+                }
+            }
+            sync::Output::Compare { peer, theirs } => {
+                let docs = self.differing(&theirs);
+                inputs.push_back(sync::Input::Differ { peer, docs });
+            }
+            sync::Output::Admit { peer, changes, pulled } => {
+                let report = self.admit(peer, changes);
+                let admission = admission_of(report.as_ref(), pulled);
+                inputs.push_back(sync::Input::Admitted { peer, admission });
+            }
+            sync::Output::Synced { peer, via } => {
+                // The address this node dialled works: remember it (written
+                // at the next tick).
+                if let Some(addr) = self.dialled.get(&via) {
+                    self.remembered.synced(peer, addr, state::now());
+                }
+            }
+            sync::Output::Serve(id) => {
+                if let Some((peer, request, channel)) = self.deciding.remove(&id) {
+                    self.sync_counters.served += 1;
+                    let (response, work, differ) = self.serve(request);
+                    if let Some(docs) = differ {
+                        inputs.push_back(sync::Input::Differ { peer, docs });
+                    }
+                    let size = self.send_sync_response(channel, response);
+                    inputs.push_back(sync::Input::Served { peer, id, work, size });
+                }
+            }
+            sync::Output::Refuse { id, reason } => {
+                if let Some((peer, _, channel)) = self.deciding.remove(&id) {
+                    // Over budget, or too many unread answers: a cheap
+                    // refusal, no strike (being busy is not forgery).
+                    self.sync_counters.refused += 1;
+                    tracing::debug!(%peer, %reason, "sync request refused");
+                    self.send_sync_response(channel, Response::error(reason.to_string()));
+                }
+            }
+            sync::Output::Publish(batch) => {
                 if let Err(e) = self.swarm.behaviour_mut().publish(&batch) {
                     tracing::debug!(error = %e, "gossip publish");
                 }
+            }
+            sync::Output::Block(peer) => {
+                tracing::warn!(%peer, "blocking a peer that keeps sending forged changes");
+                self.swarm.behaviour_mut().blocked.block_peer(peer);
+            }
+            sync::Output::Unblock(peer) => {
+                self.swarm.behaviour_mut().blocked.unblock_peer(peer);
             }
         }
     }
@@ -638,7 +670,7 @@ impl Actor {
                 if num_established.get() == 1 {
                     let addr = endpoint.get_remote_address().clone();
                     self.connected.insert(peer_id, (state::now(), addr));
-                    self.start_sync(peer_id)
+                    self.drive(sync::Input::Connected(peer_id));
                 }
             }
             SwarmEvent::ConnectionClosed {
@@ -650,6 +682,7 @@ impl Actor {
                 self.dialled.remove(&connection_id);
                 if num_established == 0 {
                     self.connected.remove(&peer_id);
+                    self.drive(sync::Input::Disconnected(peer_id));
                 }
             }
             SwarmEvent::NewListenAddr { address, .. } => tracing::info!(%address, "listening"),
@@ -661,15 +694,23 @@ impl Actor {
         let acceptance = match GossipBatch::decode(&message.data) {
             Err(e) => {
                 tracing::debug!(%source, error = %e, "malformed gossip");
-                self.strike(source);
+                self.drive(sync::Input::Fault(source));
                 MessageAcceptance::Reject
             }
             Ok(batch) if self.blocked_members.contains(&batch.doc) => MessageAcceptance::Ignore,
-            Ok(batch) => match self.admit(source, batch.changes) {
-                Some(report) if report.has_misbehaviour() => MessageAcceptance::Reject,
-                Some(report) if !report.admitted.is_empty() => MessageAcceptance::Accept,
-                _ => MessageAcceptance::Ignore,
-            },
+            Ok(batch) => {
+                let report = self.admit(source, batch.changes);
+                let admission = admission_of(report.as_ref(), Vec::new());
+                self.drive(sync::Input::Admitted {
+                    peer: source,
+                    admission,
+                });
+                match report {
+                    Some(report) if report.has_misbehaviour() => MessageAcceptance::Reject,
+                    Some(report) if !report.admitted.is_empty() => MessageAcceptance::Accept,
+                    _ => MessageAcceptance::Ignore,
+                }
+            }
         };
         self.swarm
             .behaviour_mut()
@@ -677,10 +718,11 @@ impl Actor {
             .report_message_validation_result(&id, &source, acceptance);
     }
 
-    /// Admits changes from `peer`, striking it only for what proves it
-    /// relayed something no honest node forwards (see
-    /// [`mutu_protocol::admission::Fault`]), and asking it for missing
-    /// dependencies. `None` if the store failed.
+    /// Admits changes from `peer` (members blocked here left out). What it
+    /// means for `peer` (strikes, for what proves it relayed something no
+    /// honest node forwards, see [`mutu_protocol::admission::Fault`]; pulls
+    /// of missing dependencies) is the sync machine's business. `None` if
+    /// the store failed.
     fn admit(&mut self, peer: PeerId, changes: Vec<SignedChange>) -> Option<Report> {
         let changes: Vec<SignedChange> = changes
             .into_iter()
@@ -694,41 +736,12 @@ impl Actor {
             }
         };
         self.rejected += report.rejected.len() as u64;
-        let faults = report.rejected.iter().filter(|r| r.reason.is_misbehaviour()).count();
         if let Some(r) = report.rejected.iter().find(|r| r.reason.is_misbehaviour()) {
             tracing::warn!(%peer, rejected = report.rejected.len(), reason = %r.reason, "rejected changes");
-            // One strike per forged change: a sync answer carrying three is
-            // as bad as three gossip messages.
-            self.strike_n(peer, faults);
         } else if let Some(r) = report.rejected.first() {
             tracing::debug!(%peer, rejected = report.rejected.len(), reason = %r.reason, "changes not taken");
         }
-        let docs: HashSet<MemberId> = report.missing.iter().map(|(d, _)| *d).collect();
-        for doc in docs {
-            self.request_changes(peer, doc);
-        }
         Some(report)
-    }
-
-    fn strike(&mut self, peer: PeerId) {
-        self.strike_n(peer, 1);
-    }
-
-    /// `count` strikes against `peer` (see [`STRIKES_BEFORE_BLOCK`]).
-    fn strike_n(&mut self, peer: PeerId, count: usize) {
-        if self.strikes.len() >= MAX_TRACKED_PEERS {
-            // Forget strikes of peers that are gone (blocked ones are kept
-            // in `blocked_until`), so throwaway identities cannot grow this.
-            let connected = &self.connected;
-            self.strikes.retain(|p, _| connected.contains_key(p));
-        }
-        let n = self.strikes.entry(peer).or_insert(0);
-        *n = n.saturating_add(u32::try_from(count).unwrap_or(u32::MAX));
-        if *n >= STRIKES_BEFORE_BLOCK {
-            tracing::warn!(%peer, "blocking a peer that keeps sending forged changes");
-            self.swarm.behaviour_mut().blocked.block_peer(peer);
-            self.blocked_until.insert(peer, Instant::now() + BLOCK_DURATION);
-        }
     }
 
     fn inventory(&self) -> BTreeMap<MemberId, HeadsDigest> {
@@ -739,25 +752,19 @@ impl Actor {
             .collect()
     }
 
-    /// Starts a pass with `peer`: the summary first; inventories only if
-    /// the peer's differs ([`Self::send_inventory`]).
-    fn start_sync(&mut self, peer: PeerId) {
-        self.sync_counters.passes += 1;
-        let request = sync::summary(&self.inventory());
-        self.send_sync_request(peer, request, Pending::Summary);
+    /// Documents of `theirs` (a peer's inventory) that differ from ours,
+    /// members blocked here left out.
+    fn differing(&self, theirs: &[(MemberId, HeadsDigest)]) -> Vec<MemberId> {
+        sync::diff_inventory(&self.inventory(), theirs)
+            .into_iter()
+            .filter(|doc| !self.blocked_members.contains(doc))
+            .collect()
     }
 
-    fn send_inventory(&mut self, peer: PeerId) {
-        for page in sync::inventory_pages(&self.inventory()) {
-            self.send_sync_request(peer, Request::Inventory(page), Pending::Inventory);
-        }
-    }
-
-    fn send_sync_request(&mut self, peer: PeerId, request: Request, pending: Pending) {
+    fn send_sync_request(&mut self, peer: PeerId, request: Request) -> OutboundRequestId {
         self.sync_counters.requests += 1;
         self.sync_counters.bytes_sent += cbor_len(&request);
-        let id = self.swarm.behaviour_mut().sync.send_request(&peer, request);
-        self.inflight.insert(id, (peer, pending));
+        self.swarm.behaviour_mut().sync.send_request(&peer, request)
     }
 
     /// Sends `response`; returns its encoded size.
@@ -766,112 +773,6 @@ impl Actor {
         self.sync_counters.bytes_sent += size;
         let _ = self.swarm.behaviour_mut().sync.send_response(channel, response);
         size
-    }
-
-    /// Pulls `doc` from `peer`, unless a pull of it is already in flight;
-    /// queues it when [`MAX_PULLS_PER_PEER`] are.
-    fn request_changes(&mut self, peer: PeerId, doc: MemberId) {
-        let pulls = self.pulls.entry(peer).or_default();
-        if pulls.inflight.contains(&doc) {
-            return;
-        }
-        let paused = pulls.paused_until.is_some_and(|t| Instant::now() < t);
-        if paused || pulls.inflight.len() >= MAX_PULLS_PER_PEER {
-            if pulls.queued.len() < sync::MAX_INVENTORY_DOCS {
-                pulls.queued.insert(doc);
-            }
-            return;
-        }
-        pulls.inflight.insert(doc);
-        let heads = self.state.registry().doc(&doc).map(|d| d.heads()).unwrap_or_default();
-        self.send_sync_request(peer, Request::changes_since(doc, &heads), Pending::Changes(doc));
-    }
-
-    /// Admits the changes pulled from `peer` in one batch once the batch is
-    /// full or no pull to `peer` is in flight; then asks again for the
-    /// documents whose answer said `more` and that progressed.
-    fn admit_pulled(&mut self, peer: PeerId) {
-        let idle = self.pulls.get(&peer).is_none_or(|p| p.inflight.is_empty());
-        let full = self
-            .pulled
-            .get(&peer)
-            .is_some_and(|p| p.changes.len() >= ADMIT_BATCH_CHANGES || p.bytes >= ADMIT_BATCH_BYTES);
-        if !idle && !full {
-            return;
-        }
-        let Some(pulled) = self.pulled.remove(&peer) else {
-            return;
-        };
-        let progressed: HashSet<MemberId> = self
-            .admit(peer, pulled.changes)
-            .map(|r| r.admitted.iter().map(|(doc, _)| *doc).collect())
-            .unwrap_or_default();
-        for (doc, more) in pulled.docs {
-            if more && progressed.contains(&doc) {
-                self.request_changes(peer, doc);
-            }
-        }
-    }
-
-    fn pull_done(&mut self, peer: PeerId, doc: MemberId) {
-        if let Some(pulls) = self.pulls.get_mut(&peer) {
-            pulls.inflight.remove(&doc);
-        }
-    }
-
-    /// Sends queued pulls to `peer` while slots are free; forgets them if
-    /// the peer is gone (anti-entropy will find the documents again).
-    fn pump_pulls(&mut self, peer: PeerId) {
-        if !self.swarm.is_connected(&peer) {
-            self.pulls.remove(&peer);
-            return;
-        }
-        let now = Instant::now();
-        if let Some(pulls) = self.pulls.get_mut(&peer) {
-            if pulls.paused_until.is_some_and(|t| now < t) {
-                return;
-            }
-            pulls.paused_until = None;
-        }
-        while let Some(pulls) = self.pulls.get_mut(&peer)
-            && pulls.inflight.len() < MAX_PULLS_PER_PEER
-            && let Some(doc) = pulls.queued.pop_first()
-        {
-            self.request_changes(peer, doc);
-        }
-        if self
-            .pulls
-            .get(&peer)
-            .is_some_and(|p| p.inflight.is_empty() && p.queued.is_empty())
-        {
-            self.pulls.remove(&peer);
-        }
-    }
-
-    /// `peer` refused to serve the pull of `doc` (over its budget, busy, or
-    /// failing): queue it again and pause pulls from `peer` for
-    /// [`PULL_RETRY`].
-    fn pull_refused(&mut self, peer: PeerId, doc: MemberId) {
-        let pulls = self.pulls.entry(peer).or_default();
-        pulls.inflight.remove(&doc);
-        if pulls.queued.len() < sync::MAX_INVENTORY_DOCS {
-            pulls.queued.insert(doc);
-        }
-        pulls.paused_until = Some(Instant::now() + PULL_RETRY);
-    }
-
-    /// Resumes the pulls whose pause is over.
-    fn resume_pulls(&mut self) {
-        let now = Instant::now();
-        let due: Vec<PeerId> = self
-            .pulls
-            .iter()
-            .filter(|(_, p)| p.paused_until.is_some_and(|t| t <= now))
-            .map(|(peer, _)| *peer)
-            .collect();
-        for peer in due {
-            self.pump_pulls(peer);
-        }
     }
 
     fn handle_sync_event(&mut self, event: request_response::Event<Request, Response>) {
@@ -887,13 +788,12 @@ impl Actor {
                     channel,
                 } => self.handle_sync_request(peer, request_id, request, channel),
                 request_response::Message::Response { request_id, response } => {
-                    if let Some((_, Pending::Changes(doc))) = self.inflight.get(&request_id) {
-                        let doc = *doc;
-                        self.pull_done(peer, doc);
-                    }
-                    self.handle_sync_response(peer, connection_id, request_id, response);
-                    self.pump_pulls(peer);
-                    self.admit_pulled(peer);
+                    self.sync_counters.bytes_received += cbor_len(&response);
+                    self.drive(sync::Input::Response {
+                        id: request_id,
+                        via: connection_id,
+                        response,
+                    });
                 }
             },
             request_response::Event::OutboundFailure {
@@ -902,12 +802,8 @@ impl Actor {
                 peer,
                 ..
             } => {
-                if let Some((_, Pending::Changes(doc))) = self.inflight.remove(&request_id) {
-                    self.pull_done(peer, doc);
-                }
                 tracing::debug!(%peer, %error, "sync request failed");
-                self.pump_pulls(peer);
-                self.admit_pulled(peer);
+                self.drive(sync::Input::Failed(request_id));
             }
             request_response::Event::InboundFailure {
                 peer,
@@ -915,10 +811,10 @@ impl Actor {
                 request_id,
                 ..
             } => {
-                self.answers.done(&request_id);
+                self.drive(sync::Input::Answered(request_id));
                 tracing::debug!(%peer, %error, "sync response failed")
             }
-            request_response::Event::ResponseSent { request_id, .. } => self.answers.done(&request_id),
+            request_response::Event::ResponseSent { request_id, .. } => self.drive(sync::Input::Answered(request_id)),
         }
     }
 
@@ -931,51 +827,48 @@ impl Actor {
     ) {
         self.sync_counters.bytes_received += cbor_len(&request);
         if let Err(e) = request.check() {
-            self.strike(peer);
+            self.drive(sync::Input::Fault(peer));
             self.send_sync_response(channel, Response::error(e.to_string()));
             return;
         }
-        // Over budget, or too many unread answers: a cheap refusal, no
-        // strike (being busy is not forgery).
-        let now = Instant::now();
-        let refusal = match self.answers.has_room(&peer) {
-            Err(busy) => Some(busy.to_string()),
-            Ok(()) => self.limiter.admit(&peer, now).err().map(|r| r.to_string()),
-        };
-        if let Some(text) = refusal {
-            self.sync_counters.refused += 1;
-            tracing::debug!(%peer, %text, "sync request refused");
-            self.send_sync_response(channel, Response::error(text));
-            return;
+        // The machine serves it or refuses it (over budget, too many
+        // unread answers) in this drive.
+        self.deciding.insert(id, (peer, request, channel));
+        self.drive(sync::Input::Request { peer, id });
+        if let Some((peer, _, channel)) = self.deciding.remove(&id) {
+            tracing::error!(%peer, "the sync machine neither served nor refused a request");
+            self.send_sync_response(channel, Response::error("internal error"));
         }
-        self.sync_counters.served += 1;
-        let (response, work) = match request {
+    }
+
+    /// The answer to a well-formed request, the work it cost (budget
+    /// bytes), and, for an inventory, the documents the peer holds
+    /// differently (to pull them too).
+    fn serve(&self, request: Request) -> (Response, u64, Option<Vec<MemberId>>) {
+        match request {
             Request::Summary { digest, docs } => {
                 let ours = self.inventory();
                 let work = ours.len() as u64 * INVENTORY_ENTRY_COST;
-                (sync::summary_response(&ours, &digest, docs), work)
+                (sync::summary_response(&ours, &digest, docs), work, None)
             }
             Request::Inventory(theirs) => {
                 let ours = self.inventory();
                 // They may hold what we lack: pull it too.
-                for doc in sync::diff_inventory(&ours, &theirs) {
-                    if !self.blocked_members.contains(&doc) {
-                        self.request_changes(peer, doc);
-                    }
-                }
+                let differ = self.differing(&theirs);
                 let work = (ours.len() + theirs.len()) as u64 * INVENTORY_ENTRY_COST;
-                (Response::Inventory(sync::inventory_response(&ours, &theirs)), work)
+                let response = Response::Inventory(sync::inventory_response(&ours, &theirs));
+                (response, work, Some(differ))
             }
             Request::ChangesSince { doc, heads } => {
-                self.changes_response(doc, |d| sync::changes_since(d, &sync::from_wire(&heads)))
+                let (response, work) = self.changes_response(doc, |d| sync::changes_since(d, &sync::from_wire(&heads)));
+                (response, work, None)
             }
             Request::ChangesByHash { doc, hashes } => {
-                self.changes_response(doc, |d| sync::changes_by_hash(d, &sync::from_wire(&hashes)))
+                let (response, work) =
+                    self.changes_response(doc, |d| sync::changes_by_hash(d, &sync::from_wire(&hashes)));
+                (response, work, None)
             }
-        };
-        self.limiter.charge(&peer, work, now);
-        let size = self.send_sync_response(channel, response);
-        self.answers.add(id, peer, size, now);
+        }
     }
 
     /// One page of the changes of `doc` that `hashes` picks, read from the
@@ -1011,70 +904,10 @@ impl Actor {
         }
     }
 
-    fn handle_sync_response(
-        &mut self,
-        peer: PeerId,
-        connection: ConnectionId,
-        id: OutboundRequestId,
-        response: Response,
-    ) {
-        self.sync_counters.bytes_received += cbor_len(&response);
-        let Some((_, pending)) = self.inflight.remove(&id) else {
-            return;
-        };
-        if response.check().is_err() {
-            self.strike(peer);
-            return;
-        }
-        match (pending, response) {
-            (Pending::Summary, Response::InSync) => self.synced(peer, connection),
-            (Pending::Summary, Response::OutOfSync) => {
-                self.synced(peer, connection);
-                self.send_inventory(peer)
-            }
-            (Pending::Inventory, Response::Inventory(theirs)) => {
-                let ours = self.inventory();
-                for doc in sync::diff_inventory(&ours, &theirs) {
-                    if !self.blocked_members.contains(&doc) {
-                        self.request_changes(peer, doc);
-                    }
-                }
-            }
-            (Pending::Changes(doc), Response::Changes { changes, more }) => {
-                if changes.iter().any(|c| c.doc() != doc) {
-                    self.strike(peer);
-                }
-                // Admitted with others by `admit_pulled`.
-                let pulled = self.pulled.entry(peer).or_default();
-                pulled.bytes += changes.iter().map(SignedChange::size).sum::<usize>();
-                pulled.changes.extend(changes);
-                pulled.docs.push((doc, more));
-            }
-            (Pending::Changes(doc), Response::Error(text)) => {
-                tracing::debug!(%peer, %text, "peer could not serve a pull; retrying later");
-                self.pull_refused(peer, doc);
-            }
-            (_, Response::Error(text)) => tracing::debug!(%peer, %text, "peer could not serve a sync request"),
-            _ => self.strike(peer),
-        }
-    }
-
-    /// `peer` answered a summary well over `connection`: if this node
-    /// dialled that connection, the address it dialled works; remember it
-    /// (written at the next tick). A peer with strikes is not remembered.
-    fn synced(&mut self, peer: PeerId, connection: ConnectionId) {
-        if self.strikes.contains_key(&peer) || self.blocked_until.contains_key(&peer) {
-            return;
-        }
-        if let Some(addr) = self.dialled.get(&connection) {
-            self.remembered.synced(peer, addr, state::now());
-        }
-    }
-
     /// Writes what [`peers::Remembered`] changed since the last call, in one
     /// commit, forgetting blocked peers first.
     fn save_peers(&mut self) {
-        for peer in self.blocked_until.keys() {
+        for peer in self.sync.blocked() {
             self.remembered.forget(peer);
         }
         if let Some((upserts, removed)) = self.remembered.take_changes(state::now())
@@ -1109,34 +942,25 @@ impl Actor {
         if dropped > 0 {
             tracing::debug!(dropped, "changes waited too long for their dependencies");
         }
-        let now = Instant::now();
-        let expired: Vec<PeerId> = self
-            .blocked_until
-            .iter()
-            .filter(|(_, t)| **t <= now)
-            .map(|(p, _)| *p)
-            .collect();
-        for p in expired {
-            self.blocked_until.remove(&p);
-            self.strikes.remove(&p);
-            self.swarm.behaviour_mut().blocked.unblock_peer(p);
-        }
+        self.drive(sync::Input::Tick);
         self.save_peers();
-        self.limiter.forget_full(now);
-        // libp2p reports the end of every answer within the request timeout
-        // (20 s by default); a minute is a generous guard.
-        if let Some(before) = now.checked_sub(Duration::from_secs(60)) {
-            self.answers.expire(before);
-        }
-        let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
-        if peers.is_empty() {
-            return;
-        }
-        // xorshift: a deterministic choice of peer, seeded per member.
-        self.rng_state ^= self.rng_state << 13;
-        self.rng_state ^= self.rng_state >> 7;
-        self.rng_state ^= self.rng_state << 17;
-        let peer = peers[(self.rng_state % peers.len() as u64) as usize];
-        self.start_sync(peer);
+    }
+}
+
+/// What the sync machine needs of an admission `report` (`None`: the
+/// store failed, nothing was taken); `pulled` as [`sync::Output::Admit`]
+/// gave it.
+fn admission_of(report: Option<&Report>, pulled: Vec<(MemberId, bool)>) -> sync::Admission {
+    let Some(report) = report else {
+        return sync::Admission {
+            pulled,
+            ..sync::Admission::default()
+        };
+    };
+    sync::Admission {
+        faults: report.rejected.iter().filter(|r| r.reason.is_misbehaviour()).count(),
+        missing: report.missing.iter().map(|(doc, _)| *doc).collect(),
+        progressed: report.admitted.iter().map(|(doc, _)| *doc).collect(),
+        pulled,
     }
 }

@@ -201,6 +201,14 @@ async fn claimed_addresses_are_never_stored_and_synced_peers_are_redialled() {
             a.is_connected(t_id).await && t.run(move |s| s.is_connected(&a_peer)).await
         })
         .await;
+        // And a has its first identify of it: libp2p-identify 0.48 drops a
+        // push that arrives before a connection's first identify exchange
+        // is done (`handler.rs`, `remote_info` still `None`).
+        let first = identified + u64::from(MESSAGES) * n + 1;
+        wait_for(TIMEOUT, "a to identify the identity", || async {
+            a.status().await.identify_received >= first
+        })
+        .await;
         for k in 1..MESSAGES {
             let (old, new) = (claims(n, k - 1), claims(n, k));
             t.run(move |s| {

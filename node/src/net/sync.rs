@@ -49,6 +49,10 @@ use sha2::{Digest, Sha256};
 
 use super::behaviour::MAX_GOSSIP_BATCH_BYTES;
 
+pub mod machine;
+
+pub use machine::{Admission, Ask, Input, Machine, Output};
+
 /// The catch-up request-response protocol.
 pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/mutu/sync/1");
 /// Upper bound on one encoded request. The largest request is an inventory
