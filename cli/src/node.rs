@@ -25,6 +25,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
 use clap::Parser;
+use mutu_http::api::auth::authorised;
 use mutu_http::runtime::{self, NodeInfo};
 use mutu_node::actor::{Handle, PeerInfo, Status};
 use mutu_node::home::Home;
@@ -135,19 +136,6 @@ pub fn routes(handle: Handle, token: String) -> Router {
         .route("/api/v1/cli", post(exec))
         .layer(DefaultBodyLimit::max(MAX_EXEC_BYTES))
         .with_state(Arc::new(Ctx { handle, token }))
-}
-
-/// Compares in time independent of where the first difference is.
-fn same_secret(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-fn authorised(headers: &HeaderMap, token: &str) -> bool {
-    headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|t| same_secret(t.as_bytes(), token.as_bytes()))
 }
 
 async fn exec(

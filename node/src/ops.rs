@@ -294,14 +294,14 @@ impl Op for NewNeed {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
-pub struct Cosign {
+pub struct CosignNeed {
     /// The need (id or unique prefix).
     pub need: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
 
-impl Op for Cosign {
+impl Op for CosignNeed {
     fn apply(self, st: &mut State, now: Timestamp) -> Result<RecordId, Error> {
         let need = resolve(st, "need", &self.need, Kind::Need)?;
         let body = Body::Cosign(record::Cosign {
@@ -317,7 +317,7 @@ impl Op for Cosign {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
-pub struct NeedStatus {
+pub struct SetNeedStatus {
     /// The need (id or unique prefix).
     pub need: String,
     /// open | in_progress | delivered | withdrawn
@@ -325,7 +325,7 @@ pub struct NeedStatus {
     pub status: record::NeedStatus,
 }
 
-impl Op for NeedStatus {
+impl Op for SetNeedStatus {
     fn apply(self, st: &mut State, now: Timestamp) -> Result<RecordId, Error> {
         let id = resolve(st, "need", &self.need, Kind::Need)?;
         edit(st, id, Kind::Need, now, |body| {
@@ -596,14 +596,14 @@ impl Op for CatalogueEditor {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
-pub struct Vouch {
+pub struct VouchFor {
     /// The member (id or unique prefix of a known member's id).
     pub member: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub statement: Option<String>,
 }
 
-impl Op for Vouch {
+impl Op for VouchFor {
     fn apply(self, st: &mut State, now: Timestamp) -> Result<RecordId, Error> {
         let member = resolve_member(st, "member", &self.member)?;
         if member == st.member_id() {
@@ -649,8 +649,8 @@ pub enum Request {
     NewProject(NewProject),
     NewUsage(NewUsage),
     NewNeed(NewNeed),
-    Cosign(Cosign),
-    NeedStatus(NeedStatus),
+    Cosign(CosignNeed),
+    NeedStatus(SetNeedStatus),
     NewPledge(NewPledge),
     WithdrawPledge(WithdrawPledge),
     NewOffer(NewOffer),
@@ -658,7 +658,7 @@ pub enum Request {
     CatalogueEntry(CatalogueEntry),
     CatalogueInclude(CatalogueInclude),
     CatalogueEditor(CatalogueEditor),
-    Vouch(Vouch),
+    Vouch(VouchFor),
     Retract(Retract),
 }
 
@@ -697,29 +697,29 @@ impl Request {
 }
 
 macro_rules! into_request {
-    ($($op:ident),*) => {$(
+    ($($variant:ident($op:ident)),* $(,)?) => {$(
         impl From<$op> for Request {
             fn from(op: $op) -> Self {
-                Request::$op(op)
+                Request::$variant(op)
             }
         }
     )*};
 }
 into_request!(
-    NewProject,
-    NewUsage,
-    NewNeed,
-    Cosign,
-    NeedStatus,
-    NewPledge,
-    WithdrawPledge,
-    NewOffer,
-    NewCatalogue,
-    CatalogueEntry,
-    CatalogueInclude,
-    CatalogueEditor,
-    Vouch,
-    Retract
+    NewProject(NewProject),
+    NewUsage(NewUsage),
+    NewNeed(NewNeed),
+    Cosign(CosignNeed),
+    NeedStatus(SetNeedStatus),
+    NewPledge(NewPledge),
+    WithdrawPledge(WithdrawPledge),
+    NewOffer(NewOffer),
+    NewCatalogue(NewCatalogue),
+    CatalogueEntry(CatalogueEntry),
+    CatalogueInclude(CatalogueInclude),
+    CatalogueEditor(CatalogueEditor),
+    Vouch(VouchFor),
+    Retract(Retract),
 );
 
 #[cfg(test)]

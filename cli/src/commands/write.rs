@@ -78,7 +78,7 @@ pub fn request(command: Command) -> Sorted {
         Command::Pledge(c) => pledge(c),
         Command::Offer(c) => offer(c).into(),
         Command::Catalogue(c) => catalogue(c),
-        Command::Vouch { member, statement } => ops::Vouch { member, statement }.into(),
+        Command::Vouch { member, statement } => ops::VouchFor { member, statement }.into(),
         Command::Retract { id } => ops::Retract { id }.into(),
         other => return Sorted::Other(other),
     })
@@ -117,8 +117,8 @@ fn need(c: NeedCmd) -> ops::Request {
             deadline: a.deadline,
         }
         .into(),
-        NeedCmd::Cosign { need, note } => ops::Cosign { need, note }.into(),
-        NeedCmd::Status { need, status } => ops::NeedStatus {
+        NeedCmd::Cosign { need, note } => ops::CosignNeed { need, note }.into(),
+        NeedCmd::Status { need, status } => ops::SetNeedStatus {
             need,
             status: status.into(),
         }

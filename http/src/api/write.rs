@@ -165,7 +165,7 @@ pub async fn cosign(
     Path(need): Path<String>,
     JsonBody(b): JsonBody<CosignBody>,
 ) -> Result<(StatusCode, Json<Written>), ApiError> {
-    create(&ctx, ops::Cosign { need, note: b.note }).await
+    create(&ctx, ops::CosignNeed { need, note: b.note }).await
 }
 
 /// Set the status of one of your needs.
@@ -179,7 +179,7 @@ pub async fn need_status(
     Path(need): Path<String>,
     JsonBody(b): JsonBody<StatusBody>,
 ) -> Result<Json<Written>, ApiError> {
-    apply(&ctx, ops::NeedStatus { need, status: b.status }).await
+    apply(&ctx, ops::SetNeedStatus { need, status: b.status }).await
 }
 
 /// Pledge toward a need: exactly one of money, days, hosting, testing, other.
@@ -292,13 +292,13 @@ pub async fn catalogue_editor(
 }
 
 /// Vouch for another member.
-#[utoipa::path(post, path = "/api/v1/vouches", tag = "write", request_body = ops::Vouch,
+#[utoipa::path(post, path = "/api/v1/vouches", tag = "write", request_body = ops::VouchFor,
     security(("bearer" = [])),
     responses((status = 201, body = Written), WriteErrors))]
 pub async fn vouch(
     _: Authorized,
     extract::State(ctx): extract::State<Ctx>,
-    JsonBody(op): JsonBody<ops::Vouch>,
+    JsonBody(op): JsonBody<ops::VouchFor>,
 ) -> Result<(StatusCode, Json<Written>), ApiError> {
     create(&ctx, op).await
 }

@@ -674,7 +674,7 @@ impl NeedForm {
                 }),
                 expires_at: text(v, "expires_at"),
             }),
-            NeedForm::Cosign => NeedOp::Cosign(ops::Cosign {
+            NeedForm::Cosign => NeedOp::Cosign(ops::CosignNeed {
                 need,
                 note: text(v, "note"),
             }),
@@ -685,7 +685,7 @@ impl NeedForm {
                 description: text(v, "description"),
                 valid_until: text(v, "valid_until"),
             }),
-            NeedForm::Status => NeedOp::Status(ops::NeedStatus {
+            NeedForm::Status => NeedOp::Status(ops::SetNeedStatus {
                 need,
                 status: choice::<NeedStatus>(v, "status")?
                     .ok_or_else(|| Mistake::bad("status", "status: choose one"))?,
@@ -697,9 +697,9 @@ impl NeedForm {
 /// The write of a need-scoped form.
 enum NeedOp {
     Pledge(ops::NewPledge),
-    Cosign(ops::Cosign),
+    Cosign(ops::CosignNeed),
     Offer(ops::NewOffer),
-    Status(ops::NeedStatus),
+    Status(ops::SetNeedStatus),
 }
 
 impl From<NeedOp> for ops::Request {
