@@ -5,6 +5,7 @@
 //! - [`web`]: the server-rendered web UI (English and French), sign-in,
 //!   forms;
 //! - [`export`]: researchers' exports (`registry.json`, CSVs, the bundle);
+//! - [`health`]: `/healthz`, `/readyz` and `/metrics` for monitoring;
 //! - [`guard`]: the layers around the whole router (known host names only,
 //!   security headers) and the router's assembly;
 //! - [`runtime`]: `mutu run`'s engine (config, swarm, actor, HTTP server);
@@ -14,6 +15,7 @@ pub mod api;
 pub mod demo;
 pub mod export;
 pub mod guard;
+pub mod health;
 pub mod runtime;
 #[cfg(test)]
 pub(crate) mod testing;

@@ -369,7 +369,11 @@ pub async fn start(
     )?;
     let sessions = crate::web::auth::Sessions::open(&home);
     let login_url = sessions.login_url(http);
-    let router = crate::guard::router(handle.clone(), token, sessions, http, hosts, routes);
+    let (store_path, expects_peers) = (home.store_path(), !config.peers.is_empty());
+    let extra = move |handle: Handle, token: String| {
+        routes(handle.clone(), token).merge(crate::health::router(handle, store_path, expects_peers))
+    };
+    let router = crate::guard::router(handle.clone(), token, sessions, http, hosts, extra);
     let mut server_shutdown = shutdown_rx;
     let server = tokio::spawn(async move {
         let stop = async move {
