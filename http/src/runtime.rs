@@ -416,3 +416,21 @@ impl Running {
         let _ = std::fs::remove_file(NodeInfo::path(&self.home));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn a_config_file_with_an_unknown_key_is_an_error_that_names_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "lisen = [\"/ip4/0.0.0.0/tcp/7071\"]\n").unwrap();
+        let text = FileConfig::load(&path).unwrap_err().to_string();
+        assert!(text.contains("config.toml") && text.contains("lisen"), "{text}");
+        std::fs::write(&path, "listen = [\"/ip4/0.0.0.0/tcp/7071\"]\n").unwrap();
+        assert!(FileConfig::load(&path).is_ok());
+    }
+}
