@@ -84,6 +84,22 @@ pub enum Command {
     },
     /// Admit a bundle's signed changes into this home.
     Import { file: PathBuf },
+    /// Write a backup of this member: its identity, encrypted with a passphrase, and every change this home holds.
+    Backup {
+        /// The backup file to write (created 0600)
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// A file whose first line is the passphrase (at least 8 characters)
+        #[arg(long, value_name = "FILE")]
+        passphrase_file: PathBuf,
+    },
+    /// Restore a backup into this home, which must not hold an identity yet; it gets a new replica nonce.
+    Restore {
+        file: PathBuf,
+        /// A file whose first line is the backup's passphrase
+        #[arg(long, value_name = "FILE")]
+        passphrase_file: PathBuf,
+    },
     /// Check a bundle offline: every change signature and every record.
     Verify { file: PathBuf },
     /// Run the node: sync with peers over libp2p and serve the local HTTP API.

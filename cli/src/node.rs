@@ -209,6 +209,9 @@ async fn run_on_node(handle: &Handle, command: Command) -> ExecResponse {
             "{NO_PATHS}: `mutu export` gets the bundle from GET /api/v1/export/bundle and writes it itself"
         ))),
         Command::Verify { .. } => Err(user(format!("{NO_PATHS}: `mutu verify` runs without a node"))),
+        Command::Backup { .. } | Command::Restore { .. } => Err(user(format!(
+            "{NO_PATHS}: `mutu backup` gets the bundle from GET /api/v1/export/bundle and writes the file itself"
+        ))),
         command => match crate::commands::write::request(command) {
             Sorted::Write(op) => match handle.apply(op, state::now()).await {
                 Ok(Ok(id)) => writeln!(out, "{id}").map_err(Into::into),
@@ -282,6 +285,14 @@ pub fn remote(home: &Home, command: Command, out: &mut dyn Write) -> anyhow::Res
         Command::Export { out: file } => {
             let (info, token) = reach(home)?;
             remote_export(&info, &token, file.as_deref(), out)
+        }
+        Command::Backup {
+            out: file,
+            passphrase_file,
+        } => {
+            let (info, token) = reach(home)?;
+            let bundle = fetch_bundle(&info, &token)?;
+            crate::commands::backup::write(home, &bundle, &file, &passphrase_file, state::now(), out)
         }
         _ => {
             let (info, token) = reach(home)?;
@@ -383,6 +394,12 @@ fn remote_import(info: &NodeInfo, token: &str, file: &Path, out: &mut dyn Write)
 /// `mutu export` with a node running: the node sends the bundle, this
 /// process prints it or writes the file.
 fn remote_export(info: &NodeInfo, token: &str, file: Option<&Path>, out: &mut dyn Write) -> anyhow::Result<()> {
+    let bundle = fetch_bundle(info, token)?;
+    crate::commands::bundles::write_bundle(&bundle, file, out)
+}
+
+/// Every change the node holds, from `GET /api/v1/export/bundle`.
+fn fetch_bundle(info: &NodeInfo, token: &str) -> anyhow::Result<mutu_protocol::bundle::Bundle> {
     let url = format!("http://{}/api/v1/export/bundle", info.http);
     let mut response = ureq::get(&url)
         .header("Authorization", &format!("Bearer {token}"))
@@ -400,10 +417,8 @@ fn remote_export(info: &NodeInfo, token: &str, file: Option<&Path>, out: &mut dy
         .limit(mutu_protocol::bundle::MAX_BUNDLE_BYTES as u64)
         .read_to_vec()
         .context("the node's bundle is larger than the bundle limit")?;
-    let bundle = mutu_protocol::bundle::Bundle::parse(&bytes)
-        .map_err(|e| anyhow::anyhow!("the node's bundle is not what this CLI expects (different versions?): {e}"))?;
-    drop(bytes);
-    crate::commands::bundles::write_bundle(&bundle, file, out)
+    mutu_protocol::bundle::Bundle::parse(&bytes)
+        .map_err(|e| anyhow::anyhow!("the node's bundle is not what this CLI expects (different versions?): {e}"))
 }
 
 /// `mutu ui`: asks the node running on `home` for a one-time login URL

@@ -6,7 +6,7 @@
 
 use mutu_protocol::{bundle, doc, identity, money, record, rules, time};
 
-use crate::{actor, home, ops, state, store};
+use crate::{actor, backup, home, ops, state, store};
 
 /// Whose fault a failure is, and so what the caller can do about it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -100,6 +100,20 @@ impl Classify for actor::Error {
     }
 }
 
+impl Classify for backup::Error {
+    fn class(&self) -> Class {
+        match self {
+            backup::Error::Format(_)
+            | backup::Error::Version { .. }
+            | backup::Error::Decrypt(_)
+            | backup::Error::KeyMismatch(_)
+            | backup::Error::WeakPassphrase
+            | backup::Error::Bundle(_) => Class::Input,
+            backup::Error::Encrypt(_) => Class::Internal,
+        }
+    }
+}
+
 impl Classify for bundle::Error {
     fn class(&self) -> Class {
         match self {
@@ -154,6 +168,7 @@ pub fn class_of<'a>(mut chain: impl Iterator<Item = &'a (dyn std::error::Error +
             home::Error,
             store::Error,
             actor::Error,
+            backup::Error,
             bundle::Error,
             money::Error,
             time::DateError,

@@ -6,6 +6,7 @@
 //! exports are the `mutu-http` crate's.
 
 pub mod actor;
+pub mod backup;
 pub mod error;
 pub mod home;
 pub mod net;

@@ -3,6 +3,7 @@
 //! stores; reads format the protocol's views. Bad input becomes a one-line
 //! user error.
 
+pub(crate) mod backup;
 pub(crate) mod bundles;
 mod read;
 pub(crate) mod write;
@@ -28,6 +29,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
     let home = Home::resolve(cli.home)?;
     match cli.command {
         Command::Init(a) => write::init(home, a, now, out),
+        Command::Restore { file, passphrase_file } => backup::restore(home, &file, &passphrase_file, now, out),
         Command::Verify { file } => bundles::verify(&file, now, out),
         Command::Run(a) => crate::node::run(home, a, out),
         Command::Demo(a) => crate::demo::run(a, out),
@@ -96,6 +98,13 @@ pub fn dispatch(st: &mut State, command: Command, now: Timestamp, out: &mut dyn 
             Ok(st.unblock(&member)?)
         }
         Command::Export { out: file } => bundles::export(st, file.as_deref(), out),
+        Command::Backup {
+            out: file,
+            passphrase_file,
+        } => backup::write(st.home(), &st.export()?, &file, &passphrase_file, now, out),
+        Command::Restore { .. } => Err(user(
+            "this home already holds a mutu identity: restore into a new --home",
+        )),
         Command::Import { file } => bundles::import(st, &file, now, out),
         command => match write::request(command) {
             write::Sorted::Write(op) => write::apply(st, op, now, out),
@@ -128,8 +137,13 @@ pub fn on_snapshot(s: &Snapshot, command: Command, now: Timestamp, out: &mut dyn
 /// Reads a bundle file, refusing one over the bundle size limit before
 /// reading it (by its size), and while reading it (it may grow).
 pub(crate) fn read_file(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    read_file_within(path, mutu_protocol::bundle::MAX_BUNDLE_BYTES)
+}
+
+/// Reads a file of at most `limit` bytes (a bundle, or a backup that holds
+/// one), refusing a larger one before and while reading it.
+pub(crate) fn read_file_within(path: &std::path::Path, limit: usize) -> anyhow::Result<Vec<u8>> {
     use std::io::Read;
-    let limit = mutu_protocol::bundle::MAX_BUNDLE_BYTES;
     let file = match std::fs::File::open(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(user(format!("{}: no such file", path.display())));
@@ -138,7 +152,7 @@ pub(crate) fn read_file(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
     };
     let too_large = || {
         user(format!(
-            "{} is larger than {limit} bytes, the limit for a bundle: is it really a mutu bundle?",
+            "{} is larger than {limit} bytes, the limit for a bundle or a backup: is it really one?",
             path.display()
         ))
     };
