@@ -193,6 +193,26 @@ mod tests {
         ));
     }
 
+    /// Truncated backups, and single-byte changes in the header, are
+    /// errors, never a panic or a wrong key.
+    #[test]
+    fn damaged_backups_are_errors() {
+        let (key, bytes) = sealed();
+        let header = bytes.iter().position(|b| *b == b'\n').unwrap();
+        // A few places only: every open that reaches the key runs scrypt
+        // (about a second).
+        for len in [0, 1, header / 2, header, header + 1, bytes.len() - 3] {
+            assert!(open(&bytes[..len], "correct horse").is_err(), "cut at {len}");
+        }
+        for i in [0, 1, 12, header / 3, header / 2, header - 2] {
+            let mut damaged = bytes.clone();
+            damaged[i] ^= 0x20;
+            if let Ok(opened) = open(&damaged, "correct horse") {
+                assert_eq!(opened.key.member_id(), key.member_id(), "byte {i}");
+            }
+        }
+    }
+
     #[test]
     fn a_short_passphrase_is_refused() {
         let key = SecretKey::from_bytes(&[9; 32]);

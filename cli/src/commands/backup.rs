@@ -12,11 +12,15 @@ use mutu_protocol::bundle::{Bundle, MAX_BUNDLE_BYTES};
 
 use crate::fail::user;
 
+/// A passphrase file is one line: at most this long.
+const MAX_PASSPHRASE_FILE_BYTES: usize = 4096;
+
 /// The passphrase: the first line of `path` (a file, so it never shows in
 /// a process list or a shell history).
 fn passphrase(path: &Path) -> anyhow::Result<String> {
-    let text = std::fs::read(path).with_context(|| format!("cannot read the passphrase file {}", path.display()))?;
-    if text.len() > 4096 {
+    let text = super::read_file_within(path, MAX_PASSPHRASE_FILE_BYTES)
+        .with_context(|| format!("the passphrase file {}", path.display()))?;
+    if text.len() > MAX_PASSPHRASE_FILE_BYTES {
         return Err(user(format!("{}: a passphrase file holds one line", path.display())));
     }
     let text = String::from_utf8(text).map_err(|_| user(format!("{}: the passphrase is not UTF-8", path.display())))?;
