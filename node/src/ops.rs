@@ -637,75 +637,44 @@ impl Op for Retract {
     }
 }
 
-/// Every write a member can make: the one catalogue of operations. The CLI,
-/// the JSON API, the web forms and the demo all build one of these, and the
-/// node applies it in one place ([`Request::apply`]). In JSON the variant is
-/// named by an `op` field: `{"op": "new_need", "title": "…", …}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(tag = "op", rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum Request {
-    NewProject(NewProject),
-    NewUsage(NewUsage),
-    NewNeed(NewNeed),
-    Cosign(CosignNeed),
-    NeedStatus(SetNeedStatus),
-    NewPledge(NewPledge),
-    WithdrawPledge(WithdrawPledge),
-    NewOffer(NewOffer),
-    NewCatalogue(NewCatalogue),
-    CatalogueEntry(CatalogueEntry),
-    CatalogueInclude(CatalogueInclude),
-    CatalogueEditor(CatalogueEditor),
-    Vouch(VouchFor),
-    Retract(Retract),
-}
-
-impl Request {
-    /// Checks, signs and stores the statement; gives the id of the record
-    /// it made or edited.
-    pub fn apply(self, st: &mut State, now: Timestamp) -> Result<RecordId, Error> {
-        match self {
-            Request::NewProject(op) => op.apply(st, now),
-            Request::NewUsage(op) => op.apply(st, now),
-            Request::NewNeed(op) => op.apply(st, now),
-            Request::Cosign(op) => op.apply(st, now),
-            Request::NeedStatus(op) => op.apply(st, now),
-            Request::NewPledge(op) => op.apply(st, now),
-            Request::WithdrawPledge(op) => op.apply(st, now),
-            Request::NewOffer(op) => op.apply(st, now),
-            Request::NewCatalogue(op) => op.apply(st, now),
-            Request::CatalogueEntry(op) => op.apply(st, now),
-            Request::CatalogueInclude(op) => op.apply(st, now),
-            Request::CatalogueEditor(op) => op.apply(st, now),
-            Request::Vouch(op) => op.apply(st, now),
-            Request::Retract(op) => op.apply(st, now),
+/// Declares [`Request`] from one list of `Variant(Type)`: the enum, its
+/// `apply` and a `From` per operation type, so an operation is listed once.
+macro_rules! requests {
+    ($($variant:ident($op:ident)),* $(,)?) => {
+        /// Every write a member can make: the one catalogue of operations.
+        /// The CLI, the JSON API, the web forms and the demo all build one
+        /// of these, and the node applies it in one place
+        /// ([`Request::apply`]). In JSON the variant is named by an `op`
+        /// field: `{"op": "new_need", "title": "…", …}`.
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        #[serde(tag = "op", rename_all = "snake_case")]
+        #[non_exhaustive]
+        pub enum Request {
+            $($variant($op),)*
         }
-    }
 
-    /// Whether the operation edits a record rather than making a new one.
-    pub fn is_edit(&self) -> bool {
-        matches!(
-            self,
-            Request::NeedStatus(_)
-                | Request::WithdrawPledge(_)
-                | Request::CatalogueInclude(_)
-                | Request::CatalogueEditor(_)
-        )
-    }
-}
-
-macro_rules! into_request {
-    ($($variant:ident($op:ident)),* $(,)?) => {$(
-        impl From<$op> for Request {
-            fn from(op: $op) -> Self {
-                Request::$variant(op)
+        impl Request {
+            /// Checks, signs and stores the statement; gives the id of the
+            /// record it made or edited.
+            pub fn apply(self, st: &mut State, now: Timestamp) -> Result<RecordId, Error> {
+                match self {
+                    $(Request::$variant(op) => op.apply(st, now),)*
+                }
             }
         }
-    )*};
+
+        $(
+            impl From<$op> for Request {
+                fn from(op: $op) -> Self {
+                    Request::$variant(op)
+                }
+            }
+        )*
+    };
 }
-into_request!(
+
+requests!(
     NewProject(NewProject),
     NewUsage(NewUsage),
     NewNeed(NewNeed),
@@ -721,6 +690,19 @@ into_request!(
     Vouch(VouchFor),
     Retract(Retract),
 );
+
+impl Request {
+    /// Whether the operation edits a record rather than making a new one.
+    pub fn is_edit(&self) -> bool {
+        matches!(
+            self,
+            Request::NeedStatus(_)
+                | Request::WithdrawPledge(_)
+                | Request::CatalogueInclude(_)
+                | Request::CatalogueEditor(_)
+        )
+    }
+}
 
 #[cfg(test)]
 mod tests {
