@@ -41,21 +41,24 @@ fn member_id(home: &Path) -> String {
     v["id"].as_str().or(v["member"].as_str()).unwrap().to_owned()
 }
 
+/// `backup --out FILE --passphrase-file PASS`.
+fn backup_args<'a>(file: &'a Path, pass: &'a Path) -> [&'a str; 5] {
+    let (file, pass) = (file.to_str().unwrap(), pass.to_str().unwrap());
+    ["backup", "--out", file, "--passphrase-file", pass]
+}
+
+/// `restore FILE --passphrase-file PASS`.
+fn restore_args<'a>(file: &'a Path, pass: &'a Path) -> [&'a str; 4] {
+    let (file, pass) = (file.to_str().unwrap(), pass.to_str().unwrap());
+    ["restore", file, "--passphrase-file", pass]
+}
+
 #[test]
 fn a_restored_home_is_the_same_member_on_a_new_replica_and_never_looks_like_two_histories() {
     let dir = tempfile::tempdir().unwrap();
     let (a, pass, need) = member(dir.path());
     let file = dir.path().join("a.backup");
-    let said = ok(
-        &a,
-        &[
-            "backup",
-            "--out",
-            file.to_str().unwrap(),
-            "--passphrase-file",
-            pass.to_str().unwrap(),
-        ],
-    );
+    let said = ok(&a, &backup_args(&file, &pass));
     assert!(said.starts_with("backed up member"), "{said}");
     let secret = std::fs::read_to_string(a.join("identity.key")).unwrap();
     let written = std::fs::read_to_string(&file).unwrap();
@@ -65,15 +68,7 @@ fn a_restored_home_is_the_same_member_on_a_new_replica_and_never_looks_like_two_
     );
 
     let b = dir.path().join("b");
-    let said = ok(
-        &b,
-        &[
-            "restore",
-            file.to_str().unwrap(),
-            "--passphrase-file",
-            pass.to_str().unwrap(),
-        ],
-    );
+    let said = ok(&b, &restore_args(&file, &pass));
     assert!(said.contains("restored member"), "{said}");
     assert_eq!(member_id(&a), member_id(&b));
     assert_ne!(
@@ -105,44 +100,18 @@ fn a_wrong_passphrase_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (a, pass, _) = member(dir.path());
     let file = dir.path().join("a.backup");
-    ok(
-        &a,
-        &[
-            "backup",
-            "--out",
-            file.to_str().unwrap(),
-            "--passphrase-file",
-            pass.to_str().unwrap(),
-        ],
-    );
+    ok(&a, &backup_args(&file, &pass));
     let wrong = dir.path().join("wrong");
     std::fs::write(&wrong, "not the passphrase\n").unwrap();
     let b = dir.path().join("b");
-    let out = mutu(
-        &b,
-        &[
-            "restore",
-            file.to_str().unwrap(),
-            "--passphrase-file",
-            wrong.to_str().unwrap(),
-        ],
-    );
+    let out = mutu(&b, &restore_args(&file, &wrong));
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("wrong passphrase"), "{err}");
     assert!(!b.join("identity.key").exists(), "nothing written to the home");
     // A short passphrase is refused when backing up.
     std::fs::write(&wrong, "short\n").unwrap();
-    let out = mutu(
-        &a,
-        &[
-            "backup",
-            "--out",
-            file.to_str().unwrap(),
-            "--passphrase-file",
-            wrong.to_str().unwrap(),
-        ],
-    );
+    let out = mutu(&a, &backup_args(&file, &wrong));
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
@@ -156,26 +125,9 @@ fn a_backup_while_the_node_runs_goes_through_the_node() {
         "mutu run did not start"
     );
     let file = dir.path().join("a.backup");
-    let said = ok(
-        &a,
-        &[
-            "backup",
-            "--out",
-            file.to_str().unwrap(),
-            "--passphrase-file",
-            pass.to_str().unwrap(),
-        ],
-    );
+    let said = ok(&a, &backup_args(&file, &pass));
     assert!(said.starts_with("backed up member"), "{said}");
     let b = dir.path().join("b");
-    ok(
-        &b,
-        &[
-            "restore",
-            file.to_str().unwrap(),
-            "--passphrase-file",
-            pass.to_str().unwrap(),
-        ],
-    );
+    ok(&b, &restore_args(&file, &pass));
     assert!(ok(&b, &["ls", "needs"]).contains("Before the backup"));
 }

@@ -49,15 +49,12 @@ fn wait_for_line(stream: impl std::io::Read, needle: &str) -> (bool, Vec<String>
     (false, seen)
 }
 
-#[test]
-fn a_node_starting_while_another_command_holds_the_store_waits_for_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let home = initialised_home(&dir);
-    let store_path = Home::resolve(Some(home.clone())).unwrap().store_path();
-
-    // What an offline command does for a moment: hold the store.
+/// Holds `home`'s store as an offline command does for a moment, starts
+/// `mutu run` on it and waits until the node says it waits for the store.
+fn node_waiting_for_the_store(home: &std::path::Path) -> (Reaped, Store) {
+    let store_path = Home::resolve(Some(home.to_owned())).unwrap().store_path();
     let held = Store::open(&store_path).unwrap();
-    let mut node = spawn_run(&home);
+    let mut node = spawn_run(home);
     let stderr = node.0.stderr.take().unwrap();
     let (waiting, seen) = wait_for_line(stderr, "waiting for another mutu process");
     assert!(
@@ -65,6 +62,14 @@ fn a_node_starting_while_another_command_holds_the_store_waits_for_it() {
         "mutu run did not wait for the store; it said:\n{}",
         seen.join("\n")
     );
+    (node, held)
+}
+
+#[test]
+fn a_node_starting_while_another_command_holds_the_store_waits_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = initialised_home(&dir);
+    let (mut node, held) = node_waiting_for_the_store(&home);
     drop(held);
 
     let stdout = node.0.stdout.take().unwrap();
@@ -80,17 +85,7 @@ fn a_node_starting_while_another_command_holds_the_store_waits_for_it() {
 fn a_command_run_while_a_node_starts_reaches_the_node_or_the_store() {
     let dir = tempfile::tempdir().unwrap();
     let home = initialised_home(&dir);
-    let store_path = Home::resolve(Some(home.clone())).unwrap().store_path();
-
-    let held = Store::open(&store_path).unwrap();
-    let mut node = spawn_run(&home);
-    let stderr = node.0.stderr.take().unwrap();
-    let (waiting, seen) = wait_for_line(stderr, "waiting for another mutu process");
-    assert!(
-        waiting,
-        "mutu run did not wait for the store; it said:\n{}",
-        seen.join("\n")
-    );
+    let (mut node, held) = node_waiting_for_the_store(&home);
 
     // The store is held (by this test, then by the starting node) and no
     // node has said where its API is yet: `mutu status` must wait, then run
