@@ -75,6 +75,10 @@ use crate::state::{self, State};
 
 /// Commands waiting for the actor.
 pub const COMMAND_CAPACITY: usize = 64;
+/// Readers at work on snapshots at once (pages, API reads, exports): more
+/// wait for a permit, so a flood of open GETs queues instead of taking every
+/// blocking thread and core.
+pub const MAX_READERS: usize = 16;
 pub use crate::net::sync::machine::{
     ADMIT_BATCH_BYTES, ADMIT_BATCH_CHANGES, BLOCK_DURATION, MAX_PULLS_PER_PEER, MAX_RESPONSE_BYTES_IN_FLIGHT,
     MAX_RESPONSE_BYTES_IN_FLIGHT_PER_PEER, MAX_TRACKED_PEERS, PULL_RETRY, STRIKES_BEFORE_BLOCK,
@@ -202,6 +206,8 @@ pub enum Error {
 #[derive(Debug, Clone)]
 pub struct Handle {
     commands: mpsc::Sender<Command>,
+    /// Permits of the readers at work on snapshots ([`MAX_READERS`]).
+    readers: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for Command {
@@ -268,15 +274,23 @@ impl Handle {
     }
 
     /// Runs `f` on a fresh snapshot on a blocking thread: the actor only
-    /// takes the snapshot, and goes on with its work while `f` runs.
+    /// takes the snapshot, and goes on with its work while `f` runs. At most
+    /// [`MAX_READERS`] run at once; the others wait their turn.
     pub async fn with_snapshot<R: Send + 'static>(
         &self,
         f: impl FnOnce(&state::Snapshot) -> R + Send + 'static,
     ) -> Result<R, Error> {
-        let snapshot = self.snapshot().await?;
-        tokio::task::spawn_blocking(move || f(&snapshot))
+        let permit = std::sync::Arc::clone(&self.readers)
+            .acquire_owned()
             .await
-            .map_err(|e| Error::Reader(e.to_string()))
+            .map_err(|_| Error::Stopped)?;
+        let snapshot = self.snapshot().await?;
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            f(&snapshot)
+        })
+        .await
+        .map_err(|e| Error::Reader(e.to_string()))
     }
 
     /// The records left out of the views, with the bytes their documents
@@ -414,7 +428,8 @@ pub fn spawn(
         config,
     };
     let task = tokio::spawn(actor.run(rx, shutdown));
-    Ok((Handle { commands: tx }, task))
+    let readers = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_READERS));
+    Ok((Handle { commands: tx, readers }, task))
 }
 
 impl Actor {
