@@ -58,6 +58,7 @@ impl Classify for state::Error {
                 Class::Input
             }
             state::Error::UnknownId(_) => Class::NotFound,
+            state::Error::BlockSelf => Class::Input,
             state::Error::Bundle(e) => e.class(),
             // A change this node made itself was refused, or its own
             // document failed: ours.

@@ -63,6 +63,8 @@ pub enum Error {
     Doc(#[from] mutu_protocol::doc::Error),
     #[error("the node has stopped: its store is closed")]
     Closed,
+    #[error("you cannot block yourself")]
+    BlockSelf,
 }
 
 /// The one candidate whose text starts with `prefix` (longer than `min_len`).
@@ -526,7 +528,12 @@ impl State {
     }
 
     /// Blocks a member: drops its document here and never takes it again.
+    /// Blocks `member` (never this node's own member): its documents are
+    /// dropped here and never taken again.
     pub fn block(&mut self, member: &MemberId) -> Result<(), Error> {
+        if *member == self.member_id() {
+            return Err(Error::BlockSelf);
+        }
         self.store.set_blocked(member, true)?;
         self.store.remove_doc(member)?;
         self.registry.remove_doc(member);
