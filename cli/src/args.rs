@@ -433,6 +433,20 @@ pub enum LsKind {
     Members,
 }
 
+impl From<LsKind> for mutu_http::control::List {
+    fn from(k: LsKind) -> Self {
+        use mutu_http::control::List;
+        match k {
+            LsKind::Needs => List::Needs,
+            LsKind::Projects => List::Projects,
+            LsKind::Pledges => List::Pledges,
+            LsKind::Offers => List::Offers,
+            LsKind::Catalogues => List::Catalogues,
+            LsKind::Members => List::Members,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,8 +1,8 @@
 //! Commands that write records. A creating command prints only the new
 //! record's id; an editing command prints the edited record's id. Each
 //! builds the matching [`ops`] request from its arguments ([`request`]),
-//! applied to the state offline ([`apply`]) or sent to a running node's
-//! actor: the HTTP API writes through the very same ops.
+//! which the control protocol applies to the state offline or on a running
+//! node's actor: the HTTP API writes through the very same ops.
 
 use std::io::Write;
 
@@ -48,14 +48,20 @@ fn flag(field: &str) -> Option<&'static str> {
 pub(crate) fn failure(e: ops::Error) -> anyhow::Error {
     match e {
         ops::Error::Internal(e) => e.into(),
-        ops::Error::BadField { field, message } => match flag(&field) {
-            Some(flag) => {
-                let problem = message.strip_prefix(&format!("{field}: ")).unwrap_or(&message);
-                user(format!("{flag}: {problem}"))
-            }
-            None => user(message),
-        },
+        ops::Error::BadField { field, message } => user(field_message(&field, &message)),
         e => user(e.to_string()),
+    }
+}
+
+/// The message of a bad field, naming the command-line flag where the
+/// field has one (`--goal: ...`): offline and from a node alike.
+pub(crate) fn field_message(field: &str, message: &str) -> String {
+    match flag(field) {
+        Some(flag) => {
+            let problem = message.strip_prefix(&format!("{field}: ")).unwrap_or(message);
+            format!("{flag}: {problem}")
+        }
+        None => message.to_owned(),
     }
 }
 
@@ -82,13 +88,6 @@ pub fn request(command: Command) -> Sorted {
         Command::Retract { id } => ops::Retract { id }.into(),
         other => return Sorted::Other(other),
     })
-}
-
-/// Applies `op` to the state and prints the id it gives.
-pub fn apply(st: &mut State, op: ops::Request, now: Timestamp, out: &mut dyn Write) -> anyhow::Result<()> {
-    let id = op.apply(st, now).map_err(failure)?;
-    writeln!(out, "{id}")?;
-    Ok(())
 }
 
 fn project(c: ProjectCmd) -> ops::NewProject {

@@ -41,10 +41,14 @@ async fn node(port: u64) -> Node {
 
 /// The web router of `n` with `sessions`, as the node builds it.
 fn with_sessions(n: TestNode, sessions: Sessions) -> Node {
-    let router = super::super::router(n.handle.clone(), sessions.clone()).merge(auth::api_routes(
-        sessions.clone(),
+    let login = auth::Login {
+        sessions: sessions.clone(),
+        http: HOST.parse().unwrap(),
+    };
+    let router = super::super::router(n.handle.clone(), sessions.clone()).merge(crate::api::router_with_login(
+        n.handle.clone(),
         TOKEN.into(),
-        HOST.parse().unwrap(),
+        Some(login),
     ));
     Node {
         router,
