@@ -257,8 +257,24 @@ pub enum UsageCmd {
 
 #[derive(Debug, Subcommand)]
 pub enum NeedCmd {
-    /// Post a need; prints its id.
+    /// Post a need; prints its id. Open needs that look like it are listed
+    /// on stderr first: cosigning one keeps the coalition together.
     Add(NeedAdd),
+    /// The open needs most like a need you are about to write, best first,
+    /// with a score (0-100) and why.
+    Similar {
+        #[arg(long)]
+        title: String,
+        #[arg(long)]
+        description: Option<String>,
+        /// The project the need concerns (id or unique prefix)
+        #[arg(long)]
+        project: Option<String>,
+        #[arg(long = "tag", value_name = "T")]
+        tags: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// "We need this too"; prints the cosign's id.
     Cosign {
         need: String,
@@ -293,6 +309,9 @@ pub struct NeedAdd {
     /// YYYY-MM-DD
     #[arg(long, value_name = "DATE")]
     pub deadline: Option<String>,
+    /// Write nothing if open needs look like this one (they are listed)
+    #[arg(long)]
+    pub if_unique: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

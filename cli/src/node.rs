@@ -127,6 +127,11 @@ pub fn remote(home: &Home, command: Command, out: &mut dyn Write) -> anyhow::Res
             let response = ask(&info, &token, &request)?;
             crate::output::response(&response, out)
         }
+        Sorted::NewNeed { similar, op, if_unique } => {
+            let (info, token) = reach(home)?;
+            let mut ask = |request: control::Request| ask(&info, &token, &request);
+            crate::commands::new_need(&mut ask, similar, op, if_unique, out)
+        }
         Sorted::Local(Command::Verify { file }) => crate::commands::bundles::verify(&file, state::now(), out),
         Sorted::Local(Command::Import { file }) => {
             let (info, token) = reach(home)?;

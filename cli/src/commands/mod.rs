@@ -91,6 +91,12 @@ const LOCK_POLL: Duration = Duration::from_millis(50);
 pub enum Sorted {
     /// A request of the control protocol: run on the state, or on the node.
     Control(control::Request),
+    /// `need add`: the open needs like it, then the need (see [`new_need`]).
+    NewNeed {
+        similar: control::Request,
+        op: control::Request,
+        if_unique: bool,
+    },
     /// A command that reads or writes files: run in this process.
     Local(Command),
 }
@@ -112,6 +118,39 @@ pub fn sort(command: Command) -> Sorted {
         Command::Show { id, json } => Request::Show { id, json },
         Command::Search { text, json } => Request::Search { text, json },
         Command::Block { member } => Request::Block { member },
+        Command::Need(crate::args::NeedCmd::Similar {
+            title,
+            description,
+            project,
+            tags,
+            json,
+        }) => Request::SimilarNeeds {
+            draft: control::DraftNeed {
+                title,
+                description,
+                project,
+                tags,
+            },
+            json,
+        },
+        Command::Need(crate::args::NeedCmd::Add(a)) => {
+            let similar = Request::SimilarNeeds {
+                draft: control::DraftNeed {
+                    title: a.title.clone(),
+                    description: a.description.clone(),
+                    project: a.project.clone(),
+                    tags: a.tags.clone(),
+                },
+                json: false,
+            };
+            return Sorted::NewNeed {
+                similar,
+                if_unique: a.if_unique,
+                op: Request::Apply {
+                    op: write::new_need(a).into(),
+                },
+            };
+        }
         Command::Unblock { member } => Request::Unblock { member },
         command => match write::request(command) {
             write::Sorted::Write(op) => Request::Apply { op },
@@ -120,13 +159,41 @@ pub fn sort(command: Command) -> Sorted {
     })
 }
 
+/// `mutu need add`: asks for the open needs like the new one and lists
+/// them on stderr; then writes the need, unless `if_unique` and some came.
+pub fn new_need(
+    ask: &mut dyn FnMut(control::Request) -> anyhow::Result<control::Response>,
+    similar: control::Request,
+    op: control::Request,
+    if_unique: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let found = match ask(similar)? {
+        control::Response::Report(report @ control::Report::Text { .. }) => Some(report),
+        _ => None,
+    };
+    if let Some(report) = found.filter(|r| !matches!(r, control::Report::Text { blocks } if blocks.is_empty())) {
+        let mut err = std::io::stderr().lock();
+        writeln!(
+            err,
+            "open needs look like this one (cosign one instead with `mutu need cosign ID`):"
+        )?;
+        crate::output::report(&report, &mut err)?;
+        if if_unique {
+            return Err(user(
+                "nothing written (--if-unique): cosign one of the needs above, or leave out --if-unique",
+            ));
+        }
+    }
+    crate::output::response(&ask(op)?, out)
+}
+
 /// Runs a command on an open state (offline).
 pub fn dispatch(st: &mut State, command: Command, now: Timestamp, out: &mut dyn Write) -> anyhow::Result<()> {
+    let mut ask = |request| control::local(st, request, now).map_err(crate::fail::control);
     match sort(command) {
-        Sorted::Control(request) => {
-            let response = control::local(st, request, now).map_err(crate::fail::control)?;
-            crate::output::response(&response, out)
-        }
+        Sorted::Control(request) => crate::output::response(&ask(request)?, out),
+        Sorted::NewNeed { similar, op, if_unique } => new_need(&mut ask, similar, op, if_unique, out),
         Sorted::Local(Command::Export { out: file }) => bundles::export(st, file.as_deref(), out),
         Sorted::Local(Command::Backup {
             out: file,

@@ -12,7 +12,9 @@ use mutu_node::state::State;
 use mutu_protocol::Timestamp;
 use mutu_protocol::record::{Condition, Profile};
 
-use crate::args::{CatalogueCmd, Command, EditorCmd, InitArgs, NeedCmd, OfferCmd, PledgeCmd, ProjectCmd, UsageCmd};
+use crate::args::{
+    CatalogueCmd, Command, EditorCmd, InitArgs, NeedAdd, NeedCmd, OfferCmd, PledgeCmd, ProjectCmd, UsageCmd,
+};
 use crate::fail::user;
 
 pub fn init(home: Home, a: InitArgs, now: Timestamp, out: &mut dyn Write) -> anyhow::Result<()> {
@@ -80,7 +82,13 @@ pub fn request(command: Command) -> Sorted {
     Sorted::Write(match command {
         Command::Project(c) => project(c).into(),
         Command::Usage(UsageCmd::Add { project, note }) => ops::NewUsage { project, note }.into(),
-        Command::Need(c) => need(c),
+        Command::Need(NeedCmd::Add(a)) => new_need(a).into(),
+        Command::Need(NeedCmd::Cosign { need, note }) => ops::CosignNeed { need, note }.into(),
+        Command::Need(NeedCmd::Status { need, status }) => ops::SetNeedStatus {
+            need,
+            status: status.into(),
+        }
+        .into(),
         Command::Pledge(c) => pledge(c),
         Command::Offer(c) => offer(c).into(),
         Command::Catalogue(c) => catalogue(c),
@@ -104,24 +112,16 @@ fn project(c: ProjectCmd) -> ops::NewProject {
     }
 }
 
-fn need(c: NeedCmd) -> ops::Request {
-    match c {
-        NeedCmd::Add(a) => ops::NewNeed {
-            title: a.title,
-            description: a.description,
-            project: a.project,
-            tags: a.tags,
-            goal: a.goal.map(ops::MoneyInput::Text),
-            days_goal: a.days_goal,
-            deadline: a.deadline,
-        }
-        .into(),
-        NeedCmd::Cosign { need, note } => ops::CosignNeed { need, note }.into(),
-        NeedCmd::Status { need, status } => ops::SetNeedStatus {
-            need,
-            status: status.into(),
-        }
-        .into(),
+/// The need `need add` writes.
+pub fn new_need(a: NeedAdd) -> ops::NewNeed {
+    ops::NewNeed {
+        title: a.title,
+        description: a.description,
+        project: a.project,
+        tags: a.tags,
+        goal: a.goal.map(ops::MoneyInput::Text),
+        days_goal: a.days_goal,
+        deadline: a.deadline,
     }
 }
 

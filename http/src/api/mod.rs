@@ -51,6 +51,7 @@ fn build() -> OpenApiRouter<Ctx> {
         .routes(routes!(read::members))
         .routes(routes!(read::record))
         .routes(routes!(read::search))
+        .routes(routes!(read::similar_needs))
         .routes(routes!(read::stats))
         .routes(routes!(read::status))
         .routes(routes!(read::peers))

@@ -80,12 +80,32 @@ pub enum Request {
         #[serde(default)]
         json: bool,
     },
+    /// The open needs most like a need about to be written, best first.
+    SimilarNeeds {
+        #[serde(flatten)]
+        draft: DraftNeed,
+        #[serde(default)]
+        json: bool,
+    },
     /// Drop a member's documents here and never take them again.
     Block { member: String },
     /// Take a member's documents again.
     Unblock { member: String },
     /// A write: sign, store and publish a record.
     Apply { op: ops::Request },
+}
+
+/// A need about to be written, to compare with the open ones.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct DraftNeed {
+    pub title: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The project (id or unique prefix).
+    #[serde(default)]
+    pub project: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
 }
 
 /// What `ls` lists.
@@ -182,6 +202,10 @@ enum Query {
         text: String,
         json: bool,
     },
+    Similar {
+        draft: DraftNeed,
+        json: bool,
+    },
 }
 
 impl Request {
@@ -203,6 +227,7 @@ impl Request {
             }),
             Request::Show { id, json } => Routed::Query(Query::Show { id, json }),
             Request::Search { text, json } => Routed::Query(Query::Search { text, json }),
+            Request::SimilarNeeds { draft, json } => Routed::Query(Query::Similar { draft, json }),
             Request::Block { member } => Routed::Block { member, blocked: true },
             Request::Unblock { member } => Routed::Block { member, blocked: false },
             Request::Apply { op } => Routed::Apply(op),
@@ -222,6 +247,7 @@ impl Query {
             } => read::ls(s, what, tag, author, json, now)?,
             Query::Show { id, json } => read::show(s, &id, json, now)?,
             Query::Search { text, json } => read::search(s, &text, json, now)?,
+            Query::Similar { draft, json } => read::similar(s, draft, json, now)?,
         }))
     }
 }

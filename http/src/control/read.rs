@@ -497,6 +497,50 @@ fn offer_table(views: &Views<'_>, offers: &[RecordJson<'_>], with_need: bool) ->
     t
 }
 
+/// How many similar needs a report shows.
+pub const SIMILAR_SHOWN: usize = 5;
+
+/// The open needs most like `draft` (`mutu need similar`, and what `mutu
+/// need add` shows before it writes).
+pub fn similar(st: &Snapshot, draft: super::DraftNeed, as_json: bool, now: Timestamp) -> Result<Report> {
+    let found = similar_needs(st, draft, SIMILAR_SHOWN, now)?;
+    if as_json {
+        return Ok(Report::json(&found)?);
+    }
+    let mut t = Table::new(&["ID", "SCORE", "WHY", "TITLE"]);
+    for s in &found {
+        let why: Vec<String> = s.reasons.iter().map(ToString::to_string).collect();
+        t.row(vec![
+            s.need.to_string(),
+            s.score.to_string(),
+            why.join("; "),
+            s.title.clone(),
+        ]);
+    }
+    Ok(Report::table(t))
+}
+
+/// The open needs most like `draft`, at most `limit` (the CLI's report and
+/// `GET /api/v1/needs/similar`).
+pub fn similar_needs(
+    st: &Snapshot,
+    draft: super::DraftNeed,
+    limit: usize,
+    now: Timestamp,
+) -> std::result::Result<Vec<mutu_protocol::view::Similar>, state::Error> {
+    let project = match &draft.project {
+        Some(p) => Some(st.resolve_kind(p, Kind::Project)?),
+        None => None,
+    };
+    let draft = mutu_protocol::view::Draft {
+        title: draft.title,
+        description: draft.description.unwrap_or_default(),
+        project,
+        tags: draft.tags,
+    };
+    Ok(st.views(now).similar(&draft, limit))
+}
+
 /// `mutu status`: the node's counters (or the store's, offline).
 pub fn status(s: &Status, as_json: bool) -> Result<Report> {
     if as_json {
