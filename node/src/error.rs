@@ -87,7 +87,12 @@ impl Classify for store::Error {
             store::Error::Locked(_) => Class::Conflict,
             // The home is newer than this program: run the newer one.
             store::Error::NewerFormat { .. } => Class::Conflict,
-            store::Error::Open { .. } | store::Error::Db(_) | store::Error::Damaged(_) => Class::Internal,
+            // A full disk or a damaged file: the machine's, not the request's.
+            store::Error::Open { .. }
+            | store::Error::Db(_)
+            | store::Error::Damaged(_)
+            | store::Error::DiskFull { .. }
+            | store::Error::Corrupt { .. } => Class::Internal,
         }
     }
 }

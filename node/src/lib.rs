@@ -13,4 +13,7 @@ pub mod net;
 pub mod ops;
 pub mod state;
 pub mod store;
+/// A small tmpfs for disk-full tests (`testing` feature).
+#[cfg(any(test, feature = "testing"))]
+pub mod tmpfs;
 pub mod verify;
