@@ -156,6 +156,24 @@ fn io_fault(e: &Error) -> Option<Option<&std::io::Error>> {
     }
 }
 
+/// Runs `f`, turning a panic of redb (it panics on some damaged pages, e.g.
+/// an unknown page type byte) into [`Error::Corrupt`] for `path`: bytes
+/// read from a file must never bring the node down.
+fn unpanicked<T, E: From<Error>>(path: &Path, f: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a page does not read back".to_owned());
+        Err(Error::Corrupt {
+            path: path.display().to_string(),
+            reason: what,
+        }
+        .into())
+    })
+}
+
 /// Whether an I/O error says the device (or the user's quota) is full.
 fn is_full(io: &std::io::Error) -> bool {
     use std::io::ErrorKind;
@@ -266,6 +284,10 @@ impl Store {
     }
 
     fn open_db(path: &Path) -> Result<Database, Error> {
+        unpanicked(path, || Self::open_db_unguarded(path))
+    }
+
+    fn open_db_unguarded(path: &Path) -> Result<Database, Error> {
         let shown = || path.display().to_string();
         let db = Database::builder()
             .set_cache_size(CACHE_BYTES)
@@ -278,6 +300,15 @@ impl Store {
                 redb::DatabaseError::Storage(redb::StorageError::Io(io)) if is_full(&io) => Error::DiskFull {
                     home: path.parent().unwrap_or(path).display().to_string(),
                 },
+                // "Not a redb database": its header is damaged.
+                redb::DatabaseError::Storage(redb::StorageError::Io(io))
+                    if io.kind() == std::io::ErrorKind::InvalidData =>
+                {
+                    Error::Corrupt {
+                        path: shown(),
+                        reason: io.to_string(),
+                    }
+                }
                 source => Error::Open { path: shown(), source },
             })?;
         let corrupt = |e: Error| match e {
@@ -382,10 +413,10 @@ impl Store {
     /// reopened and the read tried once more.
     fn reading<T>(&self, read: impl Fn(&Database) -> Result<T, Error>) -> Result<T, Error> {
         let db = self.db()?;
-        match read(&db) {
+        match unpanicked(&self.path, || read(&db)) {
             Err(e) if io_fault(&e).is_some() => {
                 let db = self.reopen(Some(&db))?;
-                read(&db)
+                unpanicked(&self.path, || read(&db))
             }
             done => done,
         }
@@ -396,7 +427,7 @@ impl Store {
     /// operations that follow, and a full device reported as such.
     fn writing<T>(&self, write: impl FnOnce(&Database) -> Result<T, Error>) -> Result<T, Error> {
         let db = self.db().map_err(|e| self.full_or(e))?;
-        match write(&db) {
+        match unpanicked(&self.path, || write(&db)) {
             Ok(done) => {
                 self.commits.fetch_add(1, Ordering::Relaxed);
                 Ok(done)
@@ -501,7 +532,16 @@ impl Store {
         batch_bytes: usize,
         mut each: impl FnMut(Vec<SignedChange>) -> Result<(), E>,
     ) -> Result<(), E> {
-        let tx = self.db()?.begin_read().map_err(Error::from)?;
+        let db = self.db()?;
+        unpanicked(&self.path, || Self::scan_db(&db, batch_bytes, &mut each))
+    }
+
+    fn scan_db<E: From<Error>>(
+        db: &Database,
+        batch_bytes: usize,
+        each: &mut impl FnMut(Vec<SignedChange>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let tx = db.begin_read().map_err(Error::from)?;
         let table = tx.open_table(CHANGES).map_err(Error::from)?;
         let log = tx.open_table(DOC_LOG).map_err(Error::from)?;
         let mut out: Vec<SignedChange> = Vec::new();
@@ -1045,7 +1085,10 @@ mod tests {
         // Reads work while the disk is full, and see every acknowledged write.
         assert_eq!(sorted(store.all_changes().unwrap()), sorted(acked.clone()));
         assert_eq!(store.change_count().unwrap(), acked.len() as u64);
-        assert!(store.reopens() >= 1, "redb refuses a handle after an I/O error: the store reopened it");
+        assert!(
+            store.reopens() >= 1,
+            "redb refuses a handle after an I/O error: the store reopened it"
+        );
         // Still full: still refused, still readable.
         let again = store.put_changes(&[numbered_change(n)]).unwrap_err();
         assert!(matches!(again, Error::DiskFull { .. }), "{again:?}");
@@ -1058,7 +1101,68 @@ mod tests {
         assert_eq!(sorted(store.all_changes().unwrap()), sorted(acked.clone()));
         drop(store);
         let store = Store::open(&path).unwrap();
-        assert_eq!(sorted(store.all_changes().unwrap()), sorted(acked), "every acknowledged write survives a reopen");
+        assert_eq!(
+            sorted(store.all_changes().unwrap()),
+            sorted(acked),
+            "every acknowledged write survives a reopen"
+        );
+    }
+
+    /// A store file damaged at a few places (bytes flipped in the header,
+    /// the tables' pages, the end) opens, or fails with an error; nothing
+    /// panics, and a damaged file is named with the ways out.
+    #[test]
+    fn a_damaged_store_file_gives_an_error_or_opens_but_never_panics() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("good.redb");
+        {
+            let store = Store::open(&good).unwrap();
+            for n in 0..40 {
+                store.put_changes(&[numbered_change(n)]).unwrap();
+            }
+        }
+        let bytes = std::fs::read(&good).unwrap();
+        let len = bytes.len();
+        let mut offsets = vec![
+            0, 4, 9, 16, 64, 200, 512, 1000, 4096, 4200, 8192, 12_000, 16_384, 20_000,
+        ];
+        offsets.extend((1..16).map(|i| len * i / 16));
+        offsets.push(len - 8);
+        let mut outcomes = std::collections::BTreeMap::<String, usize>::new();
+        for (i, at) in offsets.into_iter().filter(|&at| at < len).enumerate() {
+            let mut damaged = bytes.clone();
+            for b in &mut damaged[at..(at + 16).min(len)] {
+                *b ^= 0xa5;
+            }
+            let path = dir.path().join(format!("damaged-{i}.redb"));
+            std::fs::write(&path, &damaged).unwrap();
+            let outcome = std::panic::catch_unwind(|| {
+                let store = Store::open(&path)?;
+                store.scan_changes(1 << 20, |_| Ok::<(), Error>(()))?;
+                store.all_changes().map(|c| c.len())
+            });
+            let outcome = outcome.unwrap_or_else(|_| panic!("opening a store damaged at byte {at} panicked"));
+            let kind = match &outcome {
+                Ok(_) => "opened".to_owned(),
+                Err(e @ Error::Corrupt { path: p, .. }) => {
+                    let text = e.to_string();
+                    assert!(
+                        p == &path.display().to_string()
+                            && text.contains("mutu reindex")
+                            && text.contains("mutu restore"),
+                        "{text}"
+                    );
+                    "corrupt".to_owned()
+                }
+                Err(e) => panic!("damaged at {at}: not reported as a damaged store: {e}"),
+            };
+            *outcomes.entry(kind).or_default() += 1;
+        }
+        eprintln!("{outcomes:?}");
+        assert!(
+            outcomes.contains_key("corrupt") && outcomes.contains_key("opened"),
+            "{outcomes:?}"
+        );
     }
 
     #[test]
