@@ -6,7 +6,7 @@
 
 use mutu_protocol::{bundle, doc, identity, money, record, rules, time};
 
-use crate::{actor, backup, home, ops, state, store};
+use crate::{actor, backup, home, ops, reindex, state, store};
 
 /// Whose fault a failure is, and so what the caller can do about it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -97,6 +97,16 @@ impl Classify for store::Error {
     }
 }
 
+impl Classify for reindex::Error {
+    fn class(&self) -> Class {
+        match self {
+            reindex::Error::NoStore(_) => Class::Input,
+            reindex::Error::Io { .. } => Class::Internal,
+            reindex::Error::Store(e) => e.class(),
+        }
+    }
+}
+
 impl Classify for actor::Error {
     fn class(&self) -> Class {
         match self {
@@ -175,6 +185,7 @@ pub fn class_of<'a>(mut chain: impl Iterator<Item = &'a (dyn std::error::Error +
             store::Error,
             actor::Error,
             backup::Error,
+            reindex::Error,
             bundle::Error,
             money::Error,
             time::DateError,

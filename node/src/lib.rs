@@ -11,6 +11,7 @@ pub mod error;
 pub mod home;
 pub mod net;
 pub mod ops;
+pub mod reindex;
 pub mod state;
 pub mod store;
 /// A small tmpfs for disk-full tests (`testing` feature).

@@ -127,6 +127,78 @@ db_err!(
     redb::SetDurabilityError
 );
 
+/// What can still be read of a store's small tables through redb, without
+/// writing to the file ([`remains`]): each part `None` if it cannot.
+#[derive(Debug, Default)]
+pub struct Remains {
+    /// Changes the store says it holds.
+    pub changes: Option<u64>,
+    pub blocked: Option<Vec<MemberId>>,
+    pub peers: Option<Vec<StoredPeer>>,
+}
+
+/// Reads what it can of a (possibly damaged) store read-only: never
+/// repairs or writes the file. [`Error::Locked`] if a process holds it.
+pub fn remains(path: &Path) -> Result<Remains, Error> {
+    let db = match unpanicked(path, || {
+        redb::ReadOnlyDatabase::open(path).map_err(|source| match source {
+            redb::DatabaseError::DatabaseAlreadyOpen => Error::Locked(path.display().to_string()),
+            source => Error::Open {
+                path: path.display().to_string(),
+                source,
+            },
+        })
+    }) {
+        Ok(db) => db,
+        Err(e @ Error::Locked(_)) => return Err(e),
+        Err(e) => {
+            tracing::warn!(error = %e, "the damaged store does not open read-only: its tables are not read");
+            return Ok(Remains::default());
+        }
+    };
+    let part = |what: &str, read: &dyn Fn() -> Result<_, Error>| {
+        unpanicked(path, read)
+            .inspect_err(|e| tracing::warn!(error = %e, "{what} cannot be read from the damaged store"))
+            .ok()
+    };
+    let changes = part("the change count", &|| {
+        Ok(db.begin_read()?.open_table(CHANGES)?.len()?)
+    });
+    let blocked = unpanicked(path, || {
+        let tx = db.begin_read()?;
+        let t = tx.open_table(BLOCKED)?;
+        t.iter()?
+            .map(|e| e.map(|(k, _)| MemberId::from_bytes(*k.value())).map_err(Error::from))
+            .collect::<Result<Vec<_>, Error>>()
+    })
+    .inspect_err(|e| tracing::warn!(error = %e, "the blocked members cannot be read from the damaged store"))
+    .ok();
+    let peers = unpanicked(path, || {
+        let tx = db.begin_read()?;
+        let t = tx.open_table(KNOWN_PEERS)?;
+        t.iter()?
+            .map(|e| {
+                e.map(|(k, v)| {
+                    let (synced_at, addrs) = v.value();
+                    StoredPeer {
+                        peer: k.value().to_owned(),
+                        synced_at,
+                        addrs: addrs.lines().map(str::to_owned).collect(),
+                    }
+                })
+                .map_err(Error::from)
+            })
+            .collect::<Result<Vec<_>, Error>>()
+    })
+    .inspect_err(|e| tracing::warn!(error = %e, "the remembered peers cannot be read from the damaged store"))
+    .ok();
+    Ok(Remains {
+        changes,
+        blocked,
+        peers,
+    })
+}
+
 /// The store of one home.
 #[derive(Debug)]
 pub struct Store {
@@ -156,11 +228,38 @@ fn io_fault(e: &Error) -> Option<Option<&std::io::Error>> {
     }
 }
 
+thread_local! {
+    /// Whether this thread runs redb under [`unpanicked`].
+    static IN_STORE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Installs, once, a panic hook that keeps quiet about the panics
+/// [`unpanicked`] catches (they become an error that says what to do; the
+/// default hook would print a panic and a backtrace before it) and hands
+/// every other panic to the hook that was there.
+fn quiet_panics_in_store() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if IN_STORE.get() {
+                tracing::debug!(%info, "redb panicked on the store's bytes");
+            } else {
+                previous(info);
+            }
+        }));
+    });
+}
+
 /// Runs `f`, turning a panic of redb (it panics on some damaged pages, e.g.
 /// an unknown page type byte) into [`Error::Corrupt`] for `path`: bytes
 /// read from a file must never bring the node down.
 fn unpanicked<T, E: From<Error>>(path: &Path, f: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+    quiet_panics_in_store();
+    let was = IN_STORE.replace(true);
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    IN_STORE.set(was);
+    caught.unwrap_or_else(|payload| {
         let what = payload
             .downcast_ref::<&str>()
             .map(|s| (*s).to_owned())

@@ -1,3 +1,4 @@
+#![allow(clippy::expect_used, clippy::panic)]
 //! A small tmpfs mounted for a test (disk-full tests): needs root and the
 //! `mount` program. Unmounted when dropped, whatever the test did.
 
