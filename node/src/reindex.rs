@@ -197,8 +197,8 @@ pub fn reindex(home: &Home, now: Timestamp) -> Result<Outcome, Error> {
     if !path.exists() {
         return Err(Error::NoStore(path.display().to_string()));
     }
-    // Read-only, and takes the lock for the time it reads: refuses while a
-    // node holds the store.
+    // Read-only, holding the lock until the fresh store is in place:
+    // refuses while a node holds the store, and no node starts meanwhile.
     let remains = store::remains(&path)?;
     let blocked: HashSet<MemberId> = remains.blocked.iter().flatten().copied().collect();
     let found = salvage(&path)?;
@@ -243,6 +243,7 @@ pub fn reindex(home: &Home, now: Timestamp) -> Result<Outcome, Error> {
     std::fs::File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(io("sync", dir))?;
+    drop(remains.held);
     Ok(Outcome {
         recorded: remains.changes,
         found: found_count,

@@ -135,6 +135,18 @@ pub struct Remains {
     pub changes: Option<u64>,
     pub blocked: Option<Vec<MemberId>>,
     pub peers: Option<Vec<StoredPeer>>,
+    /// The read-only database, kept open: while it is held no process
+    /// opens the store to write (a node starting waits for it).
+    pub held: Option<Held>,
+}
+
+/// A store held open read-only ([`Remains::held`]).
+pub struct Held(#[allow(dead_code)] redb::ReadOnlyDatabase);
+
+impl std::fmt::Debug for Held {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Held(..)")
+    }
 }
 
 /// Reads what it can of a (possibly damaged) store read-only: never
@@ -196,6 +208,7 @@ pub fn remains(path: &Path) -> Result<Remains, Error> {
         changes,
         blocked,
         peers,
+        held: Some(Held(db)),
     })
 }
 
@@ -632,30 +645,48 @@ impl Store {
         mut each: impl FnMut(Vec<SignedChange>) -> Result<(), E>,
     ) -> Result<(), E> {
         let db = self.db()?;
-        unpanicked(&self.path, || Self::scan_db(&db, batch_bytes, &mut each))
+        let mut from = None;
+        loop {
+            // Only redb's reads are guarded: a panic of `each` is not the
+            // store's.
+            let (batch, next) = unpanicked(&self.path, || Self::read_batch(&db, from, batch_bytes))?;
+            if !batch.is_empty() {
+                each(batch)?;
+            }
+            match next {
+                Some(key) => from = Some(key),
+                None => return Ok(()),
+            }
+        }
     }
 
-    fn scan_db<E: From<Error>>(
+    /// The changes of the log from `from` on (from the start if `None`),
+    /// whole documents, until they hold `batch_bytes`; and the key the next
+    /// batch starts at, if any.
+    fn read_batch(
         db: &Database,
+        from: Option<[u8; 40]>,
         batch_bytes: usize,
-        each: &mut impl FnMut(Vec<SignedChange>) -> Result<(), E>,
-    ) -> Result<(), E> {
-        let tx = db.begin_read().map_err(Error::from)?;
-        let table = tx.open_table(CHANGES).map_err(Error::from)?;
-        let log = tx.open_table(DOC_LOG).map_err(Error::from)?;
+    ) -> Result<(Vec<SignedChange>, Option<[u8; 40]>), Error> {
+        let tx = db.begin_read()?;
+        let table = tx.open_table(CHANGES)?;
+        let log = tx.open_table(DOC_LOG)?;
+        let entries = match &from {
+            Some(key) => log.range::<&[u8; 40]>(key..)?,
+            None => log.range::<&[u8; 40]>(..)?,
+        };
         let mut out: Vec<SignedChange> = Vec::new();
         let mut bytes = 0;
-        for entry in log.iter().map_err(Error::from)? {
-            let (key, hash) = entry.map_err(Error::from)?;
-            let doc = &key.value()[..32];
-            let new_doc = out.last().is_none_or(|c| c.doc().as_bytes() != doc);
-            if new_doc && bytes >= batch_bytes {
-                each(std::mem::take(&mut out))?;
-                bytes = 0;
+        for entry in entries {
+            let (key, hash) = entry?;
+            let key = *key.value();
+            let new_doc = out.last().is_none_or(|c| c.doc().as_bytes()[..] != key[..32]);
+            if new_doc && bytes >= batch_bytes && !out.is_empty() {
+                return Ok((out, Some(key)));
             }
             // A damaged entry is skipped, not fatal: a node must open
             // whatever it stored (admission re-checks the rest).
-            let Some(v) = table.get(hash.value()).map_err(Error::from)? else {
+            let Some(v) = table.get(hash.value())? else {
                 tracing::warn!("the store's log names a change it does not hold: skipped");
                 continue;
             };
@@ -669,10 +700,7 @@ impl Store {
             bytes += change.change_bytes().len();
             out.push(change);
         }
-        if !out.is_empty() {
-            each(out)?;
-        }
-        Ok(())
+        Ok((out, None))
     }
 
     /// Stored changes with these hashes, in the given order (unknown
@@ -1262,6 +1290,19 @@ mod tests {
             outcomes.contains_key("corrupt") && outcomes.contains_key("opened"),
             "{outcomes:?}"
         );
+    }
+
+    /// Only redb's reads are guarded: a bug of the scan's caller still
+    /// panics, rather than being reported as a damaged store.
+    #[test]
+    fn a_panic_of_the_scans_caller_is_not_taken_for_a_damaged_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("store.redb")).unwrap();
+        store.put_changes(&[numbered_change(1)]).unwrap();
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            store.scan_changes(1, |_| -> Result<(), Error> { panic!("the caller's bug") })
+        }));
+        assert!(caught.is_err(), "the caller's panic came back as {caught:?}");
     }
 
     #[test]
