@@ -100,6 +100,8 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         passphrase_file: PathBuf,
     },
+    /// Rebuild a damaged store from the changes it still holds (stop the node first); the old file is kept as store.redb.damaged.
+    Reindex,
     /// Check a bundle offline: every change signature and every record.
     Verify { file: PathBuf },
     /// Run the node: sync with peers over libp2p and serve the local HTTP API.

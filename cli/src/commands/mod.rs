@@ -9,6 +9,7 @@
 
 pub(crate) mod backup;
 pub(crate) mod bundles;
+pub(crate) mod reindex;
 pub(crate) mod write;
 
 use std::io::Write;
@@ -35,6 +36,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Init(a) => write::init(home, a, now, out),
         Command::Restore { file, passphrase_file } => backup::restore(home, &file, &passphrase_file, now, out),
         Command::Verify { file } => bundles::verify(&file, now, out),
+        Command::Reindex => reindex::run(&home, now, out),
         Command::Run(a) => crate::node::run(home, a, out),
         Command::Demo(a) => crate::demo::run(a, out),
         Command::Ui => match open(&home)? {
