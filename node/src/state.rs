@@ -400,12 +400,23 @@ impl State {
         let report = match admitted {
             Ok(report) => report,
             Err(e) => {
-                // Not stored (a full disk): the caller was told nothing was
-                // written, so the change must not wait to be retried either.
+                // The commit failed (a full disk): the change must not wait
+                // to be retried.
                 if let Ok(decoded) = change.decode() {
                     self.registry.forget_pending(&me, &decoded.hash());
                 }
-                return Err(e.into());
+                // redb may fail after the commit's pages reached the file
+                // (at the sync): the reopened store then holds the change,
+                // and it must be applied here too, or the member's next
+                // write would reuse its sequence number (two histories).
+                let landed = self.store.doc_changes(&me).is_ok_and(|cs| cs.contains(&change));
+                if !landed {
+                    return Err(e.into());
+                }
+                tracing::warn!(error = %e, "the store reported a failed commit that reached the file: the write is kept");
+                self.registry.admit(vec![change.clone()], now, Trust::Untrusted, |_| {
+                    Ok::<(), store::Error>(())
+                })?
             }
         };
         if let Some(r) = report.rejected.first() {
