@@ -4,7 +4,8 @@
 //! A draft (title, description, project, tags) is compared with every open
 //! or in-progress need:
 //!
-//! - **the same project** weighs most (0.45 of the score);
+//! - **the same project** weighs most (0.45 of the score; when either
+//!   need names no project, the two other parts make the whole score);
 //! - **shared tags**, as the Jaccard index of the two tag sets (0.2);
 //! - **matching words** (0.35): the TF-IDF cosine of the two texts over the
 //!   open needs, the title counting twice. Words are folded (Unicode NFKD,
@@ -198,6 +199,11 @@ impl Views<'_> {
                 reasons.push(Reason::MatchingWords {
                     words: words.into_iter().take(5).map(|(_, s)| s.clone()).collect(),
                 });
+            }
+            // Without a project on both sides, the project says nothing
+            // either way: the tags and words make the whole score.
+            if draft.project.is_none() || need.project.is_none() {
+                score /= TAGS_WEIGHT + TEXT_WEIGHT;
             }
             // Rounded down to a whole percent: equal on every node.
             let score = (score * 100.0).floor().clamp(0.0, 100.0) as u32;
