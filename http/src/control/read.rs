@@ -379,6 +379,15 @@ fn show_need(views: &Views<'_>, n: &NeedView) -> Vec<Block> {
                 .collect::<Vec<_>>()
                 .join(", "),
         )
+        .add(
+            "could join",
+            views
+                .could_join(n)
+                .iter()
+                .map(|m| named(views, m))
+                .collect::<Vec<_>>()
+                .join(", "),
+        )
         .add("description", n.description.clone());
     let mut blocks = vec![f.into_block()];
     let index = views.index();

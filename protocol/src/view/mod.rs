@@ -482,6 +482,23 @@ impl<'a> Views<'a> {
             .collect()
     }
 
+    /// Who else could join a need's coalition: the members who declared
+    /// they use its project (signed usage records) and are not in it yet
+    /// (neither its author, a cosigner, nor a pledger). Sorted by id.
+    pub fn could_join(&self, need: &NeedView) -> Vec<MemberId> {
+        let Some(project) = need.project else { return Vec::new() };
+        let mut inside: BTreeSet<MemberId> = need.cosigners.iter().copied().collect();
+        inside.insert(need.author);
+        inside.extend(self.referring(Kind::Pledge, &need.id).iter().map(|p| p.record().author));
+        let users: BTreeSet<MemberId> = self
+            .referring(Kind::Usage, &project)
+            .iter()
+            .map(|u| u.record().author)
+            .filter(|m| !inside.contains(m))
+            .collect();
+        users.into_iter().collect()
+    }
+
     pub fn project(&self, r: &'a SignedRecord) -> Option<ProjectView<'a>> {
         if r.record().kind != Kind::Project {
             return None;

@@ -7,7 +7,7 @@ use super::*;
 use crate::doc::MemberDoc;
 use crate::identity::{ReplicaNonce, SecretKey};
 use crate::record::{
-    Catalogue, CatalogueEntry, Condition, Cosign, DevStatus, PledgeStatus, Project, Record, Resource, Tombstone,
+    Catalogue, CatalogueEntry, Condition, Cosign, DevStatus, PledgeStatus, Project, Record, Resource, Tombstone, Usage,
 };
 use crate::registry::{Registry, Trust};
 use crate::{SignedChange, view::funding::State};
@@ -563,4 +563,47 @@ fn a_need_with_thousands_of_pledges_shows_each_with_the_needs_state() {
     assert_eq!(effects(&to_effects), (N / 2, N / 2));
     let all: Vec<_> = views.pledges(&Filter::default()).iter().map(|v| v.effect).collect();
     assert_eq!(effects(&all), (N / 2, N / 2));
+}
+
+#[test]
+fn who_could_join_is_the_projects_users_not_yet_in_the_coalition() {
+    let (author, cosigner, pledger, user, both) = (key(1), key(2), key(3), key(4), key(5));
+    let mut net = Net::default();
+    let p = rec(&author, 1, at(1), project("Paheko"));
+    let mut body = need("SEPA export", "600EUR");
+    if let Body::Need(n) = &mut body {
+        n.project = Some(p.id());
+    }
+    let n = rec(&author, 2, at(2), body);
+    let use_p = |k: &SecretKey, nonce| {
+        rec(
+            k,
+            nonce,
+            at(3),
+            Body::Usage(Usage {
+                project: p.id(),
+                note: String::new(),
+            }),
+        )
+    };
+    net.put(&author, &[p.clone(), n.clone(), use_p(&author, 3)]);
+    let cosign = Body::Cosign(Cosign {
+        need: n.id(),
+        note: String::new(),
+    });
+    net.put(&cosigner, &[use_p(&cosigner, 1), rec(&cosigner, 2, at(4), cosign)]);
+    net.put(
+        &pledger,
+        &[
+            use_p(&pledger, 1),
+            rec(&pledger, 2, at(5), pledge(n.id(), "100EUR", false)),
+        ],
+    );
+    net.put(&user, &[use_p(&user, 1)]);
+    net.put(&both, &[use_p(&both, 1)]);
+    let views = net.views();
+    let view = views.need(net.reg.index().get(&n.id()).unwrap()).unwrap();
+    let mut expected = vec![user.member_id(), both.member_id()];
+    expected.sort();
+    assert_eq!(views.could_join(&view), expected);
 }

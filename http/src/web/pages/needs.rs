@@ -3,10 +3,10 @@
 use axum::extract::{self, Path, Query};
 use axum::response::Response;
 use maud::{Markup, html};
-use mutu_protocol::Timestamp;
 use mutu_protocol::money::Money;
 use mutu_protocol::record::{Body, Condition, Kind, NeedStatus, Resource, SignedRecord};
 use mutu_protocol::view::{NeedView, Views, funding};
+use mutu_protocol::{MemberId, Timestamp};
 use serde::Deserialize;
 
 use super::{
@@ -199,6 +199,8 @@ struct NeedPage {
     chart: Option<(Money, Vec<Point>)>,
     /// Other open needs that look like this one.
     similar: Vec<mutu_protocol::view::Similar>,
+    /// Members who use the need's project and are not in its coalition.
+    could_join: Vec<MemberId>,
     now: Timestamp,
 }
 
@@ -258,9 +260,10 @@ fn gather(ctx: &PageCtx, s: &state::Snapshot, now: Timestamp, id: &str) -> Resul
         .map(|r| (*r).clone())
         .collect();
     let offers: Vec<SignedRecord> = views.referring(Kind::Offer, &id).iter().map(|r| (*r).clone()).collect();
+    let could_join = views.could_join(&n);
     let names = Names::of(
         &views,
-        std::iter::once(n.author).chain(
+        std::iter::once(n.author).chain(could_join.iter().copied()).chain(
             pledges
                 .iter()
                 .map(|(r, _)| r)
@@ -281,6 +284,7 @@ fn gather(ctx: &PageCtx, s: &state::Snapshot, now: Timestamp, id: &str) -> Resul
     similar.truncate(SIMILAR_SHOWN);
     Ok(NeedPage {
         similar,
+        could_join,
         n,
         project,
         pledges,
@@ -302,6 +306,7 @@ fn draw(ctx: &PageCtx, page: NeedPage) -> (String, Markup) {
         names,
         chart,
         similar,
+        could_join,
         now,
     } = page;
     let chart = chart.map(|(goal, points)| chart::pledges(ctx.lang, goal, n.created_at, now, &points));
@@ -433,6 +438,13 @@ fn draw(ctx: &PageCtx, page: NeedPage) -> (String, Markup) {
                         }
                     }
                 }
+            }
+        }
+        @if !could_join.is_empty() {
+            section #could-join {
+                h2 { (ctx.t(Key::NeedCouldJoin)) }
+                p.hint { (ctx.t(Key::NeedCouldJoinHint)) }
+                ul { @for m in &could_join { li { (names.link(m)) } } }
             }
         }
         @if !similar.is_empty() {
