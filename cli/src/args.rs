@@ -314,6 +314,9 @@ pub struct NeedAdd {
     /// Write nothing if open needs look like this one (they are listed)
     #[arg(long)]
     pub if_unique: bool,
+    /// Print `{"id", "similar"}` as JSON (the similar needs not on stderr)
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

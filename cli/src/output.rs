@@ -45,6 +45,12 @@ pub fn report(report: &Report, out: &mut dyn Write) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `value` as pretty JSON and a newline (what the CLI itself composes).
+pub fn json(value: &serde_json::Value, out: &mut dyn Write) -> anyhow::Result<()> {
+    writeln!(out, "{}", serde_json::to_string_pretty(value)?)?;
+    Ok(())
+}
+
 /// Columns separated by two spaces; the last column is not padded. An
 /// empty table prints nothing.
 pub fn table(t: &Table, out: &mut dyn Write) -> anyhow::Result<()> {

@@ -143,7 +143,7 @@ pub fn sort(command: Command) -> Sorted {
                     project: a.project.clone(),
                     tags: a.tags.clone(),
                 },
-                json: false,
+                json: a.json,
             };
             return Sorted::NewNeed {
                 similar,
@@ -171,6 +171,20 @@ pub fn new_need(
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     let found = match ask(similar)? {
+        control::Response::Report(control::Report::Json { value }) => {
+            // `--json`: the similar needs go with the id, on stdout.
+            let similar: serde_json::Value = serde_json::from_str(value.get())?;
+            if if_unique && similar.as_array().is_some_and(|a| !a.is_empty()) {
+                crate::output::report(&control::Report::Json { value }, &mut std::io::stderr().lock())?;
+                return Err(user(
+                    "nothing written (--if-unique): cosign one of the needs above, or leave out --if-unique",
+                ));
+            }
+            let control::Response::Written { id } = ask(op)? else {
+                return Err(anyhow::anyhow!("the write answered no id"));
+            };
+            return crate::output::json(&serde_json::json!({ "id": id, "similar": similar }), out);
+        }
         control::Response::Report(report @ control::Report::Text { .. }) => Some(report),
         _ => None,
     };
