@@ -189,6 +189,7 @@ pub fn router(
     let router = crate::api::router_with_login(handle.clone(), token.clone(), Some(login))
         .merge(crate::web::router(handle.clone(), sessions.clone()))
         .merge(crate::export::router(handle.clone()))
+        .merge(crate::feeds::router(handle.clone()))
         .merge(extra)
         // Unknown paths: JSON under /api, an HTML page elsewhere.
         .fallback(move |req: Request| {

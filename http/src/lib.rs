@@ -17,6 +17,7 @@ pub mod api;
 pub mod control;
 pub mod demo;
 pub mod export;
+pub mod feeds;
 pub mod guard;
 pub mod health;
 pub mod runtime;
