@@ -56,6 +56,18 @@ pub enum Command {
         #[arg(long)]
         statement: Option<String>,
     },
+    /// Follow a member: a node with `replication.scope = "trusted"` replicates
+    /// the members its owner follows and those they vouch for; prints the
+    /// follow record's id.
+    Follow {
+        /// The member's whole id (it may be unknown here yet), or a unique prefix of a known member's id
+        member: String,
+    },
+    /// Stop following a member (retracts the follow record); prints the tombstone's id.
+    Unfollow {
+        /// The member's whole id, or a unique prefix of a known member's id
+        member: String,
+    },
     /// Retract one of your records, for good; prints the tombstone's id.
     Retract {
         /// The record's id (or a unique prefix)

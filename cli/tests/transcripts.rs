@@ -37,10 +37,15 @@ fn bundles() {
     run("bundles.md");
 }
 
+#[test]
+fn follow() {
+    run("follow.md");
+}
+
 /// Every transcript in the directory has a test above.
 #[test]
 fn every_transcript_is_run() {
-    let known = ["bundles.md", "errors.md", "pooling.md", "quickstart.md"];
+    let known = ["bundles.md", "errors.md", "follow.md", "pooling.md", "quickstart.md"];
     let mut found: Vec<String> = std::fs::read_dir(examples())
         .expect("tests/examples exists")
         .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))

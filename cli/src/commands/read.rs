@@ -286,6 +286,7 @@ pub fn show(st: &Snapshot, text: &str, as_json: bool, now: Timestamp, out: &mut 
                 Body::Vouch(v) => f
                     .add("member", named(&views, &v.member))
                     .add("statement", v.statement.clone()),
+                Body::Follow(x) => f.add("member", named(&views, &x.member)),
                 Body::Tombstone(t) => f.add("retracts", t.target.to_string()),
                 Body::Profile(p) => f.add("name", p.name.clone()).add("member kind", word(&p.member_kind)),
                 _ => &mut f,

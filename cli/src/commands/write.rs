@@ -80,6 +80,8 @@ pub fn request(command: Command) -> Sorted {
         Command::Catalogue(c) => catalogue(c),
         Command::Vouch { member, statement } => ops::VouchFor { member, statement }.into(),
         Command::Retract { id } => ops::Retract { id }.into(),
+        Command::Follow { member } => ops::Follow { member }.into(),
+        Command::Unfollow { member } => ops::Unfollow { member }.into(),
         other => return Sorted::Other(other),
     })
 }

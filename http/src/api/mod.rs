@@ -61,6 +61,8 @@ fn build() -> OpenApiRouter<Ctx> {
         .routes(routes!(write::catalogue_include))
         .routes(routes!(write::catalogue_editor))
         .routes(routes!(write::vouch))
+        .routes(routes!(write::follow))
+        .routes(routes!(write::unfollow))
         .routes(routes!(write::retract))
         .routes(routes!(write::export))
         .routes(routes!(write::block))

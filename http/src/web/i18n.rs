@@ -209,6 +209,7 @@ table! {
     KindCatalogue => "Catalogue", "Catalogue";
     KindCatalogueEntry => "Catalogue entry", "Entrée de catalogue";
     KindVouch => "Vouch", "Recommandation";
+    KindFollow => "Follow", "Abonnement";
     KindTombstone => "Retraction", "Retrait";
     // Statuses
     NeedStatusOpen => "Open", "Ouvert";

@@ -233,6 +233,15 @@ pub struct Vouch {
     pub statement: String,
 }
 
+/// `follow`: "we follow member M": the author's node replicates M, and the
+/// members M vouches for within its hops (see `trust`). Public, so others can
+/// see and reuse the choice; an unfollow is the follow's tombstone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Follow {
+    pub member: MemberId,
+}
+
 /// `tombstone`: the author retracts one of its own records, for good.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -56,10 +56,11 @@ pub enum Kind {
     CatalogueEntry,
     Vouch,
     Tombstone,
+    Follow,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 12] = [
         Kind::Profile,
         Kind::Project,
         Kind::Usage,
@@ -71,6 +72,7 @@ impl Kind {
         Kind::CatalogueEntry,
         Kind::Vouch,
         Kind::Tombstone,
+        Kind::Follow,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -86,6 +88,7 @@ impl Kind {
             Kind::CatalogueEntry => "catalogue_entry",
             Kind::Vouch => "vouch",
             Kind::Tombstone => "tombstone",
+            Kind::Follow => "follow",
         }
     }
 }
@@ -209,6 +212,7 @@ pub enum Body {
     CatalogueEntry(CatalogueEntry),
     Vouch(Vouch),
     Tombstone(Tombstone),
+    Follow(Follow),
 }
 
 impl Body {
@@ -225,6 +229,7 @@ impl Body {
             Body::CatalogueEntry(_) => Kind::CatalogueEntry,
             Body::Vouch(_) => Kind::Vouch,
             Body::Tombstone(_) => Kind::Tombstone,
+            Body::Follow(_) => Kind::Follow,
         }
     }
 
@@ -244,6 +249,7 @@ impl Body {
             Kind::CatalogueEntry => Body::CatalogueEntry(de(value)?),
             Kind::Vouch => Body::Vouch(de(value)?),
             Kind::Tombstone => Body::Tombstone(de(value)?),
+            Kind::Follow => Body::Follow(de(value)?),
         })
     }
 
@@ -258,7 +264,7 @@ impl Body {
             Body::Offer(o) => vec![(o.need, Kind::Need)],
             Body::Catalogue(c) => c.includes.iter().map(|r| (*r, Kind::Catalogue)).collect(),
             Body::CatalogueEntry(e) => vec![(e.catalogue, Kind::Catalogue), (e.project, Kind::Project)],
-            Body::Profile(_) | Body::Vouch(_) | Body::Tombstone(_) => Vec::new(),
+            Body::Profile(_) | Body::Vouch(_) | Body::Follow(_) | Body::Tombstone(_) => Vec::new(),
         }
     }
 }

@@ -119,6 +119,38 @@ fn invalid_fields_are_refused_with_the_field_name() {
 }
 
 #[test]
+fn follow_records_round_trip_and_refuse_unknown_fields() {
+    let (a, b) = (key(1), key(2));
+    let r = Record::new(
+        a.member_id(),
+        [5; 16],
+        Timestamp(1_000),
+        Body::Follow(Follow { member: b.member_id() }),
+    )
+    .sign(&a)
+    .unwrap();
+    let back = SignedRecord::decode_verified(&r.stored_bytes(), &mut KeyCache::default()).unwrap();
+    assert_eq!(back.record().kind, Kind::Follow);
+    assert_eq!(back.record().body, Body::Follow(Follow { member: b.member_id() }));
+    assert_eq!("follow".parse::<Kind>().unwrap(), Kind::Follow);
+    // A follow names a member and nothing else.
+    let extra = ciborium::Value::Map(vec![
+        (
+            ciborium::Value::Text("member".into()),
+            ciborium::Value::Bytes(b.member_id().as_bytes().to_vec()),
+        ),
+        (
+            ciborium::Value::Text("reason".into()),
+            ciborium::Value::Text("x".into()),
+        ),
+    ]);
+    assert!(matches!(
+        Body::from_value(Kind::Follow, extra),
+        Err(Invalid::Malformed(_))
+    ));
+}
+
+#[test]
 fn newer_versions_are_unsupported_not_invalid() {
     let k = key(1);
     let r = Record::new(k.member_id(), [3; 16], Timestamp(1_000), need("Invoices"))
@@ -214,6 +246,9 @@ pub(crate) fn arb_body() -> impl Strategy<Value = Body> {
             })
         }),
         arb_id().prop_map(|target| Body::Tombstone(Tombstone { target })),
+        any::<u8>().prop_map(|n| Body::Follow(Follow {
+            member: key(n).member_id()
+        })),
     ]
 }
 

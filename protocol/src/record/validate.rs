@@ -206,6 +206,6 @@ pub fn body(body: &Body) -> Result<(), Invalid> {
         }
         Body::CatalogueEntry(e) => text("note", &e.note, MAX_NOTE_CHARS, false),
         Body::Vouch(v) => text("statement", &v.statement, MAX_NOTE_CHARS, false),
-        Body::Tombstone(_) => Ok(()),
+        Body::Tombstone(_) | Body::Follow(_) => Ok(()),
     }
 }
