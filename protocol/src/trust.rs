@@ -9,6 +9,12 @@
 //! - The **policy** ([`Policy`]) has a [`Scope`]: `trusted` admits the
 //!   documents of trust-set members only; `open` admits everyone, strangers
 //!   (members outside the trust set) under [`Quotas`].
+//! - The **inbox**: a stranger's statements that answer the trust set (a
+//!   cosign, pledge or offer on a trust-set member's need, a usage of a
+//!   trust-set member's project; [`answers_trusted`]) are admitted in both
+//!   scopes under their own small quota (`inbox_docs`, `inbox_bytes`), with
+//!   the rest of their author's document (the answer depends on it), so a
+//!   newcomer can still reach a coalition.
 //! - The **gate** ([`Gate`]) applies the policy to each change a peer hands
 //!   over, before admission, and counts what it ignores. A change ignored
 //!   here is not the relaying peer's fault: gossip reports `Ignore`, never
@@ -20,8 +26,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
+use automerge::ScalarValue;
+use automerge::legacy::OpType;
+
+use crate::change::SignedChange;
 use crate::identity::MemberId;
-use crate::record::{Body, Kind};
+use crate::record::{Body, Kind, SignedRecord};
 use crate::registry::Source;
 use crate::time::Timestamp;
 use crate::view::Index;
@@ -172,6 +182,10 @@ pub struct Quotas {
     pub bytes_per_doc: u64,
     /// Bytes of all strangers' changes together.
     pub stranger_bytes: u64,
+    /// Strangers' documents admitted because they answer the trust set.
+    pub inbox_docs: u32,
+    /// Bytes of those documents together.
+    pub inbox_bytes: u64,
 }
 
 impl Default for Quotas {
@@ -181,11 +195,26 @@ impl Default for Quotas {
     fn default() -> Self {
         Self {
             docs_per_peer_hour: 64,
-            changes_per_doc: 1_024,
-            bytes_per_doc: 1024 * 1024,
+            changes_per_doc: 4_096,
+            bytes_per_doc: 4 * 1024 * 1024,
             stranger_bytes: 64 * 1024 * 1024,
+            inbox_docs: 64,
+            inbox_bytes: 4 * 1024 * 1024,
         }
     }
+}
+
+impl Quotas {
+    /// No quota at all: what every node did before policies existed (for
+    /// benchmarks measuring sync alone; a public node wants the defaults).
+    pub const NONE: Quotas = Quotas {
+        docs_per_peer_hour: u32::MAX,
+        changes_per_doc: u32::MAX,
+        bytes_per_doc: u64::MAX,
+        stranger_bytes: u64::MAX,
+        inbox_docs: u32::MAX,
+        inbox_bytes: u64::MAX,
+    };
 }
 
 /// A node's replication policy.
@@ -194,6 +223,15 @@ pub struct Policy {
     pub scope: Scope,
     pub hops: u8,
     pub quotas: Quotas,
+}
+
+impl Policy {
+    /// `open` without quotas: every valid document is admitted.
+    pub const EVERYONE: Policy = Policy {
+        scope: Scope::Open,
+        hops: DEFAULT_HOPS,
+        quotas: Quotas::NONE,
+    };
 }
 
 impl Default for Policy {
@@ -219,6 +257,8 @@ pub enum Ignored {
     DocBytes,
     /// Strangers hold their share of bytes.
     StrangerBytes,
+    /// An answer to the trust set, past the inbox's quota.
+    InboxFull,
 }
 
 /// Changes the gate ignored, by reason.
@@ -229,11 +269,12 @@ pub struct Counts {
     pub doc_changes: u64,
     pub doc_bytes: u64,
     pub stranger_bytes: u64,
+    pub inbox_full: u64,
 }
 
 impl Counts {
     pub fn total(&self) -> u64 {
-        self.untrusted + self.peer_docs + self.doc_changes + self.doc_bytes + self.stranger_bytes
+        self.untrusted + self.peer_docs + self.doc_changes + self.doc_bytes + self.stranger_bytes + self.inbox_full
     }
 
     fn count(&mut self, why: Ignored) {
@@ -243,6 +284,7 @@ impl Counts {
             Ignored::DocChanges => &mut self.doc_changes,
             Ignored::DocBytes => &mut self.doc_bytes,
             Ignored::StrangerBytes => &mut self.stranger_bytes,
+            Ignored::InboxFull => &mut self.inbox_full,
         };
         *c += 1;
     }
@@ -276,7 +318,52 @@ pub struct Gate {
     docs: HashMap<MemberId, Use>,
     peers: HashMap<Source, Window>,
     stranger_bytes: u64,
+    /// Strangers' documents in the inbox.
+    inbox: HashMap<MemberId, Use>,
+    inbox_bytes: u64,
     ignored: Counts,
+}
+
+/// Whether a stranger's change answers the trust set: at least one record
+/// it writes is a cosign, pledge or offer on a need, or a usage of a
+/// project, whose author is in `set` (as `index` knows it). The bytes are
+/// decoded by [`SignedChange::decode`]'s bounded walk; signatures are
+/// admission's business (a forged answer is rejected there, and its
+/// document takes only inbox quota meanwhile).
+pub fn answers_trusted(change: &SignedChange, index: &Index, set: &Set) -> bool {
+    let Ok(decoded) = change.decode() else {
+        return false;
+    };
+    let target_trusted = |id: &crate::record::RecordId| index.get(id).is_some_and(|r| set.contains(&r.record().author));
+    decoded.decode().operations.iter().any(|op| match &op.action {
+        OpType::Put(ScalarValue::Bytes(b)) => SignedRecord::decode(b).is_ok_and(|r| match &r.record().body {
+            Body::Cosign(c) => target_trusted(&c.need),
+            Body::Pledge(p) => target_trusted(&p.need),
+            Body::Offer(o) => target_trusted(&o.need),
+            Body::Usage(u) => target_trusted(&u.project),
+            _ => false,
+        }),
+        _ => false,
+    })
+}
+
+/// Members outside `set` whose visible records in `index` answer it (as
+/// [`answers_trusted`] says of a change): the inbox, worked out again from
+/// what a node holds when it opens.
+pub fn answering(index: &Index, set: &Set) -> HashSet<MemberId> {
+    let target_trusted = |id: &crate::record::RecordId| index.get(id).is_some_and(|r| set.contains(&r.record().author));
+    index
+        .visible()
+        .filter(|r| !set.contains(&r.record().author))
+        .filter(|r| match &r.record().body {
+            Body::Cosign(c) => target_trusted(&c.need),
+            Body::Pledge(p) => target_trusted(&p.need),
+            Body::Offer(o) => target_trusted(&o.need),
+            Body::Usage(u) => target_trusted(&u.project),
+            _ => false,
+        })
+        .map(|r| r.record().author)
+        .collect()
 }
 
 impl Gate {
@@ -287,8 +374,15 @@ impl Gate {
             docs: HashMap::new(),
             peers: HashMap::new(),
             stranger_bytes: 0,
+            inbox: HashMap::new(),
+            inbox_bytes: 0,
             ignored: Counts::default(),
         }
+    }
+
+    /// Strangers' documents admitted as answers to the trust set.
+    pub fn inbox(&self) -> impl Iterator<Item = &MemberId> {
+        self.inbox.keys()
     }
 
     pub fn policy(&self) -> &Policy {
@@ -302,10 +396,19 @@ impl Gate {
     /// Replaces the trust set (recomputed after follows or vouches
     /// changed); members who joined it stop counting as strangers.
     pub fn set_trusted(&mut self, set: Set) {
-        let joined: Vec<MemberId> = self.docs.keys().filter(|m| set.contains(m)).copied().collect();
+        let joined: Vec<MemberId> = self
+            .docs
+            .keys()
+            .chain(self.inbox.keys())
+            .filter(|m| set.contains(m))
+            .copied()
+            .collect();
         for m in joined {
             if let Some(u) = self.docs.remove(&m) {
                 self.stranger_bytes = self.stranger_bytes.saturating_sub(u.bytes);
+            }
+            if let Some(u) = self.inbox.remove(&m) {
+                self.inbox_bytes = self.inbox_bytes.saturating_sub(u.bytes);
             }
         }
         self.set = set;
@@ -318,9 +421,36 @@ impl Gate {
             return;
         }
         let u = self.docs.entry(doc).or_default();
-        u.changes += changes;
-        u.bytes += bytes;
-        self.stranger_bytes += bytes;
+        u.changes = u.changes.saturating_add(changes);
+        u.bytes = u.bytes.saturating_add(bytes);
+        self.stranger_bytes = self.stranger_bytes.saturating_add(bytes);
+    }
+
+    /// Counts an inbox document already held here (when the node opens
+    /// its store).
+    pub fn seed_inbox(&mut self, doc: MemberId, changes: u64, bytes: u64) {
+        if self.set.contains(&doc) {
+            return;
+        }
+        let u = self.inbox.entry(doc).or_default();
+        u.changes = u.changes.saturating_add(changes);
+        u.bytes = u.bytes.saturating_add(bytes);
+        self.inbox_bytes = self.inbox_bytes.saturating_add(bytes);
+    }
+
+    /// Whether a stranger's document is in the inbox.
+    pub fn in_inbox(&self, doc: &MemberId) -> bool {
+        self.inbox.contains_key(doc)
+    }
+
+    /// Forgets what an evicted document took of the quotas.
+    pub fn forget(&mut self, doc: &MemberId) {
+        if let Some(u) = self.docs.remove(doc) {
+            self.stranger_bytes = self.stranger_bytes.saturating_sub(u.bytes);
+        }
+        if let Some(u) = self.inbox.remove(doc) {
+            self.inbox_bytes = self.inbox_bytes.saturating_sub(u.bytes);
+        }
     }
 
     /// Changes ignored so far, by reason.
@@ -339,6 +469,12 @@ impl Gate {
         if self.set.contains(doc) {
             return true;
         }
+        if let Some(u) = self.inbox.get(doc) {
+            let q = &self.policy.quotas;
+            return u.changes < u64::from(q.changes_per_doc)
+                && u.bytes < q.bytes_per_doc
+                && self.inbox_bytes < q.inbox_bytes;
+        }
         match self.policy.scope {
             Scope::Trusted => false,
             Scope::Open => {
@@ -353,9 +489,24 @@ impl Gate {
 
     /// Whether a change of `doc`, `bytes` long, from `peer`, goes to
     /// admission at `now`. If it does, it is charged to the quotas; if not,
-    /// it is counted.
-    pub fn take(&mut self, peer: Source, doc: MemberId, bytes: u64, now: Timestamp) -> Result<(), Ignored> {
-        let verdict = self.check(peer, doc, bytes, now);
+    /// it is counted. `answers` tells whether the change answers the trust
+    /// set (see [`answers_trusted`]); it is asked only of a stranger's
+    /// change whose document is not in the inbox yet.
+    pub fn take(
+        &mut self,
+        peer: Source,
+        doc: MemberId,
+        bytes: u64,
+        now: Timestamp,
+        answers: impl FnOnce(&Set) -> bool,
+    ) -> Result<(), Ignored> {
+        let verdict = if self.set.contains(&doc) {
+            Ok(())
+        } else if self.inbox.contains_key(&doc) || answers(&self.set) {
+            self.take_inbox(doc, bytes)
+        } else {
+            self.check(peer, doc, bytes, now)
+        };
         match verdict {
             Ok(()) => {}
             Err(why) => self.ignored.count(why),
@@ -363,22 +514,45 @@ impl Gate {
         verdict
     }
 
-    fn check(&mut self, peer: Source, doc: MemberId, bytes: u64, now: Timestamp) -> Result<(), Ignored> {
-        if self.set.contains(&doc) {
-            return Ok(());
+    /// Charges an answer to the trust set (or a change of a document that
+    /// holds one) to the inbox.
+    fn take_inbox(&mut self, doc: MemberId, bytes: u64) -> Result<(), Ignored> {
+        let q = self.policy.quotas;
+        let u = match self.inbox.get(&doc) {
+            Some(u) => *u,
+            None if self.inbox.len() >= q.inbox_docs as usize => return Err(Ignored::InboxFull),
+            None => Use::default(),
+        };
+        if u.changes.saturating_add(1) > u64::from(q.changes_per_doc)
+            || u.bytes.saturating_add(bytes) > q.bytes_per_doc
+            || self.inbox_bytes.saturating_add(bytes) > q.inbox_bytes
+        {
+            return Err(Ignored::InboxFull);
         }
+        // A document that was a plain stranger's moves to the inbox.
+        if let Some(old) = self.docs.remove(&doc) {
+            self.stranger_bytes = self.stranger_bytes.saturating_sub(old.bytes);
+        }
+        let u = self.inbox.entry(doc).or_default();
+        u.changes = u.changes.saturating_add(1);
+        u.bytes = u.bytes.saturating_add(bytes);
+        self.inbox_bytes = self.inbox_bytes.saturating_add(bytes);
+        Ok(())
+    }
+
+    fn check(&mut self, peer: Source, doc: MemberId, bytes: u64, now: Timestamp) -> Result<(), Ignored> {
         if self.policy.scope == Scope::Trusted {
             return Err(Ignored::Untrusted);
         }
         let q = self.policy.quotas;
         let u = self.docs.get(&doc).copied().unwrap_or_default();
-        if u.changes + 1 > u64::from(q.changes_per_doc) {
+        if u.changes.saturating_add(1) > u64::from(q.changes_per_doc) {
             return Err(Ignored::DocChanges);
         }
-        if u.bytes + bytes > q.bytes_per_doc {
+        if u.bytes.saturating_add(bytes) > q.bytes_per_doc {
             return Err(Ignored::DocBytes);
         }
-        if self.stranger_bytes + bytes > q.stranger_bytes {
+        if self.stranger_bytes.saturating_add(bytes) > q.stranger_bytes {
             return Err(Ignored::StrangerBytes);
         }
         let new_doc = !self.docs.contains_key(&doc);
@@ -386,9 +560,9 @@ impl Gate {
             self.peer_brings(peer, doc, now)?;
         }
         let u = self.docs.entry(doc).or_default();
-        u.changes += 1;
-        u.bytes += bytes;
-        self.stranger_bytes += bytes;
+        u.changes = u.changes.saturating_add(1);
+        u.bytes = u.bytes.saturating_add(bytes);
+        self.stranger_bytes = self.stranger_bytes.saturating_add(bytes);
         Ok(())
     }
 
@@ -461,13 +635,16 @@ mod tests {
             ..Policy::default()
         };
         let mut gate = Gate::new(policy, Set::compute(m(1), [m(2)], [], 0));
-        assert_eq!(gate.take(Source(7), m(2), 100, Timestamp(0)), Ok(()));
-        assert_eq!(gate.take(Source(7), m(3), 100, Timestamp(0)), Err(Ignored::Untrusted));
+        assert_eq!(gate.take(Source(7), m(2), 100, Timestamp(0), |_| false), Ok(()));
+        assert_eq!(
+            gate.take(Source(7), m(3), 100, Timestamp(0), |_| false),
+            Err(Ignored::Untrusted)
+        );
         assert!(!gate.wants(&m(3)) && gate.wants(&m(2)));
         assert_eq!(gate.ignored().untrusted, 1);
         // m(3) joins the set: admitted from now on.
         gate.set_trusted(Set::compute(m(1), [m(2), m(3)], [], 0));
-        assert_eq!(gate.take(Source(7), m(3), 100, Timestamp(0)), Ok(()));
+        assert_eq!(gate.take(Source(7), m(3), 100, Timestamp(0), |_| false), Ok(()));
     }
 
     #[test]
@@ -477,6 +654,7 @@ mod tests {
             changes_per_doc: 3,
             bytes_per_doc: 250,
             stranger_bytes: 1_000,
+            ..Quotas::default()
         };
         let policy = Policy {
             scope: Scope::Open,
@@ -487,26 +665,29 @@ mod tests {
         let t = Timestamp(1_000);
         // Changes per document.
         for _ in 0..3 {
-            assert_eq!(gate.take(Source(7), m(2), 10, t), Ok(()));
+            assert_eq!(gate.take(Source(7), m(2), 10, t, |_| false), Ok(()));
         }
-        assert_eq!(gate.take(Source(7), m(2), 10, t), Err(Ignored::DocChanges));
+        assert_eq!(gate.take(Source(7), m(2), 10, t, |_| false), Err(Ignored::DocChanges));
         assert!(!gate.wants(&m(2)));
         // Bytes per document.
-        assert_eq!(gate.take(Source(7), m(3), 200, t), Ok(()));
-        assert_eq!(gate.take(Source(7), m(3), 60, t), Err(Ignored::DocBytes));
+        assert_eq!(gate.take(Source(7), m(3), 200, t, |_| false), Ok(()));
+        assert_eq!(gate.take(Source(7), m(3), 60, t, |_| false), Err(Ignored::DocBytes));
         // Documents per peer per hour: peer 7 brought 2 already; another peer may.
-        assert_eq!(gate.take(Source(7), m(4), 10, t), Err(Ignored::PeerDocs));
-        assert_eq!(gate.take(Source(8), m(4), 10, t), Ok(()));
+        assert_eq!(gate.take(Source(7), m(4), 10, t, |_| false), Err(Ignored::PeerDocs));
+        assert_eq!(gate.take(Source(8), m(4), 10, t, |_| false), Ok(()));
         // An hour later, peer 7 may bring more.
         let later = Timestamp(1_000 + PEER_WINDOW_MS);
-        assert_eq!(gate.take(Source(7), m(5), 250, later), Ok(()));
+        assert_eq!(gate.take(Source(7), m(5), 250, later, |_| false), Ok(()));
         // All strangers' bytes: 30 + 200 + 10 + 250 = 490 held; 2 × 250 more fill it.
-        assert_eq!(gate.take(Source(8), m(6), 250, later), Ok(()));
-        assert_eq!(gate.take(Source(9), m(7), 250, later), Ok(()));
-        assert_eq!(gate.take(Source(9), m(8), 20, later), Err(Ignored::StrangerBytes));
+        assert_eq!(gate.take(Source(8), m(6), 250, later, |_| false), Ok(()));
+        assert_eq!(gate.take(Source(9), m(7), 250, later, |_| false), Ok(()));
+        assert_eq!(
+            gate.take(Source(9), m(8), 20, later, |_| false),
+            Err(Ignored::StrangerBytes)
+        );
         assert_eq!(gate.stranger_bytes(), 990);
         // The trust set is never held to quotas.
-        assert_eq!(gate.take(Source(9), m(1), 10_000, later), Ok(()));
+        assert_eq!(gate.take(Source(9), m(1), 10_000, later, |_| false), Ok(()));
         let counts = gate.ignored();
         assert_eq!(
             (
@@ -527,17 +708,108 @@ mod tests {
             SecretKey::from_bytes(&[[1u8; 28].as_slice(), &i.to_be_bytes()].concat().try_into().unwrap()).member_id()
         };
         for i in 0..MAX_PEER_WINDOWS as u32 {
-            assert_eq!(gate.take(Source(u64::from(i)), member(i), 1, Timestamp(0)), Ok(()));
+            assert_eq!(
+                gate.take(Source(u64::from(i)), member(i), 1, Timestamp(0), |_| false),
+                Ok(())
+            );
         }
         let extra = MAX_PEER_WINDOWS as u32;
         assert_eq!(
-            gate.take(Source(u64::from(extra)), member(extra), 1, Timestamp(0)),
+            gate.take(Source(u64::from(extra)), member(extra), 1, Timestamp(0), |_| false),
             Err(Ignored::PeerDocs)
         );
         assert_eq!(
-            gate.take(Source(u64::from(extra)), member(extra), 1, Timestamp(PEER_WINDOW_MS)),
+            gate.take(
+                Source(u64::from(extra)),
+                member(extra),
+                1,
+                Timestamp(PEER_WINDOW_MS),
+                |_| false
+            ),
             Ok(())
         );
+    }
+
+    #[test]
+    fn answers_to_the_trust_set_go_to_the_inbox_under_its_own_quota() {
+        let quotas = Quotas {
+            inbox_docs: 2,
+            inbox_bytes: 1_000,
+            ..Quotas::default()
+        };
+        for scope in [Scope::Trusted, Scope::Open] {
+            let policy = Policy { scope, hops: 0, quotas };
+            let mut gate = Gate::new(policy, Set::compute(m(1), [], [], 0));
+            let t = Timestamp(0);
+            // A stranger's answer: in, and the rest of its document after it.
+            assert_eq!(gate.take(Source(7), m(2), 100, t, |_| true), Ok(()));
+            assert_eq!(gate.take(Source(7), m(2), 100, t, |_| false), Ok(()));
+            assert!(gate.wants(&m(2)));
+            assert_eq!(gate.take(Source(7), m(3), 100, t, |_| true), Ok(()));
+            // The inbox holds two documents; a third answer waits outside.
+            assert_eq!(gate.take(Source(7), m(4), 100, t, |_| true), Err(Ignored::InboxFull));
+            // Its bytes are bounded too.
+            assert_eq!(gate.take(Source(7), m(3), 800, t, |_| true), Err(Ignored::InboxFull));
+            assert_eq!(gate.ignored().inbox_full, 2);
+            assert_eq!(gate.inbox().count(), 2);
+        }
+    }
+
+    #[test]
+    fn an_answer_is_a_statement_on_a_trusted_members_need_or_project() {
+        use crate::doc::MemberDoc;
+        use crate::identity::ReplicaNonce;
+        use crate::record::{Cosign, Need, NeedStatus, Record};
+        use crate::registry::{Registry, Trust};
+
+        let (a, s) = (SecretKey::from_bytes(&[1; 32]), SecretKey::from_bytes(&[2; 32]));
+        let t = Timestamp(1_000);
+        let need = Record::new(
+            a.member_id(),
+            [1; 16],
+            t,
+            Body::Need(Need {
+                title: "Invoices".into(),
+                description: String::new(),
+                tags: vec![],
+                project: None,
+                goal: None,
+                days_goal: None,
+                deadline: None,
+                status: NeedStatus::Open,
+            }),
+        )
+        .sign(&a)
+        .unwrap();
+        let need_id = need.id();
+        let mut registry = Registry::new();
+        let change = MemberDoc::new(a.member_id())
+            .write(&a, &ReplicaNonce([1; 16]), &[need], t)
+            .unwrap();
+        registry
+            .admit(vec![change], t, Trust::Untrusted, |_| Ok::<(), ()>(()))
+            .unwrap();
+        let cosign = Record::new(
+            s.member_id(),
+            [2; 16],
+            t,
+            Body::Cosign(Cosign {
+                need: need_id,
+                note: String::new(),
+            }),
+        )
+        .sign(&s)
+        .unwrap();
+        let answer = MemberDoc::new(s.member_id())
+            .write(&s, &ReplicaNonce([1; 16]), &[cosign], t)
+            .unwrap();
+        let trusting_a = Set::compute(a.member_id(), [], [], 0);
+        let trusting_nobody = Set::compute(m(9), [], [], 0);
+        assert!(answers_trusted(&answer, registry.index(), &trusting_a));
+        assert!(!answers_trusted(&answer, registry.index(), &trusting_nobody));
+        // Bytes that are no change answer nothing.
+        let junk = SignedChange::from_parts(s.member_id(), vec![0x85, 0x6f, 0x4a, 0x83], [0; 64]);
+        assert!(!answers_trusted(&junk, registry.index(), &trusting_a));
     }
 
     proptest! {
