@@ -156,6 +156,12 @@ pub struct RunArgs {
     /// Seconds between anti-entropy passes with a random peer [default: 30]
     #[arg(long, value_name = "SECS")]
     pub sync_interval: Option<u64>,
+    /// Whose documents to replicate: `open` (everyone, members outside the trust set under quotas) or `trusted` (only this member, whom it follows and their vouches) [default: open]
+    #[arg(long, value_name = "SCOPE")]
+    pub scope: Option<String>,
+    /// Vouch steps from the members this one follows that still count as trusted [default: 2]
+    #[arg(long, value_name = "N")]
+    pub hops: Option<u8>,
 }
 
 #[derive(Debug, Args)]

@@ -84,6 +84,8 @@ pub fn run(home: Home, a: RunArgs, out: &mut dyn Write) -> anyhow::Result<()> {
             http: a.http,
             http_hosts: a.http_host,
             sync_interval: a.sync_interval,
+            scope: a.scope,
+            hops: a.hops,
         };
         let config = runtime::Config::resolve(flags, file)?;
         let running = runtime::start(home.clone(), config, routes).await?;
@@ -478,6 +480,7 @@ pub fn offline_status(st: &State) -> Status {
         sync_requests_served: 0,
         sync_requests_refused: 0,
         identify_received: 0,
+        replication: None,
     }
 }
 
@@ -493,6 +496,19 @@ pub fn print_status(s: &Status, json: bool, out: &mut dyn Write) -> anyhow::Resu
     writeln!(out, "records:   {}", s.records)?;
     writeln!(out, "pending:   {}", s.pending)?;
     writeln!(out, "rejected:  {}", s.rejected)?;
+    if let Some(r) = &s.replication {
+        let quota = r.ignored.total() - r.ignored.untrusted;
+        writeln!(
+            out,
+            "scope:     {} ({} hops, {} trusted members)",
+            r.scope, r.hops, r.trusted
+        )?;
+        writeln!(
+            out,
+            "ignored:   {} outside the trust set, {quota} over quotas",
+            r.ignored.untrusted
+        )?;
+    }
     for l in &s.listen {
         writeln!(out, "listen:    {l}")?;
     }

@@ -97,7 +97,7 @@ pub struct Step {
     pub at: i64,
     /// `project`, `usage`, `need`, `cosign`, `need_status`, `pledge`,
     /// `withdraw_pledge`, `offer`, `catalogue`, `catalogue_entry`,
-    /// `catalogue_include`, `catalogue_editor`, `vouch` or `retract`.
+    /// `catalogue_include`, `catalogue_editor`, `vouch`, `follow` or `retract`.
     pub op: String,
     /// The request, as [`mutu_node::ops`] takes it.
     #[serde(default)]
@@ -195,6 +195,7 @@ fn build(op: &str, with: Value, at: Timestamp) -> Result<Write, String> {
         "catalogue_include" => prepared::<ops::CatalogueInclude>(with, at),
         "catalogue_editor" => prepared::<ops::CatalogueEditor>(with, at),
         "vouch" => prepared::<ops::VouchFor>(with, at),
+        "follow" => prepared::<ops::Follow>(with, at),
         "retract" => prepared::<ops::Retract>(with, at),
         other => Err(format!("unknown op `{other}`")),
     }
@@ -520,6 +521,7 @@ pub async fn start(opts: &Options, routes: impl Fn(Handle, String) -> axum::Rout
             http: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
             http_hosts: Vec::new(),
             sync_interval: opts.sync_interval,
+            policy: mutu_protocol::trust::Policy::default(),
             default_ports: false,
             default_http: false,
         };

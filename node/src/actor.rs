@@ -50,6 +50,17 @@
 //!   Kademlia for peers that speak it; a peer's address is remembered
 //!   ([`peers::Remembered`]) only after a sync over a connection this node
 //!   dialled there, and written at most once per tick.
+//!
+//! Who is replicated is the node's policy ([`Config::policy`], see
+//! [`trust`]): before admission, each change a peer hands over (gossip or
+//! sync) goes through the [`trust::Gate`]; a `trusted` node takes only its
+//! trust set's documents, an `open` one holds strangers to their quotas.
+//! What the gate turns away is gossip `Ignore` (the relaying peer did
+//! nothing wrong) and counted in [`Status::replication`]; sync does not ask
+//! for documents the gate would turn away. The trust set is recomputed when
+//! a trust-set member's document (or this member's) changes; when it grows,
+//! the node starts a pass with every peer to fetch the newcomers. Local
+//! writes and imports are the operator's: no gate.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
@@ -63,6 +74,7 @@ use libp2p::{Multiaddr, PeerId, Swarm, identify, mdns};
 use mutu_protocol::admission::Report;
 use mutu_protocol::identity::MemberId;
 use mutu_protocol::registry::Source;
+use mutu_protocol::trust;
 use mutu_protocol::{RecordId, SignedChange, Timestamp};
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -180,6 +192,26 @@ pub struct Status {
     pub sync_requests_refused: u64,
     /// Identify messages received (kept in memory, never written).
     pub identify_received: u64,
+    /// The replication policy at work and what it turned away (`None`
+    /// when no node runs: the policy is a running node's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication: Option<Replication>,
+}
+
+/// Whom a running node replicates, as `mutu status` shows it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Replication {
+    pub scope: trust::Scope,
+    pub hops: u8,
+    /// Members in the trust set (this member included).
+    pub trusted: usize,
+    /// Bytes of strangers' changes taken under the quotas.
+    pub stranger_bytes: u64,
+    /// Changes turned away before admission, by reason.
+    pub ignored: trust::Counts,
+    /// Strangers' documents taken because they answer the trust set (the
+    /// inbox: "from members you do not follow yet").
+    pub inbox: Vec<MemberId>,
 }
 
 /// A connected peer, as `mutu peers` shows it.
@@ -321,6 +353,11 @@ pub struct Config {
     pub sync_interval: Duration,
     /// Budget of each peer's inbound sync requests.
     pub sync_limits: rate::Limits,
+    /// Whom the node replicates. The default here admits every valid
+    /// document, as nodes did before policies ([`trust::Policy::EVERYONE`]);
+    /// `mutu run` gives [`trust::Policy::default`] (open, with quotas) unless
+    /// configured otherwise.
+    pub policy: trust::Policy,
 }
 
 impl Default for Config {
@@ -328,6 +365,7 @@ impl Default for Config {
         Self {
             sync_interval: Duration::from_secs(30),
             sync_limits: SYNC_LIMITS,
+            policy: trust::Policy::EVERYONE,
         }
     }
 }
@@ -365,6 +403,10 @@ struct Actor {
     remembered: peers::Remembered,
     /// Connections this node dialled, and the address it dialled.
     dialled: HashMap<ConnectionId, Multiaddr>,
+    /// The replication policy applied before admission.
+    gate: trust::Gate,
+    /// The trust set grew: a pass with every peer fetches the newcomers.
+    trust_grew: bool,
 }
 
 /// What `/mutu/sync/1` costs, for [`Status`].
@@ -399,7 +441,7 @@ fn cbor_len<T: serde::Serialize>(value: &T) -> u64 {
 /// Starts the actor on the current tokio runtime. It stops when `shutdown`
 /// turns true or every handle is dropped.
 pub fn spawn(
-    state: State,
+    mut state: State,
     swarm: Swarm<Behaviour>,
     config: Config,
     shutdown: watch::Receiver<bool>,
@@ -407,6 +449,7 @@ pub fn spawn(
     let (tx, rx) = mpsc::channel(COMMAND_CAPACITY);
     let blocked_members = state.store().blocked()?.into_iter().collect();
     let remembered = peers::Remembered::load(state.store().known_peers()?, state::now());
+    let gate = open_gate(&mut state, config.policy);
     let seed = state.member_id().as_bytes()[..8]
         .iter()
         .fold(0u64, |a, b| a << 8 | u64::from(*b));
@@ -425,11 +468,51 @@ pub fn spawn(
         learnt: peers::Learnt::default(),
         remembered,
         dialled: HashMap::new(),
+        gate,
+        trust_grew: false,
         config,
     };
     let task = tokio::spawn(actor.run(rx, shutdown));
     let readers = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_READERS));
     Ok((Handle { commands: tx, readers }, task))
+}
+
+/// The gate of `policy` over what `state` holds: its trust set, the inbox
+/// (strangers whose records answer the set), and what strangers' documents
+/// already take of their quotas. A `trusted` node evicts the other
+/// strangers' documents (held from before, under another policy).
+fn open_gate(state: &mut State, policy: trust::Policy) -> trust::Gate {
+    let me = state.member_id();
+    let set = trust::Set::from_index(me, state.registry().index(), policy.hops);
+    let answering = trust::answering(state.registry().index(), &set);
+    let mut gate = trust::Gate::new(policy, set);
+    let strangers: Vec<(MemberId, u64)> = state
+        .registry()
+        .docs()
+        .filter(|d| !gate.set().contains(&d.owner()))
+        .map(|d| (d.owner(), d.change_count() as u64))
+        .collect();
+    for (doc, changes) in strangers {
+        if policy.scope == trust::Scope::Trusted && !answering.contains(&doc) {
+            if let Err(e) = state.evict(&doc) {
+                tracing::warn!(%doc, error = %e, "cannot evict a document outside the trust set");
+            }
+            continue;
+        }
+        let bytes = match state.store().doc_changes(&doc) {
+            Ok(cs) => cs.iter().map(|c| c.change_bytes().len() as u64).sum(),
+            Err(e) => {
+                tracing::warn!(%doc, error = %e, "cannot read a stranger's changes to count them");
+                0
+            }
+        };
+        if answering.contains(&doc) {
+            gate.seed_inbox(doc, changes, bytes);
+        } else {
+            gate.seed(doc, changes, bytes);
+        }
+    }
+    gate
 }
 
 impl Actor {
@@ -486,6 +569,8 @@ impl Actor {
             Command::Test(f) => {
                 f(&mut self.state, &mut self.swarm);
                 self.publish_outgoing();
+                self.refresh_trust();
+                self.resync_if_trust_grew();
             }
         }
     }
@@ -493,12 +578,16 @@ impl Actor {
     fn handle_apply(&mut self, request: ops::Request, now: Timestamp) -> Result<RecordId, ops::Error> {
         let result = request.apply(&mut self.state, now);
         self.publish_outgoing();
+        self.refresh_trust();
+        self.resync_if_trust_grew();
         result
     }
 
     fn handle_import(&mut self, changes: Vec<SignedChange>, now: Timestamp) -> Result<Report, state::Error> {
         let report = self.state.import_changes(changes, now);
         self.publish_outgoing();
+        self.refresh_trust();
+        self.resync_if_trust_grew();
         report
     }
 
@@ -555,6 +644,55 @@ impl Actor {
             sync_requests_served: self.sync_counters.served,
             sync_requests_refused: self.sync_counters.refused,
             identify_received: self.sync_counters.identify,
+            replication: Some(Replication {
+                scope: self.gate.policy().scope,
+                hops: self.gate.policy().hops,
+                trusted: self.gate.set().len(),
+                stranger_bytes: self.gate.stranger_bytes(),
+                ignored: self.gate.ignored(),
+                inbox: {
+                    let mut inbox: Vec<MemberId> = self.gate.inbox().copied().collect();
+                    inbox.sort();
+                    inbox
+                },
+            }),
+        }
+    }
+
+    /// Recomputes the trust set from the records held; notes whether it
+    /// gained members (see [`Actor::resync_if_trust_grew`]).
+    fn refresh_trust(&mut self) {
+        let policy = *self.gate.policy();
+        let set = trust::Set::from_index(self.state.member_id(), self.state.registry().index(), policy.hops);
+        if &set == self.gate.set() {
+            return;
+        }
+        let grew = set.iter().any(|m| !self.gate.set().contains(m));
+        let left: Vec<MemberId> = self.gate.set().iter().filter(|m| !set.contains(m)).copied().collect();
+        tracing::info!(trusted = set.len(), left = left.len(), "trust set changed");
+        self.gate.set_trusted(set);
+        self.trust_grew |= grew;
+        if policy.scope == trust::Scope::Trusted {
+            // Members who left are evicted (peers still hold them; a sync
+            // brings them back if they come back), unless they answer the
+            // set (then they are the inbox's).
+            let answering = trust::answering(self.state.registry().index(), self.gate.set());
+            for m in left {
+                if answering.contains(&m) || self.state.registry().doc(&m).is_none() {
+                    continue;
+                }
+                match self.state.evict(&m) {
+                    Ok(()) => self.gate.forget(&m),
+                    Err(e) => tracing::warn!(member = %m, error = %e, "cannot evict a member who left the trust set"),
+                }
+            }
+        }
+    }
+
+    /// A pass with every connected peer, if the trust set grew.
+    fn resync_if_trust_grew(&mut self) {
+        if std::mem::take(&mut self.trust_grew) {
+            self.drive(sync::Input::Resync);
         }
     }
 
@@ -575,6 +713,9 @@ impl Actor {
         while let Some(input) = inputs.pop_front() {
             for output in self.sync.handle(input, Instant::now()) {
                 self.carry(output, &mut inputs);
+            }
+            if std::mem::take(&mut self.trust_grew) {
+                inputs.push_back(sync::Input::Resync);
             }
         }
     }
@@ -739,11 +880,36 @@ impl Actor {
     /// of missing dependencies) is the sync machine's business. `None` if
     /// the store failed.
     fn admit(&mut self, peer: PeerId, changes: Vec<SignedChange>) -> Option<Report> {
+        let (source, now) = (source_of(&peer), state::now());
+        let offered = changes.len();
+        let index = self.state.registry().index();
+        let gate = &mut self.gate;
+        let blocked = &self.blocked_members;
+        // Strangers' documents with an answer to the trust set anywhere in
+        // the batch: all their changes go to the inbox (the answer depends
+        // on the changes before it, which may come first).
+        let answering: HashSet<MemberId> = changes
+            .iter()
+            .filter(|c| !gate.set().contains(&c.doc()) && trust::answers_trusted(c, index, gate.set()))
+            .map(SignedChange::doc)
+            .collect();
         let changes: Vec<SignedChange> = changes
             .into_iter()
-            .filter(|c| !self.blocked_members.contains(&c.doc()))
+            .filter(|c| !blocked.contains(&c.doc()))
+            .filter(|c| {
+                gate.take(source, c.doc(), c.change_bytes().len() as u64, now, |_| {
+                    answering.contains(&c.doc())
+                })
+                .is_ok()
+            })
             .collect();
-        let report = match self.state.admit_from(source_of(&peer), changes, state::now()) {
+        if changes.len() < offered {
+            tracing::debug!(%peer, ignored = offered - changes.len(), "changes turned away by the replication policy");
+        }
+        if changes.is_empty() {
+            return Some(Report::default());
+        }
+        let report = match self.state.admit_from(source, changes, now) {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(error = %e, "admission failed to persist");
@@ -751,6 +917,14 @@ impl Actor {
             }
         };
         self.rejected += report.rejected.len() as u64;
+        let me = self.state.member_id();
+        if report
+            .admitted
+            .iter()
+            .any(|(doc, _)| *doc == me || self.gate.set().contains(doc))
+        {
+            self.refresh_trust();
+        }
         if let Some(r) = report.rejected.iter().find(|r| r.reason.is_misbehaviour()) {
             tracing::warn!(%peer, rejected = report.rejected.len(), reason = %r.reason, "rejected changes");
         } else if let Some(r) = report.rejected.first() {
@@ -772,7 +946,7 @@ impl Actor {
     fn differing(&self, theirs: &[(MemberId, HeadsDigest)]) -> Vec<MemberId> {
         sync::diff_inventory(&self.inventory(), theirs)
             .into_iter()
-            .filter(|doc| !self.blocked_members.contains(doc))
+            .filter(|doc| !self.blocked_members.contains(doc) && self.gate.wants(doc))
             .collect()
     }
 

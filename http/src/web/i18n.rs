@@ -393,6 +393,16 @@ table! {
     NetworkSyncRequests => "sync requests", "requêtes de synchronisation";
     NetworkBytesSent => "bytes sent", "octets envoyés";
     NetworkBytesReceived => "bytes received", "octets reçus";
+    NetworkReplication => "Replication", "Réplication";
+    NetworkScope => "Scope", "Portée";
+    NetworkScopeOpen => "open: every member, those outside the trust set under quotas", "ouverte : tous les membres, ceux hors du cercle de confiance sous quotas";
+    NetworkScopeTrusted => "trusted: only the trust set", "restreinte : seulement le cercle de confiance";
+    NetworkHops => "Vouch steps", "Étapes de recommandation";
+    NetworkTrusted => "members in the trust set", "membres du cercle de confiance";
+    NetworkStrangerBytes => "bytes held for other members", "octets gardés pour les autres membres";
+    NetworkIgnoredUntrusted => "changes ignored: outside the trust set", "modifications ignorées : hors du cercle de confiance";
+    NetworkIgnoredQuota => "changes ignored: over a quota", "modifications ignorées : quota dépassé";
+    NetworkAsSeen => "Every view on this node is as seen by this node: nodes with other policies hold other members.", "Chaque vue de ce nœud est celle de ce nœud : des nœuds aux politiques différentes gardent d'autres membres.";
     NetworkPeerList => "Connected peers", "Pairs connectés";
     NetworkNoPeers => "No peer connected.", "Aucun pair connecté.";
     NetworkAddress => "Address", "Adresse";
