@@ -890,7 +890,8 @@ impl Actor {
         // on the changes before it, which may come first).
         let answering: HashSet<MemberId> = changes
             .iter()
-            .filter(|c| !gate.set().contains(&c.doc()) && trust::answers_trusted(c, index, gate.set()))
+            .filter(|c| gate.may_refuse() && !gate.set().contains(&c.doc()) && !gate.in_inbox(&c.doc()))
+            .filter(|c| trust::answers_trusted(c, index, gate.set()))
             .map(SignedChange::doc)
             .collect();
         let changes: Vec<SignedChange> = changes

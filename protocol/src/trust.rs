@@ -438,6 +438,12 @@ impl Gate {
         self.inbox_bytes = self.inbox_bytes.saturating_add(bytes);
     }
 
+    /// Whether the gate can turn anything away (not [`Policy::EVERYONE`]):
+    /// if not, nobody needs to look for answers to the trust set.
+    pub fn may_refuse(&self) -> bool {
+        self.policy.scope == Scope::Trusted || self.policy.quotas != Quotas::NONE
+    }
+
     /// Whether a stranger's document is in the inbox.
     pub fn in_inbox(&self, doc: &MemberId) -> bool {
         self.inbox.contains_key(doc)

@@ -61,6 +61,15 @@ pub async fn page(extract::State(st): extract::State<WebState>, ctx: PageCtx) ->
                 li { strong { (n(r.ignored.total() - r.ignored.untrusted)) } span { (ctx.t(Key::NetworkIgnoredQuota)) } }
             }
             p.muted.small { (ctx.t(Key::NetworkAsSeen)) }
+            @if !r.inbox.is_empty() {
+                h3 { (ctx.t(Key::NetworkInbox)) " (" (n(r.inbox.len() as u64)) ")" }
+                p.muted.small { (ctx.t(Key::NetworkInboxHelp)) }
+                ul {
+                    @for m in &r.inbox {
+                        li { a href={ "/members/" (m) } { code { (short(m)) "…" } } }
+                    }
+                }
+            }
         }
         h2 { (ctx.t(Key::NetworkPeerList)) " (" (n(peers.len() as u64)) ")" }
         @if peers.is_empty() {
