@@ -505,8 +505,8 @@ pub fn print_status(s: &Status, json: bool, out: &mut dyn Write) -> anyhow::Resu
         )?;
         writeln!(
             out,
-            "ignored:   {} outside the trust set, {quota} over quotas",
-            r.ignored.untrusted
+            "ignored:   {} outside the trust set, {quota} over quotas, {} gossip messages over a peer's budget",
+            r.ignored.untrusted, r.gossip_rate_limited
         )?;
     }
     for l in &s.listen {

@@ -437,6 +437,7 @@ pub async fn start(
         actor::Config {
             sync_interval: config.sync_interval,
             policy: config.policy,
+            gossip_limits: actor::GOSSIP_LIMITS,
             ..actor::Config::default()
         },
         shutdown_rx.clone(),

@@ -121,6 +121,19 @@ pub const SYNC_LIMITS: rate::Limits = rate::Limits {
     bytes_per_s: 16 * 1024 * 1024,
 };
 
+/// The budget of one peer's gossip messages (counted on the peer that
+/// relayed them), for `mutu run`: bursts of 2 048 messages and 64 MiB, then
+/// 256 messages/s and 8 MiB/s. An honest neighbour relays a few messages a
+/// second; a catch-up goes through sync, not gossip. Over the budget a
+/// message is `Ignore`d and counted, never a strike: sync brings anything
+/// honest that was dropped. Independent of the replication quotas.
+pub const GOSSIP_LIMITS: rate::Limits = rate::Limits {
+    requests_burst: 2_048,
+    requests_per_s: 256,
+    bytes_burst: 64 * 1024 * 1024,
+    bytes_per_s: 8 * 1024 * 1024,
+};
+
 /// A test's access to the actor's state and swarm (tests only: the
 /// `testing` feature, which only dev-dependencies turn on).
 #[cfg(any(test, feature = "testing"))]
@@ -212,6 +225,9 @@ pub struct Replication {
     /// Strangers' documents taken because they answer the trust set (the
     /// inbox: "from members you do not follow yet").
     pub inbox: Vec<MemberId>,
+    /// Gossip messages ignored because their relaying peer was over its
+    /// budget ([`Config::gossip_limits`]; before any decoding).
+    pub gossip_rate_limited: u64,
 }
 
 /// A connected peer, as `mutu peers` shows it.
@@ -353,6 +369,9 @@ pub struct Config {
     pub sync_interval: Duration,
     /// Budget of each peer's inbound sync requests.
     pub sync_limits: rate::Limits,
+    /// Budget of each peer's gossip messages. The default here is
+    /// unlimited (tests, benchmarks); `mutu run` gives [`GOSSIP_LIMITS`].
+    pub gossip_limits: rate::Limits,
     /// Whom the node replicates. The default here admits every valid
     /// document, as nodes did before policies ([`trust::Policy::EVERYONE`]);
     /// `mutu run` gives [`trust::Policy::default`] (open, with quotas) unless
@@ -365,6 +384,7 @@ impl Default for Config {
         Self {
             sync_interval: Duration::from_secs(30),
             sync_limits: SYNC_LIMITS,
+            gossip_limits: rate::Limits::UNLIMITED,
             policy: trust::Policy::EVERYONE,
         }
     }
@@ -407,6 +427,9 @@ struct Actor {
     gate: trust::Gate,
     /// The trust set grew: a pass with every peer fetches the newcomers.
     trust_grew: bool,
+    /// Per-peer budgets of gossip messages.
+    gossip_limiter: rate::Limiter<PeerId>,
+    gossip_rate_limited: u64,
 }
 
 /// What `/mutu/sync/1` costs, for [`Status`].
@@ -470,6 +493,8 @@ pub fn spawn(
         dialled: HashMap::new(),
         gate,
         trust_grew: false,
+        gossip_limiter: rate::Limiter::new(config.gossip_limits),
+        gossip_rate_limited: 0,
         config,
     };
     let task = tokio::spawn(actor.run(rx, shutdown));
@@ -655,6 +680,7 @@ impl Actor {
                     inbox.sort();
                     inbox
                 },
+                gossip_rate_limited: self.gossip_rate_limited,
             }),
         }
     }
@@ -847,6 +873,18 @@ impl Actor {
     }
 
     fn handle_gossip(&mut self, source: PeerId, id: gossipsub::MessageId, message: gossipsub::Message) {
+        let now = Instant::now();
+        if self.gossip_limiter.admit(&source, now).is_err() {
+            // Over budget: not looked at, not forwarded, no strike.
+            self.gossip_rate_limited += 1;
+            self.swarm.behaviour_mut().gossipsub.report_message_validation_result(
+                &id,
+                &source,
+                MessageAcceptance::Ignore,
+            );
+            return;
+        }
+        self.gossip_limiter.charge(&source, message.data.len() as u64, now);
         let acceptance = match GossipBatch::decode(&message.data) {
             Err(e) => {
                 tracing::debug!(%source, error = %e, "malformed gossip");
@@ -1133,6 +1171,7 @@ impl Actor {
             tracing::debug!(dropped, "changes waited too long for their dependencies");
         }
         self.drive(sync::Input::Tick);
+        self.gossip_limiter.forget_full(Instant::now());
         self.save_peers();
     }
 }

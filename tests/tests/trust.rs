@@ -389,6 +389,53 @@ async fn leaving_and_reentering_the_trust_set_evicts_and_fetches_again() {
     assert_eq!(replication(&t).await.trusted, 3);
 }
 
+/// Topology:
+///
+/// ```text
+///   m ──▶ g               g: every document admitted, gossip budget of
+///                            50 messages then 1 per second per peer
+/// ```
+///
+/// m gossips 300 generated members, one message each, as fast as it can.
+/// g looks at no more than its budget allows (burst + rate × time) and
+/// counts the rest, whose documents it does not take; m is not struck.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gossip_past_a_peers_budget_is_ignored_and_counted() {
+    const SENT: u64 = 300;
+    let config = actor::Config {
+        gossip_limits: mutu_node::net::rate::Limits {
+            requests_burst: 50,
+            requests_per_s: 1,
+            bytes_burst: u64::MAX / 4,
+            bytes_per_s: u64::MAX / 4,
+        },
+        ..with_policy(Policy::EVERYONE)
+    };
+    let g = TestNode::spawn_with(10, "g", config).await;
+    let docs: BTreeMap<MemberId, Vec<SignedChange>> = sybils("chatty").into_iter().take(SENT as usize).collect();
+    let members: Vec<MemberId> = docs.keys().copied().collect();
+    let m = MalNode::spawn(24);
+    attach(&m, &g).await;
+    let started = std::time::Instant::now();
+    for (doc, changes) in &docs {
+        m.publish(GossipBatch {
+            doc: *doc,
+            changes: changes.clone(),
+        })
+        .await;
+    }
+    wait_for(TIMEOUT * 3, "g to take or ignore every message", || async {
+        replication(&g).await.gossip_rate_limited + held(&g, members.clone()).await as u64 >= SENT
+    })
+    .await;
+    let elapsed = started.elapsed().as_secs() + 1;
+    let taken = held(&g, members).await as u64;
+    let r = replication(&g).await;
+    assert!(taken <= 50 + elapsed, "g took {taken} messages in {elapsed} s: {r:?}");
+    assert!(r.gossip_rate_limited >= SENT - taken, "{r:?}");
+    assert!(g.is_connected(m.peer_id).await, "a budget is no strike");
+}
+
 /// A node says which scope it runs with, its trust set's size and what it
 /// turned away, in `mutu status --json` too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

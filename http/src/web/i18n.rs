@@ -402,6 +402,7 @@ table! {
     NetworkStrangerBytes => "bytes held for other members", "octets gardés pour les autres membres";
     NetworkIgnoredUntrusted => "changes ignored: outside the trust set", "modifications ignorées : hors du cercle de confiance";
     NetworkIgnoredQuota => "changes ignored: over a quota", "modifications ignorées : quota dépassé";
+    NetworkGossipLimited => "gossip messages ignored: a peer over its budget", "messages de diffusion ignorés : pair au-delà de son budget";
     NetworkAsSeen => "Every view on this node is as seen by this node: nodes with other policies hold other members.", "Chaque vue de ce nœud est celle de ce nœud : des nœuds aux politiques différentes gardent d'autres membres.";
     NetworkInbox => "From members you do not follow yet", "De membres que vous ne suivez pas encore";
     NetworkInboxHelp => "Their statements answer needs or projects of your trust set: this node keeps them under a small quota of their own.", "Leurs déclarations répondent à des besoins ou projets de votre cercle de confiance : ce nœud les garde sous un petit quota à part.";

@@ -59,6 +59,7 @@ pub async fn page(extract::State(st): extract::State<WebState>, ctx: PageCtx) ->
                 li { strong { (n(r.stranger_bytes)) } span { (ctx.t(Key::NetworkStrangerBytes)) } }
                 li { strong { (n(r.ignored.untrusted)) } span { (ctx.t(Key::NetworkIgnoredUntrusted)) } }
                 li { strong { (n(r.ignored.total() - r.ignored.untrusted)) } span { (ctx.t(Key::NetworkIgnoredQuota)) } }
+                li { strong { (n(r.gossip_rate_limited)) } span { (ctx.t(Key::NetworkGossipLimited)) } }
             }
             p.muted.small { (ctx.t(Key::NetworkAsSeen)) }
             @if !r.inbox.is_empty() {
