@@ -49,6 +49,9 @@ pub enum Command {
     /// Catalogues: curated, federated lists of projects.
     #[command(subcommand)]
     Catalogue(CatalogueCmd),
+    /// Moderation lists: members advised against, and whose lists this node follows.
+    #[command(subcommand)]
+    Moderation(ModerationCmd),
     /// Vouch for another member; prints the vouch's id.
     Vouch {
         /// The member's id (or a unique prefix of a known member's id)
@@ -378,6 +381,28 @@ pub enum OfferCmd {
         /// YYYY-MM-DD
         #[arg(long, value_name = "DATE")]
         valid_until: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModerationCmd {
+    /// Follow a member and its moderation lists: the members they list are
+    /// treated as blocked on this node (a local block stays and wins);
+    /// prints the follow record's id.
+    Follow {
+        /// The member's whole id, or a unique prefix of a known member's id
+        member: String,
+    },
+    /// Publish a moderation list; prints its id.
+    List {
+        #[arg(long)]
+        title: String,
+        /// A listed member (repeatable): a whole id, or a unique prefix of a known member's id
+        #[arg(long = "member", value_name = "MEMBER", required = true)]
+        members: Vec<String>,
+        /// Why they are listed
+        #[arg(long)]
+        reason: Option<String>,
     },
 }
 

@@ -225,6 +225,9 @@ pub struct Replication {
     /// Strangers' documents taken because they answer the trust set (the
     /// inbox: "from members you do not follow yet").
     pub inbox: Vec<MemberId>,
+    /// Members on the moderation lists this node follows (treated as
+    /// blocked).
+    pub moderated: usize,
     /// Gossip messages ignored because their relaying peer was over its
     /// budget ([`Config::gossip_limits`]; before any decoding).
     pub gossip_rate_limited: u64,
@@ -510,7 +513,16 @@ fn open_gate(state: &mut State, policy: trust::Policy) -> trust::Gate {
     let me = state.member_id();
     let set = trust::Set::from_index(me, state.registry().index(), policy.hops);
     let answering = trust::answering(state.registry().index(), &set);
+    let moderated = trust::moderated(me, state.registry().index(), &set);
     let mut gate = trust::Gate::new(policy, set);
+    for doc in &moderated {
+        if state.registry().doc(doc).is_some()
+            && let Err(e) = state.evict(doc)
+        {
+            tracing::warn!(%doc, error = %e, "cannot evict a moderated member");
+        }
+    }
+    gate.set_moderated(moderated);
     let strangers: Vec<(MemberId, u64)> = state
         .registry()
         .docs()
@@ -680,6 +692,7 @@ impl Actor {
                     inbox.sort();
                     inbox
                 },
+                moderated: self.gate.moderated().len(),
                 gossip_rate_limited: self.gossip_rate_limited,
             }),
         }
@@ -689,7 +702,9 @@ impl Actor {
     /// gained members (see [`Actor::resync_if_trust_grew`]).
     fn refresh_trust(&mut self) {
         let policy = *self.gate.policy();
-        let set = trust::Set::from_index(self.state.member_id(), self.state.registry().index(), policy.hops);
+        let me = self.state.member_id();
+        let set = trust::Set::from_index(me, self.state.registry().index(), policy.hops);
+        self.refresh_moderation(&set);
         if &set == self.gate.set() {
             return;
         }
@@ -713,6 +728,35 @@ impl Actor {
                 }
             }
         }
+    }
+
+    /// Members newly on a subscribed moderation list are evicted (treated
+    /// as blocked, without the local block's record); members who came off
+    /// every list may be fetched again.
+    fn refresh_moderation(&mut self, set: &trust::Set) {
+        let moderated = trust::moderated(self.state.member_id(), self.state.registry().index(), set);
+        // Members off every list now: the next pass may fetch them again.
+        let freed = self.gate.moderated().iter().any(|m| !moderated.contains(m));
+        let added: Vec<MemberId> = moderated
+            .iter()
+            .filter(|m| !self.gate.is_moderated(m))
+            .copied()
+            .collect();
+        if added.is_empty() && !freed {
+            return;
+        }
+        tracing::info!(moderated = moderated.len(), "moderation lists changed");
+        self.gate.set_moderated(moderated);
+        for m in added {
+            if self.state.registry().doc(&m).is_none() {
+                continue;
+            }
+            match self.state.evict(&m) {
+                Ok(()) => self.gate.forget(&m),
+                Err(e) => tracing::warn!(member = %m, error = %e, "cannot evict a moderated member"),
+            }
+        }
+        self.trust_grew |= freed;
     }
 
     /// A pass with every connected peer, if the trust set grew.

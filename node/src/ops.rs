@@ -666,7 +666,95 @@ impl Op for Follow {
                 "you already follow {member} (follow record {id}); `mutu unfollow {member}` stops"
             )));
         }
-        create(st, Body::Follow(record::Follow { member }), now)
+        create(
+            st,
+            Body::Follow(record::Follow {
+                member,
+                moderation: false,
+            }),
+            now,
+        )
+    }
+}
+
+/// `POST /moderation/follows`, `mutu moderation follow`: follow member M
+/// and subscribe to its moderation lists (the members they list are treated
+/// as blocked here). Turns an existing follow of M into one with the lists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ModerationFollow {
+    /// The member: a whole member id, or the unique prefix of a known member's id.
+    pub member: String,
+}
+
+impl Op for ModerationFollow {
+    fn apply(self, st: &mut State, now: Timestamp) -> Result<RecordId, Error> {
+        let member = followed_member(st, &self.member)?;
+        if member == st.member_id() {
+            return Err(Error::bad(
+                "member",
+                "your own moderation lists apply here already: give another member's id",
+            ));
+        }
+        match follows_of(st, &member).first() {
+            None => create(
+                st,
+                Body::Follow(record::Follow {
+                    member,
+                    moderation: true,
+                }),
+                now,
+            ),
+            Some(id) => edit(st, *id, Kind::Follow, now, |body| {
+                if let Body::Follow(f) = body {
+                    if f.moderation {
+                        return Err(Error::Conflict(format!(
+                            "you already follow the moderation lists of {member}"
+                        )));
+                    }
+                    f.moderation = true;
+                }
+                Ok(())
+            }),
+        }
+    }
+}
+
+/// `POST /moderation/lists`, `mutu moderation list`: publish a moderation
+/// list: members you advise against replicating, with one reason for all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewModerationList {
+    pub title: String,
+    /// Whole member ids, or unique prefixes of known members' ids.
+    pub members: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl Op for NewModerationList {
+    fn apply(self, st: &mut State, now: Timestamp) -> Result<RecordId, Error> {
+        let reason = self.reason.unwrap_or_default();
+        let entries = self
+            .members
+            .iter()
+            .map(|m| {
+                Ok(record::Listed {
+                    member: followed_member(st, m)?,
+                    reason: reason.clone(),
+                })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        create(
+            st,
+            Body::Moderation(record::Moderation {
+                title: self.title,
+                entries,
+            }),
+            now,
+        )
     }
 }
 
@@ -767,6 +855,8 @@ requests!(
     Retract(Retract),
     Follow(Follow),
     Unfollow(Unfollow),
+    ModerationFollow(ModerationFollow),
+    NewModerationList(NewModerationList),
 );
 
 impl Request {

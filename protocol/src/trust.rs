@@ -137,10 +137,38 @@ impl Set {
     }
 }
 
+/// Members listed by the moderation lists `me` subscribes to (its follows
+/// with `moderation`, of members in `set`), `me` and its follows excepted
+/// (a member one follows by name stays; unfollow it to let a list apply).
+pub fn moderated(me: MemberId, index: &Index, set: &Set) -> HashSet<MemberId> {
+    let mut subscribed = HashSet::new();
+    let mut followed = HashSet::from([me]);
+    for r in index.visible() {
+        if let Body::Follow(f) = &r.record().body
+            && r.record().author == me
+        {
+            followed.insert(f.member);
+            if f.moderation && set.contains(&f.member) {
+                subscribed.insert(f.member);
+            }
+        }
+    }
+    index
+        .visible()
+        .filter(|r| subscribed.contains(&r.record().author))
+        .filter_map(|r| match &r.record().body {
+            Body::Moderation(m) => Some(m.entries.iter().map(|e| e.member)),
+            _ => None,
+        })
+        .flatten()
+        .filter(|m| !followed.contains(m))
+        .collect()
+}
+
 /// Whether a record kind can change a trust set (follows, vouches, and the
 /// tombstones that retract them).
 pub fn shapes_trust(kind: Kind) -> bool {
-    matches!(kind, Kind::Follow | Kind::Vouch | Kind::Tombstone)
+    matches!(kind, Kind::Follow | Kind::Vouch | Kind::Moderation | Kind::Tombstone)
 }
 
 /// Whose documents a node admits.
@@ -259,6 +287,8 @@ pub enum Ignored {
     StrangerBytes,
     /// An answer to the trust set, past the inbox's quota.
     InboxFull,
+    /// Its member is on a moderation list this node subscribes to.
+    Moderated,
 }
 
 /// Changes the gate ignored, by reason.
@@ -270,11 +300,18 @@ pub struct Counts {
     pub doc_bytes: u64,
     pub stranger_bytes: u64,
     pub inbox_full: u64,
+    pub moderated: u64,
 }
 
 impl Counts {
     pub fn total(&self) -> u64 {
-        self.untrusted + self.peer_docs + self.doc_changes + self.doc_bytes + self.stranger_bytes + self.inbox_full
+        self.untrusted
+            + self.peer_docs
+            + self.doc_changes
+            + self.doc_bytes
+            + self.stranger_bytes
+            + self.inbox_full
+            + self.moderated
     }
 
     fn count(&mut self, why: Ignored) {
@@ -285,6 +322,7 @@ impl Counts {
             Ignored::DocBytes => &mut self.doc_bytes,
             Ignored::StrangerBytes => &mut self.stranger_bytes,
             Ignored::InboxFull => &mut self.inbox_full,
+            Ignored::Moderated => &mut self.moderated,
         };
         *c += 1;
     }
@@ -321,6 +359,8 @@ pub struct Gate {
     /// Strangers' documents in the inbox.
     inbox: HashMap<MemberId, Use>,
     inbox_bytes: u64,
+    /// Members listed by the moderation lists this node subscribes to.
+    moderated: HashSet<MemberId>,
     ignored: Counts,
 }
 
@@ -376,6 +416,7 @@ impl Gate {
             stranger_bytes: 0,
             inbox: HashMap::new(),
             inbox_bytes: 0,
+            moderated: HashSet::new(),
             ignored: Counts::default(),
         }
     }
@@ -438,10 +479,25 @@ impl Gate {
         self.inbox_bytes = self.inbox_bytes.saturating_add(bytes);
     }
 
+    /// Replaces the members the subscribed moderation lists name.
+    pub fn set_moderated(&mut self, moderated: HashSet<MemberId>) {
+        self.moderated = moderated;
+    }
+
+    /// Whether a member is on a subscribed moderation list.
+    pub fn is_moderated(&self, member: &MemberId) -> bool {
+        self.moderated.contains(member)
+    }
+
+    /// Members on the subscribed moderation lists.
+    pub fn moderated(&self) -> &HashSet<MemberId> {
+        &self.moderated
+    }
+
     /// Whether the gate can turn anything away (not [`Policy::EVERYONE`]):
     /// if not, nobody needs to look for answers to the trust set.
     pub fn may_refuse(&self) -> bool {
-        self.policy.scope == Scope::Trusted || self.policy.quotas != Quotas::NONE
+        self.policy.scope == Scope::Trusted || self.policy.quotas != Quotas::NONE || !self.moderated.is_empty()
     }
 
     /// Whether a stranger's document is in the inbox.
@@ -472,6 +528,9 @@ impl Gate {
     /// Whether a document is worth asking a peer for: a trust-set member's,
     /// or (`open`) a stranger's below its quotas.
     pub fn wants(&self, doc: &MemberId) -> bool {
+        if self.moderated.contains(doc) {
+            return false;
+        }
         if self.set.contains(doc) {
             return true;
         }
@@ -506,7 +565,9 @@ impl Gate {
         now: Timestamp,
         answers: impl FnOnce(&Set) -> bool,
     ) -> Result<(), Ignored> {
-        let verdict = if self.set.contains(&doc) {
+        let verdict = if self.moderated.contains(&doc) {
+            Err(Ignored::Moderated)
+        } else if self.set.contains(&doc) {
             Ok(())
         } else if self.inbox.contains_key(&doc) || answers(&self.set) {
             self.take_inbox(doc, bytes)

@@ -436,6 +436,77 @@ async fn gossip_past_a_peers_budget_is_ignored_and_counted() {
     assert!(g.is_connected(m.peer_id).await, "a budget is no strike");
 }
 
+/// Topology:
+///
+/// ```text
+///   s1 ──── p ──── s2     p publishes a moderation list naming b;
+///           │             s1 and s2 follow p's moderation lists
+///           b
+/// ```
+///
+/// Every node admits everyone. Once p lists b, s1 and s2 evict b's
+/// document and take none of b's later writes (p, not subscribed to its own
+/// list, still does).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_moderation_list_hides_a_member_on_every_subscriber() {
+    let p = TestNode::spawn(11, "p").await;
+    let s1 = TestNode::spawn(12, "s1").await;
+    let s2 = TestNode::spawn(13, "s2").await;
+    let b = TestNode::spawn(14, "b").await;
+    for n in [&s1, &s2, &b] {
+        connect(n, &p).await;
+    }
+    let now = mutu_node::state::now;
+    for s in [&s1, &s2] {
+        s.handle()
+            .apply(
+                ops::ModerationFollow {
+                    member: p.member.to_string(),
+                }
+                .into(),
+                now(),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    let first = b.create(need("b's first")).await;
+    for s in [&s1, &s2] {
+        wait_for(TIMEOUT, &format!("b's need on {}", s.name), || async {
+            s.has(first).await
+        })
+        .await;
+    }
+    let list = ops::NewModerationList {
+        title: "Bulk offers".into(),
+        members: vec![b.member.to_string()],
+        reason: Some("sends offers in bulk".into()),
+    };
+    p.handle().apply(list.into(), now()).await.unwrap().unwrap();
+    let b_member = b.member;
+    for s in [&s1, &s2] {
+        wait_for(TIMEOUT, &format!("{} to evict b", s.name), || async {
+            held(s, vec![b_member]).await == 0
+        })
+        .await;
+        assert_eq!(replication(s).await.moderated, 1);
+    }
+    let second = b.create(need("b's second")).await;
+    wait_for(TIMEOUT, "b's second need on p", || async { p.has(second).await }).await;
+    let marker = p.create(need("after b's second")).await;
+    for s in [&s1, &s2] {
+        wait_for(TIMEOUT, &format!("p's marker on {}", s.name), || async {
+            s.has(marker).await
+        })
+        .await;
+        assert!(
+            !s.has(second).await && !s.has(first).await,
+            "{} shows a moderated member",
+            s.name
+        );
+    }
+}
+
 /// A node says which scope it runs with, its trust set's size and what it
 /// turned away, in `mutu status --json` too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

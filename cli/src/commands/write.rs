@@ -12,7 +12,9 @@ use mutu_node::state::State;
 use mutu_protocol::Timestamp;
 use mutu_protocol::record::{Condition, Profile};
 
-use crate::args::{CatalogueCmd, Command, EditorCmd, InitArgs, NeedCmd, OfferCmd, PledgeCmd, ProjectCmd, UsageCmd};
+use crate::args::{
+    CatalogueCmd, Command, EditorCmd, InitArgs, ModerationCmd, NeedCmd, OfferCmd, PledgeCmd, ProjectCmd, UsageCmd,
+};
 use crate::fail::user;
 
 pub fn init(home: Home, a: InitArgs, now: Timestamp, out: &mut dyn Write) -> anyhow::Result<()> {
@@ -81,6 +83,10 @@ pub fn request(command: Command) -> Sorted {
         Command::Vouch { member, statement } => ops::VouchFor { member, statement }.into(),
         Command::Retract { id } => ops::Retract { id }.into(),
         Command::Follow { member } => ops::Follow { member }.into(),
+        Command::Moderation(ModerationCmd::Follow { member }) => ops::ModerationFollow { member }.into(),
+        Command::Moderation(ModerationCmd::List { title, members, reason }) => {
+            ops::NewModerationList { title, members, reason }.into()
+        }
         Command::Unfollow { member } => ops::Unfollow { member }.into(),
         other => return Sorted::Other(other),
     })

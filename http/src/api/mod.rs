@@ -63,6 +63,8 @@ fn build() -> OpenApiRouter<Ctx> {
         .routes(routes!(write::vouch))
         .routes(routes!(write::follow))
         .routes(routes!(write::unfollow))
+        .routes(routes!(write::moderation_follow))
+        .routes(routes!(write::moderation_list))
         .routes(routes!(write::retract))
         .routes(routes!(write::export))
         .routes(routes!(write::block))

@@ -210,6 +210,7 @@ table! {
     KindCatalogueEntry => "Catalogue entry", "Entrée de catalogue";
     KindVouch => "Vouch", "Recommandation";
     KindFollow => "Follow", "Abonnement";
+    KindModeration => "Moderation list", "Liste de modération";
     KindTombstone => "Retraction", "Retrait";
     // Statuses
     NeedStatusOpen => "Open", "Ouvert";

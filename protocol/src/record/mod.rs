@@ -57,10 +57,11 @@ pub enum Kind {
     Vouch,
     Tombstone,
     Follow,
+    Moderation,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 13] = [
         Kind::Profile,
         Kind::Project,
         Kind::Usage,
@@ -73,6 +74,7 @@ impl Kind {
         Kind::Vouch,
         Kind::Tombstone,
         Kind::Follow,
+        Kind::Moderation,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -89,6 +91,7 @@ impl Kind {
             Kind::Vouch => "vouch",
             Kind::Tombstone => "tombstone",
             Kind::Follow => "follow",
+            Kind::Moderation => "moderation",
         }
     }
 }
@@ -213,6 +216,7 @@ pub enum Body {
     Vouch(Vouch),
     Tombstone(Tombstone),
     Follow(Follow),
+    Moderation(Moderation),
 }
 
 impl Body {
@@ -230,6 +234,7 @@ impl Body {
             Body::Vouch(_) => Kind::Vouch,
             Body::Tombstone(_) => Kind::Tombstone,
             Body::Follow(_) => Kind::Follow,
+            Body::Moderation(_) => Kind::Moderation,
         }
     }
 
@@ -250,6 +255,7 @@ impl Body {
             Kind::Vouch => Body::Vouch(de(value)?),
             Kind::Tombstone => Body::Tombstone(de(value)?),
             Kind::Follow => Body::Follow(de(value)?),
+            Kind::Moderation => Body::Moderation(de(value)?),
         })
     }
 
@@ -264,7 +270,9 @@ impl Body {
             Body::Offer(o) => vec![(o.need, Kind::Need)],
             Body::Catalogue(c) => c.includes.iter().map(|r| (*r, Kind::Catalogue)).collect(),
             Body::CatalogueEntry(e) => vec![(e.catalogue, Kind::Catalogue), (e.project, Kind::Project)],
-            Body::Profile(_) | Body::Vouch(_) | Body::Follow(_) | Body::Tombstone(_) => Vec::new(),
+            Body::Profile(_) | Body::Vouch(_) | Body::Follow(_) | Body::Moderation(_) | Body::Tombstone(_) => {
+                Vec::new()
+            }
         }
     }
 }

@@ -125,13 +125,22 @@ fn follow_records_round_trip_and_refuse_unknown_fields() {
         a.member_id(),
         [5; 16],
         Timestamp(1_000),
-        Body::Follow(Follow { member: b.member_id() }),
+        Body::Follow(Follow {
+            member: b.member_id(),
+            moderation: false,
+        }),
     )
     .sign(&a)
     .unwrap();
     let back = SignedRecord::decode_verified(&r.stored_bytes(), &mut KeyCache::default()).unwrap();
     assert_eq!(back.record().kind, Kind::Follow);
-    assert_eq!(back.record().body, Body::Follow(Follow { member: b.member_id() }));
+    assert_eq!(
+        back.record().body,
+        Body::Follow(Follow {
+            member: b.member_id(),
+            moderation: false
+        })
+    );
     assert_eq!("follow".parse::<Kind>().unwrap(), Kind::Follow);
     // A follow names a member and nothing else.
     let extra = ciborium::Value::Map(vec![
@@ -148,6 +157,37 @@ fn follow_records_round_trip_and_refuse_unknown_fields() {
         Body::from_value(Kind::Follow, extra),
         Err(Invalid::Malformed(_))
     ));
+}
+
+#[test]
+fn a_moderation_list_names_each_member_once_within_its_bound() {
+    let listed = |n: u8| Listed {
+        member: key(n).member_id(),
+        reason: "spam".into(),
+    };
+    let list = |entries| {
+        Body::Moderation(Moderation {
+            title: "Spam".into(),
+            entries,
+        })
+    };
+    assert!(validate::body(&list(vec![listed(1), listed(2)])).is_ok());
+    let twice = validate::body(&list(vec![listed(1), listed(1)])).unwrap_err();
+    assert!(twice.to_string().contains("listed twice"), "{twice}");
+    let many = (0..=validate::MAX_MODERATED)
+        .map(|i| Listed {
+            member: SecretKey::from_bytes(
+                &[[7u8; 30].as_slice(), &(i as u16).to_be_bytes()]
+                    .concat()
+                    .try_into()
+                    .unwrap(),
+            )
+            .member_id(),
+            reason: String::new(),
+        })
+        .collect();
+    let too_many = validate::body(&list(many)).unwrap_err();
+    assert!(too_many.to_string().contains("the limit is 1000"), "{too_many}");
 }
 
 #[test]
@@ -246,8 +286,21 @@ pub(crate) fn arb_body() -> impl Strategy<Value = Body> {
             })
         }),
         arb_id().prop_map(|target| Body::Tombstone(Tombstone { target })),
+        (arb_title(), prop::collection::btree_set(any::<u8>(), 0..4)).prop_map(|(title, ns)| Body::Moderation(
+            Moderation {
+                title,
+                entries: ns
+                    .into_iter()
+                    .map(|n| Listed {
+                        member: key(n).member_id(),
+                        reason: format!("reason {n}")
+                    })
+                    .collect(),
+            }
+        )),
         any::<u8>().prop_map(|n| Body::Follow(Follow {
-            member: key(n).member_id()
+            member: key(n).member_id(),
+            moderation: n % 2 == 0,
         })),
     ]
 }

@@ -146,6 +146,7 @@ pub fn kind_label(ctx: &PageCtx, kind: Kind) -> &'static str {
         Kind::CatalogueEntry => Key::KindCatalogueEntry,
         Kind::Vouch => Key::KindVouch,
         Kind::Follow => Key::KindFollow,
+        Kind::Moderation => Key::KindModeration,
         Kind::Tombstone => Key::KindTombstone,
         _ => Key::CommonUnknown,
     })
