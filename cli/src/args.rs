@@ -49,12 +49,27 @@ pub enum Command {
     /// Catalogues: curated, federated lists of projects.
     #[command(subcommand)]
     Catalogue(CatalogueCmd),
+    /// Moderation lists: members advised against, and whose lists this node follows.
+    #[command(subcommand)]
+    Moderation(ModerationCmd),
     /// Vouch for another member; prints the vouch's id.
     Vouch {
         /// The member's id (or a unique prefix of a known member's id)
         member: String,
         #[arg(long)]
         statement: Option<String>,
+    },
+    /// Follow a member: a node with `replication.scope = "trusted"` replicates
+    /// the members its owner follows and those they vouch for; prints the
+    /// follow record's id.
+    Follow {
+        /// The member's whole id (it may be unknown here yet), or a unique prefix of a known member's id
+        member: String,
+    },
+    /// Stop following a member (retracts the follow record); prints the tombstone's id.
+    Unfollow {
+        /// The member's whole id, or a unique prefix of a known member's id
+        member: String,
     },
     /// Retract one of your records, for good; prints the tombstone's id.
     Retract {
@@ -146,6 +161,12 @@ pub struct RunArgs {
     /// Seconds between anti-entropy passes with a random peer [default: 30]
     #[arg(long, value_name = "SECS")]
     pub sync_interval: Option<u64>,
+    /// Whose documents to replicate: `open` (everyone, members outside the trust set under quotas) or `trusted` (only this member, whom it follows and their vouches) [default: open]
+    #[arg(long, value_name = "SCOPE")]
+    pub scope: Option<String>,
+    /// Vouch steps from the members this one follows that still count as trusted [default: 2]
+    #[arg(long, value_name = "N")]
+    pub hops: Option<u8>,
 }
 
 #[derive(Debug, Args)]
@@ -384,6 +405,28 @@ pub enum OfferCmd {
         /// YYYY-MM-DD
         #[arg(long, value_name = "DATE")]
         valid_until: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModerationCmd {
+    /// Follow a member and its moderation lists: the members they list are
+    /// treated as blocked on this node (a local block stays and wins);
+    /// prints the follow record's id.
+    Follow {
+        /// The member's whole id, or a unique prefix of a known member's id
+        member: String,
+    },
+    /// Publish a moderation list; prints its id.
+    List {
+        #[arg(long)]
+        title: String,
+        /// A listed member (repeatable): a whole id, or a unique prefix of a known member's id
+        #[arg(long = "member", value_name = "MEMBER", required = true)]
+        members: Vec<String>,
+        /// Why they are listed
+        #[arg(long)]
+        reason: Option<String>,
     },
 }
 

@@ -59,6 +59,8 @@ pub fn run(home: Home, a: RunArgs, out: &mut dyn Write) -> anyhow::Result<()> {
             http: a.http,
             http_hosts: a.http_host,
             sync_interval: a.sync_interval,
+            scope: a.scope,
+            hops: a.hops,
         };
         let config = runtime::Config::resolve(flags, file)?;
         let running = runtime::start(home.clone(), config).await?;

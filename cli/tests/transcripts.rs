@@ -37,6 +37,11 @@ fn bundles() {
     run("bundles.md");
 }
 
+#[test]
+fn follow() {
+    run("follow.md");
+}
+
 /// Every transcript in the directory has a test above.
 #[test]
 fn similar_needs() {
@@ -48,6 +53,7 @@ fn every_transcript_is_run() {
     let known = [
         "bundles.md",
         "errors.md",
+        "follow.md",
         "pooling.md",
         "quickstart.md",
         "similar-needs.md",

@@ -97,7 +97,7 @@ pub struct Step {
     pub at: i64,
     /// `project`, `usage`, `need`, `cosign`, `need_status`, `pledge`,
     /// `withdraw_pledge`, `offer`, `catalogue`, `catalogue_entry`,
-    /// `catalogue_include`, `catalogue_editor`, `vouch` or `retract`.
+    /// `catalogue_include`, `catalogue_editor`, `vouch`, `follow`, `moderation_follow`, `moderation_list` or `retract`.
     pub op: String,
     /// The request, as [`mutu_node::ops`] takes it.
     #[serde(default)]
@@ -195,6 +195,9 @@ fn build(op: &str, with: Value, at: Timestamp) -> Result<Write, String> {
         "catalogue_include" => prepared::<ops::CatalogueInclude>(with, at),
         "catalogue_editor" => prepared::<ops::CatalogueEditor>(with, at),
         "vouch" => prepared::<ops::VouchFor>(with, at),
+        "follow" => prepared::<ops::Follow>(with, at),
+        "moderation_follow" => prepared::<ops::ModerationFollow>(with, at),
+        "moderation_list" => prepared::<ops::NewModerationList>(with, at),
         "retract" => prepared::<ops::Retract>(with, at),
         other => Err(format!("unknown op `{other}`")),
     }
@@ -514,6 +517,7 @@ pub async fn start(opts: &Options) -> Result<Demo, Error> {
             http: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
             http_hosts: Vec::new(),
             sync_interval: opts.sync_interval,
+            policy: mutu_protocol::trust::Policy::default(),
             default_ports: false,
             default_http: false,
         };

@@ -149,7 +149,7 @@ fn by_reason(
 
 /// Reasons a change is not taken though no rule was broken
 /// ([`actor::Metrics::ignored`]).
-const IGNORED: [&str; 3] = ["duplicate", "blocked_member", "waiting"];
+const IGNORED: [&str; 4] = ["duplicate", "blocked_member", "waiting", "replication_policy"];
 
 async fn metrics(State(h): State<Health>) -> Response {
     // Before asking the actor, which takes a place in its queue.

@@ -12,7 +12,21 @@
 //! http = "127.0.0.1:7070"
 //! http_hosts = ["mutu.example.org"]
 //! sync_interval = 30
+//!
+//! [replication]             # whose documents this node holds and forwards
+//! scope = "open"            # or "trusted": only the trust set's
+//! hops = 2                  # vouch steps from whom this member follows
+//! docs_per_peer_hour = 64   # strangers' quotas (open scope)
+//! changes_per_doc = 4096
+//! bytes_per_doc = 4194304
+//! stranger_bytes = 67108864
+//! inbox_docs = 64           # strangers answering the trust set (both scopes)
+//! inbox_bytes = 4194304
 //! ```
+//!
+//! The trust set is this member, the members it follows (`mutu follow`) and
+//! the members within `hops` vouch steps of those. `open` (the default)
+//! holds everyone, strangers under the quotas; flags `--scope`, `--hops`.
 //!
 //! `http_hosts` (flag `--http-host`) adds host names the HTTP server answers
 //! to besides the loopback names and its own address (see [`crate::guard`]).
@@ -30,6 +44,7 @@ use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, PeerId, Swarm};
 use mutu_protocol::identity::MemberId;
 use mutu_protocol::record::{MemberKind, Profile};
+use mutu_protocol::trust;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
@@ -69,6 +84,8 @@ pub enum Error {
     Net(#[from] net::Error),
     #[error("identity: {0}")]
     Identity(String),
+    #[error("replication: {0}")]
+    Replication(String),
 }
 
 /// `config.toml`, every key optional.
@@ -81,6 +98,21 @@ pub struct FileConfig {
     pub http: Option<String>,
     pub http_hosts: Option<Vec<String>>,
     pub sync_interval: Option<u64>,
+    pub replication: Option<ReplicationConfig>,
+}
+
+/// `[replication]` in `config.toml`, every key optional.
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplicationConfig {
+    pub scope: Option<String>,
+    pub hops: Option<u8>,
+    pub docs_per_peer_hour: Option<u32>,
+    pub changes_per_doc: Option<u32>,
+    pub bytes_per_doc: Option<u64>,
+    pub stranger_bytes: Option<u64>,
+    pub inbox_docs: Option<u32>,
+    pub inbox_bytes: Option<u64>,
 }
 
 impl FileConfig {
@@ -111,6 +143,8 @@ pub struct Config {
     /// Host names the HTTP server answers to besides its defaults.
     pub http_hosts: Vec<String>,
     pub sync_interval: Duration,
+    /// Whom the node replicates.
+    pub policy: trust::Policy,
     /// Whether listen/http are the defaults (then a taken port falls back to a free one).
     pub default_ports: bool,
     pub default_http: bool,
@@ -125,6 +159,9 @@ pub struct Flags {
     pub http: Option<String>,
     pub http_hosts: Vec<String>,
     pub sync_interval: Option<u64>,
+    /// `--scope`: `open` or `trusted`.
+    pub scope: Option<String>,
+    pub hops: Option<u8>,
 }
 
 fn parse_addrs(list: &[String]) -> Result<Vec<Multiaddr>, Error> {
@@ -133,8 +170,43 @@ fn parse_addrs(list: &[String]) -> Result<Vec<Multiaddr>, Error> {
         .collect()
 }
 
+/// The replication policy: flags over `[replication]` over defaults.
+fn policy(scope: Option<String>, hops: Option<u8>, file: ReplicationConfig) -> Result<trust::Policy, Error> {
+    let defaults = trust::Policy::default();
+    let bad = |problem: String| Error::Replication(problem);
+    let scope = match scope.or(file.scope).as_deref() {
+        None => defaults.scope,
+        Some("open") => trust::Scope::Open,
+        Some("trusted") => trust::Scope::Trusted,
+        Some(other) => {
+            return Err(bad(format!(
+                "scope `{other}` is neither `open` (everyone, strangers under quotas) nor `trusted` (only the trust set)"
+            )));
+        }
+    };
+    let hops = hops.or(file.hops).unwrap_or(defaults.hops);
+    if hops > trust::MAX_HOPS {
+        return Err(bad(format!(
+            "hops = {hops} is more than {}: give a number of vouch steps from 0 to {}",
+            trust::MAX_HOPS,
+            trust::MAX_HOPS
+        )));
+    }
+    let q = defaults.quotas;
+    let quotas = trust::Quotas {
+        docs_per_peer_hour: file.docs_per_peer_hour.unwrap_or(q.docs_per_peer_hour),
+        changes_per_doc: file.changes_per_doc.unwrap_or(q.changes_per_doc),
+        bytes_per_doc: file.bytes_per_doc.unwrap_or(q.bytes_per_doc),
+        stranger_bytes: file.stranger_bytes.unwrap_or(q.stranger_bytes),
+        inbox_docs: file.inbox_docs.unwrap_or(q.inbox_docs),
+        inbox_bytes: file.inbox_bytes.unwrap_or(q.inbox_bytes),
+    };
+    Ok(trust::Policy { scope, hops, quotas })
+}
+
 impl Config {
     pub fn resolve(flags: Flags, file: FileConfig) -> Result<Self, Error> {
+        let policy = policy(flags.scope, flags.hops, file.replication.unwrap_or_default())?;
         let listen_given = if flags.listen.is_empty() {
             file.listen
         } else {
@@ -166,6 +238,7 @@ impl Config {
             http,
             http_hosts,
             sync_interval: Duration::from_secs(secs),
+            policy,
             default_ports,
             default_http,
         })
@@ -359,6 +432,8 @@ pub async fn start(home: Home, config: Config) -> Result<Running, Error> {
         swarm,
         actor::Config {
             sync_interval: config.sync_interval,
+            policy: config.policy,
+            gossip_limits: actor::GOSSIP_LIMITS,
             ..actor::Config::default()
         },
         shutdown_rx.clone(),
@@ -426,5 +501,47 @@ mod tests {
         assert!(text.contains("config.toml") && text.contains("lisen"), "{text}");
         std::fs::write(&path, "listen = [\"/ip4/0.0.0.0/tcp/7071\"]\n").unwrap();
         assert!(FileConfig::load(&path).is_ok());
+    }
+
+    #[test]
+    fn the_replication_policy_comes_from_flags_then_the_file_then_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        // Unknown keys of the table are refused too.
+        std::fs::write(&path, "[replication]\nscope = \"trusted\"\nhopz = 1\n").unwrap();
+        let text = FileConfig::load(&path).unwrap_err().to_string();
+        assert!(text.contains("hopz"), "{text}");
+        std::fs::write(
+            &path,
+            "[replication]\nscope = \"trusted\"\nhops = 1\nchanges_per_doc = 7\n",
+        )
+        .unwrap();
+        let file = FileConfig::load(&path).unwrap();
+        let config = Config::resolve(Flags::default(), file.clone()).unwrap();
+        assert_eq!(config.policy.scope, trust::Scope::Trusted);
+        assert_eq!((config.policy.hops, config.policy.quotas.changes_per_doc), (1, 7));
+        let flags = Flags {
+            scope: Some("open".into()),
+            hops: Some(3),
+            ..Flags::default()
+        };
+        let config = Config::resolve(flags, file).unwrap();
+        assert_eq!((config.policy.scope, config.policy.hops), (trust::Scope::Open, 3));
+        let none = Config::resolve(Flags::default(), FileConfig::default()).unwrap();
+        assert_eq!(none.policy, trust::Policy::default());
+        assert_eq!(none.policy.scope, trust::Scope::Open);
+        // Wrong values say what is expected.
+        let wrong = Flags {
+            scope: Some("friends".into()),
+            ..Flags::default()
+        };
+        let text = Config::resolve(wrong, FileConfig::default()).unwrap_err().to_string();
+        assert!(text.contains("`friends`") && text.contains("trusted"), "{text}");
+        let far = Flags {
+            hops: Some(200),
+            ..Flags::default()
+        };
+        let text = Config::resolve(far, FileConfig::default()).unwrap_err().to_string();
+        assert!(text.contains("hops = 200"), "{text}");
     }
 }

@@ -50,6 +50,17 @@
 //!   Kademlia for peers that speak it; a peer's address is remembered
 //!   ([`peers::Remembered`]) only after a sync over a connection this node
 //!   dialled there, and written at most once per tick.
+//!
+//! Who is replicated is the node's policy ([`Config::policy`], see
+//! [`trust`]): before admission, each change a peer hands over (gossip or
+//! sync) goes through the [`trust::Gate`]; a `trusted` node takes only its
+//! trust set's documents, an `open` one holds strangers to their quotas.
+//! What the gate turns away is gossip `Ignore` (the relaying peer did
+//! nothing wrong) and counted in [`Status::replication`]; sync does not ask
+//! for documents the gate would turn away. The trust set is recomputed when
+//! a trust-set member's document (or this member's) changes; when it grows,
+//! the node starts a pass with every peer to fetch the newcomers. Local
+//! writes and imports are the operator's: no gate.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
@@ -63,6 +74,7 @@ use libp2p::{Multiaddr, PeerId, Swarm, identify, mdns};
 use mutu_protocol::admission::Report;
 use mutu_protocol::identity::MemberId;
 use mutu_protocol::registry::Source;
+use mutu_protocol::trust;
 use mutu_protocol::{RecordId, SignedChange, Timestamp};
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -107,6 +119,19 @@ pub const SYNC_LIMITS: rate::Limits = rate::Limits {
     requests_per_s: 512,
     bytes_burst: 64 * 1024 * 1024,
     bytes_per_s: 16 * 1024 * 1024,
+};
+
+/// The budget of one peer's gossip messages (counted on the peer that
+/// relayed them), for `mutu run`: bursts of 2 048 messages and 64 MiB, then
+/// 256 messages/s and 8 MiB/s. An honest neighbour relays a few messages a
+/// second; a catch-up goes through sync, not gossip. Over the budget a
+/// message is `Ignore`d and counted, never a strike: sync brings anything
+/// honest that was dropped. Independent of the replication quotas.
+pub const GOSSIP_LIMITS: rate::Limits = rate::Limits {
+    requests_burst: 2_048,
+    requests_per_s: 256,
+    bytes_burst: 64 * 1024 * 1024,
+    bytes_per_s: 8 * 1024 * 1024,
 };
 
 /// A test's access to the actor's state and swarm (tests only: the
@@ -180,6 +205,32 @@ pub struct Status {
     pub sync_requests_refused: u64,
     /// Identify messages received (kept in memory, never written).
     pub identify_received: u64,
+    /// The replication policy at work and what it turned away (`None`
+    /// when no node runs: the policy is a running node's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication: Option<Replication>,
+}
+
+/// Whom a running node replicates, as `mutu status` shows it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Replication {
+    pub scope: trust::Scope,
+    pub hops: u8,
+    /// Members in the trust set (this member included).
+    pub trusted: usize,
+    /// Bytes of strangers' changes taken under the quotas.
+    pub stranger_bytes: u64,
+    /// Changes turned away before admission, by reason.
+    pub ignored: trust::Counts,
+    /// Strangers' documents taken because they answer the trust set (the
+    /// inbox: "from members you do not follow yet").
+    pub inbox: Vec<MemberId>,
+    /// Members on the moderation lists this node follows (treated as
+    /// blocked).
+    pub moderated: usize,
+    /// Gossip messages ignored because their relaying peer was over its
+    /// budget ([`Config::gossip_limits`]; before any decoding).
+    pub gossip_rate_limited: u64,
 }
 
 /// A connected peer, as `mutu peers` shows it.
@@ -214,7 +265,9 @@ pub struct Metrics {
     pub rejected: BTreeMap<&'static str, u64>,
     /// Changes not taken though no rule was broken, by reason: `duplicate`
     /// (already held or waiting), `blocked_member` (blocked here),
-    /// `waiting` (kept until their dependencies come).
+    /// `waiting` (kept until their dependencies come),
+    /// `replication_policy` (outside the trust set or over a stranger's
+    /// quota: the gate's own counters say which).
     pub ignored: BTreeMap<&'static str, u64>,
     /// Gossip messages received.
     pub gossip_received: u64,
@@ -366,6 +419,14 @@ pub struct Config {
     pub sync_interval: Duration,
     /// Budget of each peer's inbound sync requests.
     pub sync_limits: rate::Limits,
+    /// Budget of each peer's gossip messages. The default here is
+    /// unlimited (tests, benchmarks); `mutu run` gives [`GOSSIP_LIMITS`].
+    pub gossip_limits: rate::Limits,
+    /// Whom the node replicates. The default here admits every valid
+    /// document, as nodes did before policies ([`trust::Policy::EVERYONE`]);
+    /// `mutu run` gives [`trust::Policy::default`] (open, with quotas) unless
+    /// configured otherwise.
+    pub policy: trust::Policy,
 }
 
 impl Default for Config {
@@ -373,6 +434,8 @@ impl Default for Config {
         Self {
             sync_interval: Duration::from_secs(30),
             sync_limits: SYNC_LIMITS,
+            gossip_limits: rate::Limits::UNLIMITED,
+            policy: trust::Policy::EVERYONE,
         }
     }
 }
@@ -412,6 +475,13 @@ struct Actor {
     remembered: peers::Remembered,
     /// Connections this node dialled, and the address it dialled.
     dialled: HashMap<ConnectionId, Multiaddr>,
+    /// The replication policy applied before admission.
+    gate: trust::Gate,
+    /// The trust set grew: a pass with every peer fetches the newcomers.
+    trust_grew: bool,
+    /// Per-peer budgets of gossip messages.
+    gossip_limiter: rate::Limiter<PeerId>,
+    gossip_rate_limited: u64,
 }
 
 /// What `/mutu/sync/1` costs, for [`Status`].
@@ -446,7 +516,7 @@ fn cbor_len<T: serde::Serialize>(value: &T) -> u64 {
 /// Starts the actor on the current tokio runtime. It stops when `shutdown`
 /// turns true or every handle is dropped.
 pub fn spawn(
-    state: State,
+    mut state: State,
     swarm: Swarm<Behaviour>,
     config: Config,
     shutdown: watch::Receiver<bool>,
@@ -455,6 +525,7 @@ pub fn spawn(
     let metrics: std::sync::Arc<std::sync::Mutex<Metrics>> = std::sync::Arc::default();
     let blocked_members = state.store().blocked()?.into_iter().collect();
     let remembered = peers::Remembered::load(state.store().known_peers()?, state::now());
+    let gate = open_gate(&mut state, config.policy);
     let seed = state.member_id().as_bytes()[..8]
         .iter()
         .fold(0u64, |a, b| a << 8 | u64::from(*b));
@@ -474,6 +545,10 @@ pub fn spawn(
         learnt: peers::Learnt::default(),
         remembered,
         dialled: HashMap::new(),
+        gate,
+        trust_grew: false,
+        gossip_limiter: rate::Limiter::new(config.gossip_limits),
+        gossip_rate_limited: 0,
         config,
     };
     let task = tokio::spawn(actor.run(rx, shutdown));
@@ -486,6 +561,53 @@ pub fn spawn(
         },
         task,
     ))
+}
+
+/// The gate of `policy` over what `state` holds: its trust set, the inbox
+/// (strangers whose records answer the set), and what strangers' documents
+/// already take of their quotas. A `trusted` node evicts the other
+/// strangers' documents (held from before, under another policy).
+fn open_gate(state: &mut State, policy: trust::Policy) -> trust::Gate {
+    let me = state.member_id();
+    let set = trust::Set::from_index(me, state.registry().index(), policy.hops);
+    let answering = trust::answering(state.registry().index(), &set);
+    let moderated = trust::moderated(me, state.registry().index(), &set);
+    let mut gate = trust::Gate::new(policy, set);
+    for doc in &moderated {
+        if state.registry().doc(doc).is_some()
+            && let Err(e) = state.evict(doc)
+        {
+            tracing::warn!(%doc, error = %e, "cannot evict a moderated member");
+        }
+    }
+    gate.set_moderated(moderated);
+    let strangers: Vec<(MemberId, u64)> = state
+        .registry()
+        .docs()
+        .filter(|d| !gate.set().contains(&d.owner()))
+        .map(|d| (d.owner(), d.change_count() as u64))
+        .collect();
+    for (doc, changes) in strangers {
+        if policy.scope == trust::Scope::Trusted && !answering.contains(&doc) {
+            if let Err(e) = state.evict(&doc) {
+                tracing::warn!(%doc, error = %e, "cannot evict a document outside the trust set");
+            }
+            continue;
+        }
+        let bytes = match state.store().doc_changes(&doc) {
+            Ok(cs) => cs.iter().map(|c| c.change_bytes().len() as u64).sum(),
+            Err(e) => {
+                tracing::warn!(%doc, error = %e, "cannot read a stranger's changes to count them");
+                0
+            }
+        };
+        if answering.contains(&doc) {
+            gate.seed_inbox(doc, changes, bytes);
+        } else {
+            gate.seed(doc, changes, bytes);
+        }
+    }
+    gate
 }
 
 impl Actor {
@@ -542,6 +664,8 @@ impl Actor {
             Command::Test(f) => {
                 f(&mut self.state, &mut self.swarm);
                 self.publish_outgoing();
+                self.refresh_trust();
+                self.resync_if_trust_grew();
             }
         }
     }
@@ -549,6 +673,8 @@ impl Actor {
     fn handle_apply(&mut self, request: ops::Request, now: Timestamp) -> Result<RecordId, ops::Error> {
         let result = request.apply(&mut self.state, now);
         self.publish_outgoing();
+        self.refresh_trust();
+        self.resync_if_trust_grew();
         result
     }
 
@@ -559,6 +685,8 @@ impl Actor {
             self.count(|m| m.count_report(r));
         }
         self.publish_outgoing();
+        self.refresh_trust();
+        self.resync_if_trust_grew();
         report
     }
 
@@ -615,6 +743,88 @@ impl Actor {
             sync_requests_served: self.sync_counters.served,
             sync_requests_refused: self.sync_counters.refused,
             identify_received: self.sync_counters.identify,
+            replication: Some(Replication {
+                scope: self.gate.policy().scope,
+                hops: self.gate.policy().hops,
+                trusted: self.gate.set().len(),
+                stranger_bytes: self.gate.stranger_bytes(),
+                ignored: self.gate.ignored(),
+                inbox: {
+                    let mut inbox: Vec<MemberId> = self.gate.inbox().copied().collect();
+                    inbox.sort();
+                    inbox
+                },
+                moderated: self.gate.moderated().len(),
+                gossip_rate_limited: self.gossip_rate_limited,
+            }),
+        }
+    }
+
+    /// Recomputes the trust set from the records held; notes whether it
+    /// gained members (see [`Actor::resync_if_trust_grew`]).
+    fn refresh_trust(&mut self) {
+        let policy = *self.gate.policy();
+        let me = self.state.member_id();
+        let set = trust::Set::from_index(me, self.state.registry().index(), policy.hops);
+        self.refresh_moderation(&set);
+        if &set == self.gate.set() {
+            return;
+        }
+        let grew = set.iter().any(|m| !self.gate.set().contains(m));
+        let left: Vec<MemberId> = self.gate.set().iter().filter(|m| !set.contains(m)).copied().collect();
+        tracing::info!(trusted = set.len(), left = left.len(), "trust set changed");
+        self.gate.set_trusted(set);
+        self.trust_grew |= grew;
+        if policy.scope == trust::Scope::Trusted {
+            // Members who left are evicted (peers still hold them; a sync
+            // brings them back if they come back), unless they answer the
+            // set (then they are the inbox's).
+            let answering = trust::answering(self.state.registry().index(), self.gate.set());
+            for m in left {
+                if answering.contains(&m) || self.state.registry().doc(&m).is_none() {
+                    continue;
+                }
+                match self.state.evict(&m) {
+                    Ok(()) => self.gate.forget(&m),
+                    Err(e) => tracing::warn!(member = %m, error = %e, "cannot evict a member who left the trust set"),
+                }
+            }
+        }
+    }
+
+    /// Members newly on a subscribed moderation list are evicted (treated
+    /// as blocked, without the local block's record); members who came off
+    /// every list may be fetched again.
+    fn refresh_moderation(&mut self, set: &trust::Set) {
+        let moderated = trust::moderated(self.state.member_id(), self.state.registry().index(), set);
+        // Members off every list now: the next pass may fetch them again.
+        let freed = self.gate.moderated().iter().any(|m| !moderated.contains(m));
+        let added: Vec<MemberId> = moderated
+            .iter()
+            .filter(|m| !self.gate.is_moderated(m))
+            .copied()
+            .collect();
+        if added.is_empty() && !freed {
+            return;
+        }
+        tracing::info!(moderated = moderated.len(), "moderation lists changed");
+        self.gate.set_moderated(moderated);
+        for m in added {
+            if self.state.registry().doc(&m).is_none() {
+                continue;
+            }
+            match self.state.evict(&m) {
+                Ok(()) => self.gate.forget(&m),
+                Err(e) => tracing::warn!(member = %m, error = %e, "cannot evict a moderated member"),
+            }
+        }
+        self.trust_grew |= freed;
+    }
+
+    /// A pass with every connected peer, if the trust set grew.
+    fn resync_if_trust_grew(&mut self) {
+        if std::mem::take(&mut self.trust_grew) {
+            self.drive(sync::Input::Resync);
         }
     }
 
@@ -640,6 +850,9 @@ impl Actor {
         while let Some(input) = inputs.pop_front() {
             for output in self.sync.handle(input, Instant::now()) {
                 self.carry(output, &mut inputs);
+            }
+            if std::mem::take(&mut self.trust_grew) {
+                inputs.push_back(sync::Input::Resync);
             }
         }
     }
@@ -771,6 +984,18 @@ impl Actor {
 
     fn handle_gossip(&mut self, source: PeerId, id: gossipsub::MessageId, message: gossipsub::Message) {
         self.count(|m| m.gossip_received += 1);
+        let now = Instant::now();
+        if self.gossip_limiter.admit(&source, now).is_err() {
+            // Over budget: not looked at, not forwarded, no strike.
+            self.gossip_rate_limited += 1;
+            self.swarm.behaviour_mut().gossipsub.report_message_validation_result(
+                &id,
+                &source,
+                MessageAcceptance::Ignore,
+            );
+            return;
+        }
+        self.gossip_limiter.charge(&source, message.data.len() as u64, now);
         let acceptance = match GossipBatch::decode(&message.data) {
             Err(e) => {
                 tracing::debug!(%source, error = %e, "malformed gossip");
@@ -808,16 +1033,43 @@ impl Actor {
     /// of missing dependencies) is the sync machine's business. `None` if
     /// the store failed.
     fn admit(&mut self, peer: PeerId, changes: Vec<SignedChange>) -> Option<Report> {
-        let given = changes.len();
+        let (source, now) = (source_of(&peer), state::now());
+        let offered = changes.len();
+        let index = self.state.registry().index();
+        let gate = &mut self.gate;
+        let blocked = &self.blocked_members;
+        // Strangers' documents with an answer to the trust set anywhere in
+        // the batch: all their changes go to the inbox (the answer depends
+        // on the changes before it, which may come first).
+        let answering: HashSet<MemberId> = changes
+            .iter()
+            .filter(|c| gate.may_refuse() && !gate.set().contains(&c.doc()) && !gate.in_inbox(&c.doc()))
+            .filter(|c| trust::answers_trusted(c, index, gate.set()))
+            .map(SignedChange::doc)
+            .collect();
+        let changes: Vec<SignedChange> = changes.into_iter().filter(|c| !blocked.contains(&c.doc())).collect();
+        let blocked_out = (offered - changes.len()) as u64;
         let changes: Vec<SignedChange> = changes
             .into_iter()
-            .filter(|c| !self.blocked_members.contains(&c.doc()))
+            .filter(|c| {
+                gate.take(source, c.doc(), c.change_bytes().len() as u64, now, |_| {
+                    answering.contains(&c.doc())
+                })
+                .is_ok()
+            })
             .collect();
-        let blocked = (given - changes.len()) as u64;
-        if blocked > 0 {
-            self.count(|m| *m.ignored.entry("blocked_member").or_default() += blocked);
+        let policy_out = (offered as u64).saturating_sub(blocked_out + changes.len() as u64);
+        self.count(|m| {
+            *m.ignored.entry("blocked_member").or_default() += blocked_out;
+            *m.ignored.entry("replication_policy").or_default() += policy_out;
+        });
+        if changes.len() < offered {
+            tracing::debug!(%peer, ignored = offered - changes.len(), "changes turned away by the replication policy");
         }
-        let report = match self.state.admit_from(source_of(&peer), changes, state::now()) {
+        if changes.is_empty() {
+            return Some(Report::default());
+        }
+        let report = match self.state.admit_from(source, changes, now) {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(error = %e, "admission failed to persist");
@@ -826,6 +1078,14 @@ impl Actor {
         };
         self.rejected += report.rejected.len() as u64;
         self.count(|m| m.count_report(&report));
+        let me = self.state.member_id();
+        if report
+            .admitted
+            .iter()
+            .any(|(doc, _)| *doc == me || self.gate.set().contains(doc))
+        {
+            self.refresh_trust();
+        }
         if let Some(r) = report.rejected.iter().find(|r| r.reason.is_misbehaviour()) {
             tracing::warn!(%peer, rejected = report.rejected.len(), reason = %r.reason, "rejected changes");
         } else if let Some(r) = report.rejected.first() {
@@ -847,7 +1107,7 @@ impl Actor {
     fn differing(&self, theirs: &[(MemberId, HeadsDigest)]) -> Vec<MemberId> {
         sync::diff_inventory(&self.inventory(), theirs)
             .into_iter()
-            .filter(|doc| !self.blocked_members.contains(doc))
+            .filter(|doc| !self.blocked_members.contains(doc) && self.gate.wants(doc))
             .collect()
     }
 
@@ -1033,6 +1293,7 @@ impl Actor {
             tracing::debug!(dropped, "changes waited too long for their dependencies");
         }
         self.drive(sync::Input::Tick);
+        self.gossip_limiter.forget_full(Instant::now());
         self.save_peers();
     }
 }

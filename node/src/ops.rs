@@ -620,6 +620,170 @@ impl Op for VouchFor {
     }
 }
 
+/// A member to follow: a whole member id (the member may be unknown here
+/// yet: following is how a node comes to hold its documents) or the unique
+/// prefix of a known member's id.
+fn followed_member(st: &State, given: &str) -> Result<MemberId, Error> {
+    match given.trim().parse::<MemberId>() {
+        Ok(m) => Ok(m),
+        Err(_) => resolve_member(st, "member", given.trim()),
+    }
+}
+
+/// This member's live `follow` records naming `member`.
+fn follows_of(st: &State, member: &MemberId) -> Vec<RecordId> {
+    let me = st.member_id();
+    st.registry()
+        .index()
+        .of_kind(Kind::Follow)
+        .into_iter()
+        .filter(|r| r.record().author == me && matches!(&r.record().body, Body::Follow(f) if f.member == *member))
+        .map(|r| r.id())
+        .collect()
+}
+
+/// `POST /follows`, `mutu follow`: "we follow member M". A node replicates
+/// the members its owner follows and those within its hops of vouches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Follow {
+    /// The member: a whole member id, or the unique prefix of a known member's id.
+    pub member: String,
+}
+
+impl Op for Follow {
+    fn apply(self, st: &mut State, now: Timestamp) -> Result<RecordId, Error> {
+        let member = followed_member(st, &self.member)?;
+        if member == st.member_id() {
+            return Err(Error::bad(
+                "member",
+                "you cannot follow yourself (a node always replicates its own member): give another member's id",
+            ));
+        }
+        if let Some(id) = follows_of(st, &member).first() {
+            return Err(Error::Conflict(format!(
+                "you already follow {member} (follow record {id}); `mutu unfollow {member}` stops"
+            )));
+        }
+        create(
+            st,
+            Body::Follow(record::Follow {
+                member,
+                moderation: false,
+            }),
+            now,
+        )
+    }
+}
+
+/// `POST /moderation/follows`, `mutu moderation follow`: follow member M
+/// and subscribe to its moderation lists (the members they list are treated
+/// as blocked here). Turns an existing follow of M into one with the lists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ModerationFollow {
+    /// The member: a whole member id, or the unique prefix of a known member's id.
+    pub member: String,
+}
+
+impl Op for ModerationFollow {
+    fn apply(self, st: &mut State, now: Timestamp) -> Result<RecordId, Error> {
+        let member = followed_member(st, &self.member)?;
+        if member == st.member_id() {
+            return Err(Error::bad(
+                "member",
+                "your own moderation lists apply here already: give another member's id",
+            ));
+        }
+        match follows_of(st, &member).first() {
+            None => create(
+                st,
+                Body::Follow(record::Follow {
+                    member,
+                    moderation: true,
+                }),
+                now,
+            ),
+            Some(id) => edit(st, *id, Kind::Follow, now, |body| {
+                if let Body::Follow(f) = body {
+                    if f.moderation {
+                        return Err(Error::Conflict(format!(
+                            "you already follow the moderation lists of {member}"
+                        )));
+                    }
+                    f.moderation = true;
+                }
+                Ok(())
+            }),
+        }
+    }
+}
+
+/// `POST /moderation/lists`, `mutu moderation list`: publish a moderation
+/// list: members you advise against replicating, with one reason for all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewModerationList {
+    pub title: String,
+    /// Whole member ids, or unique prefixes of known members' ids.
+    pub members: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl Op for NewModerationList {
+    fn apply(self, st: &mut State, now: Timestamp) -> Result<RecordId, Error> {
+        let reason = self.reason.unwrap_or_default();
+        let entries = self
+            .members
+            .iter()
+            .map(|m| {
+                Ok(record::Listed {
+                    member: followed_member(st, m)?,
+                    reason: reason.clone(),
+                })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        create(
+            st,
+            Body::Moderation(record::Moderation {
+                title: self.title,
+                entries,
+            }),
+            now,
+        )
+    }
+}
+
+/// `POST /follows/unfollow`, `mutu unfollow`: stop following member M (the
+/// follow record is retracted). Gives the tombstone's id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Unfollow {
+    /// The member: a whole member id, or the unique prefix of a known member's id.
+    pub member: String,
+}
+
+impl Op for Unfollow {
+    fn apply(self, st: &mut State, now: Timestamp) -> Result<RecordId, Error> {
+        let member = followed_member(st, &self.member)?;
+        let follows = follows_of(st, &member);
+        if follows.is_empty() {
+            return Err(Error::Conflict(format!("you do not follow {member}")));
+        }
+        // Two replicas of this member may each have written a follow: retract all.
+        let mut last = None;
+        for id in follows {
+            last = Some(st.retract(id, now)?);
+        }
+        last.ok_or_else(|| Error::Conflict(format!("you do not follow {member}")))
+    }
+}
+
 /// `POST /records/{id}/retract`, `mutu retract`: retract one of your
 /// records, for good. Gives the tombstone's id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -689,6 +853,10 @@ requests!(
     CatalogueEditor(CatalogueEditor),
     Vouch(VouchFor),
     Retract(Retract),
+    Follow(Follow),
+    Unfollow(Unfollow),
+    ModerationFollow(ModerationFollow),
+    NewModerationList(NewModerationList),
 );
 
 impl Request {

@@ -562,6 +562,15 @@ impl State {
         Ok(())
     }
 
+    /// Drops a member's documents here without blocking it (it left the
+    /// trust set of a `trusted` node): peers still hold them, and a sync
+    /// brings them back if it comes back into the set.
+    pub fn evict(&mut self, member: &MemberId) -> Result<(), Error> {
+        self.store.remove_doc(member)?;
+        self.registry.remove_doc(member);
+        Ok(())
+    }
+
     pub fn unblock(&mut self, member: &MemberId) -> Result<(), Error> {
         Ok(self.store.set_blocked(member, false)?)
     }

@@ -21,6 +21,7 @@ pub mod record;
 pub mod registry;
 pub mod rules;
 pub mod time;
+pub mod trust;
 pub mod verify;
 pub mod view;
 

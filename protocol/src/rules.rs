@@ -172,7 +172,7 @@ pub fn check(
                 });
             }
         }
-        Body::Profile(_) | Body::Vouch(_) => {}
+        Body::Profile(_) | Body::Vouch(_) | Body::Follow(_) | Body::Moderation(_) => {}
     }
     Ok(())
 }

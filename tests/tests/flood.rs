@@ -255,6 +255,7 @@ async fn a_flood_of_changes_since_is_served_in_pages_at_the_budgets_rate() {
         actor::Config {
             sync_interval: SYNC_INTERVAL,
             sync_limits: LIMITS,
+            ..actor::Config::default()
         },
     )
     .await;

@@ -13,7 +13,8 @@ use mutu_protocol::Timestamp;
 use mutu_protocol::record::{Condition, Profile};
 
 use crate::args::{
-    CatalogueCmd, Command, EditorCmd, InitArgs, NeedAdd, NeedCmd, OfferCmd, PledgeCmd, ProjectCmd, UsageCmd,
+    CatalogueCmd, Command, EditorCmd, InitArgs, ModerationCmd, NeedAdd, NeedCmd, OfferCmd, PledgeCmd, ProjectCmd,
+    UsageCmd,
 };
 use crate::fail::user;
 
@@ -94,6 +95,12 @@ pub fn request(command: Command) -> Sorted {
         Command::Catalogue(c) => catalogue(c),
         Command::Vouch { member, statement } => ops::VouchFor { member, statement }.into(),
         Command::Retract { id } => ops::Retract { id }.into(),
+        Command::Follow { member } => ops::Follow { member }.into(),
+        Command::Moderation(ModerationCmd::Follow { member }) => ops::ModerationFollow { member }.into(),
+        Command::Moderation(ModerationCmd::List { title, members, reason }) => {
+            ops::NewModerationList { title, members, reason }.into()
+        }
+        Command::Unfollow { member } => ops::Unfollow { member }.into(),
         other => return Sorted::Other(other),
     })
 }

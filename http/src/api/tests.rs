@@ -276,6 +276,28 @@ async fn every_write_and_read_works_end_to_end() {
         StatusCode::CREATED,
     )
     .await;
+    write(&a, "/api/v1/follows", json!({"member": member_b}), StatusCode::CREATED).await;
+    write(
+        &a,
+        "/api/v1/follows/unfollow",
+        json!({"member": member_b}),
+        StatusCode::CREATED,
+    )
+    .await;
+    write(
+        &a,
+        "/api/v1/moderation/lists",
+        json!({"title": "Bulk offers", "members": [member_b], "reason": "spam"}),
+        StatusCode::CREATED,
+    )
+    .await;
+    write(
+        &a,
+        "/api/v1/moderation/follows",
+        json!({"member": member_b}),
+        StatusCode::CREATED,
+    )
+    .await;
     let tombstone = write(
         &a,
         &format!("/api/v1/records/{need2}/retract"),

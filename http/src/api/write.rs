@@ -303,6 +303,57 @@ pub async fn vouch(
     create(&ctx, op).await
 }
 
+/// Follow a member (a whole id, or a unique prefix of a known member's id):
+/// a node with `replication.scope = "trusted"` replicates whom it follows.
+#[utoipa::path(post, path = "/api/v1/follows", tag = "write", request_body = ops::Follow,
+    security(("bearer" = [])),
+    responses((status = 201, body = Written), WriteErrors))]
+pub async fn follow(
+    _: Authorized,
+    extract::State(ctx): extract::State<Ctx>,
+    JsonBody(op): JsonBody<ops::Follow>,
+) -> Result<(StatusCode, Json<Written>), ApiError> {
+    create(&ctx, op).await
+}
+
+/// Stop following a member: the follow record is retracted; gives the
+/// tombstone's id.
+#[utoipa::path(post, path = "/api/v1/follows/unfollow", tag = "write", request_body = ops::Unfollow,
+    security(("bearer" = [])),
+    responses((status = 201, body = Written), WriteErrors))]
+pub async fn unfollow(
+    _: Authorized,
+    extract::State(ctx): extract::State<Ctx>,
+    JsonBody(op): JsonBody<ops::Unfollow>,
+) -> Result<(StatusCode, Json<Written>), ApiError> {
+    create(&ctx, op).await
+}
+
+/// Follow a member and its moderation lists: the members they list are
+/// treated as blocked on this node.
+#[utoipa::path(post, path = "/api/v1/moderation/follows", tag = "write", request_body = ops::ModerationFollow,
+    security(("bearer" = [])),
+    responses((status = 201, body = Written), WriteErrors))]
+pub async fn moderation_follow(
+    _: Authorized,
+    extract::State(ctx): extract::State<Ctx>,
+    JsonBody(op): JsonBody<ops::ModerationFollow>,
+) -> Result<(StatusCode, Json<Written>), ApiError> {
+    create(&ctx, op).await
+}
+
+/// Publish a moderation list: members you advise against replicating.
+#[utoipa::path(post, path = "/api/v1/moderation/lists", tag = "write", request_body = ops::NewModerationList,
+    security(("bearer" = [])),
+    responses((status = 201, body = Written), WriteErrors))]
+pub async fn moderation_list(
+    _: Authorized,
+    extract::State(ctx): extract::State<Ctx>,
+    JsonBody(op): JsonBody<ops::NewModerationList>,
+) -> Result<(StatusCode, Json<Written>), ApiError> {
+    create(&ctx, op).await
+}
+
 /// Retract one of your records, for good: the tombstone's id.
 #[utoipa::path(post, path = "/api/v1/records/{id}/retract", tag = "write",
     params(("id" = String, Path, description = "The record (id or unique prefix)")),

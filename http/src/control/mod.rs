@@ -312,6 +312,7 @@ fn offline_status(st: &State) -> Status {
         sync_requests_served: 0,
         sync_requests_refused: 0,
         identify_received: 0,
+        replication: None,
     }
 }
 

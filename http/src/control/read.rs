@@ -305,6 +305,7 @@ pub fn show(st: &Snapshot, text: &str, as_json: bool, now: Timestamp) -> Result<
                 Body::Vouch(v) => f
                     .add("member", named(&views, &v.member))
                     .add("statement", v.statement.clone()),
+                Body::Follow(x) => f.add("member", named(&views, &x.member)),
                 Body::Tombstone(t) => f.add("retracts", t.target.to_string()),
                 Body::Profile(p) => f.add("name", p.name.clone()).add("member kind", word(&p.member_kind)),
                 _ => &mut f,
@@ -563,6 +564,20 @@ pub fn status(s: &Status, as_json: bool) -> Result<Report> {
         .add("records", s.records.to_string())
         .add("pending", s.pending.to_string())
         .add("rejected", s.rejected.to_string());
+    if let Some(r) = &s.replication {
+        let quota = r.ignored.total() - r.ignored.untrusted;
+        f.add(
+            "scope",
+            format!("{} ({} hops, {} trusted members)", r.scope, r.hops, r.trusted),
+        )
+        .add(
+            "ignored",
+            format!(
+                "{} outside the trust set, {quota} over quotas, {} gossip messages over a peer's budget",
+                r.ignored.untrusted, r.gossip_rate_limited
+            ),
+        );
+    }
     for l in &s.listen {
         f.add("listen", l.clone());
     }

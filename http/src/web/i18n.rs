@@ -218,6 +218,8 @@ table! {
     KindCatalogue => "Catalogue", "Catalogue";
     KindCatalogueEntry => "Catalogue entry", "Entrée de catalogue";
     KindVouch => "Vouch", "Recommandation";
+    KindFollow => "Follow", "Abonnement";
+    KindModeration => "Moderation list", "Liste de modération";
     KindTombstone => "Retraction", "Retrait";
     // Statuses
     NeedStatusOpen => "Open", "Ouvert";
@@ -401,6 +403,19 @@ table! {
     NetworkSyncRequests => "sync requests", "requêtes de synchronisation";
     NetworkBytesSent => "bytes sent", "octets envoyés";
     NetworkBytesReceived => "bytes received", "octets reçus";
+    NetworkReplication => "Replication", "Réplication";
+    NetworkScope => "Scope", "Portée";
+    NetworkScopeOpen => "open: every member, those outside the trust set under quotas", "ouverte : tous les membres, ceux hors du cercle de confiance sous quotas";
+    NetworkScopeTrusted => "trusted: only the trust set", "restreinte : seulement le cercle de confiance";
+    NetworkHops => "Vouch steps", "Étapes de recommandation";
+    NetworkTrusted => "members in the trust set", "membres du cercle de confiance";
+    NetworkStrangerBytes => "bytes held for other members", "octets gardés pour les autres membres";
+    NetworkIgnoredUntrusted => "changes ignored: outside the trust set", "modifications ignorées : hors du cercle de confiance";
+    NetworkIgnoredQuota => "changes ignored: over a quota", "modifications ignorées : quota dépassé";
+    NetworkGossipLimited => "gossip messages ignored: a peer over its budget", "messages de diffusion ignorés : pair au-delà de son budget";
+    NetworkAsSeen => "Every view on this node is as seen by this node: nodes with other policies hold other members.", "Chaque vue de ce nœud est celle de ce nœud : des nœuds aux politiques différentes gardent d'autres membres.";
+    NetworkInbox => "From members you do not follow yet", "De membres que vous ne suivez pas encore";
+    NetworkInboxHelp => "Their statements answer needs or projects of your trust set: this node keeps them under a small quota of their own.", "Leurs déclarations répondent à des besoins ou projets de votre cercle de confiance : ce nœud les garde sous un petit quota à part.";
     NetworkPeerList => "Connected peers", "Pairs connectés";
     NetworkNoPeers => "No peer connected.", "Aucun pair connecté.";
     NetworkAddress => "Address", "Adresse";

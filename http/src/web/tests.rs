@@ -498,6 +498,10 @@ async fn every_page_renders_in_english_and_french() {
 
     let network = page(&n, "/network", None).await;
     assert!(network.contains("No peer connected.") && network.contains("documents"));
+    assert!(
+        network.contains("open: every member") && network.contains("members in the trust set"),
+        "the network page says whom the node replicates"
+    );
 
     let search = page(&n, "/search?q=paheko", None).await;
     assert!(search.contains(&format!("href=\"/projects/{}\"", s.paheko)));

@@ -233,6 +233,39 @@ pub struct Vouch {
     pub statement: String,
 }
 
+/// `follow`: "we follow member M": the author's node replicates M, and the
+/// members M vouches for within its hops (see `trust`). Public, so others can
+/// see and reuse the choice; an unfollow is the follow's tombstone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Follow {
+    pub member: MemberId,
+    /// The author also subscribes to M's moderation lists: the members they
+    /// list are treated as blocked on the author's node.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub moderation: bool,
+}
+
+/// One member on a moderation list, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Listed {
+    pub member: MemberId,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+}
+
+/// `moderation`: a list of members its author advises against replicating
+/// (spam, abuse, impersonation). Nodes whose owner follows the author's
+/// moderation lists treat them as blocked; a local block stays and wins.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Moderation {
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entries: Vec<Listed>,
+}
+
 /// `tombstone`: the author retracts one of its own records, for good.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -56,10 +56,12 @@ pub enum Kind {
     CatalogueEntry,
     Vouch,
     Tombstone,
+    Follow,
+    Moderation,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 13] = [
         Kind::Profile,
         Kind::Project,
         Kind::Usage,
@@ -71,6 +73,8 @@ impl Kind {
         Kind::CatalogueEntry,
         Kind::Vouch,
         Kind::Tombstone,
+        Kind::Follow,
+        Kind::Moderation,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -86,6 +90,8 @@ impl Kind {
             Kind::CatalogueEntry => "catalogue_entry",
             Kind::Vouch => "vouch",
             Kind::Tombstone => "tombstone",
+            Kind::Follow => "follow",
+            Kind::Moderation => "moderation",
         }
     }
 }
@@ -209,6 +215,8 @@ pub enum Body {
     CatalogueEntry(CatalogueEntry),
     Vouch(Vouch),
     Tombstone(Tombstone),
+    Follow(Follow),
+    Moderation(Moderation),
 }
 
 impl Body {
@@ -225,6 +233,8 @@ impl Body {
             Body::CatalogueEntry(_) => Kind::CatalogueEntry,
             Body::Vouch(_) => Kind::Vouch,
             Body::Tombstone(_) => Kind::Tombstone,
+            Body::Follow(_) => Kind::Follow,
+            Body::Moderation(_) => Kind::Moderation,
         }
     }
 
@@ -244,6 +254,8 @@ impl Body {
             Kind::CatalogueEntry => Body::CatalogueEntry(de(value)?),
             Kind::Vouch => Body::Vouch(de(value)?),
             Kind::Tombstone => Body::Tombstone(de(value)?),
+            Kind::Follow => Body::Follow(de(value)?),
+            Kind::Moderation => Body::Moderation(de(value)?),
         })
     }
 
@@ -258,7 +270,9 @@ impl Body {
             Body::Offer(o) => vec![(o.need, Kind::Need)],
             Body::Catalogue(c) => c.includes.iter().map(|r| (*r, Kind::Catalogue)).collect(),
             Body::CatalogueEntry(e) => vec![(e.catalogue, Kind::Catalogue), (e.project, Kind::Project)],
-            Body::Profile(_) | Body::Vouch(_) | Body::Tombstone(_) => Vec::new(),
+            Body::Profile(_) | Body::Vouch(_) | Body::Follow(_) | Body::Moderation(_) | Body::Tombstone(_) => {
+                Vec::new()
+            }
         }
     }
 }

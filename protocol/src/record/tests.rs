@@ -119,6 +119,78 @@ fn invalid_fields_are_refused_with_the_field_name() {
 }
 
 #[test]
+fn follow_records_round_trip_and_refuse_unknown_fields() {
+    let (a, b) = (key(1), key(2));
+    let r = Record::new(
+        a.member_id(),
+        [5; 16],
+        Timestamp(1_000),
+        Body::Follow(Follow {
+            member: b.member_id(),
+            moderation: false,
+        }),
+    )
+    .sign(&a)
+    .unwrap();
+    let back = SignedRecord::decode_verified(&r.stored_bytes(), &mut KeyCache::default()).unwrap();
+    assert_eq!(back.record().kind, Kind::Follow);
+    assert_eq!(
+        back.record().body,
+        Body::Follow(Follow {
+            member: b.member_id(),
+            moderation: false
+        })
+    );
+    assert_eq!("follow".parse::<Kind>().unwrap(), Kind::Follow);
+    // A follow names a member and nothing else.
+    let extra = ciborium::Value::Map(vec![
+        (
+            ciborium::Value::Text("member".into()),
+            ciborium::Value::Bytes(b.member_id().as_bytes().to_vec()),
+        ),
+        (
+            ciborium::Value::Text("reason".into()),
+            ciborium::Value::Text("x".into()),
+        ),
+    ]);
+    assert!(matches!(
+        Body::from_value(Kind::Follow, extra),
+        Err(Invalid::Malformed(_))
+    ));
+}
+
+#[test]
+fn a_moderation_list_names_each_member_once_within_its_bound() {
+    let listed = |n: u8| Listed {
+        member: key(n).member_id(),
+        reason: "spam".into(),
+    };
+    let list = |entries| {
+        Body::Moderation(Moderation {
+            title: "Spam".into(),
+            entries,
+        })
+    };
+    assert!(validate::body(&list(vec![listed(1), listed(2)])).is_ok());
+    let twice = validate::body(&list(vec![listed(1), listed(1)])).unwrap_err();
+    assert!(twice.to_string().contains("listed twice"), "{twice}");
+    let many = (0..=validate::MAX_MODERATED)
+        .map(|i| Listed {
+            member: SecretKey::from_bytes(
+                &[[7u8; 30].as_slice(), &(i as u16).to_be_bytes()]
+                    .concat()
+                    .try_into()
+                    .unwrap(),
+            )
+            .member_id(),
+            reason: String::new(),
+        })
+        .collect();
+    let too_many = validate::body(&list(many)).unwrap_err();
+    assert!(too_many.to_string().contains("the limit is 1000"), "{too_many}");
+}
+
+#[test]
 fn newer_versions_are_unsupported_not_invalid() {
     let k = key(1);
     let r = Record::new(k.member_id(), [3; 16], Timestamp(1_000), need("Invoices"))
@@ -214,6 +286,22 @@ pub(crate) fn arb_body() -> impl Strategy<Value = Body> {
             })
         }),
         arb_id().prop_map(|target| Body::Tombstone(Tombstone { target })),
+        (arb_title(), prop::collection::btree_set(any::<u8>(), 0..4)).prop_map(|(title, ns)| Body::Moderation(
+            Moderation {
+                title,
+                entries: ns
+                    .into_iter()
+                    .map(|n| Listed {
+                        member: key(n).member_id(),
+                        reason: format!("reason {n}")
+                    })
+                    .collect(),
+            }
+        )),
+        any::<u8>().prop_map(|n| Body::Follow(Follow {
+            member: key(n).member_id(),
+            moderation: n % 2 == 0,
+        })),
     ]
 }
 

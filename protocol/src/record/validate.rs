@@ -13,6 +13,8 @@ pub const MAX_URL_CHARS: usize = 2_000;
 pub const MAX_LICENSE_CHARS: usize = 200;
 pub const MAX_LIST: usize = 100;
 pub const MAX_DAYS: u32 = 100_000;
+/// Members on one moderation list (the record's 64 KiB bound applies too).
+pub const MAX_MODERATED: usize = 1_000;
 
 fn field(field: &'static str, problem: impl Into<String>) -> Invalid {
     Invalid::Field {
@@ -206,6 +208,22 @@ pub fn body(body: &Body) -> Result<(), Invalid> {
         }
         Body::CatalogueEntry(e) => text("note", &e.note, MAX_NOTE_CHARS, false),
         Body::Vouch(v) => text("statement", &v.statement, MAX_NOTE_CHARS, false),
-        Body::Tombstone(_) => Ok(()),
+        Body::Moderation(m) => {
+            title("title", &m.title)?;
+            if m.entries.len() > MAX_MODERATED {
+                return Err(field(
+                    "entries",
+                    format!("{} given, the limit is {MAX_MODERATED}", m.entries.len()),
+                ));
+            }
+            for (i, e) in m.entries.iter().enumerate() {
+                if m.entries[..i].iter().any(|x| x.member == e.member) {
+                    return Err(field("entries", format!("{} is listed twice", e.member)));
+                }
+                text("reason", &e.reason, MAX_NOTE_CHARS, false)?;
+            }
+            Ok(())
+        }
+        Body::Tombstone(_) | Body::Follow(_) => Ok(()),
     }
 }

@@ -82,6 +82,7 @@ pub fn record_title(ctx: &PageCtx, views: &Views<'_>, rec: &Record) -> String {
         Body::Offer(o) => format!("{} — {}", i18n::money(ctx.lang, &o.price), excerpt(&o.description, 80)),
         Body::Pledge(p) => resource(ctx.lang, &p.resource),
         Body::Vouch(v) => member_name(views, &v.member),
+        Body::Follow(f) => member_name(views, &f.member),
         Body::Cosign(c) => title_of(ctx, views, &c.need),
         Body::Usage(u) => title_of(ctx, views, &u.project),
         Body::CatalogueEntry(e) => title_of(ctx, views, &e.project),
@@ -112,6 +113,7 @@ pub fn record_href(rec: &Record) -> Option<String> {
         Body::Usage(u) => format!("/projects/{}#users", u.project),
         Body::CatalogueEntry(e) => format!("/catalogues/{}", e.catalogue),
         Body::Vouch(v) => format!("/members/{}", v.member),
+        Body::Follow(f) => format!("/members/{}", f.member),
         _ => return None,
     })
 }
@@ -143,6 +145,8 @@ pub fn kind_label(ctx: &PageCtx, kind: Kind) -> &'static str {
         Kind::Catalogue => Key::KindCatalogue,
         Kind::CatalogueEntry => Key::KindCatalogueEntry,
         Kind::Vouch => Key::KindVouch,
+        Kind::Follow => Key::KindFollow,
+        Kind::Moderation => Key::KindModeration,
         Kind::Tombstone => Key::KindTombstone,
         _ => Key::CommonUnknown,
     })

@@ -3,6 +3,7 @@
 use axum::extract;
 use axum::response::{IntoResponse, Response};
 use maud::html;
+use mutu_protocol::trust::Scope;
 
 use super::{column_heads, empty, short};
 use crate::web::i18n::{self, Key, number};
@@ -39,6 +40,36 @@ pub async fn page(extract::State(st): extract::State<WebState>, ctx: PageCtx) ->
         ul.stats.small {
             @for (key, v) in &counters {
                 li { strong { (v) } span { (ctx.t(*key)) } }
+            }
+        }
+        @if let Some(r) = &status.replication {
+            h2 { (ctx.t(Key::NetworkReplication)) }
+            dl.facts.panel {
+                dt { (ctx.t(Key::NetworkScope)) }
+                dd {
+                    (ctx.t(match r.scope {
+                        Scope::Trusted => Key::NetworkScopeTrusted,
+                        _ => Key::NetworkScopeOpen,
+                    }))
+                }
+                dt { (ctx.t(Key::NetworkHops)) } dd { (n(u64::from(r.hops))) }
+            }
+            ul.stats.small {
+                li { strong { (n(r.trusted as u64)) } span { (ctx.t(Key::NetworkTrusted)) } }
+                li { strong { (n(r.stranger_bytes)) } span { (ctx.t(Key::NetworkStrangerBytes)) } }
+                li { strong { (n(r.ignored.untrusted)) } span { (ctx.t(Key::NetworkIgnoredUntrusted)) } }
+                li { strong { (n(r.ignored.total() - r.ignored.untrusted)) } span { (ctx.t(Key::NetworkIgnoredQuota)) } }
+                li { strong { (n(r.gossip_rate_limited)) } span { (ctx.t(Key::NetworkGossipLimited)) } }
+            }
+            p.muted.small { (ctx.t(Key::NetworkAsSeen)) }
+            @if !r.inbox.is_empty() {
+                h3 { (ctx.t(Key::NetworkInbox)) " (" (n(r.inbox.len() as u64)) ")" }
+                p.muted.small { (ctx.t(Key::NetworkInboxHelp)) }
+                ul {
+                    @for m in &r.inbox {
+                        li { a href={ "/members/" (m) } { code { (short(m)) "…" } } }
+                    }
+                }
             }
         }
         h2 { (ctx.t(Key::NetworkPeerList)) " (" (n(peers.len() as u64)) ")" }
