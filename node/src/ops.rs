@@ -218,6 +218,7 @@ impl Op for NewProject {
             tags: tags(&self.tags),
             status: self.status.unwrap_or(DevStatus::Development),
             is_based_on,
+            publiccode: String::new(),
         });
         create(st, body, now)
     }
