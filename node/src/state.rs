@@ -450,6 +450,38 @@ impl State {
         self.write(vec![record], now)
     }
 
+    /// Creates (id `None`) or replaces (id `Some`) several of the member's
+    /// own records in one signed change: one durable commit, all or nothing.
+    /// Each is checked against the views as they were before the batch.
+    /// Gives the ids, in order.
+    pub fn write_many(&mut self, items: Vec<(Option<RecordId>, Body)>, now: Timestamp) -> Result<Vec<RecordId>, Error> {
+        let mut records = Vec::with_capacity(items.len());
+        {
+            let views = self.views(now);
+            for (id, body) in items {
+                let record = match id {
+                    None => {
+                        rules::check(&views, self.member_id(), &body, None)?;
+                        Record::new(self.member_id(), rand::random(), now, body)
+                    }
+                    Some(id) => {
+                        let previous = self
+                            .registry
+                            .index()
+                            .get_any(&id)
+                            .ok_or_else(|| Error::UnknownId(id.to_string()))?;
+                        rules::check(&views, self.member_id(), &body, Some(previous))?;
+                        previous.record().edit(now, body)?
+                    }
+                };
+                records.push(record.sign(&self.key)?);
+            }
+        }
+        let ids = records.iter().map(SignedRecord::id).collect();
+        self.write(records, now)?;
+        Ok(ids)
+    }
+
     /// Retracts one of the member's own records with a tombstone.
     pub fn retract(&mut self, id: RecordId, now: Timestamp) -> Result<RecordId, Error> {
         self.create(Body::Tombstone(Tombstone { target: id }), now)
