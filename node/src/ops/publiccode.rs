@@ -339,13 +339,16 @@ pub struct Imported {
     pub warnings: Vec<Finding>,
 }
 
-/// Writes the projects of valid files in one change (one durable commit):
-/// a new project per url, the member's own project with that url replaced,
-/// nothing written for a file imported before unchanged.
-pub fn import(st: &mut State, valid: Vec<Valid>, now: Timestamp) -> Result<Vec<Imported>, Error> {
-    let me = st.member_id();
-    let index = st.registry().index();
-    let own = own_projects_by_url(index, &me);
+/// A valid file's project as it will be written.
+struct Prepared {
+    /// The member's project with the file's url.
+    existing: Option<RecordId>,
+    project: record::Project,
+    outcome: &'static str,
+}
+
+fn prepare(index: &Index, me: &MemberId, valid: &[Valid]) -> Vec<Prepared> {
+    let own = own_projects_by_url(index, me);
     let mut repositories: BTreeMap<&str, RecordId> = BTreeMap::new();
     for r in index.of_kind(Kind::Project) {
         if let Body::Project(p) = &r.record().body
@@ -354,48 +357,72 @@ pub fn import(st: &mut State, valid: Vec<Valid>, now: Timestamp) -> Result<Vec<I
             repositories.entry(u.as_str()).or_insert_with(|| r.id());
         }
     }
-    let mut items = Vec::new();
-    let mut pending = Vec::new();
-    for v in valid {
-        let existing = own.get(&v.url).copied();
-        let mut project = v.project;
-        project.is_based_on = v
-            .based_on
-            .iter()
-            .filter_map(|u| repositories.get(u.as_str()).copied())
-            .find(|id| Some(*id) != existing);
-        let unchanged = existing
-            .and_then(|id| index.get(&id))
-            .is_some_and(|r| matches!(&r.record().body, Body::Project(p) if *p == project));
-        let outcome = match (existing, unchanged) {
-            (None, _) => "created",
-            (Some(_), false) => "updated",
-            (Some(_), true) => "unchanged",
-        };
-        pending.push((existing, project.name.clone(), v.file, v.url, outcome, v.warnings));
-        if !unchanged {
-            items.push((pending.len() - 1, existing, Body::Project(project)));
+    valid
+        .iter()
+        .map(|v| {
+            let existing = own.get(&v.url).copied();
+            let mut project = v.project.clone();
+            project.is_based_on = v
+                .based_on
+                .iter()
+                .filter_map(|u| repositories.get(u.as_str()).copied())
+                .find(|id| Some(*id) != existing);
+            let unchanged = existing
+                .and_then(|id| index.get(&id))
+                .is_some_and(|r| matches!(&r.record().body, Body::Project(p) if *p == project));
+            let outcome = match (existing, unchanged) {
+                (None, _) => "created",
+                (Some(_), false) => "updated",
+                (Some(_), true) => "unchanged",
+            };
+            Prepared {
+                existing,
+                project,
+                outcome,
+            }
+        })
+        .collect()
+}
+
+/// What [`import`] will do with each valid file, against `index`:
+/// `created`, `updated` or `unchanged`.
+pub fn outcomes(index: &Index, me: &MemberId, valid: &[Valid]) -> Vec<&'static str> {
+    prepare(index, me, valid).into_iter().map(|p| p.outcome).collect()
+}
+
+/// Writes the projects of valid files in one change (one durable commit):
+/// a new project per url, the member's own project with that url replaced,
+/// nothing written for a file imported before unchanged.
+pub fn import(st: &mut State, valid: Vec<Valid>, now: Timestamp) -> Result<Vec<Imported>, Error> {
+    let prepared = prepare(st.registry().index(), &st.member_id(), &valid);
+    let mut ids: Vec<Option<RecordId>> = prepared.iter().map(|p| p.existing).collect();
+    let mut at = Vec::new();
+    let mut writes = Vec::new();
+    let mut outcomes = Vec::with_capacity(prepared.len());
+    for (i, p) in prepared.into_iter().enumerate() {
+        outcomes.push(p.outcome);
+        if p.outcome != "unchanged" {
+            at.push(i);
+            writes.push((p.existing, Body::Project(p.project)));
         }
     }
-    let mut ids: Vec<Option<RecordId>> = pending.iter().map(|p| p.0).collect();
-    if !items.is_empty() {
-        let (at, writes): (Vec<usize>, Vec<_>) = items.into_iter().map(|(i, id, b)| (i, (id, b))).unzip();
+    if !writes.is_empty() {
         let written = st.write_many(writes, now)?;
         for (i, id) in at.into_iter().zip(written) {
             ids[i] = Some(id);
         }
     }
-    let mut report = Vec::with_capacity(pending.len());
-    for ((_, name, file, url, outcome, warnings), id) in pending.into_iter().zip(ids) {
+    let mut report = Vec::with_capacity(valid.len());
+    for ((v, outcome), id) in valid.into_iter().zip(outcomes).zip(ids) {
         // Every entry is an existing project or was just written.
         let Some(id) = id else { continue };
         report.push(Imported {
-            file,
+            file: v.file,
             id,
-            name,
-            url,
+            name: v.project.name,
+            url: v.url,
             outcome: outcome.into(),
-            warnings,
+            warnings: v.warnings,
         });
     }
     Ok(report)
