@@ -32,7 +32,7 @@ use mutu_node::home::Home;
 use mutu_node::state::{self, State};
 use serde::{Deserialize, Serialize};
 
-use crate::args::{Cli, Command, RunArgs};
+use crate::args::{Cli, Command, ProjectCmd, RunArgs};
 use crate::commands::write::Sorted;
 use crate::fail::{self, user};
 
@@ -285,6 +285,10 @@ pub fn remote(home: &Home, command: Command, out: &mut dyn Write) -> anyhow::Res
         Command::Export { out: file } => {
             let (info, token) = reach(home)?;
             remote_export(&info, &token, file.as_deref(), out)
+        }
+        Command::Project(c @ (ProjectCmd::Import(_) | ProjectCmd::Export(_))) => {
+            let (info, token) = reach(home)?;
+            crate::commands::project::remote(&info.http, &token, c, out)
         }
         Command::Backup {
             out: file,

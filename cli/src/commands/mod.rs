@@ -5,6 +5,7 @@
 
 pub(crate) mod backup;
 pub(crate) mod bundles;
+pub(crate) mod project;
 mod read;
 pub(crate) mod write;
 
@@ -18,7 +19,7 @@ use mutu_node::state::{self, Snapshot, State};
 use mutu_node::store;
 use mutu_protocol::Timestamp;
 
-use crate::args::{Cli, Command};
+use crate::args::{Cli, Command, ProjectCmd};
 use crate::fail::user;
 
 const NO_NODE_UI: &str =
@@ -106,6 +107,7 @@ pub fn dispatch(st: &mut State, command: Command, now: Timestamp, out: &mut dyn 
             "this home already holds a mutu identity: restore into a new --home",
         )),
         Command::Import { file } => bundles::import(st, &file, now, out),
+        Command::Project(c @ (ProjectCmd::Import(_) | ProjectCmd::Export(_))) => project::offline(st, c, now, out),
         command => match write::request(command) {
             write::Sorted::Write(op) => write::apply(st, op, now, out),
             write::Sorted::Other(command) => on_snapshot(&st.snapshot(), command, now, out),

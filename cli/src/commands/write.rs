@@ -12,7 +12,9 @@ use mutu_node::state::State;
 use mutu_protocol::Timestamp;
 use mutu_protocol::record::{Condition, Profile};
 
-use crate::args::{CatalogueCmd, Command, EditorCmd, InitArgs, NeedCmd, OfferCmd, PledgeCmd, ProjectCmd, UsageCmd};
+use crate::args::{
+    CatalogueCmd, Command, EditorCmd, InitArgs, NeedCmd, OfferCmd, PledgeCmd, ProjectAdd, ProjectCmd, UsageCmd,
+};
 use crate::fail::user;
 
 pub fn init(home: Home, a: InitArgs, now: Timestamp, out: &mut dyn Write) -> anyhow::Result<()> {
@@ -72,7 +74,7 @@ pub enum Sorted {
 /// not write records.
 pub fn request(command: Command) -> Sorted {
     Sorted::Write(match command {
-        Command::Project(c) => project(c).into(),
+        Command::Project(ProjectCmd::Add(a)) => project(a).into(),
         Command::Usage(UsageCmd::Add { project, note }) => ops::NewUsage { project, note }.into(),
         Command::Need(c) => need(c),
         Command::Pledge(c) => pledge(c),
@@ -91,8 +93,7 @@ pub fn apply(st: &mut State, op: ops::Request, now: Timestamp, out: &mut dyn Wri
     Ok(())
 }
 
-fn project(c: ProjectCmd) -> ops::NewProject {
-    let ProjectCmd::Add(a) = c;
+fn project(a: ProjectAdd) -> ops::NewProject {
     ops::NewProject {
         name: a.name,
         license: a.license,

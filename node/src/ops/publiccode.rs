@@ -140,7 +140,13 @@ pub struct Refused {
 impl fmt::Display for Refused {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let errors: Vec<&Finding> = self.findings.iter().filter(|x| x.severity == "error").collect();
-        write!(f, "{}: not imported ({} errors)", self.file, errors.len())?;
+        let n = errors.len();
+        write!(
+            f,
+            "{}: not imported ({n} error{})",
+            self.file,
+            if n == 1 { "" } else { "s" }
+        )?;
         for e in errors {
             write!(f, "\n  {}:{e}", self.file)?;
         }
