@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 use super::Ctx;
 use super::auth::Authorized;
 use super::error::{ApiError, ErrorBody, JsonBody, WriteErrors};
+use mutu_node::actor::{self, Handle};
 use mutu_node::ops::{self, publiccode};
 use mutu_node::state;
 
@@ -45,20 +46,31 @@ pub async fn import(
     extract::State(ctx): extract::State<Ctx>,
     JsonBody(op): JsonBody<ops::ImportPubliccode>,
 ) -> Result<Json<ProjectImportReport>, ApiError> {
-    // Validation parses YAML: on a blocking thread, with the projects as
-    // they are now (to say which files create and which update).
-    let checked = ctx
-        .handle
+    Ok(Json(import_files(&ctx.handle, op.files).await??))
+}
+
+/// Validates `files` on a blocking thread (with the projects as they are
+/// now, to say which files create and which update), writes the valid ones
+/// through the actor in one change, and reports on each file. The JSON API
+/// and the web form both import this way.
+pub async fn import_files(
+    handle: &Handle,
+    files: Vec<ops::PubliccodeFile>,
+) -> Result<Result<ProjectImportReport, ops::Error>, actor::Error> {
+    let checked = handle
         .with_snapshot(move |s| {
-            publiccode::check(op.files).map(|c| {
+            publiccode::check(files).map(|c| {
                 let outcomes = publiccode::outcomes(s.index(), &s.member_id(), &c.valid);
                 (c, outcomes)
             })
         })
-        .await??;
-    let (checked, outcomes) = checked;
+        .await?;
+    let (checked, outcomes) = match checked {
+        Ok(c) => c,
+        Err(e) => return Ok(Err(e)),
+    };
     if checked.valid.is_empty() {
-        return Ok(Json(ProjectImportReport {
+        return Ok(Ok(ProjectImportReport {
             imported: Vec::new(),
             refused: checked.refused,
         }));
@@ -71,11 +83,13 @@ pub async fn import(
             yaml: v.project.publiccode.clone(),
         })
         .collect();
-    ctx.handle
+    if let Err(e) = handle
         .apply(ops::ImportPubliccode { files }.into(), state::now())
-        .await??;
-    let imported = ctx
-        .handle
+        .await?
+    {
+        return Ok(Err(e));
+    }
+    let imported = handle
         .with_snapshot(move |s| {
             let by_url = publiccode::own_projects_by_url(s.index(), &s.member_id());
             checked
@@ -95,7 +109,7 @@ pub async fn import(
                 .collect()
         })
         .await?;
-    Ok(Json(ProjectImportReport {
+    Ok(Ok(ProjectImportReport {
         imported,
         refused: checked.refused,
     }))
