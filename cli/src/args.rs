@@ -221,11 +221,16 @@ pub struct ProjectImport {
 #[derive(Debug, Args)]
 pub struct ProjectExport {
     /// The project (id or unique prefix)
-    pub project: String,
+    #[arg(required_unless_present = "catalogue", conflicts_with = "catalogue")]
+    pub project: Option<String>,
+    /// Export a catalogue's projects instead, as a directory (--out): one
+    /// NAME-ID/publiccode.yml per project that has one, and index.json
+    #[arg(long, value_name = "CATALOGUE", requires = "out")]
+    pub catalogue: Option<String>,
     #[arg(long, value_enum, default_value = "publiccode")]
     pub format: ProjectFormat,
-    /// Write to this file instead of printing
-    #[arg(long, value_name = "FILE")]
+    /// Write to this file (a directory with --catalogue) instead of printing
+    #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
 }
 

@@ -138,6 +138,39 @@ fn a_directory_imports_offline_and_through_a_node_alike() {
     let written = mutu_in(dir.path(), &b, &["project", "export", &id, "--out", "medusa.yml"]);
     assert!(written.status.success(), "{}", text(&written.stderr));
     assert_eq!(std::fs::read_to_string(dir.path().join("medusa.yml")).unwrap(), medusa);
+    // A catalogue as a directory to publish, through the node and offline.
+    for (home, out_dir) in [(&b, "published-b"), (&a, "published-a")] {
+        let made = mutu_in(dir.path(), home, &["catalogue", "create", "--title", "Logiciels"]);
+        assert!(made.status.success(), "{}", text(&made.stderr));
+        let catalogue = text(&made.stdout).trim().to_owned();
+        // Importing the file again names its project (unchanged).
+        let again = mutu_in(
+            dir.path(),
+            home,
+            &["project", "import", "catalogue/medusa/publiccode.yml"],
+        );
+        let project = text(&again.stdout).split_whitespace().nth(1).unwrap().to_owned();
+        let added = mutu_in(dir.path(), home, &["catalogue", "add", &catalogue, &project]);
+        assert!(added.status.success(), "{}", text(&added.stderr));
+        let exported = mutu_in(
+            dir.path(),
+            home,
+            &["project", "export", "--catalogue", &catalogue, "--out", out_dir],
+        );
+        assert!(exported.status.success(), "{}", text(&exported.stderr));
+        assert_eq!(
+            text(&exported.stdout),
+            format!("exported 1 publiccode.yml (1 project listed) and index.json to {out_dir}\n")
+        );
+        let index: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join(out_dir).join("index.json")).unwrap())
+                .unwrap();
+        let file = index["projects"][0]["file"].as_str().unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(out_dir).join(file)).unwrap(),
+            medusa
+        );
+    }
     let missing = mutu_in(dir.path(), &b, &["project", "import", "nowhere"]);
     assert_eq!(missing.status.code(), Some(2));
     assert_eq!(text(&missing.stderr), "error: nowhere: no such file or directory\n");

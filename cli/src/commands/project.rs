@@ -43,11 +43,20 @@ pub fn offline(st: &mut State, c: ProjectCmd, now: Timestamp, out: &mut dyn Writ
             report(&ProjectImportReport { imported, refused }, &a, out)
         }
         ProjectCmd::Export(a) => {
-            let id = st
-                .resolve_kind(&a.project, Kind::Project)
-                .map_err(|e| crate::commands::write::failure(ops::Error::from_state(e, Some("project"))))?;
             let ProjectFormat::Publiccode = a.format;
-            let yaml = publiccode::export(&st.views(now), &id).map_err(crate::commands::write::failure)?;
+            let failure = crate::commands::write::failure;
+            if let Some(c) = &a.catalogue {
+                let id = st
+                    .resolve_kind(c, Kind::Catalogue)
+                    .map_err(|e| failure(ops::Error::from_state(e, Some("catalogue"))))?;
+                let export = publiccode::export_catalogue(&st.views(now), &id).map_err(failure)?;
+                return write_catalogue(&a, &export, out);
+            }
+            let project = a.project.as_deref().unwrap_or_default();
+            let id = st
+                .resolve_kind(project, Kind::Project)
+                .map_err(|e| failure(ops::Error::from_state(e, Some("project"))))?;
+            let yaml = publiccode::export(&st.views(now), &id).map_err(failure)?;
             write_out(&a, &yaml, out)
         }
         ProjectCmd::Add(_) => Err(anyhow::anyhow!("`mutu project add` is a write request")),
@@ -88,9 +97,37 @@ pub fn remote(http: &SocketAddr, token: &str, c: ProjectCmd, out: &mut dyn Write
             answer.refused = all;
             report(&answer, &a, out)
         }
+        ProjectCmd::Export(a) if a.catalogue.is_some() => {
+            let ProjectFormat::Publiccode = a.format;
+            let catalogue = a
+                .catalogue
+                .as_deref()
+                .unwrap_or_default()
+                .replace(['/', '?', '#', '%'], "");
+            let mut response = ureq::get(&format!("http://{http}/api/v1/catalogues/{catalogue}/publiccode"))
+                .config()
+                .http_status_as_error(false)
+                .build()
+                .call()
+                .with_context(unreachable)?;
+            if response.status() != 200 {
+                return Err(api_failure(&mut response));
+            }
+            let export: publiccode::CatalogueExport = response
+                .body_mut()
+                .with_config()
+                .limit(1024 * 1024 * 1024)
+                .read_json()
+                .context("the node's answer is not what this CLI expects (different versions?)")?;
+            write_catalogue(&a, &export, out)
+        }
         ProjectCmd::Export(a) => {
             let ProjectFormat::Publiccode = a.format;
-            let project = a.project.replace(['/', '?', '#', '%'], "");
+            let project = a
+                .project
+                .as_deref()
+                .unwrap_or_default()
+                .replace(['/', '?', '#', '%'], "");
             let mut response = ureq::get(&format!("http://{http}/api/v1/projects/{project}/publiccode.yml"))
                 .config()
                 .http_status_as_error(false)
@@ -264,5 +301,45 @@ fn write_out(a: &ProjectExport, yaml: &str, out: &mut dyn Write) -> anyhow::Resu
     mutu_node::home::write_atomically(file, 0o666, |f| f.write_all(yaml.as_bytes()))
         .with_context(|| format!("cannot write {}", file.display()))?;
     writeln!(out, "wrote {}", file.display())?;
+    Ok(())
+}
+
+/// Writes a catalogue export under `--out`: each file (its path checked to
+/// be plain relative components, whatever the node sent), then
+/// `index.json`. Files already there are replaced.
+fn write_catalogue(a: &ProjectExport, export: &publiccode::CatalogueExport, out: &mut dyn Write) -> anyhow::Result<()> {
+    let Some(dir) = &a.out else {
+        return Err(user("--catalogue needs --out DIR: the directory to write the files in"));
+    };
+    let write = |path: &Path, bytes: &[u8]| -> anyhow::Result<()> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        mutu_node::home::write_atomically(path, 0o666, |f| f.write_all(bytes))
+            .with_context(|| format!("cannot write {}", path.display()))
+    };
+    for f in &export.files {
+        let relative = Path::new(&f.path);
+        let plain = relative
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if !plain || relative.components().count() != 2 {
+            return Err(anyhow::anyhow!(
+                "the node sent a file path that is not NAME/publiccode.yml: {}",
+                f.path
+            ));
+        }
+        write(&dir.join(relative), f.yaml.as_bytes())?;
+    }
+    let index = serde_json::to_string_pretty(&export.index)? + "\n";
+    write(&dir.join("index.json"), index.as_bytes())?;
+    let count = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    writeln!(
+        out,
+        "exported {} ({} listed) and index.json to {}",
+        count(export.files.len(), "publiccode.yml", "publiccode.yml files"),
+        count(export.index.projects.len(), "project", "projects"),
+        dir.display()
+    )?;
     Ok(())
 }

@@ -52,6 +52,7 @@ fn build() -> OpenApiRouter<Ctx> {
         .routes(routes!(read::members))
         .routes(routes!(read::record))
         .routes(routes!(projects::publiccode_yml))
+        .routes(routes!(projects::catalogue_publiccode))
         .routes(routes!(read::search))
         .routes(routes!(read::stats))
         .routes(routes!(read::status))

@@ -138,3 +138,26 @@ pub async fn publiccode_yml(
         .await??;
     Ok(([(header::CONTENT_TYPE, "application/yaml; charset=utf-8")], yaml).into_response())
 }
+
+/// A catalogue's projects as publiccode.yml files (federated entries
+/// included), with an index of every entry: what `mutu project export
+/// --catalogue` writes as a directory to publish.
+#[utoipa::path(get, path = "/api/v1/catalogues/{id}/publiccode", tag = "read",
+    params(("id" = String, Path, description = "A catalogue id or unique prefix")),
+    responses((status = 200, body = publiccode::CatalogueExport), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn catalogue_publiccode(
+    extract::State(ctx): extract::State<Ctx>,
+    Path(id): Path<String>,
+) -> Result<Json<publiccode::CatalogueExport>, ApiError> {
+    let now = state::now();
+    let export = ctx
+        .handle
+        .with_snapshot(move |s| -> Result<publiccode::CatalogueExport, ops::Error> {
+            let id = s
+                .resolve_kind(&id, mutu_protocol::record::Kind::Catalogue)
+                .map_err(|e| ops::Error::from_state(e, Some("id")))?;
+            publiccode::export_catalogue(&s.views(now), &id)
+        })
+        .await??;
+    Ok(Json(export))
+}

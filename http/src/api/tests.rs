@@ -793,4 +793,26 @@ async fn publiccode_files_import_and_export_through_the_api() {
     .await;
     let (s, e) = get(&a, &format!("/api/v1/projects/{plain}/publiccode.yml")).await;
     assert_eq!(s, StatusCode::CONFLICT, "{e}");
+    // A catalogue listing both: one file, an index of two.
+    let catalogue = write(
+        &a,
+        "/api/v1/catalogues",
+        json!({"title": "Logiciels"}),
+        StatusCode::CREATED,
+    )
+    .await;
+    for p in [&id, &plain] {
+        write(
+            &a,
+            &format!("/api/v1/catalogues/{catalogue}/entries"),
+            json!({"project": p}),
+            StatusCode::CREATED,
+        )
+        .await;
+    }
+    let (s, export) = get(&a, &format!("/api/v1/catalogues/{catalogue}/publiccode")).await;
+    assert_eq!(s, StatusCode::OK, "{export}");
+    assert_eq!(export["files"].as_array().unwrap().len(), 1, "{export}");
+    assert_eq!(export["files"][0]["yaml"], yaml.as_str());
+    assert_eq!(export["index"]["projects"].as_array().unwrap().len(), 2, "{export}");
 }

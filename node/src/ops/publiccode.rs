@@ -487,6 +487,136 @@ pub fn export(views: &Views<'_>, id: &RecordId) -> Result<String, Error> {
     Ok(pc::yaml::to_string(&value))
 }
 
+/// A catalogue as a directory an association can publish as is: one
+/// `<name>-<id>/publiccode.yml` per project that has one, and an index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CatalogueExport {
+    pub index: CatalogueIndex,
+    pub files: Vec<ExportedFile>,
+}
+
+/// `index.json` of a catalogue export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CatalogueIndex {
+    /// The catalogue's id.
+    pub catalogue: String,
+    pub title: String,
+    pub description: String,
+    /// Every entry, federated ones included, in the catalogue's order.
+    pub projects: Vec<IndexEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IndexEntry {
+    /// The project's id.
+    pub id: String,
+    pub name: String,
+    /// The software's url (its repository), when known.
+    pub url: Option<String>,
+    /// The catalogue's verdict: recommended, observation, deprecated.
+    pub status: String,
+    pub note: String,
+    /// The included catalogue the entry comes from, if not this one's own.
+    pub via: Option<String>,
+    /// The exported file's path in the directory; `None` when the project
+    /// was described without a publiccode.yml.
+    pub file: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ExportedFile {
+    /// A relative path of plain components, e.g. `medusa-njm3gene/publiccode.yml`.
+    pub path: String,
+    pub yaml: String,
+}
+
+/// A directory name for a project: its name in lowercase ASCII letters,
+/// digits and dashes, then the start of its id (names may repeat).
+fn slug(name: &str, id: &RecordId) -> String {
+    let mut s = String::new();
+    for c in name.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            s.push(c);
+        } else if !s.ends_with('-') && !s.is_empty() {
+            s.push('-');
+        }
+        if s.len() >= 48 {
+            break;
+        }
+    }
+    let s = s.trim_end_matches('-');
+    let id = id.to_string();
+    let short = id.get(..8).unwrap_or(&id);
+    if s.is_empty() {
+        short.to_owned()
+    } else {
+        format!("{s}-{short}")
+    }
+}
+
+/// Exports catalogue `id` (with the entries it federates): each listed
+/// project's publiccode.yml (as [`export`] gives it) and an index of all.
+pub fn export_catalogue(views: &Views<'_>, id: &RecordId) -> Result<CatalogueExport, Error> {
+    let r = views
+        .index()
+        .get(id)
+        .filter(|r| r.record().kind == Kind::Catalogue)
+        .ok_or_else(|| Error::NotFound(format!("no catalogue {id} here")))?;
+    let view = views
+        .catalogue(r)
+        .ok_or_else(|| Error::NotFound(format!("no catalogue {id} here")))?;
+    let (title, description) = match &r.record().body {
+        Body::Catalogue(c) => (c.title.clone(), c.description.clone()),
+        _ => return Err(Error::NotFound(format!("no catalogue {id} here"))),
+    };
+    let mut files = Vec::new();
+    let mut projects = Vec::new();
+    let mut seen = BTreeSet::new();
+    for e in &view.entries {
+        let Some(Body::Project(p)) = views.index().get(&e.project).map(|r| &r.record().body) else {
+            continue;
+        };
+        let file = if !p.publiccode.is_empty() && seen.insert(e.project) {
+            let path = format!("{}/publiccode.yml", slug(&p.name, &e.project));
+            files.push(ExportedFile {
+                path: path.clone(),
+                yaml: export(views, &e.project)?,
+            });
+            Some(path)
+        } else {
+            files
+                .iter()
+                .find(|f| f.path.starts_with(&slug(&p.name, &e.project)))
+                .map(|f| f.path.clone())
+        };
+        projects.push(IndexEntry {
+            id: e.project.to_string(),
+            name: p.name.clone(),
+            url: url_of(p),
+            status: serde_json::to_value(e.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            note: e.note.clone(),
+            via: e.via.map(|v| v.to_string()),
+            file,
+        });
+    }
+    Ok(CatalogueExport {
+        index: CatalogueIndex {
+            catalogue: id.to_string(),
+            title,
+            description,
+            projects,
+        },
+        files,
+    })
+}
+
 /// The publiccode.yml information a project page and the API show.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -364,3 +364,69 @@ fn search_and_page_data_cover_the_publiccode_yml() {
     assert_eq!(page.maintenance_type.as_deref(), Some("community"));
     assert_eq!(page.contacts, ["Francesco Rossi"]);
 }
+
+/// A catalogue exports as a directory: one publiccode.yml per listed
+/// project that has one (valid, as imported), and an index of every entry.
+#[test]
+fn a_catalogue_exports_its_projects_files_and_an_index() {
+    use crate::ops::{CatalogueEntry, NewCatalogue};
+    let (mut st, _dir) = state();
+    let yaml = minimal();
+    let medusa = import(
+        &mut st,
+        check(vec![file("p.yml", &yaml)]).unwrap().valid,
+        Timestamp(2_000),
+    )
+    .unwrap()[0]
+        .id;
+    let plain = Request::from(NewProject {
+        name: "Paheko".into(),
+        license: "AGPL-3.0-or-later".into(),
+        description: None,
+        repository: Some("https://fossil.kd2.org/paheko".into()),
+        homepage: None,
+        tags: vec![],
+        status: None,
+        is_based_on: None,
+    })
+    .apply(&mut st, Timestamp(2_100))
+    .unwrap();
+    let catalogue = Request::from(NewCatalogue {
+        title: "Logiciels de la ville".into(),
+        description: None,
+    })
+    .apply(&mut st, Timestamp(2_200))
+    .unwrap();
+    for (i, p) in [medusa, plain].iter().enumerate() {
+        Request::from(CatalogueEntry {
+            catalogue: catalogue.to_string(),
+            project: p.to_string(),
+            status: None,
+            note: None,
+        })
+        .apply(&mut st, Timestamp(2_300 + i as u64))
+        .unwrap();
+    }
+    let out = export_catalogue(&st.views(Timestamp(3_000)), &catalogue).unwrap();
+    assert_eq!(out.index.title, "Logiciels de la ville");
+    assert_eq!(out.files.len(), 1);
+    let path = &out.files[0].path;
+    assert!(
+        path.starts_with("medusa-") && path.ends_with("/publiccode.yml"),
+        "{path}"
+    );
+    assert_eq!(out.files[0].yaml, yaml);
+    assert_eq!(out.index.projects.len(), 2);
+    assert_eq!(out.index.projects[0].file.as_deref(), Some(path.as_str()));
+    assert_eq!(out.index.projects[0].status, "recommended");
+    assert_eq!(out.index.projects[1].name, "Paheko");
+    assert_eq!(out.index.projects[1].file, None);
+    assert_eq!(
+        out.index.projects[1].url.as_deref(),
+        Some("https://fossil.kd2.org/paheko")
+    );
+    assert!(matches!(
+        export_catalogue(&st.views(Timestamp(3_000)), &medusa),
+        Err(Error::NotFound(_))
+    ));
+}
