@@ -272,7 +272,20 @@ fn one(yaml: &str) -> Result<Made, Vec<Finding>> {
         is_based_on: None,
         publiccode: yaml.to_owned(),
     };
-    if let Err(e) = validate::body(&Body::Project(project.clone())) {
+    let mut project = project;
+    let mut fits = fits(&project);
+    if matches!(fits, Err(record::Invalid::TooLarge { .. })) {
+        // The file and its long description do not fit in one record
+        // together: the record's description is the short one alone.
+        project.description = sw
+            .description_for("en")
+            .and_then(|(_, d)| d.short_description.as_deref())
+            .unwrap_or("")
+            .trim()
+            .to_owned();
+        fits = self::fits(&project);
+    }
+    if let Err(e) = fits {
         let mut all = findings;
         all.push(Finding::error(format!(
             "the file is valid, but the project made from it is not: {e}"
@@ -280,6 +293,18 @@ fn one(yaml: &str) -> Result<Made, Vec<Finding>> {
         return Err(all);
     }
     Ok((url, project, sw.is_based_on.clone(), findings))
+}
+
+/// Whether `project` makes a valid record of at most
+/// [`record::MAX_RECORD_BYTES`], whoever signs it and whenever: signed
+/// here with a throwaway key, at the latest time a timestamp can hold (the
+/// longest encoding).
+fn fits(project: &record::Project) -> Result<(), record::Invalid> {
+    let key = mutu_protocol::SecretKey::from_bytes(&[7; 32]);
+    let at = Timestamp(u64::MAX);
+    record::Record::new(key.member_id(), [0; 16], at, Body::Project(project.clone()))
+        .sign(&key)
+        .map(drop)
 }
 
 /// A record's description: the short description, then the long one,

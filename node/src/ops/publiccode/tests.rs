@@ -430,3 +430,26 @@ fn a_catalogue_exports_its_projects_files_and_an_index() {
         Err(Error::NotFound(_))
     ));
 }
+
+/// A file near the 48 KiB bound whose long description is long too: the
+/// record cannot hold both in 64 KiB, so its description is the short one;
+/// the file is kept whole.
+#[test]
+fn a_large_file_keeps_the_short_description_to_fit_one_record() {
+    let (mut st, _dir) = state();
+    let long = "é".repeat(9_000);
+    let mut yaml = minimal().replace(
+        "    longDescription: >\n",
+        &format!("    longDescription: >\n          {long}\n"),
+    );
+    while yaml.len() < validate::MAX_PUBLICCODE_BYTES - 100 {
+        yaml.push_str("# padding, as comments in real files are\n");
+    }
+    assert!(yaml.len() <= validate::MAX_PUBLICCODE_BYTES);
+    let checked = check(vec![file("big.yml", &yaml)]).unwrap();
+    assert!(checked.refused.is_empty(), "{:?}", checked.refused);
+    let id = import(&mut st, checked.valid, Timestamp(2_000)).unwrap()[0].id;
+    let p = project(&st, &id);
+    assert_eq!(p.description, "A rather short description which is probably useless");
+    assert_eq!(p.publiccode, yaml);
+}
