@@ -788,8 +788,17 @@ async fn publiccode_files_upload_through_the_web_form() {
     );
     assert!(page.body.contains(&format!("/api/v1/projects/{id}/publiccode.yml")));
     let fr = get(&n, &format!("/projects/{id}?lang=fr"), Some(&cookie)).await;
-    assert!(fr.body.contains(i18n::t(i18n::Lang::Fr, i18n::Key::ProjectFeatures)), "{}", fr.body);
-    assert!(fr.body.contains(i18n::t(i18n::Lang::Fr, i18n::Key::ProjectDeclaredUsers)), "{}", fr.body);
+    assert!(
+        fr.body.contains(i18n::t(i18n::Lang::Fr, i18n::Key::ProjectFeatures)),
+        "{}",
+        fr.body
+    );
+    assert!(
+        fr.body
+            .contains(i18n::t(i18n::Lang::Fr, i18n::Key::ProjectDeclaredUsers)),
+        "{}",
+        fr.body
+    );
 
     // No file chosen: the form again, with the message.
     let a = upload(&n, &cookie, Some(&csrf), &[("", "")], "http://127.0.0.1:7070").await;
