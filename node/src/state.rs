@@ -24,6 +24,11 @@ use mutu_protocol::{SignedChange, Timestamp};
 use crate::home::{self, Home};
 use crate::store::{self, Store};
 
+/// Bytes of records one change of [`State::write_many`] carries: well
+/// under [`mutu_protocol::change::MAX_CHANGE_BYTES`] (256 KiB), which also
+/// counts the change's own encoding; a record is at most 64 KiB.
+const CHANGE_RECORD_BUDGET: usize = 160 * 1024;
+
 /// The wall clock, in the protocol's terms.
 pub fn now() -> Timestamp {
     let ms = SystemTime::now()
@@ -388,20 +393,26 @@ impl State {
     /// admits it (durably stored before applied), then queues it for the
     /// network.
     fn write(&mut self, records: Vec<SignedRecord>, now: Timestamp) -> Result<(), Error> {
+        self.write_groups(&[&records], now)
+    }
+
+    /// Signs each group of records into one change, chained, and admits
+    /// them together: persisted with one durable commit, all or nothing.
+    fn write_groups(&mut self, groups: &[&[SignedRecord]], now: Timestamp) -> Result<(), Error> {
         let me = self.member_id();
         let doc = self.registry.doc(&me).cloned().unwrap_or_else(|| MemberDoc::new(me));
-        let change = doc.write(&self.key, &self.replica, &records, now)?;
+        let changes = doc.write_chain(&self.key, &self.replica, groups, now)?;
         let store = &self.store;
-        let report = self.registry.admit(vec![change.clone()], now, Trust::Untrusted, |cs| {
+        let report = self.registry.admit(changes.clone(), now, Trust::Untrusted, |cs| {
             store.put_changes(cs).map(|_| ())
         })?;
         if let Some(r) = report.rejected.first() {
             return Err(Error::NotAdmitted(r.reason.to_string()));
         }
-        if report.admitted.is_empty() {
+        if report.admitted.len() < changes.len() {
             return Err(Error::NotAdmitted("the change waits for dependencies".into()));
         }
-        self.queue_outgoing(vec![change]);
+        self.queue_outgoing(changes);
         Ok(())
     }
 
@@ -451,7 +462,8 @@ impl State {
     }
 
     /// Creates (id `None`) or replaces (id `Some`) several of the member's
-    /// own records in one signed change: one durable commit, all or nothing.
+    /// own records: signed into as many chained changes as their size needs,
+    /// admitted as one batch (one durable commit, all or nothing).
     /// Each is checked against the views as they were before the batch.
     /// Gives the ids, in order.
     pub fn write_many(&mut self, items: Vec<(Option<RecordId>, Body)>, now: Timestamp) -> Result<Vec<RecordId>, Error> {
@@ -478,7 +490,19 @@ impl State {
             }
         }
         let ids = records.iter().map(SignedRecord::id).collect();
-        self.write(records, now)?;
+        // Groups of records that fit one change each, admitted together.
+        let mut groups: Vec<&[SignedRecord]> = Vec::new();
+        let (mut start, mut bytes) = (0, 0);
+        for (i, r) in records.iter().enumerate() {
+            let size = r.stored_bytes().len();
+            if i > start && bytes + size > CHANGE_RECORD_BUDGET {
+                groups.push(&records[start..i]);
+                (start, bytes) = (i, 0);
+            }
+            bytes += size;
+        }
+        groups.push(&records[start..]);
+        self.write_groups(&groups, now)?;
         Ok(ids)
     }
 

@@ -453,3 +453,33 @@ fn a_large_file_keeps_the_short_description_to_fit_one_record() {
     assert_eq!(p.description, "A rather short description which is probably useless");
     assert_eq!(p.publiccode, yaml);
 }
+
+/// A catalogue's worth of files is more than one change may hold (256
+/// KiB): the import signs a chain of changes and admits them as one batch;
+/// every file lands.
+#[test]
+fn a_large_directory_is_written_as_a_chain_of_changes_in_one_batch() {
+    let (mut st, _dir) = state();
+    let base = minimal();
+    let files: Vec<PubliccodeFile> = (0..40)
+        .map(|i| {
+            let mut yaml = base.replace(
+                "https://github.com/italia/developers.italia.it.git",
+                &format!("https://example.org/p{i}.git"),
+            );
+            while yaml.len() < 30_000 {
+                yaml.push_str("# padding, as comments in real files are\n");
+            }
+            file(&format!("p{i}/publiccode.yml"), &yaml)
+        })
+        .collect();
+    let before = changes(&st);
+    let checked = check(files).unwrap();
+    assert!(checked.refused.is_empty());
+    let imported = import(&mut st, checked.valid, Timestamp(2_000)).unwrap();
+    assert_eq!(imported.len(), 40);
+    assert_eq!(st.registry().index().of_kind(Kind::Project).len(), 40);
+    let written = changes(&st) - before;
+    // 40 records of about 30 KiB: several changes, each under the limit.
+    assert!((5..40).contains(&written), "{written} changes");
+}
