@@ -100,6 +100,8 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         passphrase_file: PathBuf,
     },
+    /// Rebuild a damaged store from the changes it still holds (stop the node first); the old file is kept as store.redb.damaged.
+    Reindex,
     /// Check a bundle offline: every change signature and every record.
     Verify { file: PathBuf },
     /// Run the node: sync with peers over libp2p and serve the local HTTP API.
@@ -295,8 +297,24 @@ pub enum UsageCmd {
 
 #[derive(Debug, Subcommand)]
 pub enum NeedCmd {
-    /// Post a need; prints its id.
+    /// Post a need; prints its id. Open needs that look like it are listed
+    /// on stderr first: cosigning one keeps the coalition together.
     Add(NeedAdd),
+    /// The open needs most like a need you are about to write, best first,
+    /// with a score (0-100) and why.
+    Similar {
+        #[arg(long)]
+        title: String,
+        #[arg(long)]
+        description: Option<String>,
+        /// The project the need concerns (id or unique prefix)
+        #[arg(long)]
+        project: Option<String>,
+        #[arg(long = "tag", value_name = "T")]
+        tags: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// "We need this too"; prints the cosign's id.
     Cosign {
         need: String,
@@ -331,6 +349,9 @@ pub struct NeedAdd {
     /// YYYY-MM-DD
     #[arg(long, value_name = "DATE")]
     pub deadline: Option<String>,
+    /// Write nothing if open needs look like this one (they are listed)
+    #[arg(long)]
+    pub if_unique: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -469,6 +490,20 @@ pub enum LsKind {
     Offers,
     Catalogues,
     Members,
+}
+
+impl From<LsKind> for mutu_http::control::List {
+    fn from(k: LsKind) -> Self {
+        use mutu_http::control::List;
+        match k {
+            LsKind::Needs => List::Needs,
+            LsKind::Projects => List::Projects,
+            LsKind::Pledges => List::Pledges,
+            LsKind::Offers => List::Offers,
+            LsKind::Catalogues => List::Catalogues,
+            LsKind::Members => List::Members,
+        }
+    }
 }
 
 #[cfg(test)]

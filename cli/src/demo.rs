@@ -61,7 +61,7 @@ async fn serve(dir: &std::path::Path, temporary: bool, out: &mut dyn Write) -> a
     let mut signals = crate::service::Signals::catch()?;
     writeln!(out, "starting three mutu nodes in {} …", dir.display())?;
     out.flush()?;
-    let running = demo::start(&Options::new(dir), crate::node::routes)
+    let running = demo::start(&Options::new(dir))
         .await
         .context("the demo could not start")?;
     if running.loaded {

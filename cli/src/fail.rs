@@ -21,6 +21,18 @@ pub fn user(message: impl Into<String>) -> anyhow::Error {
     UserError(message.into()).into()
 }
 
+/// A control request's failure, offline: the caller's (by its class) as a
+/// user error naming the flag at fault, ours with its causes.
+pub fn control(e: mutu_http::control::Error) -> anyhow::Error {
+    use mutu_http::control::Error;
+    use mutu_node::error::Classify;
+    match e {
+        Error::Op(e) => crate::commands::write::failure(e),
+        e if e.class().is_callers() => user(e.to_string()),
+        e => e.into(),
+    }
+}
+
 /// The exit code of a failure: 2 if it is the user's to fix (its class is
 /// not `Class::Internal`, or a [`UserError`]), 1 if it is ours. The class
 /// comes from `mutu_node::error`, the one place that says whose fault each

@@ -2,56 +2,31 @@
 //!
 //! While a node runs on a home it holds the store, so the CLI cannot open
 //! it. Every command then goes through the node's local HTTP API, with the
-//! bearer token from `$MUTU_HOME/api.token`: the CLI sends its arguments to
-//! `POST /api/v1/cli`; the node parses them with the same clap definitions
-//! and runs the same command code: a write's `ops::Request` in its actor,
-//! so it is signed, stored and published at once; a read on a snapshot,
-//! outside the actor. The output is exactly what the offline CLI would
-//! print.
+//! bearer token from `$MUTU_HOME/api.token`: a command becomes a typed
+//! request of the control protocol ([`mutu_http::control`]), sent to `POST
+//! /api/v1/control`; the node runs it (a write's `ops::Request` in its
+//! actor, so it is signed, stored and published at once; a read on a
+//! snapshot, outside the actor) and answers with what to print, which this
+//! process prints with the same code as offline.
 //!
 //! No file path crosses HTTP: the node never opens a file a request names.
 //! `mutu import FILE` reads the file here and sends its bytes to `POST
-//! /api/v1/import`; `mutu export` gets the bundle from `GET
-//! /api/v1/export/bundle` and prints or writes it here; `mutu verify` needs
-//! no node at all. The node refuses these three on `/api/v1/cli`.
+//! /api/v1/import`; `mutu export` and `mutu backup` get the bundle from `GET
+//! /api/v1/export/bundle` and write here; `mutu verify` needs no node.
 
 use std::io::Write;
 use std::path::Path;
-use std::sync::Arc;
 
 use anyhow::Context;
-use axum::extract::{DefaultBodyLimit, State as AxumState};
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
-use axum::{Json, Router};
-use clap::Parser;
-use mutu_http::api::auth::authorised;
+use mutu_http::control;
 use mutu_http::runtime::{self, NodeInfo};
-use mutu_node::actor::{Handle, PeerInfo, Status};
 use mutu_node::home::Home;
-use mutu_node::state::{self, State};
-use serde::{Deserialize, Serialize};
+use mutu_node::state;
+use serde::Deserialize;
 
-use crate::args::{Cli, Command, ProjectCmd, RunArgs};
-use crate::commands::write::Sorted;
-use crate::fail::{self, user};
-
-/// Largest CLI request body (arguments only; bundles travel on their own).
-const MAX_EXEC_BYTES: usize = 256 * 1024;
-
-/// The arguments of a command to run on the node. (Older clients also sent
-/// their working directory: it is ignored.)
-#[derive(Debug, Serialize, Deserialize)]
-struct ExecRequest {
-    args: Vec<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct ExecResponse {
-    stdout: String,
-    error: Option<String>,
-    code: u8,
-}
+use crate::args::{Command, RunArgs};
+use crate::commands::Sorted;
+use crate::fail::user;
 
 /// A command that ran on the node and failed there: its message and exit code.
 #[derive(Debug)]
@@ -86,7 +61,7 @@ pub fn run(home: Home, a: RunArgs, out: &mut dyn Write) -> anyhow::Result<()> {
             sync_interval: a.sync_interval,
         };
         let config = runtime::Config::resolve(flags, file)?;
-        let running = runtime::start(home.clone(), config, routes).await?;
+        let running = runtime::start(home.clone(), config).await?;
         if running.created_identity {
             writeln!(
                 out,
@@ -126,136 +101,6 @@ pub async fn until_signal(out: &mut dyn Write, signals: &mut crate::service::Sig
     out.flush()
 }
 
-struct Ctx {
-    handle: Handle,
-    token: String,
-}
-
-pub fn routes(handle: Handle, token: String) -> Router {
-    Router::new()
-        .route("/api/v1/cli", post(exec))
-        .layer(DefaultBodyLimit::max(MAX_EXEC_BYTES))
-        .with_state(Arc::new(Ctx { handle, token }))
-}
-
-async fn exec(
-    AxumState(ctx): AxumState<Arc<Ctx>>,
-    headers: HeaderMap,
-    Json(req): Json<ExecRequest>,
-) -> (StatusCode, Json<ExecResponse>) {
-    if !authorised(&headers, &ctx.token) {
-        let error = Some("the API token is missing or wrong: the CLI reads it from $MUTU_HOME/api.token".into());
-        return (
-            StatusCode::UNAUTHORIZED,
-            Json(ExecResponse {
-                stdout: String::new(),
-                error,
-                code: 2,
-            }),
-        );
-    }
-    let parsed = Cli::try_parse_from(std::iter::once("mutu".to_owned()).chain(req.args));
-    let response = match parsed {
-        Err(e) => ExecResponse {
-            stdout: String::new(),
-            error: Some(e.to_string()),
-            code: 2,
-        },
-        Ok(cli) => run_on_node(&ctx.handle, cli.command).await,
-    };
-    (StatusCode::OK, Json(response))
-}
-
-fn outcome(stdout: Vec<u8>, result: anyhow::Result<()>) -> ExecResponse {
-    let stdout = String::from_utf8_lossy(&stdout).into_owned();
-    match result {
-        Ok(()) => ExecResponse {
-            stdout,
-            error: None,
-            code: 0,
-        },
-        Err(e) => ExecResponse {
-            stdout,
-            error: Some(fail::one_line(&e)),
-            code: fail::exit_code(&e),
-        },
-    }
-}
-
-/// Why the node refuses a command that names a file.
-const NO_PATHS: &str = "the node opens no file named in a request";
-
-async fn run_on_node(handle: &Handle, command: Command) -> ExecResponse {
-    let mut out = Vec::new();
-    let result: anyhow::Result<()> = match command {
-        Command::Run(_) => Err(user(
-            "a node already runs on this home; stop it first (Ctrl-C or SIGTERM)",
-        )),
-        Command::Init(_) => Err(user("this home already holds a mutu identity (a node runs on it)")),
-        Command::Peers(a) => match handle.peers().await {
-            Ok(peers) => print_peers(&peers, a.json, &mut out),
-            Err(e) => Err(e.into()),
-        },
-        Command::Status(a) => match handle.status().await {
-            Ok(status) => print_status(&status, a.json, &mut out),
-            Err(e) => Err(e.into()),
-        },
-        Command::Block { member } => block(handle, member, true).await,
-        Command::Unblock { member } => block(handle, member, false).await,
-        Command::Import { .. } => Err(user(format!(
-            "{NO_PATHS}: `mutu import` reads the bundle itself and sends its bytes to POST /api/v1/import"
-        ))),
-        Command::Export { .. } => Err(user(format!(
-            "{NO_PATHS}: `mutu export` gets the bundle from GET /api/v1/export/bundle and writes it itself"
-        ))),
-        Command::Verify { .. } => Err(user(format!("{NO_PATHS}: `mutu verify` runs without a node"))),
-        Command::Backup { .. } | Command::Restore { .. } => Err(user(format!(
-            "{NO_PATHS}: `mutu backup` gets the bundle from GET /api/v1/export/bundle and writes the file itself"
-        ))),
-        command => match crate::commands::write::request(command) {
-            Sorted::Write(op) => match handle.apply(op, state::now()).await {
-                Ok(Ok(id)) => writeln!(out, "{id}").map_err(Into::into),
-                Ok(Err(e)) => Err(crate::commands::write::failure(e)),
-                Err(e) => Err(e.into()),
-            },
-            // Reads run on a snapshot, outside the actor.
-            Sorted::Other(command) => {
-                let ran = handle
-                    .with_snapshot(move |s| {
-                        let mut buf = Vec::new();
-                        let r = crate::commands::on_snapshot(s, command, state::now(), &mut buf);
-                        (buf, r.map_err(|e| (fail::one_line(&e), fail::exit_code(&e))))
-                    })
-                    .await;
-                match ran {
-                    Ok((buf, Ok(()))) => {
-                        out = buf;
-                        Ok(())
-                    }
-                    Ok((buf, Err((message, code)))) => {
-                        out = buf;
-                        Err(RemoteFailure { message, code }.into())
-                    }
-                    Err(e) => Err(e.into()),
-                }
-            }
-        },
-    };
-    outcome(out, result)
-}
-
-async fn block(handle: &Handle, member: String, blocked: bool) -> anyhow::Result<()> {
-    let r = handle
-        .with_snapshot(move |s| s.resolve_member(&member).map(|m| (m, s.member_id())))
-        .await?;
-    let (member, me) = r?;
-    if member == me {
-        return Err(user("you cannot block yourself"));
-    }
-    handle.block_member(member, blocked).await?;
-    Ok(())
-}
-
 /// Where the node running on `home` serves its API, and its token.
 fn reach(home: &Home) -> anyhow::Result<(NodeInfo, String)> {
     let info = NodeInfo::read(home).ok_or_else(|| {
@@ -276,91 +121,104 @@ fn unreachable_node(info: &NodeInfo) -> String {
 
 /// Runs `command` through the node running on `home`.
 pub fn remote(home: &Home, command: Command, out: &mut dyn Write) -> anyhow::Result<()> {
-    match command {
-        Command::Verify { file } => crate::commands::bundles::verify(&file, state::now(), out),
-        Command::Import { file } => {
+    match crate::commands::sort(command) {
+        Sorted::Control(request) => {
+            let (info, token) = reach(home)?;
+            let response = ask(&info, &token, &request)?;
+            crate::output::response(&response, out)
+        }
+        Sorted::NewNeed { similar, op, if_unique } => {
+            let (info, token) = reach(home)?;
+            let mut ask = |request: control::Request| ask(&info, &token, &request);
+            crate::commands::new_need(&mut ask, similar, op, if_unique, out)
+        }
+        Sorted::Local(Command::Verify { file }) => crate::commands::bundles::verify(&file, state::now(), out),
+        Sorted::Local(Command::Import { file }) => {
             let (info, token) = reach(home)?;
             remote_import(&info, &token, &file, out)
         }
-        Command::Export { out: file } => {
+        Sorted::Local(Command::Export { out: file }) => {
             let (info, token) = reach(home)?;
             remote_export(&info, &token, file.as_deref(), out)
         }
-        Command::Project(c @ (ProjectCmd::Import(_) | ProjectCmd::Export(_))) => {
+        Sorted::Local(Command::Project(c)) => {
             let (info, token) = reach(home)?;
             crate::commands::project::remote(&info.http, &token, c, out)
         }
-        Command::Backup {
+        Sorted::Local(Command::Backup {
             out: file,
             passphrase_file,
-        } => {
+        }) => {
             let (info, token) = reach(home)?;
             let bundle = fetch_bundle(&info, &token)?;
             crate::commands::backup::write(home, &bundle, &file, &passphrase_file, state::now(), out)
         }
-        _ => {
-            let (info, token) = reach(home)?;
-            remote_exec(&info, &token, out)
-        }
+        Sorted::Local(Command::Run(_)) => Err(user(
+            "a node already runs on this home; stop it first (Ctrl-C or SIGTERM)",
+        )),
+        Sorted::Local(Command::Init(_) | Command::Restore { .. }) => Err(user(
+            "this home already holds a mutu identity (a node runs on it): give another --home for a new one",
+        )),
+        Sorted::Local(command) => Err(anyhow::anyhow!("`{command:?}` does not run through a node")),
     }
 }
 
-/// Sends this invocation's arguments to the node.
-fn remote_exec(info: &NodeInfo, token: &str, out: &mut dyn Write) -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args_os()
-        .skip(1)
-        .map(|a| {
-            a.into_string()
-                .map_err(|_| user("arguments must be valid UTF-8 to reach a running node"))
-        })
-        .collect::<Result<_, _>>()?;
-    let url = format!("http://{}/api/v1/cli", info.http);
-    let response = ureq::post(&url)
+/// Sends a control request to the node and reads its answer.
+fn ask(info: &NodeInfo, token: &str, request: &control::Request) -> anyhow::Result<control::Response> {
+    let url = format!("http://{}/api/v1/control", info.http);
+    let mut response = ureq::post(&url)
         .header("Authorization", &format!("Bearer {token}"))
         .config()
         .http_status_as_error(false)
         .build()
-        .send_json(&ExecRequest { args })
+        .send_json(request)
         .with_context(|| unreachable_node(info))?;
-    let body: ExecResponse = response
-        .into_body()
-        .with_config()
-        .limit(1024 * 1024 * 1024)
-        .read_json()
-        .context("the node's answer is not what this CLI expects (different versions?)")?;
-    out.write_all(body.stdout.as_bytes())?;
-    match body.error {
-        None => Ok(()),
-        Some(message) => Err(RemoteFailure {
-            message,
-            code: body.code.max(1),
-        }
-        .into()),
+    if response.status() != 200 {
+        return Err(api_failure(response, ""));
     }
+    response
+        .body_mut()
+        .with_config()
+        .limit(MAX_ANSWER_BYTES)
+        .read_json()
+        .context("the node's answer is not what this CLI expects (different versions?)")
 }
 
-/// The message of the API's JSON errors (`{"error": {"message": …}}`).
+/// The largest answer read from the node: a listing of the whole registry
+/// as JSON fits.
+const MAX_ANSWER_BYTES: u64 = 1024 * 1024 * 1024;
+
+/// What this CLI reads of the API's JSON errors (`{"error": {"message",
+/// "field"}}`).
 #[derive(Debug, Deserialize)]
-struct ApiErrorBody {
-    error: ApiErrorMessage,
+struct ErrorBody {
+    error: ErrorDetail,
 }
 
 #[derive(Debug, Deserialize)]
-struct ApiErrorMessage {
+struct ErrorDetail {
     message: String,
+    #[serde(default)]
+    field: Option<String>,
 }
 
 /// The node's JSON error as this CLI's error: the user's to fix (exit 2)
-/// for a 4xx status, ours (1) otherwise.
+/// for a 4xx status, ours (1) otherwise; a bad field names its flag, as
+/// offline.
 fn api_failure(mut response: ureq::http::Response<ureq::Body>, prefix: &str) -> anyhow::Error {
     let status = response.status();
-    let message = response
+    let message = match response
         .body_mut()
         .with_config()
         .limit(64 * 1024)
-        .read_json::<ApiErrorBody>()
-        .map(|b| b.error.message)
-        .unwrap_or_else(|_| format!("the node answered HTTP {status}"));
+        .read_json::<ErrorBody>()
+    {
+        Ok(body) => match body.error.field {
+            Some(field) => crate::commands::write::field_message(&field, &body.error.message),
+            None => body.error.message,
+        },
+        Err(_) => format!("the node answered HTTP {status}"),
+    };
     let code = if status.is_client_error() { 2 } else { 1 };
     RemoteFailure {
         message: format!("{prefix}{message}"),
@@ -458,61 +316,5 @@ pub fn ui(home: &Home, out: &mut dyn Write) -> anyhow::Result<()> {
         .read_json()
         .context("the node's answer is not what this CLI expects (different versions?)")?;
     writeln!(out, "{}", body.url)?;
-    Ok(())
-}
-
-/// `mutu status` without a running node: the store's counters.
-pub fn offline_status(st: &State) -> Status {
-    let peer_id = libp2p::identity::Keypair::ed25519_from_bytes(st.secret_key().to_bytes())
-        .map(|k| k.public().to_peer_id().to_string())
-        .unwrap_or_default();
-    Status {
-        member: st.member_id(),
-        peer_id,
-        peers: 0,
-        documents: st.registry().doc_count(),
-        records: st.registry().index().len(),
-        pending: 0,
-        rejected: 0,
-        listen: Vec::new(),
-        sync_passes: 0,
-        sync_requests: 0,
-        sync_bytes_sent: 0,
-        sync_bytes_received: 0,
-        sync_requests_served: 0,
-        sync_requests_refused: 0,
-        identify_received: 0,
-    }
-}
-
-pub fn print_status(s: &Status, json: bool, out: &mut dyn Write) -> anyhow::Result<()> {
-    if json {
-        writeln!(out, "{}", serde_json::to_string_pretty(s)?)?;
-        return Ok(());
-    }
-    writeln!(out, "member:    {}", s.member)?;
-    writeln!(out, "peer id:   {}", s.peer_id)?;
-    writeln!(out, "peers:     {}", s.peers)?;
-    writeln!(out, "documents: {}", s.documents)?;
-    writeln!(out, "records:   {}", s.records)?;
-    writeln!(out, "pending:   {}", s.pending)?;
-    writeln!(out, "rejected:  {}", s.rejected)?;
-    for l in &s.listen {
-        writeln!(out, "listen:    {l}")?;
-    }
-    Ok(())
-}
-
-pub fn print_peers(peers: &[PeerInfo], json: bool, out: &mut dyn Write) -> anyhow::Result<()> {
-    if json {
-        writeln!(out, "{}", serde_json::to_string_pretty(peers)?)?;
-        return Ok(());
-    }
-    if peers.is_empty() {
-        writeln!(out, "no connected peers")?;
-    }
-    for p in peers {
-        writeln!(out, "{}  {}  since {}", p.peer_id, p.address, p.connected_since)?;
-    }
     Ok(())
 }

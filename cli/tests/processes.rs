@@ -103,18 +103,19 @@ fn acknowledged_writes_survive_sigkill_and_reach_every_node() {
     let mut saved = Vec::new();
     for i in 0..500 {
         let body = serde_json::json!({
-            "args": ["need", "add", "--title", format!("burst write {i}")],
+            "command": "apply",
+            "op": {"op": "new_need", "title": format!("burst write {i}")},
         });
         let response = agent
-            .post(format!("http://{}/api/v1/cli", a.http))
+            .post(format!("http://{}/api/v1/control", a.http))
             .header("Authorization", &format!("Bearer {}", token.trim()))
             .send_json(&body);
         let Ok(response) = response else { continue };
         let Ok(answer) = response.into_body().read_json::<serde_json::Value>() else {
             continue;
         };
-        if answer["code"] == 0 {
-            saved.push(answer["stdout"].as_str().unwrap().trim().to_owned());
+        if let Some(id) = answer["written"]["id"].as_str() {
+            saved.push(id.to_owned());
             answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         }
     }

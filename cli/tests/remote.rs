@@ -27,27 +27,23 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// `POST /api/v1/cli` with `args`, as a client that names files would:
-/// the answer's exit code and error.
-fn exec(http: &str, token: &str, args: &[&str]) -> (u64, String) {
+/// `POST /api/v1/control` with `body`, as a client that names files
+/// would: the answer's status and error code.
+fn control(http: &str, token: &str, body: &serde_json::Value) -> (u16, String) {
     let agent = ureq::Agent::new_with_config(
         ureq::Agent::config_builder()
             .timeout_global(Some(Duration::from_secs(10)))
             .http_status_as_error(false)
             .build(),
     );
-    let answer: serde_json::Value = agent
-        .post(format!("http://{http}/api/v1/cli"))
+    let response = agent
+        .post(format!("http://{http}/api/v1/control"))
         .header("Authorization", &format!("Bearer {}", token.trim()))
-        .send_json(serde_json::json!({"args": args, "cwd": "/"}))
-        .unwrap()
-        .into_body()
-        .read_json()
+        .send_json(body)
         .unwrap();
-    (
-        answer["code"].as_u64().unwrap(),
-        answer["error"].as_str().unwrap_or_default().to_owned(),
-    )
+    let status = response.status().as_u16();
+    let answer: serde_json::Value = response.into_body().read_json().unwrap();
+    (status, answer["error"]["code"].as_str().unwrap_or_default().to_owned())
 }
 
 #[test]
@@ -73,19 +69,20 @@ fn the_cli_opens_the_files_and_the_node_opens_none() {
     assert!(announced, "mutu run ended before announcing its HTTP address");
     let token = std::fs::read_to_string(a.join("api.token")).unwrap();
 
-    // A client naming files: the node opens none of them.
+    // A client naming files: no request of the control protocol takes a
+    // path, and the node opens none.
     let target = dir.path().join("written-by-the-node.json");
     let target = target.to_str().unwrap();
     let b_json = dir.path().join("b.json");
     let b_json = b_json.to_str().unwrap();
-    for args in [
-        vec!["export", "--out", target],
-        vec!["import", b_json],
-        vec!["verify", b_json],
+    for body in [
+        serde_json::json!({"command": "export", "out": target}),
+        serde_json::json!({"command": "import", "file": b_json}),
+        serde_json::json!({"command": "verify", "file": b_json}),
+        serde_json::json!({"args": ["export", "--out", target], "cwd": "/"}),
     ] {
-        let (code, error) = exec(&http, &token, &args);
-        assert_eq!(code, 2, "{args:?}: {error}");
-        assert!(error.contains("opens no file"), "{args:?}: {error}");
+        let (status, code) = control(&http, &token, &body);
+        assert_eq!((status, code.as_str()), (400, "bad_field"), "{body}");
     }
     assert!(!Path::new(target).exists(), "the node wrote a file a request named");
 
@@ -133,5 +130,82 @@ fn the_cli_opens_the_files_and_the_node_opens_none() {
         text(&out.stdout).ends_with("ok: 2 documents, 2 changes, 2 records\n"),
         "{}",
         text(&out.stdout)
+    );
+}
+
+/// Every command that goes through a running node prints what it prints
+/// offline, and fails the same way: the node answers typed data, and this
+/// CLI lays it out with the code it uses offline.
+#[test]
+fn through_the_node_the_cli_prints_what_it_prints_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let run = |args: &[&str]| mutu_in(dir.path(), &home, args);
+    let out = run(&["init", "--name", "Ville de Lyon", "--kind", "public-body"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let project = text(&run(&["project", "add", "--name", "Paheko", "--license", "AGPL-3.0-or-later"]).stdout);
+    let project = project.trim();
+    let need = run(&[
+        "need",
+        "add",
+        "--title",
+        "SEPA export",
+        "--project",
+        project,
+        "--goal",
+        "600EUR",
+        "--tag",
+        "accounting",
+    ]);
+    assert!(need.status.success(), "{}", text(&need.stderr));
+    let need = text(&need.stdout).trim().to_owned();
+    let me = text(&run(&["whoami", "--json"]).stdout);
+    let me: serde_json::Value = serde_json::from_str(&me).unwrap();
+    let me = me["id"].as_str().unwrap().to_owned();
+
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["whoami"],
+        vec!["whoami", "--json"],
+        vec!["ls", "needs"],
+        vec!["ls", "needs", "--json"],
+        vec!["ls", "projects", "--tag", "accounting"],
+        vec!["ls", "members"],
+        vec!["ls", "pledges", "--json"],
+        vec!["show", &need],
+        vec!["show", &need, "--json"],
+        vec!["show", project],
+        vec!["show", &me],
+        vec!["search", "sepa"],
+        vec!["search", "sepa", "--json"],
+        // Failures: an unknown id, blocking oneself, a bad flag value.
+        vec!["show", "zzzzzzzz"],
+        vec!["block", &me],
+        vec!["pledge", "add", &need, "--money", "12 bananas"],
+    ];
+    let offline: Vec<Output> = commands.iter().map(|c| run(c)).collect();
+
+    let (_node, stdout) = spawn_piped(&mut mutu_run(&home));
+    assert!(
+        read_announced(stdout, |line| line.starts_with("http:")),
+        "mutu run ended before announcing its HTTP address"
+    );
+    for (c, before) in commands.iter().zip(&offline) {
+        let through = run(c);
+        assert_eq!(text(&through.stdout), text(&before.stdout), "{c:?}");
+        assert_eq!(text(&through.stderr), text(&before.stderr), "{c:?}");
+        assert_eq!(through.status.code(), before.status.code(), "{c:?}");
+    }
+    // The failures above failed, as the caller's mistakes (exit 2).
+    for (c, before) in commands.iter().zip(&offline).skip(commands.len() - 3) {
+        assert_eq!(before.status.code(), Some(2), "{c:?}: {}", text(&before.stderr));
+    }
+    // And a write through the node prints the id it made, as offline.
+    let out = run(&["pledge", "add", &need, "--money", "250EUR"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let pledge = text(&out.stdout).trim().to_owned();
+    let shown = text(&run(&["show", &need]).stdout);
+    assert!(
+        shown.contains("\n1 pledge:\n") && shown.contains(&pledge[..8]),
+        "{shown}"
     );
 }

@@ -39,8 +39,19 @@ fn bundles() {
 
 /// Every transcript in the directory has a test above.
 #[test]
+fn similar_needs() {
+    run("similar-needs.md");
+}
+
+#[test]
 fn every_transcript_is_run() {
-    let known = ["bundles.md", "errors.md", "pooling.md", "quickstart.md"];
+    let known = [
+        "bundles.md",
+        "errors.md",
+        "pooling.md",
+        "quickstart.md",
+        "similar-needs.md",
+    ];
     let mut found: Vec<String> = std::fs::read_dir(examples())
         .expect("tests/examples exists")
         .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))

@@ -477,11 +477,6 @@ impl Demo {
     }
 }
 
-/// No extra HTTP routes (for [`start`] without the CLI's).
-pub fn no_routes(_: Handle, _: String) -> axum::Router {
-    axum::Router::new()
-}
-
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     move |source| Error::Io {
         path: path.to_owned(),
@@ -491,9 +486,8 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
 
 /// Starts the demo's nodes on homes under `opts.dir` (created as needed),
 /// connects them over 127.0.0.1, loads the sample if the homes are new, and
-/// waits until every node holds every record. `routes` adds HTTP routes to
-/// each node, as for [`runtime::start`].
-pub async fn start(opts: &Options, routes: impl Fn(Handle, String) -> axum::Router) -> Result<Demo, Error> {
+/// waits until every node holds every record.
+pub async fn start(opts: &Options) -> Result<Demo, Error> {
     let sample = Sample::shipped()?;
     let now = state::now();
     std::fs::create_dir_all(&opts.dir).map_err(io(&opts.dir))?;
@@ -524,7 +518,7 @@ pub async fn start(opts: &Options, routes: impl Fn(Handle, String) -> axum::Rout
             default_http: false,
         };
         let root = home.root().to_owned();
-        match runtime::start(home, config, &routes).await {
+        match runtime::start(home, config).await {
             Ok(running) => nodes.push(Node {
                 key: member.key.clone(),
                 profile: member.profile.clone(),

@@ -169,23 +169,27 @@ pub fn guard(router: Router, hosts: Hosts) -> Router {
         .layer(middleware::from_fn(security_headers))
 }
 
-/// The node's router: the JSON API, the web UI and its sign-in routes, the
-/// exports, `extra` (the CLI's routes; they must not set a fallback), a
-/// fallback for unknown paths, all behind [`guard`].
+/// The node's router: the JSON API (with the CLI's control endpoint and
+/// the web UI's login links), the web UI, the exports, `extra` (health and
+/// metrics; no fallback), a fallback for unknown paths, all behind
+/// [`guard`].
 pub fn router(
     handle: Handle,
     token: String,
     sessions: Sessions,
     http: SocketAddr,
     hosts: Hosts,
-    extra: impl FnOnce(Handle, String) -> Router,
+    extra: Router,
 ) -> Router {
     let not_found_sessions = sessions.clone();
-    let router = crate::api::router(handle.clone(), token.clone())
+    let login = crate::web::auth::Login {
+        sessions: sessions.clone(),
+        http,
+    };
+    let router = crate::api::router_with_login(handle.clone(), token.clone(), Some(login))
         .merge(crate::web::router(handle.clone(), sessions.clone()))
-        .merge(crate::web::auth::api_routes(sessions, token.clone(), http))
         .merge(crate::export::router(handle.clone()))
-        .merge(extra(handle, token))
+        .merge(extra)
         // Unknown paths: JSON under /api, an HTML page elsewhere.
         .fallback(move |req: Request| {
             let sessions = not_found_sessions.clone();

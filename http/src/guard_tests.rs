@@ -30,7 +30,7 @@ fn profile() -> Profile {
 }
 
 /// The node's router, answering to `extra` besides its defaults, with a
-/// stand-in for the CLI's route.
+/// stand-in for the health routes.
 fn router(node: &TestNode, extra: &[&str]) -> Router {
     let http: SocketAddr = BOUND.parse().unwrap();
     let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
@@ -41,7 +41,7 @@ fn router(node: &TestNode, extra: &[&str]) -> Router {
         Sessions::new(),
         http,
         hosts,
-        |_, _| Router::new().route("/api/v1/cli", axum::routing::post(|| async { "ran" })),
+        Router::new().route("/healthz", axum::routing::get(|| async { "ok" })),
     )
 }
 
@@ -94,7 +94,7 @@ async fn requests_for_a_foreign_host_name_are_refused() {
         }
     }
     // A write is refused before its body or token is looked at.
-    let (status, _, _) = send(&r, Method::POST, "/api/v1/cli", Some("evil.example:7070")).await;
+    let (status, _, _) = send(&r, Method::POST, "/api/v1/control", Some("evil.example:7070")).await;
     assert_eq!(status, StatusCode::MISDIRECTED_REQUEST);
     // An absolute URI naming a foreign host is refused too, whatever Host says.
     let (status, _, _) = send(
@@ -235,7 +235,14 @@ async fn every_kind_of_response_carries_the_security_headers() {
             "application/json",
         ),
         (Method::GET, "/export/bundle", host, StatusCode::OK, "application/json"),
-        (Method::POST, "/api/v1/cli", host, StatusCode::OK, "text/plain"),
+        (Method::GET, "/healthz", host, StatusCode::OK, "text/plain"),
+        (
+            Method::POST,
+            "/api/v1/control",
+            host,
+            StatusCode::UNAUTHORIZED,
+            "application/json",
+        ),
         (
             Method::GET,
             "/",

@@ -16,8 +16,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use mutu_node::actor::{self, Handle};
+use mutu_protocol::admission::Rejection;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
@@ -125,7 +127,34 @@ fn counter(registry: &mut Registry, name: &str, help: &str, value: u64) {
     registry.register(name, help, c);
 }
 
+/// A counter family labelled `reason`: each of `reasons` (at zero if not
+/// counted), then whatever else `counts` holds.
+fn by_reason(
+    registry: &mut Registry,
+    name: &str,
+    help: &str,
+    reasons: &[&'static str],
+    counts: &std::collections::BTreeMap<&'static str, u64>,
+) {
+    let family = Family::<Vec<(String, String)>, Counter>::default();
+    let label = |reason: &str| vec![("reason".to_owned(), reason.to_owned())];
+    for reason in reasons {
+        family.get_or_create(&label(reason)).inc_by(0);
+    }
+    for (reason, n) in counts {
+        family.get_or_create(&label(reason)).inc_by(*n);
+    }
+    registry.register(name, help, family);
+}
+
+/// Reasons a change is not taken though no rule was broken
+/// ([`actor::Metrics::ignored`]).
+const IGNORED: [&str; 3] = ["duplicate", "blocked_member", "waiting"];
+
 async fn metrics(State(h): State<Health>) -> Response {
+    // Before asking the actor, which takes a place in its queue.
+    let queue_depth = h.handle.queue_depth();
+    let counted = h.handle.metrics();
     let s = match h.status().await {
         Ok(s) => s,
         Err(reason) => return (StatusCode::SERVICE_UNAVAILABLE, reason).into_response(),
@@ -141,6 +170,44 @@ async fn metrics(State(h): State<Health>) -> Response {
         s.pending,
     );
     counter(&mut r, "rejected_changes", "Changes refused by admission", s.rejected);
+    counter(
+        &mut r,
+        "changes_admitted",
+        "Changes from peers and imports admitted",
+        counted.admitted,
+    );
+    by_reason(
+        &mut r,
+        "changes_rejected",
+        "Changes from peers and imports refused, by admission rule",
+        &Rejection::LABELS,
+        &counted.rejected,
+    );
+    by_reason(
+        &mut r,
+        "changes_ignored",
+        "Changes not taken though no rule was broken (already known, a blocked member, waiting for dependencies)",
+        &IGNORED,
+        &counted.ignored,
+    );
+    counter(
+        &mut r,
+        "gossip_messages_received",
+        "Gossip messages received",
+        counted.gossip_received,
+    );
+    counter(
+        &mut r,
+        "gossip_messages_published",
+        "Gossip messages published",
+        counted.gossip_published,
+    );
+    gauge(
+        &mut r,
+        "actor_queue_depth",
+        "Commands waiting in the actor's queue",
+        queue_depth,
+    );
     counter(&mut r, "sync_passes", "Anti-entropy passes started", s.sync_passes);
     counter(&mut r, "sync_requests", "Sync requests sent", s.sync_requests);
     counter(
@@ -274,6 +341,73 @@ mod tests {
                 .any(|s| s.metric == "mutu_actor_status_seconds_count"),
             "{text}"
         );
+    }
+
+    /// Admissions counted by reason: a forged change (bad signature), a
+    /// good one, the good one again (a duplicate), each imported through the
+    /// actor; every rule has its label, at zero when nothing broke it; the
+    /// gossip counters and the queue depth are there.
+    #[tokio::test]
+    async fn metrics_count_changes_by_reason_gossip_and_the_queue() {
+        use mutu_protocol::SignedChange;
+        use mutu_protocol::doc::MemberDoc;
+        use mutu_protocol::identity::{ReplicaNonce, SecretKey};
+        use mutu_protocol::record::{Body as RecordBody, Record};
+
+        let n = member(93_004);
+        let now = mutu_node::state::now();
+        let key = SecretKey::from_bytes(&[42; 32]);
+        let profile = Profile {
+            name: "Autre".into(),
+            member_kind: MemberKind::Association,
+            country: None,
+            sectors: vec![],
+            website: None,
+            description: String::new(),
+        };
+        let record = Record::new(key.member_id(), [1; 16], now, RecordBody::Profile(profile))
+            .sign(&key)
+            .unwrap();
+        let good = MemberDoc::new(key.member_id())
+            .write(&key, &ReplicaNonce([3; 16]), &[record], now)
+            .unwrap();
+        let forged = SignedChange::from_parts(good.doc(), good.change_bytes().to_vec(), [0; 64]);
+        for batch in [forged, good.clone(), good] {
+            n.handle.import(vec![batch], now).await.unwrap();
+        }
+
+        let router = router(n.handle.clone(), n.home.store_path(), false);
+        let (code, _, text) = get(&router, "/metrics").await;
+        assert_eq!(code, StatusCode::OK, "{text}");
+        let lines = text.lines().map(|l| Ok(l.to_owned()));
+        let scrape = prometheus_parse::Scrape::parse(lines).expect("a Prometheus parser reads /metrics");
+        let value = |name: &str, reason: Option<&str>| {
+            scrape
+                .samples
+                .iter()
+                .find(|s| s.metric == name && reason.is_none_or(|r| s.labels.get("reason") == Some(r)))
+                .map(|s| match s.value {
+                    prometheus_parse::Value::Gauge(v)
+                    | prometheus_parse::Value::Counter(v)
+                    | prometheus_parse::Value::Untyped(v) => v,
+                    _ => f64::NAN,
+                })
+                .unwrap_or_else(|| panic!("{name} {reason:?} in {text}"))
+        };
+        for label in Rejection::LABELS {
+            let expected = if label == "bad_signature" { 1.0 } else { 0.0 };
+            assert_eq!(value("mutu_changes_rejected_total", Some(label)), expected, "{label}");
+        }
+        assert_eq!(value("mutu_changes_admitted_total", None), 1.0);
+        assert_eq!(value("mutu_changes_ignored_total", Some("duplicate")), 1.0);
+        assert_eq!(value("mutu_changes_ignored_total", Some("blocked_member")), 0.0);
+        assert_eq!(value("mutu_changes_ignored_total", Some("waiting")), 0.0);
+        assert_eq!(value("mutu_rejected_changes_total", None), 1.0);
+        // No peer: nothing received; the admitted change was published.
+        assert_eq!(value("mutu_gossip_messages_received_total", None), 0.0);
+        assert!(value("mutu_gossip_messages_published_total", None) >= 1.0, "{text}");
+        // Nothing else asks the actor: its queue is empty at the scrape.
+        assert_eq!(value("mutu_actor_queue_depth", None), 0.0);
     }
 
     #[tokio::test]

@@ -2,6 +2,8 @@
 //! ([`mutu_node::actor::Handle`]):
 //!
 //! - [`api`]: the JSON API under `/api/v1` (OpenAPI at `/api/v1/openapi.json`);
+//! - [`control`]: the `mutu` CLI's typed requests (`POST /api/v1/control`),
+//!   run on a node or, with none running, on the home's state;
 //! - [`web`]: the server-rendered web UI (English and French), sign-in,
 //!   forms;
 //! - [`export`]: researchers' exports (`registry.json`, CSVs, the bundle);
@@ -12,6 +14,7 @@
 //! - [`demo`]: `mutu demo`, three nodes loading the sample registry.
 
 pub mod api;
+pub mod control;
 pub mod demo;
 pub mod export;
 pub mod guard;

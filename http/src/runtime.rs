@@ -296,13 +296,9 @@ async fn listen_addrs(swarm: &mut Swarm<Behaviour>, listeners: usize) -> Vec<Mul
     addrs
 }
 
-/// Starts a node on `home`. `routes` adds HTTP routes (the CLI's) next to
-/// the JSON API of [`crate::api`]; they must not set a fallback.
-pub async fn start(
-    home: Home,
-    config: Config,
-    routes: impl FnOnce(Handle, String) -> axum::Router,
-) -> Result<Running, Error> {
+/// Starts a node on `home`: its swarm, its actor, and its HTTP server
+/// (API, control endpoint, web UI, exports, health).
+pub async fn start(home: Home, config: Config) -> Result<Running, Error> {
     let (state, created_identity) = open_or_create(home.clone())?;
     let member = state.member_id();
     let token = api_token(&home)?;
@@ -370,10 +366,8 @@ pub async fn start(
     let sessions = crate::web::auth::Sessions::open(&home);
     let login_url = sessions.login_url(http);
     let (store_path, expects_peers) = (home.store_path(), !config.peers.is_empty());
-    let extra = move |handle: Handle, token: String| {
-        routes(handle.clone(), token).merge(crate::health::router(handle, store_path, expects_peers))
-    };
-    let router = crate::guard::router(handle.clone(), token, sessions, http, hosts, extra);
+    let health = crate::health::router(handle.clone(), store_path, expects_peers);
+    let router = crate::guard::router(handle.clone(), token, sessions, http, hosts, health);
     let mut server_shutdown = shutdown_rx;
     let server = tokio::spawn(async move {
         let stop = async move {

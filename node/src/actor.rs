@@ -202,12 +202,44 @@ pub enum Error {
     State(#[from] state::Error),
 }
 
+/// What the actor counts for an operator's metrics: read by handles
+/// without asking the actor ([`Handle::metrics`]), so a scrape still sees
+/// them while the actor is busy.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Metrics {
+    /// Changes from peers and imports admitted.
+    pub admitted: u64,
+    /// Changes from peers and imports refused, by rule
+    /// ([`mutu_protocol::admission::Rejection::label`]).
+    pub rejected: BTreeMap<&'static str, u64>,
+    /// Changes not taken though no rule was broken, by reason: `duplicate`
+    /// (already held or waiting), `blocked_member` (blocked here),
+    /// `waiting` (kept until their dependencies come).
+    pub ignored: BTreeMap<&'static str, u64>,
+    /// Gossip messages received.
+    pub gossip_received: u64,
+    /// Gossip messages published (this node's changes).
+    pub gossip_published: u64,
+}
+
+impl Metrics {
+    fn count_report(&mut self, report: &Report) {
+        self.admitted += report.admitted.len() as u64;
+        for r in &report.rejected {
+            *self.rejected.entry(r.reason.label()).or_default() += 1;
+        }
+        *self.ignored.entry("duplicate").or_default() += report.duplicates as u64;
+        *self.ignored.entry("waiting").or_default() += report.pending as u64;
+    }
+}
+
 /// A cheap, cloneable way to talk to the actor.
 #[derive(Debug, Clone)]
 pub struct Handle {
     commands: mpsc::Sender<Command>,
     /// Permits of the readers at work on snapshots ([`MAX_READERS`]).
     readers: std::sync::Arc<tokio::sync::Semaphore>,
+    metrics: std::sync::Arc<std::sync::Mutex<Metrics>>,
 }
 
 impl std::fmt::Debug for Command {
@@ -228,6 +260,19 @@ impl std::fmt::Debug for Command {
 }
 
 impl Handle {
+    /// The actor's counters, as they are now (without asking the actor).
+    pub fn metrics(&self) -> Metrics {
+        self.metrics
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Commands waiting in the actor's queue now (of [`COMMAND_CAPACITY`]).
+    pub fn queue_depth(&self) -> usize {
+        self.commands.max_capacity() - self.commands.capacity()
+    }
+
     /// Sends the command `make` builds around a reply sender, and waits for
     /// the reply.
     async fn ask<R>(&self, make: impl FnOnce(oneshot::Sender<R>) -> Command) -> Result<R, Error> {
@@ -355,6 +400,8 @@ struct Actor {
     deciding: HashMap<InboundRequestId, (PeerId, Request, ResponseChannel<Response>)>,
     blocked_members: HashSet<MemberId>,
     rejected: u64,
+    /// Shared with the handles.
+    metrics: std::sync::Arc<std::sync::Mutex<Metrics>>,
     sync_counters: SyncCounters,
     /// Connected peers: since when, and over which address.
     connected: HashMap<PeerId, (Timestamp, Multiaddr)>,
@@ -405,6 +452,7 @@ pub fn spawn(
     shutdown: watch::Receiver<bool>,
 ) -> Result<(Handle, tokio::task::JoinHandle<()>), state::Error> {
     let (tx, rx) = mpsc::channel(COMMAND_CAPACITY);
+    let metrics: std::sync::Arc<std::sync::Mutex<Metrics>> = std::sync::Arc::default();
     let blocked_members = state.store().blocked()?.into_iter().collect();
     let remembered = peers::Remembered::load(state.store().known_peers()?, state::now());
     let seed = state.member_id().as_bytes()[..8]
@@ -420,6 +468,7 @@ pub fn spawn(
         deciding: HashMap::new(),
         blocked_members,
         rejected: 0,
+        metrics: metrics.clone(),
         connected: HashMap::new(),
         sync_counters: SyncCounters::default(),
         learnt: peers::Learnt::default(),
@@ -429,7 +478,14 @@ pub fn spawn(
     };
     let task = tokio::spawn(actor.run(rx, shutdown));
     let readers = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_READERS));
-    Ok((Handle { commands: tx, readers }, task))
+    Ok((
+        Handle {
+            commands: tx,
+            readers,
+            metrics,
+        },
+        task,
+    ))
 }
 
 impl Actor {
@@ -498,6 +554,10 @@ impl Actor {
 
     fn handle_import(&mut self, changes: Vec<SignedChange>, now: Timestamp) -> Result<Report, state::Error> {
         let report = self.state.import_changes(changes, now);
+        if let Ok(r) = &report {
+            self.rejected += r.rejected.len() as u64;
+            self.count(|m| m.count_report(r));
+        }
         self.publish_outgoing();
         report
     }
@@ -556,6 +616,11 @@ impl Actor {
             sync_requests_refused: self.sync_counters.refused,
             identify_received: self.sync_counters.identify,
         }
+    }
+
+    /// Updates the counters handles read.
+    fn count(&self, update: impl FnOnce(&mut Metrics)) {
+        update(&mut self.metrics.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
     }
 
     /// Publishes what the state made since the last call, one gossip
@@ -639,11 +704,10 @@ impl Actor {
                     self.send_sync_response(channel, Response::error(reason.to_string()));
                 }
             }
-            sync::Output::Publish(batch) => {
-                if let Err(e) = self.swarm.behaviour_mut().publish(&batch) {
-                    tracing::debug!(error = %e, "gossip publish");
-                }
-            }
+            sync::Output::Publish(batch) => match self.swarm.behaviour_mut().publish(&batch) {
+                Ok(_) => self.count(|m| m.gossip_published += 1),
+                Err(e) => tracing::debug!(error = %e, "gossip publish"),
+            },
             sync::Output::Block(peer) => {
                 tracing::warn!(%peer, "blocking a peer that keeps sending forged changes");
                 self.swarm.behaviour_mut().blocked.block_peer(peer);
@@ -706,13 +770,18 @@ impl Actor {
     }
 
     fn handle_gossip(&mut self, source: PeerId, id: gossipsub::MessageId, message: gossipsub::Message) {
+        self.count(|m| m.gossip_received += 1);
         let acceptance = match GossipBatch::decode(&message.data) {
             Err(e) => {
                 tracing::debug!(%source, error = %e, "malformed gossip");
                 self.drive(sync::Input::Fault(source));
                 MessageAcceptance::Reject
             }
-            Ok(batch) if self.blocked_members.contains(&batch.doc) => MessageAcceptance::Ignore,
+            Ok(batch) if self.blocked_members.contains(&batch.doc) => {
+                let n = batch.changes.len() as u64;
+                self.count(|m| *m.ignored.entry("blocked_member").or_default() += n);
+                MessageAcceptance::Ignore
+            }
             Ok(batch) => {
                 let report = self.admit(source, batch.changes);
                 let admission = admission_of(report.as_ref(), Vec::new());
@@ -739,10 +808,15 @@ impl Actor {
     /// of missing dependencies) is the sync machine's business. `None` if
     /// the store failed.
     fn admit(&mut self, peer: PeerId, changes: Vec<SignedChange>) -> Option<Report> {
+        let given = changes.len();
         let changes: Vec<SignedChange> = changes
             .into_iter()
             .filter(|c| !self.blocked_members.contains(&c.doc()))
             .collect();
+        let blocked = (given - changes.len()) as u64;
+        if blocked > 0 {
+            self.count(|m| *m.ignored.entry("blocked_member").or_default() += blocked);
+        }
         let report = match self.state.admit_from(source_of(&peer), changes, state::now()) {
             Ok(r) => r,
             Err(e) => {
@@ -751,6 +825,7 @@ impl Actor {
             }
         };
         self.rejected += report.rejected.len() as u64;
+        self.count(|m| m.count_report(&report));
         if let Some(r) = report.rejected.iter().find(|r| r.reason.is_misbehaviour()) {
             tracing::warn!(%peer, rejected = report.rejected.len(), reason = %r.reason, "rejected changes");
         } else if let Some(r) = report.rejected.first() {

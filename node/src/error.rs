@@ -6,7 +6,7 @@
 
 use mutu_protocol::{bundle, doc, identity, money, record, rules, time};
 
-use crate::{actor, backup, home, ops, state, store};
+use crate::{actor, backup, home, ops, reindex, state, store};
 
 /// Whose fault a failure is, and so what the caller can do about it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -58,6 +58,7 @@ impl Classify for state::Error {
                 Class::Input
             }
             state::Error::UnknownId(_) => Class::NotFound,
+            state::Error::BlockSelf => Class::Input,
             state::Error::Bundle(e) => e.class(),
             // A change this node made itself was refused, or its own
             // document failed: ours.
@@ -86,7 +87,22 @@ impl Classify for store::Error {
             store::Error::Locked(_) => Class::Conflict,
             // The home is newer than this program: run the newer one.
             store::Error::NewerFormat { .. } => Class::Conflict,
-            store::Error::Open { .. } | store::Error::Db(_) | store::Error::Damaged(_) => Class::Internal,
+            // A full disk or a damaged file: the machine's, not the request's.
+            store::Error::Open { .. }
+            | store::Error::Db(_)
+            | store::Error::Damaged(_)
+            | store::Error::DiskFull { .. }
+            | store::Error::Corrupt { .. } => Class::Internal,
+        }
+    }
+}
+
+impl Classify for reindex::Error {
+    fn class(&self) -> Class {
+        match self {
+            reindex::Error::NoStore(_) => Class::Input,
+            reindex::Error::Io { .. } => Class::Internal,
+            reindex::Error::Store(e) => e.class(),
         }
     }
 }
@@ -169,6 +185,7 @@ pub fn class_of<'a>(mut chain: impl Iterator<Item = &'a (dyn std::error::Error +
             store::Error,
             actor::Error,
             backup::Error,
+            reindex::Error,
             bundle::Error,
             money::Error,
             time::DateError,

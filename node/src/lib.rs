@@ -11,6 +11,10 @@ pub mod error;
 pub mod home;
 pub mod net;
 pub mod ops;
+pub mod reindex;
 pub mod state;
 pub mod store;
+/// A small tmpfs for disk-full tests (`testing` feature).
+#[cfg(any(test, feature = "testing"))]
+pub mod tmpfs;
 pub mod verify;

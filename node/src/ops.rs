@@ -71,7 +71,7 @@ impl Error {
             state::Error::Invalid(Invalid::Field { field: f, .. }) => Error::bad(f, e.to_string()),
             state::Error::Invalid(_) => Error::bad(field.unwrap_or("body"), e.to_string()),
             state::Error::UnknownId(_) => Error::NotFound(e.to_string()),
-            state::Error::AmbiguousId { .. } | state::Error::WrongKind { .. } => {
+            state::Error::AmbiguousId { .. } | state::Error::WrongKind { .. } | state::Error::BlockSelf => {
                 Error::bad(field.unwrap_or("id"), e.to_string())
             }
             state::Error::Bundle(_) => Error::bad(field.unwrap_or("bundle"), e.to_string()),

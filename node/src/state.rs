@@ -68,6 +68,8 @@ pub enum Error {
     Doc(#[from] mutu_protocol::doc::Error),
     #[error("the node has stopped: its store is closed")]
     Closed,
+    #[error("you cannot block yourself")]
+    BlockSelf,
 }
 
 /// The one candidate whose text starts with `prefix` (longer than `min_len`).
@@ -403,9 +405,36 @@ impl State {
         let doc = self.registry.doc(&me).cloned().unwrap_or_else(|| MemberDoc::new(me));
         let changes = doc.write_chain(&self.key, &self.replica, groups, now)?;
         let store = &self.store;
-        let report = self.registry.admit(changes.clone(), now, Trust::Untrusted, |cs| {
+        let admitted = self.registry.admit(changes.clone(), now, Trust::Untrusted, |cs| {
             store.put_changes(cs).map(|_| ())
-        })?;
+        });
+        let report = match admitted {
+            Ok(report) => report,
+            Err(e) => {
+                // The commit failed (a full disk): the changes must not wait
+                // to be retried.
+                for change in &changes {
+                    if let Ok(decoded) = change.decode() {
+                        self.registry.forget_pending(&me, &decoded.hash());
+                    }
+                }
+                // redb may fail after the commit's pages reached the file
+                // (at the sync): the reopened store then holds the changes
+                // (one commit: all or none), and they must be applied here
+                // too, or the member's next write would reuse a sequence
+                // number (two histories).
+                let landed = self
+                    .store
+                    .doc_changes(&me)
+                    .is_ok_and(|cs| changes.iter().all(|c| cs.contains(c)));
+                if !landed {
+                    return Err(e.into());
+                }
+                tracing::warn!(error = %e, "the store reported a failed commit that reached the file: the write is kept");
+                self.registry
+                    .admit(changes.clone(), now, Trust::Untrusted, |_| Ok::<(), store::Error>(()))?
+            }
+        };
         if let Some(r) = report.rejected.first() {
             return Err(Error::NotAdmitted(r.reason.to_string()));
         }
@@ -582,7 +611,12 @@ impl State {
     }
 
     /// Blocks a member: drops its document here and never takes it again.
+    /// Blocks `member` (never this node's own member): its documents are
+    /// dropped here and never taken again.
     pub fn block(&mut self, member: &MemberId) -> Result<(), Error> {
+        if *member == self.member_id() {
+            return Err(Error::BlockSelf);
+        }
         self.store.set_blocked(member, true)?;
         self.store.remove_doc(member)?;
         self.registry.remove_doc(member);
@@ -591,5 +625,99 @@ impl State {
 
     pub fn unblock(&mut self, member: &MemberId) -> Result<(), Error> {
         Ok(self.store.set_blocked(member, false)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use mutu_protocol::record::{MemberKind, Need, NeedStatus};
+
+    use super::*;
+    use crate::error::{Class, Classify};
+
+    fn need(title: &str) -> Body {
+        Body::Need(Need {
+            title: title.into(),
+            description: String::new(),
+            tags: vec![],
+            project: None,
+            goal: None,
+            days_goal: None,
+            deadline: None,
+            status: NeedStatus::Open,
+        })
+    }
+
+    /// A home on a 4 MiB tmpfs filled up: the write that finds no space
+    /// fails with the clear error and leaves nothing behind, reads go on,
+    /// the same `State` writes again once space is freed, and every record
+    /// acknowledged is there when the home is opened again.
+    #[test]
+    fn a_full_disk_fails_a_write_cleanly_and_the_state_writes_again_once_space_is_back() {
+        let fs = match crate::tmpfs::Tmpfs::mount(4 << 20) {
+            Ok(fs) => fs,
+            Err(why) => {
+                eprintln!("skipped: {why}");
+                return;
+            }
+        };
+        let home = Home::resolve(Some(fs.path().join("home"))).unwrap();
+        let profile = Profile {
+            name: "Full disk".into(),
+            member_kind: MemberKind::Association,
+            country: Some("FR".into()),
+            sectors: vec![],
+            website: None,
+            description: String::new(),
+        };
+        let mut state = State::init(home.clone(), profile, now()).unwrap();
+        let mut acked = Vec::new();
+        for i in 0..3 {
+            acked.push(state.create(need(&format!("before {i}")), now()).unwrap());
+        }
+        let ballast = fs.fill("ballast");
+        let outbox_before = state.take_outgoing().len();
+        let mut written_while_filling = 0;
+        let err = loop {
+            assert!(acked.len() < 100_000, "the disk never filled");
+            match state.create(need(&format!("filling {}", acked.len())), now()) {
+                Ok(id) => {
+                    acked.push(id);
+                    written_while_filling += 1;
+                }
+                Err(e) => break e,
+            }
+        };
+        assert!(matches!(err, Error::Store(store::Error::DiskFull { .. })), "{err:?}");
+        assert_eq!(err.class(), Class::Internal);
+        let text = err.to_string();
+        assert!(
+            text.starts_with("no space left on the device holding ")
+                && text.contains(&home.root().display().to_string())
+                && text.ends_with("free some space; nothing was written"),
+            "{text}"
+        );
+        // Nothing of the failed write is left: the views hold exactly what
+        // was acknowledged, nothing waits to be published but those.
+        let needs = state.views(now()).needs(&Default::default()).len();
+        assert_eq!(needs, acked.len());
+        assert_eq!(state.take_outgoing().len(), written_while_filling, "{outbox_before}");
+        // Reads go on while the disk is full, the store's included.
+        for id in &acked {
+            assert!(state.registry().index().get_any(id).is_some(), "{id}");
+        }
+        assert_eq!(state.export().unwrap().changes().len(), acked.len() + 1);
+
+        std::fs::remove_file(ballast).unwrap();
+        acked.push(state.create(need("after"), now()).unwrap());
+        drop(state);
+        let state = State::open(home).unwrap();
+        for id in &acked {
+            assert!(
+                state.registry().index().get_any(id).is_some(),
+                "lost after reopening: {id}"
+            );
+        }
+        assert_eq!(state.views(now()).needs(&Default::default()).len(), acked.len());
     }
 }

@@ -124,6 +124,39 @@ impl Rejection {
         }
     }
 
+    /// Every [`Rejection::label`], for counters that show each rule (at
+    /// zero too).
+    pub const LABELS: [&'static str; 11] = [
+        "too_large",
+        "malformed",
+        "foreign_actor",
+        "unknown_actor",
+        "unapplicable",
+        "invalid_document",
+        "bad_signature",
+        "from_the_future",
+        "conflicting_seq",
+        "builds_on_conflict",
+        "pending_full",
+    ];
+
+    /// The rule's short, stable name (a metrics label).
+    pub fn label(&self) -> &'static str {
+        match self {
+            Rejection::TooLarge { .. } => "too_large",
+            Rejection::Malformed(_) => "malformed",
+            Rejection::ForeignActor { .. } => "foreign_actor",
+            Rejection::UnknownActor { .. } => "unknown_actor",
+            Rejection::Unapplicable { .. } => "unapplicable",
+            Rejection::InvalidDocument { .. } => "invalid_document",
+            Rejection::BadSignature { .. } => "bad_signature",
+            Rejection::FromTheFuture { .. } => "from_the_future",
+            Rejection::ConflictingSeq { .. } => "conflicting_seq",
+            Rejection::BuildsOnConflict { .. } => "builds_on_conflict",
+            Rejection::PendingFull { .. } => "pending_full",
+        }
+    }
+
     /// Whether the change proves its sender relayed something forged or
     /// malformed. Nodes penalise these, and only these.
     pub fn is_misbehaviour(&self) -> bool {

@@ -257,6 +257,24 @@ impl Registry {
         Arc::make_mut(&mut self.index).remove_doc(member);
     }
 
+    /// Drops one change of `doc` from the pending buffer, where a batch
+    /// that failed to persist left it to be retried. A write of this node's
+    /// own that failed must not wait there: the member's next write takes
+    /// the same sequence number, and would look like a second history.
+    /// Returns whether the change was waiting.
+    pub fn forget_pending(&mut self, doc: &MemberId, hash: &ChangeHash) -> bool {
+        if !self.pending.contains(doc, hash) {
+            return false;
+        }
+        for w in self.pending.take(doc) {
+            if w.checked.change.hash() != *hash {
+                // Put back what was there: within the bounds it met before.
+                let _ = self.pending.push(w);
+            }
+        }
+        true
+    }
+
     /// Admits what it can of `batch`, calls `persist` with the admitted
     /// changes (in an order where every change follows its dependencies), and
     /// applies them only if `persist` returns `Ok`. With an empty admission,

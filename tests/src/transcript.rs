@@ -158,10 +158,15 @@ impl Run {
         let mut out = String::new();
         let mut chars = text.char_indices().peekable();
         while let Some((i, c)) = chars.next() {
-            let name_len = text[i + 1..]
-                .find(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
-                .unwrap_or(text.len() - i - 1);
-            if c != '$' || name_len == 0 {
+            // `$` is one byte: `i + 1` is the next character's start.
+            let name_len = if c == '$' {
+                text[i + 1..]
+                    .find(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
+                    .unwrap_or(text.len() - i - 1)
+            } else {
+                0
+            };
+            if name_len == 0 {
                 out.push(c);
                 continue;
             }

@@ -32,7 +32,7 @@ async fn the_demo_nodes_load_the_sample_and_converge() {
     let mut opts = Options::new(dir.path().join("demo"));
     opts.timeout = Duration::from_secs(30);
     opts.sync_interval = Duration::from_secs(1);
-    let running = demo::start(&opts, demo::no_routes).await.unwrap();
+    let running = demo::start(&opts).await.unwrap();
     assert!(running.loaded);
     assert_eq!(running.nodes.len(), 3);
     let sample = Sample::shipped().unwrap();
@@ -84,7 +84,7 @@ async fn the_demo_nodes_load_the_sample_and_converge() {
     assert!(handles[0].status().await.is_err(), "the nodes stopped");
 
     // A second start on the same homes loads nothing again and converges.
-    let again = demo::start(&opts, demo::no_routes).await.unwrap();
+    let again = demo::start(&opts).await.unwrap();
     assert!(!again.loaded);
     assert_eq!(again.records, export["counts"]["valid"].as_u64().unwrap() as usize);
     again.stop().await;

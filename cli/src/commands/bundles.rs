@@ -11,7 +11,8 @@ use mutu_protocol::bundle::{self, Bundle};
 
 use super::read_file;
 use crate::fail::user;
-use crate::output::{Fields, Table, count};
+use crate::output::count;
+use mutu_http::control::report::{Fields, Table};
 
 pub fn export(st: &State, file: Option<&Path>, out: &mut dyn Write) -> anyhow::Result<()> {
     write_bundle(&st.export()?, file, out)
@@ -71,12 +72,12 @@ pub fn import(st: &mut State, file: &Path, now: Timestamp, out: &mut dyn Write) 
 
 /// Prints what importing `file` did; an error if a change was rejected.
 pub fn print_import(file: &Path, report: &Imported, out: &mut dyn Write) -> anyhow::Result<()> {
-    Fields::default()
-        .add("admitted", report.admitted.to_string())
+    let mut f = Fields::default();
+    f.add("admitted", report.admitted.to_string())
         .add("duplicates", report.duplicates.to_string())
         .add("pending", report.pending.to_string())
-        .add("rejected", report.rejected.to_string())
-        .print(out)?;
+        .add("rejected", report.rejected.to_string());
+    crate::output::fields(&f, out)?;
     if let Some(r) = &report.first_rejected {
         let all = match report.rejected {
             1 => String::new(),
@@ -98,7 +99,7 @@ pub fn verify(file: &Path, now: Timestamp, out: &mut dyn Write) -> anyhow::Resul
     for d in &docs {
         t.row(vec![d.doc.to_string(), d.changes.to_string(), d.records.to_string()]);
     }
-    t.print(out)?;
+    crate::output::table(&t, out)?;
     writeln!(
         out,
         "ok: {}, {}, {}",

@@ -1,25 +1,30 @@
-//! The commands. Writes build a `mutu_node::ops` request (the same one the
-//! HTTP API takes), whose `apply` parses values, checks the rules, signs and
-//! stores; reads format the protocol's views. Bad input becomes a one-line
-//! user error.
+//! The commands. Most become a request of the control protocol
+//! ([`mutu_http::control::Request`]: writes carry the `mutu_node::ops`
+//! request the HTTP API also takes), run on the home's state offline
+//! ([`dispatch`]) or sent to the running node (`crate::node::remote`); the
+//! answer is printed by `crate::output` either way. The commands that read
+//! or write files (`init`, `import`, `export`, `verify`, `backup`,
+//! `restore`) run here, in this process. Bad input becomes a one-line user
+//! error.
 
 pub(crate) mod backup;
 pub(crate) mod bundles;
 pub(crate) mod project;
-mod read;
+pub(crate) mod reindex;
 pub(crate) mod write;
 
 use std::io::Write;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use mutu_http::control;
 use mutu_http::runtime;
 use mutu_node::home::Home;
-use mutu_node::state::{self, Snapshot, State};
+use mutu_node::state::{self, State};
 use mutu_node::store;
 use mutu_protocol::Timestamp;
 
-use crate::args::{Cli, Command, ProjectCmd};
+use crate::args::{Cli, Command};
 use crate::fail::user;
 
 const NO_NODE_UI: &str =
@@ -32,6 +37,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Init(a) => write::init(home, a, now, out),
         Command::Restore { file, passphrase_file } => backup::restore(home, &file, &passphrase_file, now, out),
         Command::Verify { file } => bundles::verify(&file, now, out),
+        Command::Reindex => reindex::run(&home, now, out),
         Command::Run(a) => crate::node::run(home, a, out),
         Command::Demo(a) => crate::demo::run(a, out),
         Command::Ui => match open(&home)? {
@@ -83,56 +89,130 @@ fn open(home: &Home) -> anyhow::Result<Opened> {
 /// How often [`open`] looks again for the store lock or the node.
 const LOCK_POLL: Duration = Duration::from_millis(50);
 
-/// Runs a command on an open state (offline).
-pub fn dispatch(st: &mut State, command: Command, now: Timestamp, out: &mut dyn Write) -> anyhow::Result<()> {
-    match command {
-        Command::Status(a) => crate::node::print_status(&crate::node::offline_status(st), a.json, out),
-        Command::Block { member } => {
-            let member = st.resolve_member(&member)?;
-            if member == st.member_id() {
-                return Err(user("you cannot block yourself"));
-            }
-            Ok(st.block(&member)?)
-        }
-        Command::Unblock { member } => {
-            let member = st.resolve_member(&member)?;
-            Ok(st.unblock(&member)?)
-        }
-        Command::Export { out: file } => bundles::export(st, file.as_deref(), out),
-        Command::Backup {
-            out: file,
-            passphrase_file,
-        } => backup::write(st.home(), &st.export()?, &file, &passphrase_file, now, out),
-        Command::Restore { .. } => Err(user(
-            "this home already holds a mutu identity: restore into a new --home",
-        )),
-        Command::Import { file } => bundles::import(st, &file, now, out),
-        Command::Project(c @ (ProjectCmd::Import(_) | ProjectCmd::Export(_))) => project::offline(st, c, now, out),
-        command => match write::request(command) {
-            write::Sorted::Write(op) => write::apply(st, op, now, out),
-            write::Sorted::Other(command) => on_snapshot(&st.snapshot(), command, now, out),
-        },
-    }
+/// A command, sorted by where it runs.
+#[derive(Debug)]
+pub enum Sorted {
+    /// A request of the control protocol: run on the state, or on the node.
+    Control(control::Request),
+    /// `need add`: the open needs like it, then the need (see [`new_need`]).
+    NewNeed {
+        similar: control::Request,
+        op: control::Request,
+        if_unique: bool,
+    },
+    /// A command that reads or writes files: run in this process.
+    Local(Command),
 }
 
-/// Runs a command that only reads, on a snapshot: offline, or a running
-/// node's for a remote CLI (outside its actor); refuses the commands that
-/// cannot run there.
-pub fn on_snapshot(s: &Snapshot, command: Command, now: Timestamp, out: &mut dyn Write) -> anyhow::Result<()> {
-    match command {
-        Command::Init(_) => Err(user("this home already holds a mutu identity")),
-        Command::Run(_) => Err(user("`mutu run` cannot run inside a node")),
-        Command::Demo(_) => Err(user("`mutu demo` cannot run inside a node")),
-        Command::Verify { file } => bundles::verify(&file, now, out),
-        Command::Peers(_) => Err(user("no node is running on this home: start one with `mutu run`")),
-        Command::Ui => Err(user(NO_NODE_UI)),
-        Command::Whoami(a) => read::whoami(s, a.json, now, out),
-        Command::Ls(a) => read::ls(s, a, now, out),
-        Command::Show { id, json } => read::show(s, &id, json, now, out),
-        Command::Search { text, json } => read::search(s, &text, json, now, out),
-        // Writes, blocks, imports, exports and the status need the state
-        // or the actor: `dispatch` and the remote CLI run them.
-        _ => Err(anyhow::anyhow!("this command does not run on a snapshot of the state")),
+/// The control request a command makes, or the command back if it runs in
+/// this process.
+pub fn sort(command: Command) -> Sorted {
+    use control::Request;
+    Sorted::Control(match command {
+        Command::Status(a) => Request::Status { json: a.json },
+        Command::Peers(a) => Request::Peers { json: a.json },
+        Command::Whoami(a) => Request::Whoami { json: a.json },
+        Command::Ls(a) => Request::Ls {
+            what: a.what.into(),
+            tag: a.tag,
+            author: a.author,
+            json: a.json,
+        },
+        Command::Show { id, json } => Request::Show { id, json },
+        Command::Search { text, json } => Request::Search { text, json },
+        Command::Block { member } => Request::Block { member },
+        Command::Need(crate::args::NeedCmd::Similar {
+            title,
+            description,
+            project,
+            tags,
+            json,
+        }) => Request::SimilarNeeds {
+            draft: control::DraftNeed {
+                title,
+                description,
+                project,
+                tags,
+            },
+            json,
+        },
+        Command::Need(crate::args::NeedCmd::Add(a)) => {
+            let similar = Request::SimilarNeeds {
+                draft: control::DraftNeed {
+                    title: a.title.clone(),
+                    description: a.description.clone(),
+                    project: a.project.clone(),
+                    tags: a.tags.clone(),
+                },
+                json: false,
+            };
+            return Sorted::NewNeed {
+                similar,
+                if_unique: a.if_unique,
+                op: Request::Apply {
+                    op: write::new_need(a).into(),
+                },
+            };
+        }
+        Command::Unblock { member } => Request::Unblock { member },
+        command => match write::request(command) {
+            write::Sorted::Write(op) => Request::Apply { op },
+            write::Sorted::Other(command) => return Sorted::Local(command),
+        },
+    })
+}
+
+/// `mutu need add`: asks for the open needs like the new one and lists
+/// them on stderr; then writes the need, unless `if_unique` and some came.
+pub fn new_need(
+    ask: &mut dyn FnMut(control::Request) -> anyhow::Result<control::Response>,
+    similar: control::Request,
+    op: control::Request,
+    if_unique: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let found = match ask(similar)? {
+        control::Response::Report(report @ control::Report::Text { .. }) => Some(report),
+        _ => None,
+    };
+    if let Some(report) = found.filter(|r| !matches!(r, control::Report::Text { blocks } if blocks.is_empty())) {
+        let mut err = std::io::stderr().lock();
+        writeln!(
+            err,
+            "open needs look like this one (cosign one instead with `mutu need cosign ID`):"
+        )?;
+        crate::output::report(&report, &mut err)?;
+        if if_unique {
+            return Err(user(
+                "nothing written (--if-unique): cosign one of the needs above, or leave out --if-unique",
+            ));
+        }
+    }
+    crate::output::response(&ask(op)?, out)
+}
+
+/// Runs a command on an open state (offline).
+pub fn dispatch(st: &mut State, command: Command, now: Timestamp, out: &mut dyn Write) -> anyhow::Result<()> {
+    let mut ask = |request| control::local(st, request, now).map_err(crate::fail::control);
+    match sort(command) {
+        Sorted::Control(request) => crate::output::response(&ask(request)?, out),
+        Sorted::NewNeed { similar, op, if_unique } => new_need(&mut ask, similar, op, if_unique, out),
+        Sorted::Local(Command::Export { out: file }) => bundles::export(st, file.as_deref(), out),
+        Sorted::Local(Command::Backup {
+            out: file,
+            passphrase_file,
+        }) => backup::write(st.home(), &st.export()?, &file, &passphrase_file, now, out),
+        Sorted::Local(Command::Import { file }) => bundles::import(st, &file, now, out),
+        Sorted::Local(Command::Project(c)) => project::offline(st, c, now, out),
+        Sorted::Local(Command::Verify { file }) => bundles::verify(&file, now, out),
+        Sorted::Local(Command::Init(_) | Command::Restore { .. }) => Err(user(
+            "this home already holds a mutu identity: give another --home for a new one",
+        )),
+        Sorted::Local(Command::Ui) => Err(user(NO_NODE_UI)),
+        Sorted::Local(Command::Run(_) | Command::Demo(_)) => Err(user(
+            "`mutu run` and `mutu demo` start their own node: run them directly",
+        )),
+        Sorted::Local(command) => Err(anyhow::anyhow!("`{command:?}` does not run on a home's state")),
     }
 }
 

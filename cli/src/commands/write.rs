@@ -1,8 +1,8 @@
 //! Commands that write records. A creating command prints only the new
 //! record's id; an editing command prints the edited record's id. Each
 //! builds the matching [`ops`] request from its arguments ([`request`]),
-//! applied to the state offline ([`apply`]) or sent to a running node's
-//! actor: the HTTP API writes through the very same ops.
+//! which the control protocol applies to the state offline or on a running
+//! node's actor: the HTTP API writes through the very same ops.
 
 use std::io::Write;
 
@@ -13,7 +13,7 @@ use mutu_protocol::Timestamp;
 use mutu_protocol::record::{Condition, Profile};
 
 use crate::args::{
-    CatalogueCmd, Command, EditorCmd, InitArgs, NeedCmd, OfferCmd, PledgeCmd, ProjectAdd, ProjectCmd, UsageCmd,
+    CatalogueCmd, Command, EditorCmd, InitArgs, NeedAdd, NeedCmd, OfferCmd, PledgeCmd, ProjectAdd, ProjectCmd, UsageCmd,
 };
 use crate::fail::user;
 
@@ -50,14 +50,20 @@ fn flag(field: &str) -> Option<&'static str> {
 pub(crate) fn failure(e: ops::Error) -> anyhow::Error {
     match e {
         ops::Error::Internal(e) => e.into(),
-        ops::Error::BadField { field, message } => match flag(&field) {
-            Some(flag) => {
-                let problem = message.strip_prefix(&format!("{field}: ")).unwrap_or(&message);
-                user(format!("{flag}: {problem}"))
-            }
-            None => user(message),
-        },
+        ops::Error::BadField { field, message } => user(field_message(&field, &message)),
         e => user(e.to_string()),
+    }
+}
+
+/// The message of a bad field, naming the command-line flag where the
+/// field has one (`--goal: ...`): offline and from a node alike.
+pub(crate) fn field_message(field: &str, message: &str) -> String {
+    match flag(field) {
+        Some(flag) => {
+            let problem = message.strip_prefix(&format!("{field}: ")).unwrap_or(message);
+            format!("{flag}: {problem}")
+        }
+        None => message.to_owned(),
     }
 }
 
@@ -76,7 +82,13 @@ pub fn request(command: Command) -> Sorted {
     Sorted::Write(match command {
         Command::Project(ProjectCmd::Add(a)) => project(a).into(),
         Command::Usage(UsageCmd::Add { project, note }) => ops::NewUsage { project, note }.into(),
-        Command::Need(c) => need(c),
+        Command::Need(NeedCmd::Add(a)) => new_need(a).into(),
+        Command::Need(NeedCmd::Cosign { need, note }) => ops::CosignNeed { need, note }.into(),
+        Command::Need(NeedCmd::Status { need, status }) => ops::SetNeedStatus {
+            need,
+            status: status.into(),
+        }
+        .into(),
         Command::Pledge(c) => pledge(c),
         Command::Offer(c) => offer(c).into(),
         Command::Catalogue(c) => catalogue(c),
@@ -84,13 +96,6 @@ pub fn request(command: Command) -> Sorted {
         Command::Retract { id } => ops::Retract { id }.into(),
         other => return Sorted::Other(other),
     })
-}
-
-/// Applies `op` to the state and prints the id it gives.
-pub fn apply(st: &mut State, op: ops::Request, now: Timestamp, out: &mut dyn Write) -> anyhow::Result<()> {
-    let id = op.apply(st, now).map_err(failure)?;
-    writeln!(out, "{id}")?;
-    Ok(())
 }
 
 fn project(a: ProjectAdd) -> ops::NewProject {
@@ -106,24 +111,16 @@ fn project(a: ProjectAdd) -> ops::NewProject {
     }
 }
 
-fn need(c: NeedCmd) -> ops::Request {
-    match c {
-        NeedCmd::Add(a) => ops::NewNeed {
-            title: a.title,
-            description: a.description,
-            project: a.project,
-            tags: a.tags,
-            goal: a.goal.map(ops::MoneyInput::Text),
-            days_goal: a.days_goal,
-            deadline: a.deadline,
-        }
-        .into(),
-        NeedCmd::Cosign { need, note } => ops::CosignNeed { need, note }.into(),
-        NeedCmd::Status { need, status } => ops::SetNeedStatus {
-            need,
-            status: status.into(),
-        }
-        .into(),
+/// The need `need add` writes.
+pub fn new_need(a: NeedAdd) -> ops::NewNeed {
+    ops::NewNeed {
+        title: a.title,
+        description: a.description,
+        project: a.project,
+        tags: a.tags,
+        goal: a.goal.map(ops::MoneyInput::Text),
+        days_goal: a.days_goal,
+        deadline: a.deadline,
     }
 }
 

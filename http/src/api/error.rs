@@ -116,6 +116,11 @@ impl ApiError {
         )
     }
 
+    /// An error of `class` with its status and code.
+    pub fn of_class(class: Class, message: impl Into<String>) -> Self {
+        Self::new(status_of(class), code_of(class), message, None)
+    }
+
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message, None)
     }

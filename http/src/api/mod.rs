@@ -31,6 +31,9 @@ pub struct Ctx {
     /// The bearer token writes need.
     pub token: Arc<str>,
     pub doc: openapi::Document,
+    /// The web UI's sessions and where it is served, for `mutu ui`'s
+    /// login links; `None` where no web UI is served (the API alone).
+    pub login: Option<crate::web::auth::Login>,
 }
 
 /// The routes and their document, before a handle is attached. Writes
@@ -54,6 +57,7 @@ fn build() -> OpenApiRouter<Ctx> {
         .routes(routes!(projects::publiccode_yml))
         .routes(routes!(projects::catalogue_publiccode))
         .routes(routes!(read::search))
+        .routes(routes!(read::similar_needs))
         .routes(routes!(read::stats))
         .routes(routes!(read::status))
         .routes(routes!(read::peers))
@@ -71,6 +75,8 @@ fn build() -> OpenApiRouter<Ctx> {
         .routes(routes!(write::export))
         .routes(routes!(write::block))
         .routes(routes!(write::unblock))
+        .routes(routes!(crate::control::control))
+        .routes(routes!(crate::web::auth::ui_login))
         .merge(import)
         .merge(project_import)
         // The outer limit; `/import`'s own (inner) limit wins for it.
@@ -82,8 +88,15 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     build().into_openapi()
 }
 
-/// The API on `handle`; writes need `token`.
+/// The API on `handle`; writes need `token`. `POST /api/v1/ui/login`
+/// answers 404: there is no web UI to sign in to.
 pub fn router(handle: Handle, token: String) -> Router {
+    router_with_login(handle, token, None)
+}
+
+/// The API on `handle`, with the web UI's login links when `login` says
+/// where the UI is.
+pub fn router_with_login(handle: Handle, token: String, login: Option<crate::web::auth::Login>) -> Router {
     let (routes, doc) = build().split_for_parts();
     let ctx = Ctx {
         handle,
@@ -91,6 +104,7 @@ pub fn router(handle: Handle, token: String) -> Router {
         // Serializing the document's plain structs does not fail; an empty
         // document would show at once in the route test.
         doc: doc.to_json().unwrap_or_default().into(),
+        login,
     };
     routes
         .fallback(|| async { ApiError::not_found("no such endpoint: see /api/v1/openapi.json") })

@@ -25,7 +25,11 @@ use super::error::ErrorBody;
     // register the schemas it names).
     components(schemas(ErrorBody)),
     modifiers(&Bearer),
-    tags((name = "read", description = "Open reads"), (name = "write", description = "Writes (bearer token)"))
+    tags(
+        (name = "read", description = "Open reads"),
+        (name = "write", description = "Writes (bearer token)"),
+        (name = "control", description = "The `mutu` CLI's typed requests, and its web UI login links (bearer token)")
+    )
 )]
 pub struct ApiDoc;
 

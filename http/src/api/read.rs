@@ -69,6 +69,20 @@ pub struct SearchQuery {
     pub cursor: Option<String>,
 }
 
+/// A need about to be written (`GET /needs/similar`).
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SimilarQuery {
+    pub title: String,
+    pub description: Option<String>,
+    /// The project (id or unique prefix).
+    pub project: Option<String>,
+    /// Tags, comma-separated.
+    pub tags: Option<String>,
+    /// At most this many (1 to 50, default 5).
+    pub limit: Option<usize>,
+}
+
 /// Registry totals.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Stats {
@@ -389,6 +403,45 @@ fn statuses(views: &Views<'_>, r: &SignedRecord) -> Vec<String> {
         Body::Project(p) => word(serde_json::to_value(p.status)).into_iter().collect(),
         _ => Vec::new(),
     }
+}
+
+/// The open needs most like a need about to be written, best first: a
+/// score (0-100) and the reasons (same project, shared tags, matching
+/// words, in French and English). Cosign one rather than write it again.
+#[utoipa::path(get, path = "/api/v1/needs/similar", tag = "read", params(SimilarQuery),
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn similar_needs(
+    extract::State(ctx): extract::State<Ctx>,
+    Params(q): Params<SimilarQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let limit = q.limit.unwrap_or(crate::control::read::SIMILAR_SHOWN);
+    if !(1..=50).contains(&limit) {
+        return Err(ApiError::bad_field("limit", "limit: give 1 to 50"));
+    }
+    let draft = crate::control::DraftNeed {
+        title: q.title,
+        description: q.description,
+        project: q.project,
+        tags: q
+            .tags
+            .map(|t| {
+                t.split(',')
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default(),
+    };
+    let now = state::now();
+    let found = ctx
+        .handle
+        .with_snapshot(move |s| crate::control::read::similar_needs(s, draft, limit, now))
+        .await?
+        .map_err(|e| ops::Error::from_state(e, Some("project")))?;
+    serde_json::to_value(found)
+        .map(Json)
+        .map_err(|e| ApiError::internal(e.to_string()))
 }
 
 /// Text search over needs, projects, catalogues, offers and members.

@@ -723,6 +723,54 @@ fn the_openapi_document_resolves_its_references_and_lists_the_write_errors() {
     assert!(writes >= 17, "{writes}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn similar_needs_ranks_the_open_need_that_says_the_same_first() {
+    let a = node("Ville de Lyon", 47_331).await;
+    let project = write(
+        &a,
+        "/api/v1/projects",
+        json!({"name": "Paheko", "license": "AGPL-3.0-or-later"}),
+        StatusCode::CREATED,
+    )
+    .await;
+    let sepa = write(
+        &a,
+        "/api/v1/needs",
+        json!({"title": "Paheko: SEPA direct debit export", "project": project, "tags": ["sepa"]}),
+        StatusCode::CREATED,
+    )
+    .await;
+    write(
+        &a,
+        "/api/v1/needs",
+        json!({"title": "Accessible council minutes", "tags": ["accessibility"]}),
+        StatusCode::CREATED,
+    )
+    .await;
+    let uri = format!(
+        "/api/v1/needs/similar?title=Export%20des%20pr%C3%A9l%C3%A8vements%20SEPA&project={}&tags=sepa,banque",
+        &project[..10]
+    );
+    let (s, found) = get(&a, &uri).await;
+    assert_eq!(s, StatusCode::OK, "{found}");
+    let found = found.as_array().unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["need"], sepa);
+    assert_eq!(found[0]["reasons"][0]["reason"], "same_project");
+    is_error(
+        &get(&a, "/api/v1/needs/similar?title=x&limit=0").await,
+        StatusCode::BAD_REQUEST,
+        "bad_field",
+        Some("limit"),
+    );
+    is_error(
+        &get(&a, "/api/v1/needs/similar?title=x&project=zzzzzzzz").await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        None,
+    );
+}
+
 /// `POST /projects/import`: a broken file is refused with located findings
 /// and the other imported; the project's view carries the publiccode
 /// information; `GET /projects/{id}/publiccode.yml` gives the file back as

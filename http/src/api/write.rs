@@ -14,8 +14,8 @@ use utoipa::ToSchema;
 use super::Ctx;
 use super::auth::Authorized;
 use super::error::{ApiError, ErrorBody, JsonBody, RawBody, WriteErrors};
-use mutu_node::ops;
 use mutu_node::state;
+use mutu_node::{actor, ops};
 
 /// The id of the record a write made or edited.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -360,15 +360,16 @@ pub async fn export(_: Authorized, extract::State(ctx): extract::State<Ctx>) -> 
 }
 
 async fn set_blocked(ctx: &Ctx, member: String, blocked: bool) -> Result<Json<Blocked>, ApiError> {
-    let (member, me) = ctx
+    let in_member = |e| ops::Error::from_state(e, Some("member"));
+    let member = ctx
         .handle
-        .with_snapshot(move |s| s.resolve_member(&member).map(|m| (m, s.member_id())))
+        .with_snapshot(move |s| s.resolve_member(&member))
         .await?
-        .map_err(|e| ops::Error::from_state(e, Some("member")))?;
-    if member == me {
-        return Err(ApiError::bad_field("member", "you cannot block yourself"));
-    }
-    ctx.handle.block_member(member, blocked).await?;
+        .map_err(in_member)?;
+    ctx.handle.block_member(member, blocked).await.map_err(|e| match e {
+        actor::Error::State(e) => ApiError::from(in_member(e)),
+        e => e.into(),
+    })?;
     Ok(Json(Blocked {
         member: member.to_string(),
         blocked,

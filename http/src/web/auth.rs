@@ -491,32 +491,44 @@ pub fn clear_cookie(https: bool) -> String {
 }
 
 /// What `POST /api/v1/ui/login` answers.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct LoginUrl {
     pub url: String,
 }
 
-/// `POST /api/v1/ui/login` (bearer token, like every API write): a fresh
-/// one-time login URL for `mutu ui`. `http` is where the node serves HTTP.
-pub fn api_routes(sessions: Sessions, token: String, http: SocketAddr) -> axum::Router {
-    use axum::response::IntoResponse;
+/// Where the web UI is, for its login links: its sessions and the address
+/// the node serves HTTP on.
+#[derive(Clone)]
+pub struct Login {
+    pub sessions: Sessions,
+    pub http: SocketAddr,
+}
 
-    let token: Arc<str> = token.into();
-    let handler = move |headers: HeaderMap| {
-        let (sessions, token) = (sessions.clone(), token.clone());
-        async move {
-            if !crate::api::auth::authorised(&headers, &token) {
-                return crate::api::error::ApiError::unauthorized().into_response();
-            }
-            let url = sessions.login_url(http);
-            (
-                [(axum::http::header::CACHE_CONTROL, "no-store")],
-                axum::Json(LoginUrl { url }),
-            )
-                .into_response()
-        }
-    };
-    axum::Router::new().route("/api/v1/ui/login", axum::routing::post(handler))
+impl std::fmt::Debug for Login {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The sessions are secrets.
+        f.debug_struct("Login")
+            .field("http", &self.http)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A fresh one-time login URL for the web UI (what `mutu ui` prints).
+#[utoipa::path(post, path = "/api/v1/ui/login", tag = "control",
+    security(("bearer" = [])),
+    responses((status = 200, body = LoginUrl), crate::api::error::WriteErrors))]
+pub async fn ui_login(
+    _: crate::api::auth::Authorized,
+    axum::extract::State(ctx): axum::extract::State<crate::api::Ctx>,
+) -> Result<impl axum::response::IntoResponse, crate::api::error::ApiError> {
+    let login = ctx
+        .login
+        .ok_or_else(|| crate::api::error::ApiError::not_found("this node serves no web UI to sign in to"))?;
+    let url = login.sessions.login_url(login.http);
+    Ok((
+        [(axum::http::header::CACHE_CONTROL, "no-store")],
+        axum::Json(LoginUrl { url }),
+    ))
 }
 
 #[cfg(test)]

@@ -41,10 +41,14 @@ async fn node(port: u64) -> Node {
 
 /// The web router of `n` with `sessions`, as the node builds it.
 fn with_sessions(n: TestNode, sessions: Sessions) -> Node {
-    let router = super::super::router(n.handle.clone(), sessions.clone()).merge(auth::api_routes(
-        sessions.clone(),
+    let login = auth::Login {
+        sessions: sessions.clone(),
+        http: HOST.parse().unwrap(),
+    };
+    let router = super::super::router(n.handle.clone(), sessions.clone()).merge(crate::api::router_with_login(
+        n.handle.clone(),
         TOKEN.into(),
-        HOST.parse().unwrap(),
+        Some(login),
     ));
     Node {
         router,
@@ -271,7 +275,9 @@ async fn posts_need_the_session_the_csrf_token_and_the_same_origin() {
     // Same origin, or no Origin at all (older browsers): written.
     let a = post(&n, "/needs/new", Some(&cookie), &need).await;
     assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
-    let a = post_with(&n, "/needs/new", Some(&cookie), &need, &[]).await;
+    // The same need again: published once the similar one was shown.
+    let again: Vec<(&str, &str)> = need.iter().copied().chain([("confirm", "1")]).collect();
+    let a = post_with(&n, "/needs/new", Some(&cookie), &again, &[]).await;
     assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
 
     // After logging out, the cookie no longer works.
@@ -639,7 +645,7 @@ async fn a_session_survives_a_restart() {
             &again,
             "/needs/new",
             Some(&cookie),
-            &[("csrf", &csrf), ("title", "After")],
+            &[("csrf", &csrf), ("title", "After"), ("confirm", "1")],
         )
         .await;
         assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
@@ -701,6 +707,77 @@ fn sec_fetch_site_decides_over_a_null_origin() {
     assert!(foreign(&headers(&[("origin", "http://evil.example")])));
     assert!(!foreign(&headers(&[("origin", "http://127.0.0.1:7070")])));
     assert!(!foreign(&headers(&[])));
+}
+
+/// Writing a need like an open one shows that one first, with a one-click
+/// cosign and the form again to publish anyway; the need page lists it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_need_like_an_open_one_shows_it_before_it_is_published() {
+    let n = node(47_508).await;
+    let (cookie, csrf) = sign_in(&n).await;
+    let first = post(
+        &n,
+        "/needs/new",
+        Some(&cookie),
+        &[
+            ("csrf", &csrf),
+            ("title", "SEPA direct debit export"),
+            ("tags", "sepa, accounting"),
+        ],
+    )
+    .await;
+    assert_eq!(first.status, StatusCode::SEE_OTHER, "{}", first.body);
+    let first_id = id_in(first.location());
+    let like = [
+        ("csrf", csrf.as_str()),
+        ("title", "SEPA export of direct debits"),
+        ("tags", "sepa"),
+    ];
+    let shown = post(&n, "/needs/new", Some(&cookie), &like).await;
+    assert_eq!(shown.status, StatusCode::OK, "nothing is published yet");
+    assert!(
+        shown.body.contains(&format!("action=\"/needs/{first_id}/cosign\"")),
+        "{}",
+        shown.body
+    );
+    assert!(shown.body.contains("name=\"confirm\" value=\"1\""), "{}", shown.body);
+    assert!(
+        shown.body.contains("value=\"SEPA export of direct debits\""),
+        "the form keeps what was typed"
+    );
+    let count = || async {
+        n.handle
+            .with_snapshot(|s| s.views(state::now()).needs(&Default::default()).len())
+            .await
+            .unwrap()
+    };
+    assert_eq!(count().await, 1);
+    // Publish anyway.
+    let mut confirmed = like.to_vec();
+    confirmed.push(("confirm", "1"));
+    let second = post(&n, "/needs/new", Some(&cookie), &confirmed).await;
+    assert_eq!(second.status, StatusCode::SEE_OTHER, "{}", second.body);
+    assert_eq!(count().await, 2);
+    let page = get(&n, second.location(), Some(&cookie)).await;
+    assert!(page.body.contains("id=\"similar\""), "{}", page.body);
+    assert!(
+        page.body.contains(&format!("href=\"/needs/{first_id}\"")),
+        "{}",
+        page.body
+    );
+    // Something else is published at once.
+    let other = post(
+        &n,
+        "/needs/new",
+        Some(&cookie),
+        &[
+            ("csrf", &csrf),
+            ("title", "Accessible council minutes"),
+            ("tags", "accessibility"),
+        ],
+    )
+    .await;
+    assert_eq!(other.status, StatusCode::SEE_OTHER, "{}", other.body);
 }
 
 /// A `multipart/form-data` POST of `files` (name, text) with `csrf`.

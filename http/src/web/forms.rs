@@ -399,6 +399,9 @@ struct FormPage<'a> {
     submit: Key,
     values: &'a Fields,
     mistake: Option<Mistake>,
+    /// A hidden field sent back with the form (`confirm=1` once the
+    /// similar needs were shown).
+    hidden: Option<(&'static str, &'static str)>,
 }
 
 fn render_field(ctx: &PageCtx, f: &Field, values: &Fields, mistake: Option<&Mistake>) -> Markup {
@@ -476,6 +479,7 @@ fn render(ctx: &PageCtx, status: StatusCode, f: FormPage<'_>) -> Response {
             @if let Some(m) = general { p.error-text role="alert" { (m.message) } }
             form method="post" action=(f.action) {
                 input type="hidden" name=(auth::CSRF_FIELD) value=(ctx.csrf.as_deref().unwrap_or(""));
+                @if let Some((name, value)) = f.hidden { input type="hidden" name=(name) value=(value); }
                 @for field in f.fields { (render_field(ctx, field, f.values, f.mistake.as_ref())) }
                 button type="submit" { (ctx.t(f.submit)) }
             }
@@ -511,6 +515,7 @@ fn need_page<'a>(values: &'a Fields, mistake: Option<Mistake>) -> FormPage<'a> {
         submit: Key::FormPublish,
         values,
         mistake,
+        hidden: None,
     }
 }
 
@@ -533,11 +538,64 @@ fn need_op(v: &Fields) -> Result<ops::NewNeed, Mistake> {
     })
 }
 
+/// The open needs like the one being written, shown before it is published
+/// (each with a one-click cosign) with the form again to publish anyway;
+/// `None` when there are none or once they were shown (`confirm=1`).
+async fn similar_first(ws: &WebState, ctx: &PageCtx, v: &Fields) -> Option<Response> {
+    if v.get("confirm").is_some_and(|c| c == "1") {
+        return None;
+    }
+    let draft = crate::control::DraftNeed {
+        title: text(v, "title")?,
+        description: text(v, "description"),
+        project: text(v, "project"),
+        tags: tags(v),
+    };
+    let now = state::now();
+    let found = ws
+        .handle
+        .with_snapshot(move |s| crate::control::read::similar_needs(s, draft, crate::control::read::SIMILAR_SHOWN, now))
+        .await
+        .ok()?
+        // A project that does not resolve: the write says so.
+        .ok()?;
+    if found.is_empty() {
+        return None;
+    }
+    let intro = html! {
+        section.similar {
+            h2 { (ctx.t(Key::SimilarTitle)) }
+            p.hint { (ctx.t(Key::SimilarHint)) }
+            ul {
+                @for s in &found {
+                    li {
+                        a href={ "/needs/" (s.need) } { (s.title) }
+                        " " span.score { (s.score) "/100" }
+                        " " span.hint { (super::pages::needs::reasons(ctx, &s.reasons)) }
+                        form.inline method="post" action={ "/needs/" (s.need) "/cosign" } {
+                            input type="hidden" name=(auth::CSRF_FIELD) value=(ctx.csrf.as_deref().unwrap_or(""));
+                            button type="submit" { (ctx.t(Key::FormCosignSubmit)) }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let mut form = need_page(v, None);
+    form.intro = intro;
+    form.submit = Key::SimilarPublishAnyway;
+    form.hidden = Some(("confirm", "1"));
+    Some(render(ctx, StatusCode::OK, form))
+}
+
 async fn need_submit(extract::State(ws): extract::State<WebState>, ctx: PageCtx, req: Request) -> Response {
     let v = match guard(&ws.auth, &ctx, req).await {
         Ok(v) => v,
         Err(r) => return r,
     };
+    if let Some(shown) = similar_first(&ws, &ctx, &v).await {
+        return shown;
+    }
     let result = match need_op(&v) {
         Ok(op) => write(&ws, Some("project"), op).await.map(|id| format!("/needs/{id}")),
         Err(m) => Err(Failure::Mistake(m)),
@@ -554,6 +612,7 @@ fn project_page<'a>(values: &'a Fields, mistake: Option<Mistake>) -> FormPage<'a
         submit: Key::FormPublish,
         values,
         mistake,
+        hidden: None,
     }
 }
 
@@ -654,6 +713,7 @@ impl NeedForm {
             submit,
             values,
             mistake,
+            hidden: None,
         }
     }
 
@@ -851,6 +911,7 @@ fn withdraw_page<'a>(ctx: &PageCtx, t: &Target, values: &'a Fields, mistake: Opt
         submit: Key::FormWithdrawSubmit,
         values,
         mistake,
+        hidden: None,
     }
 }
 
@@ -895,6 +956,7 @@ fn retract_page<'a>(ctx: &PageCtx, t: &Target, values: &'a Fields, mistake: Opti
         submit: Key::FormRetractSubmit,
         values,
         mistake,
+        hidden: None,
     }
 }
 

@@ -169,6 +169,13 @@ table! {
     FormExpiresAt => "Expires on", "Expire le";
     FormCosign => "Cosign", "Cosigner";
     FormCosignSubmit => "We need this too", "Nous en avons besoin aussi";
+    SimilarTitle => "Open needs that look like this one", "Besoins ouverts qui ressemblent à celui-ci";
+    SimilarHint => "Cosigning one keeps the coalition and its pledges together. Publish yours only if it is another need.", "Cosigner l'un d'eux garde la coalition et ses promesses ensemble. Ne publiez le vôtre que s'il s'agit d'un autre besoin.";
+    SimilarPublishAnyway => "Publish anyway", "Publier quand même";
+    SimilarOnPage => "Needs that look like this one", "Besoins qui ressemblent à celui-ci";
+    SimilarSameProject => "same project", "même projet";
+    SimilarSharedTags => "shared tags:", "étiquettes communes :";
+    SimilarWords => "matching words:", "mots communs :";
     FormNote => "Note", "Note";
     FormOffer => "Make an offer", "Faire une offre";
     FormOfferSubmit => "Send the offer", "Envoyer l'offre";

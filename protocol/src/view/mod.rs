@@ -15,6 +15,9 @@
 //! - a member's profile (its latest) and who vouches for it.
 
 pub mod funding;
+mod similar;
+
+pub use similar::{Draft, Reason, Similar};
 mod index;
 
 use std::borrow::Cow;

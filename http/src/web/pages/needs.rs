@@ -197,6 +197,8 @@ struct NeedPage {
     names: Names,
     /// The goal and the points of the pledge chart.
     chart: Option<(Money, Vec<Point>)>,
+    /// Other open needs that look like this one.
+    similar: Vec<mutu_protocol::view::Similar>,
     now: Timestamp,
 }
 
@@ -206,6 +208,23 @@ pub async fn show(extract::State(st): extract::State<WebState>, ctx: PageCtx, Pa
     })
     .await
 }
+
+/// Why a need looks like another, in the reader's language.
+pub fn reasons(ctx: &PageCtx, reasons: &[mutu_protocol::view::Reason]) -> String {
+    use mutu_protocol::view::Reason;
+    reasons
+        .iter()
+        .map(|r| match r {
+            Reason::SameProject => ctx.t(Key::SimilarSameProject).to_owned(),
+            Reason::SharedTags { tags } => format!("{} {}", ctx.t(Key::SimilarSharedTags), tags.join(", ")),
+            Reason::MatchingWords { words } => format!("{} {}", ctx.t(Key::SimilarWords), words.join(", ")),
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+/// How many similar needs a need page lists.
+const SIMILAR_SHOWN: usize = 5;
 
 fn gather(ctx: &PageCtx, s: &state::Snapshot, now: Timestamp, id: &str) -> Result<NeedPage, PageError> {
     let id = s.resolve_kind(id, Kind::Need)?;
@@ -251,7 +270,17 @@ fn gather(ctx: &PageCtx, s: &state::Snapshot, now: Timestamp, id: &str) -> Resul
         ),
     );
     let project = n.project.as_ref().map(|p| record_link(ctx, &views, p));
+    let draft = mutu_protocol::view::Draft {
+        title: n.title.clone(),
+        description: n.description.clone(),
+        project: n.project,
+        tags: n.tags.clone(),
+    };
+    let mut similar = views.similar(&draft, SIMILAR_SHOWN + 1);
+    similar.retain(|s| s.need != id);
+    similar.truncate(SIMILAR_SHOWN);
     Ok(NeedPage {
+        similar,
         n,
         project,
         pledges,
@@ -272,6 +301,7 @@ fn draw(ctx: &PageCtx, page: NeedPage) -> (String, Markup) {
         offers,
         names,
         chart,
+        similar,
         now,
     } = page;
     let chart = chart.map(|(goal, points)| chart::pledges(ctx.lang, goal, n.created_at, now, &points));
@@ -400,6 +430,19 @@ fn draw(ctx: &PageCtx, page: NeedPage) -> (String, Markup) {
                                     div.text { (paragraphs(&x.description)) }
                                 }
                             }
+                        }
+                    }
+                }
+            }
+        }
+        @if !similar.is_empty() {
+            section #similar {
+                h2 { (ctx.t(Key::SimilarOnPage)) }
+                ul {
+                    @for s in &similar {
+                        li {
+                            a href={ "/needs/" (s.need) } { (s.title) }
+                            " " span.hint { (reasons(ctx, &s.reasons)) }
                         }
                     }
                 }

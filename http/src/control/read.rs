@@ -1,38 +1,51 @@
-//! Commands that read: `whoami`, `ls`, `show`, `search`.
+//! The reads of the control protocol: `whoami`, `ls`, `show`, `search`,
+//! `status` and `peers`, each a [`Report`] built from a snapshot of the
+//! views (or the actor's counters), by the node for a remote CLI and by the
+//! CLI itself offline.
 
-use std::io::Write;
-
+use mutu_node::actor::{PeerInfo, Status};
 use mutu_node::state::{self, Snapshot};
-use mutu_protocol::record::{Body, Kind, RecordId};
-use mutu_protocol::view::{CatalogueView, Filter, MemberView, NeedView, PledgeView, ProjectView, RecordJson, Views};
+use mutu_protocol::record::{Body, Condition, Kind, RecordId, Resource};
+use mutu_protocol::view::{
+    CatalogueView, Filter, MemberView, NeedView, PledgeView, ProjectView, RecordJson, Views, funding,
+};
 use mutu_protocol::{MemberId, Timestamp};
+use serde::Serialize;
 
-use crate::args::{LsArgs, LsKind};
-use crate::fail::user;
-use crate::output::{Fields, Table, condition, count, funding, json, name, named, pledged, resource, word};
+use super::report::{Block, Fields, Report, Table, count};
+use super::{Error, List};
 
-pub fn whoami(st: &Snapshot, as_json: bool, now: Timestamp, out: &mut dyn Write) -> anyhow::Result<()> {
+type Result<T> = std::result::Result<T, Error>;
+
+pub fn whoami(st: &Snapshot, as_json: bool, now: Timestamp) -> Result<Report> {
     let views = st.views(now);
     let me = views.member(&st.member_id());
     if as_json {
-        return json(out, &me);
+        return Ok(Report::json(&me)?);
     }
-    member_fields(&views, &me)
-        .add("home", st.home().root().display().to_string())
-        .print(out)
+    let mut f = member_fields(&views, &me);
+    f.add("home", st.home().root().display().to_string());
+    Ok(Report::fields(f))
 }
 
-pub fn ls(st: &Snapshot, a: LsArgs, now: Timestamp, out: &mut dyn Write) -> anyhow::Result<()> {
+pub fn ls(
+    st: &Snapshot,
+    what: List,
+    tag: Option<String>,
+    author: Option<String>,
+    as_json: bool,
+    now: Timestamp,
+) -> Result<Report> {
     let filter = Filter {
-        tag: a.tag.map(|t| mutu_protocol::record::validate::normalize_tag(&t)),
-        author: a.author.map(|m| st.resolve_member(&m)).transpose()?,
+        tag: tag.map(|t| mutu_protocol::record::validate::normalize_tag(&t)),
+        author: author.map(|m| st.resolve_member(&m)).transpose()?,
     };
     let views = st.views(now);
-    match a.what {
-        LsKind::Needs => {
+    match what {
+        List::Needs => {
             let needs = views.needs(&filter);
-            if a.json {
-                return json(out, &needs);
+            if as_json {
+                return Ok(Report::json(&needs)?);
             }
             let mut t = Table::new(&["ID", "STATUS", "FUNDING", "PLEDGED", "GOAL", "BY", "TITLE"]);
             for n in &needs {
@@ -46,12 +59,12 @@ pub fn ls(st: &Snapshot, a: LsArgs, now: Timestamp, out: &mut dyn Write) -> anyh
                     n.title.clone(),
                 ]);
             }
-            t.print(out)
+            Ok(Report::table(t))
         }
-        LsKind::Projects => {
+        List::Projects => {
             let projects = views.projects(&filter);
-            if a.json {
-                return json(out, &projects);
+            if as_json {
+                return Ok(Report::json(&projects)?);
             }
             let mut t = Table::new(&["ID", "STATUS", "LICENSE", "USERS", "NAME"]);
             for p in &projects {
@@ -65,26 +78,26 @@ pub fn ls(st: &Snapshot, a: LsArgs, now: Timestamp, out: &mut dyn Write) -> anyh
                     ]);
                 }
             }
-            t.print(out)
+            Ok(Report::table(t))
         }
-        LsKind::Pledges => {
+        List::Pledges => {
             let pledges = views.pledges(&filter);
-            if a.json {
-                return json(out, &pledges);
+            if as_json {
+                return Ok(Report::json(&pledges)?);
             }
-            pledge_table(&views, &pledges).print(out)
+            Ok(Report::table(pledge_table(&views, &pledges)))
         }
-        LsKind::Offers => {
+        List::Offers => {
             let offers = views.records(Kind::Offer, &filter);
-            if a.json {
-                return json(out, &offers);
+            if as_json {
+                return Ok(Report::json(&offers)?);
             }
-            offer_table(&views, &offers, true).print(out)
+            Ok(Report::table(offer_table(&views, &offers, true)))
         }
-        LsKind::Catalogues => {
+        List::Catalogues => {
             let catalogues = views.catalogues(&filter);
-            if a.json {
-                return json(out, &catalogues);
+            if as_json {
+                return Ok(Report::json(&catalogues)?);
             }
             let mut t = Table::new(&["ID", "ENTRIES", "BY", "TITLE"]);
             for c in &catalogues {
@@ -97,12 +110,12 @@ pub fn ls(st: &Snapshot, a: LsArgs, now: Timestamp, out: &mut dyn Write) -> anyh
                     ]);
                 }
             }
-            t.print(out)
+            Ok(Report::table(t))
         }
-        LsKind::Members => {
+        List::Members => {
             let members = views.members(&filter);
-            if a.json {
-                return json(out, &members);
+            if as_json {
+                return Ok(Report::json(&members)?);
             }
             let mut t = Table::new(&["ID", "KIND", "VOUCHES", "RECORDS", "NAME"]);
             for m in &members {
@@ -118,16 +131,16 @@ pub fn ls(st: &Snapshot, a: LsArgs, now: Timestamp, out: &mut dyn Write) -> anyh
                     name,
                 ]);
             }
-            t.print(out)
+            Ok(Report::table(t))
         }
     }
 }
 
-pub fn search(st: &Snapshot, text: &str, as_json: bool, now: Timestamp, out: &mut dyn Write) -> anyhow::Result<()> {
+pub fn search(st: &Snapshot, text: &str, as_json: bool, now: Timestamp) -> Result<Report> {
     let views = st.views(now);
     let hits = views.search(text, &Filter::default());
     if as_json {
-        return json(out, &hits);
+        return Ok(Report::json(&hits)?);
     }
     let mut t = Table::new(&["ID", "KIND", "BY", "TITLE"]);
     for h in &hits {
@@ -138,7 +151,7 @@ pub fn search(st: &Snapshot, text: &str, as_json: bool, now: Timestamp, out: &mu
             h.title.clone(),
         ]);
     }
-    t.print(out)
+    Ok(Report::table(t))
 }
 
 /// A proof that a member signed two histories, as `show MEMBER --json`
@@ -170,7 +183,7 @@ enum Target {
     Member(MemberId),
 }
 
-fn target(st: &Snapshot, text: &str) -> anyhow::Result<Target> {
+fn target(st: &Snapshot, text: &str) -> Result<Target> {
     if let Ok(m) = text.trim().parse::<MemberId>() {
         return Ok(Target::Member(m));
     }
@@ -181,7 +194,7 @@ fn target(st: &Snapshot, text: &str) -> anyhow::Result<Target> {
     }
 }
 
-pub fn show(st: &Snapshot, text: &str, as_json: bool, now: Timestamp, out: &mut dyn Write) -> anyhow::Result<()> {
+pub fn show(st: &Snapshot, text: &str, as_json: bool, now: Timestamp) -> Result<Report> {
     let views = st.views(now);
     let id = match target(st, text)? {
         Target::Member(m) => {
@@ -198,13 +211,10 @@ pub fn show(st: &Snapshot, text: &str, as_json: bool, now: Timestamp, out: &mut 
                     equivocations: Vec<EvidenceJson>,
                 }
                 let equivocations = evidence.iter().map(EvidenceJson::from).collect();
-                json(
-                    out,
-                    &Shown {
-                        member: &member,
-                        equivocations,
-                    },
-                )
+                Ok(Report::json(&Shown {
+                    member: &member,
+                    equivocations,
+                })?)
             } else {
                 let mut f = member_fields(&views, &member);
                 for e in &evidence {
@@ -216,7 +226,7 @@ pub fn show(st: &Snapshot, text: &str, as_json: bool, now: Timestamp, out: &mut 
                         ),
                     );
                 }
-                f.print(out)
+                Ok(Report::fields(f))
             };
         }
         Target::Record(id) => id,
@@ -224,20 +234,24 @@ pub fn show(st: &Snapshot, text: &str, as_json: bool, now: Timestamp, out: &mut 
     let index = views.index();
     let Some(r) = index.get(&id) else {
         let kind = index.get_any(&id).map_or("record", |r| r.record().kind.as_str());
-        return Err(user(format!("{kind} {id} has been retracted by its author")));
+        return Err(Error::Retracted { kind, id });
     };
     match r.record().kind {
         Kind::Need => {
-            let Some(n) = views.need(r) else { return Ok(()) };
+            let Some(n) = views.need(r) else {
+                return Ok(Report::text([]));
+            };
             if as_json {
-                return json(out, &n);
+                return Ok(Report::json(&n)?);
             }
-            show_need(&views, &n, out)
+            Ok(Report::text(show_need(&views, &n)))
         }
         Kind::Pledge => {
-            let Some(p) = views.pledge(r) else { return Ok(()) };
+            let Some(p) = views.pledge(r) else {
+                return Ok(Report::text([]));
+            };
             if as_json {
-                return json(out, &p);
+                return Ok(Report::json(&p)?);
             }
             let mut f = record_fields(&views, &p.record);
             if let Body::Pledge(b) = p.record.body {
@@ -247,26 +261,31 @@ pub fn show(st: &Snapshot, text: &str, as_json: bool, now: Timestamp, out: &mut 
                     .add("status", word(&b.status))
                     .opt("expires", b.expires_at);
             }
-            f.add("effect", word(&p.effect)).print(out)
+            f.add("effect", word(&p.effect));
+            Ok(Report::fields(f))
         }
         Kind::Catalogue => {
-            let Some(c) = views.catalogue(r) else { return Ok(()) };
+            let Some(c) = views.catalogue(r) else {
+                return Ok(Report::text([]));
+            };
             if as_json {
-                return json(out, &c);
+                return Ok(Report::json(&c)?);
             }
-            show_catalogue(&views, &c, out)
+            Ok(Report::text(show_catalogue(&views, &c)))
         }
         Kind::Project => {
-            let Some(p) = views.project(r) else { return Ok(()) };
+            let Some(p) = views.project(r) else {
+                return Ok(Report::text([]));
+            };
             if as_json {
-                return json(out, &p);
+                return Ok(Report::json(&p)?);
             }
-            show_project(&views, &p, out)
+            Ok(Report::fields(show_project(&views, &p)))
         }
         _ => {
             let rec = RecordJson::from(r);
             if as_json {
-                return json(out, &rec);
+                return Ok(Report::json(&rec)?);
             }
             let mut f = record_fields(&views, &rec);
             match rec.body {
@@ -290,7 +309,7 @@ pub fn show(st: &Snapshot, text: &str, as_json: bool, now: Timestamp, out: &mut 
                 Body::Profile(p) => f.add("name", p.name.clone()).add("member kind", word(&p.member_kind)),
                 _ => &mut f,
             };
-            f.print(out)
+            Ok(Report::fields(f))
         }
     }
 }
@@ -338,7 +357,7 @@ fn member_fields(views: &Views<'_>, m: &MemberView<'_>) -> Fields {
     f
 }
 
-fn show_need(views: &Views<'_>, n: &NeedView, out: &mut dyn Write) -> anyhow::Result<()> {
+fn show_need(views: &Views<'_>, n: &NeedView) -> Vec<Block> {
     let mut f = Fields::default();
     f.add("id", n.id.to_string())
         .add("kind", "need")
@@ -361,29 +380,23 @@ fn show_need(views: &Views<'_>, n: &NeedView, out: &mut dyn Write) -> anyhow::Re
                 .join(", "),
         )
         .add("description", n.description.clone());
-    f.print(out)?;
+    let mut blocks = vec![f.into_block()];
     let index = views.index();
     let pledges: Vec<PledgeView<'_>> = views.pledges_to(&n.id).into_iter().map(|(_, v)| v).collect();
-    let t = pledge_table(views, &pledges);
-    if !t.is_empty() {
-        writeln!(out, "\n{}:", count(pledges.len(), "pledge", "pledges"))?;
-        t.print(out)?;
-    }
+    let t = pledge_table(views, &pledges).titled(count(pledges.len(), "pledge", "pledges"));
+    blocks.extend(t.into_block());
     let offers: Vec<RecordJson<'_>> = n
         .offers
         .iter()
         .filter_map(|o| index.get(o))
         .map(RecordJson::from)
         .collect();
-    let t = offer_table(views, &offers, false);
-    if !t.is_empty() {
-        writeln!(out, "\n{}:", count(offers.len(), "offer", "offers"))?;
-        t.print(out)?;
-    }
-    Ok(())
+    let t = offer_table(views, &offers, false).titled(count(offers.len(), "offer", "offers"));
+    blocks.extend(t.into_block());
+    blocks
 }
 
-fn show_catalogue(views: &Views<'_>, c: &CatalogueView<'_>, out: &mut dyn Write) -> anyhow::Result<()> {
+fn show_catalogue(views: &Views<'_>, c: &CatalogueView<'_>) -> Vec<Block> {
     let mut f = record_fields(views, &c.record);
     if let Body::Catalogue(b) = c.record.body {
         f.add("title", b.title.clone())
@@ -401,7 +414,7 @@ fn show_catalogue(views: &Views<'_>, c: &CatalogueView<'_>, out: &mut dyn Write)
             )
             .add("description", b.description.clone());
     }
-    f.print(out)?;
+    let mut blocks = vec![f.into_block()];
     let mut t = Table::new(&["PROJECT", "STATUS", "BY", "VIA", "NAME"]);
     for e in &c.entries {
         let project = match views.index().get(&e.project).map(|p| &p.record().body) {
@@ -417,14 +430,11 @@ fn show_catalogue(views: &Views<'_>, c: &CatalogueView<'_>, out: &mut dyn Write)
             project,
         ]);
     }
-    if !t.is_empty() {
-        writeln!(out, "\n{}:", count(c.entries.len(), "entry", "entries"))?;
-        t.print(out)?;
-    }
-    Ok(())
+    blocks.extend(t.titled(count(c.entries.len(), "entry", "entries")).into_block());
+    blocks
 }
 
-fn show_project(views: &Views<'_>, p: &ProjectView<'_>, out: &mut dyn Write) -> anyhow::Result<()> {
+fn show_project(views: &Views<'_>, p: &ProjectView<'_>) -> Fields {
     let mut f = record_fields(views, &p.record);
     if let Body::Project(b) = p.record.body {
         f.add("name", b.name.clone())
@@ -443,7 +453,7 @@ fn show_project(views: &Views<'_>, p: &ProjectView<'_>, out: &mut dyn Write) -> 
         .add("catalogues", ids(&p.catalogues))
         .add("needs", ids(&p.needs))
         .add("forks", ids(&p.forks));
-    f.print(out)
+    f
 }
 
 fn pledge_table(views: &Views<'_>, pledges: &[PledgeView<'_>]) -> Table {
@@ -485,4 +495,174 @@ fn offer_table(views: &Views<'_>, offers: &[RecordJson<'_>], with_need: bool) ->
         }
     }
     t
+}
+
+/// How many similar needs a report shows.
+pub const SIMILAR_SHOWN: usize = 5;
+
+/// The open needs most like `draft` (`mutu need similar`, and what `mutu
+/// need add` shows before it writes).
+pub fn similar(st: &Snapshot, draft: super::DraftNeed, as_json: bool, now: Timestamp) -> Result<Report> {
+    let found = similar_needs(st, draft, SIMILAR_SHOWN, now)?;
+    if as_json {
+        return Ok(Report::json(&found)?);
+    }
+    let mut t = Table::new(&["ID", "SCORE", "WHY", "TITLE"]);
+    for s in &found {
+        let why: Vec<String> = s.reasons.iter().map(ToString::to_string).collect();
+        t.row(vec![
+            s.need.to_string(),
+            s.score.to_string(),
+            why.join("; "),
+            s.title.clone(),
+        ]);
+    }
+    Ok(Report::table(t))
+}
+
+/// The open needs most like `draft`, at most `limit` (the CLI's report and
+/// `GET /api/v1/needs/similar`).
+pub fn similar_needs(
+    st: &Snapshot,
+    draft: super::DraftNeed,
+    limit: usize,
+    now: Timestamp,
+) -> std::result::Result<Vec<mutu_protocol::view::Similar>, state::Error> {
+    let project = match &draft.project {
+        Some(p) => Some(st.resolve_kind(p, Kind::Project)?),
+        None => None,
+    };
+    let draft = mutu_protocol::view::Draft {
+        title: draft.title,
+        description: draft.description.unwrap_or_default(),
+        project,
+        tags: draft.tags,
+    };
+    Ok(st.views(now).similar(&draft, limit))
+}
+
+/// `mutu status`: the node's counters (or the store's, offline).
+pub fn status(s: &Status, as_json: bool) -> Result<Report> {
+    if as_json {
+        return Ok(Report::json(s)?);
+    }
+    let mut f = Fields::default();
+    f.add("member", s.member.to_string())
+        .add("peer id", s.peer_id.clone())
+        .add("peers", s.peers.to_string())
+        .add("documents", s.documents.to_string())
+        .add("records", s.records.to_string())
+        .add("pending", s.pending.to_string())
+        .add("rejected", s.rejected.to_string());
+    for l in &s.listen {
+        f.add("listen", l.clone());
+    }
+    Ok(Report::fields(f))
+}
+
+/// `mutu peers`: the connected peers, oldest connection first.
+pub fn peers(peers: &[PeerInfo], as_json: bool) -> Result<Report> {
+    if as_json {
+        return Ok(Report::json(&peers)?);
+    }
+    let lines = if peers.is_empty() {
+        vec!["no connected peers".to_owned()]
+    } else {
+        peers
+            .iter()
+            .map(|p| format!("{}  {}  since {}", p.peer_id, p.address, p.connected_since))
+            .collect()
+    };
+    Ok(Report::text([Block::Lines(lines)]))
+}
+
+/// An enum's serde name (`in_progress`, `if_goal_reached`).
+fn word(value: &impl Serialize) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => "?".to_owned(),
+    }
+}
+
+/// Pledged totals: `1000.00 EUR, 5 dev-days`, or `-`.
+fn pledged(f: &funding::Funding) -> String {
+    let mut parts: Vec<String> = f.pledged.iter().map(|m| m.to_string()).collect();
+    if f.days_pledged > 0 {
+        parts.push(format!("{} dev-days", f.days_pledged));
+    }
+    if parts.is_empty() {
+        "-".to_owned()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// Funding state and percent: `funded 100%`, `open 40%`, `open`.
+fn funding(f: &funding::Funding) -> String {
+    match f.percent {
+        Some(p) => format!("{} {p}%", word(&f.state)),
+        None => word(&f.state),
+    }
+}
+
+fn resource(r: &Resource) -> String {
+    match r {
+        Resource::Money(m) => m.to_string(),
+        Resource::DevDays { days } => format!("{days} dev-days"),
+        Resource::Hosting { text } => format!("hosting: {text}"),
+        Resource::Testing { text } => format!("testing: {text}"),
+        Resource::Other { text } => format!("other: {text}"),
+        other => other.name().to_owned(),
+    }
+}
+
+fn condition(c: Condition) -> &'static str {
+    match c {
+        Condition::IfGoalReached => "if funded",
+        _ => "unconditional",
+    }
+}
+
+/// A member's profile name, or the start of its id.
+fn name(views: &Views<'_>, member: &MemberId) -> String {
+    match views.member(member).profile {
+        Some(p) => p.name.clone(),
+        None => short(member),
+    }
+}
+
+/// `Name (mu…)`: a member named and identified.
+fn named(views: &Views<'_>, member: &MemberId) -> String {
+    match views.member(member).profile {
+        Some(p) => format!("{} ({member})", p.name),
+        None => member.to_string(),
+    }
+}
+
+fn short(member: &MemberId) -> String {
+    let s = member.to_string();
+    format!("{}…", s.chars().take(12).collect::<String>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pledged_money_is_shown_in_major_units() {
+        let totals = ["1250.50EUR", "600JPY"]
+            .map(|m| m.parse().unwrap())
+            .into_iter()
+            .collect();
+        let mut f = funding::Funding {
+            state: funding::State::Open,
+            pledged: totals,
+            days_pledged: 5,
+            percent: None,
+        };
+        assert_eq!(pledged(&f), "1250.50 EUR, 600 JPY, 5 dev-days");
+        f.pledged = mutu_protocol::money::Totals::new();
+        f.days_pledged = 0;
+        assert_eq!(pledged(&f), "-");
+    }
 }
