@@ -223,6 +223,44 @@ impl From<KindArg> for MemberKind {
 pub enum ProjectCmd {
     /// Describe a project; prints its id.
     Add(ProjectAdd),
+    /// Import publiccode.yml files as projects (a directory: every
+    /// publiccode.yml under it). The same software (`url`) again updates
+    /// your project; a broken file is reported and the others imported.
+    Import(ProjectImport),
+    /// Print (or write) a project's publiccode.yml.
+    Export(ProjectExport),
+}
+
+#[derive(Debug, Args)]
+pub struct ProjectImport {
+    /// publiccode.yml files, or directories to search for them
+    #[arg(required = true, value_name = "FILE|DIR")]
+    pub paths: Vec<PathBuf>,
+    /// Print the report as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ProjectExport {
+    /// The project (id or unique prefix)
+    #[arg(required_unless_present = "catalogue", conflicts_with = "catalogue")]
+    pub project: Option<String>,
+    /// Export a catalogue's projects instead, as a directory (--out): one
+    /// NAME-ID/publiccode.yml per project that has one, and index.json
+    #[arg(long, value_name = "CATALOGUE", requires = "out")]
+    pub catalogue: Option<String>,
+    #[arg(long, value_enum, default_value = "publiccode")]
+    pub format: ProjectFormat,
+    /// Write to this file (a directory with --catalogue) instead of printing
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ProjectFormat {
+    /// publiccode.yml (https://github.com/publiccodeyml/publiccode.yml)
+    Publiccode,
 }
 
 #[derive(Debug, Args)]

@@ -143,6 +143,10 @@ pub fn remote(home: &Home, command: Command, out: &mut dyn Write) -> anyhow::Res
             let (info, token) = reach(home)?;
             remote_export(&info, &token, file.as_deref(), out)
         }
+        Sorted::Local(Command::Project(c)) => {
+            let (info, token) = reach(home)?;
+            crate::commands::project::remote(&info.http, &token, c, out)
+        }
         Sorted::Local(Command::Backup {
             out: file,
             passphrase_file,

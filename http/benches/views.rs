@@ -141,6 +141,7 @@ async fn catalogue_chain(n: usize) {
                 tags: Vec::new(),
                 status: DevStatus::Stable,
                 is_based_on: None,
+                publiccode: String::new(),
             }),
         );
         let includes = if i + 1 < n { vec![cat_id(i + 1)] } else { Vec::new() };

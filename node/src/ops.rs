@@ -18,6 +18,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::state::{self, State};
 
+pub mod publiccode;
+
+pub use publiccode::{ImportPubliccode, PubliccodeFile};
+
 /// Why an operation failed. Everything but [`Error::Internal`] is the
 /// caller's to fix.
 #[derive(Debug, thiserror::Error)]
@@ -209,6 +213,26 @@ impl Op for NewProject {
             .is_based_on
             .map(|p| resolve(st, "is_based_on", &p, Kind::Project))
             .transpose()?;
+        if validate::license(&self.license).is_err() {
+            // A deprecated SPDX id (`GPL-3.0`) or another spelling (`mit`):
+            // say what to write instead (see `ops::publiccode`).
+            let legal = mutu_publiccode::Legal {
+                license: Some(self.license.clone()),
+                ..mutu_publiccode::Legal::default()
+            };
+            if let Some(n) = legal
+                .license_normalised()
+                .filter(|n| *n != self.license && validate::license(n).is_ok())
+            {
+                return Err(Error::bad(
+                    "license",
+                    format!(
+                        "license: `{}` is a deprecated SPDX identifier or not the list's spelling: write `{n}`",
+                        self.license
+                    ),
+                ));
+            }
+        }
         let body = Body::Project(record::Project {
             name: self.name,
             description: self.description.unwrap_or_default(),
@@ -218,6 +242,7 @@ impl Op for NewProject {
             tags: tags(&self.tags),
             status: self.status.unwrap_or(DevStatus::Development),
             is_based_on,
+            publiccode: String::new(),
         });
         create(st, body, now)
     }
@@ -857,6 +882,7 @@ requests!(
     Unfollow(Unfollow),
     ModerationFollow(ModerationFollow),
     NewModerationList(NewModerationList),
+    ImportPubliccode(ImportPubliccode),
 );
 
 impl Request {

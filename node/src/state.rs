@@ -24,6 +24,11 @@ use mutu_protocol::{SignedChange, Timestamp};
 use crate::home::{self, Home};
 use crate::store::{self, Store};
 
+/// Bytes of records one change of [`State::write_many`] carries: well
+/// under [`mutu_protocol::change::MAX_CHANGE_BYTES`] (256 KiB), which also
+/// counts the change's own encoding; a record is at most 64 KiB.
+const CHANGE_RECORD_BUDGET: usize = 160 * 1024;
+
 /// The wall clock, in the protocol's terms.
 pub fn now() -> Timestamp {
     let ms = SystemTime::now()
@@ -390,42 +395,53 @@ impl State {
     /// admits it (durably stored before applied), then queues it for the
     /// network.
     fn write(&mut self, records: Vec<SignedRecord>, now: Timestamp) -> Result<(), Error> {
+        self.write_groups(&[&records], now)
+    }
+
+    /// Signs each group of records into one change, chained, and admits
+    /// them together: persisted with one durable commit, all or nothing.
+    fn write_groups(&mut self, groups: &[&[SignedRecord]], now: Timestamp) -> Result<(), Error> {
         let me = self.member_id();
         let doc = self.registry.doc(&me).cloned().unwrap_or_else(|| MemberDoc::new(me));
-        let change = doc.write(&self.key, &self.replica, &records, now)?;
+        let changes = doc.write_chain(&self.key, &self.replica, groups, now)?;
         let store = &self.store;
-        let admitted = self.registry.admit(vec![change.clone()], now, Trust::Untrusted, |cs| {
+        let admitted = self.registry.admit(changes.clone(), now, Trust::Untrusted, |cs| {
             store.put_changes(cs).map(|_| ())
         });
         let report = match admitted {
             Ok(report) => report,
             Err(e) => {
-                // The commit failed (a full disk): the change must not wait
+                // The commit failed (a full disk): the changes must not wait
                 // to be retried.
-                if let Ok(decoded) = change.decode() {
-                    self.registry.forget_pending(&me, &decoded.hash());
+                for change in &changes {
+                    if let Ok(decoded) = change.decode() {
+                        self.registry.forget_pending(&me, &decoded.hash());
+                    }
                 }
                 // redb may fail after the commit's pages reached the file
-                // (at the sync): the reopened store then holds the change,
-                // and it must be applied here too, or the member's next
-                // write would reuse its sequence number (two histories).
-                let landed = self.store.doc_changes(&me).is_ok_and(|cs| cs.contains(&change));
+                // (at the sync): the reopened store then holds the changes
+                // (one commit: all or none), and they must be applied here
+                // too, or the member's next write would reuse a sequence
+                // number (two histories).
+                let landed = self
+                    .store
+                    .doc_changes(&me)
+                    .is_ok_and(|cs| changes.iter().all(|c| cs.contains(c)));
                 if !landed {
                     return Err(e.into());
                 }
                 tracing::warn!(error = %e, "the store reported a failed commit that reached the file: the write is kept");
-                self.registry.admit(vec![change.clone()], now, Trust::Untrusted, |_| {
-                    Ok::<(), store::Error>(())
-                })?
+                self.registry
+                    .admit(changes.clone(), now, Trust::Untrusted, |_| Ok::<(), store::Error>(()))?
             }
         };
         if let Some(r) = report.rejected.first() {
             return Err(Error::NotAdmitted(r.reason.to_string()));
         }
-        if report.admitted.is_empty() {
+        if report.admitted.len() < changes.len() {
             return Err(Error::NotAdmitted("the change waits for dependencies".into()));
         }
-        self.queue_outgoing(vec![change]);
+        self.queue_outgoing(changes);
         Ok(())
     }
 
@@ -472,6 +488,51 @@ impl State {
         rules::check(&self.views(now), self.member_id(), &body, Some(&previous))?;
         let record = previous.record().edit(now, body)?.sign(&self.key)?;
         self.write(vec![record], now)
+    }
+
+    /// Creates (id `None`) or replaces (id `Some`) several of the member's
+    /// own records: signed into as many chained changes as their size needs,
+    /// admitted as one batch (one durable commit, all or nothing).
+    /// Each is checked against the views as they were before the batch.
+    /// Gives the ids, in order.
+    pub fn write_many(&mut self, items: Vec<(Option<RecordId>, Body)>, now: Timestamp) -> Result<Vec<RecordId>, Error> {
+        let mut records = Vec::with_capacity(items.len());
+        {
+            let views = self.views(now);
+            for (id, body) in items {
+                let record = match id {
+                    None => {
+                        rules::check(&views, self.member_id(), &body, None)?;
+                        Record::new(self.member_id(), rand::random(), now, body)
+                    }
+                    Some(id) => {
+                        let previous = self
+                            .registry
+                            .index()
+                            .get_any(&id)
+                            .ok_or_else(|| Error::UnknownId(id.to_string()))?;
+                        rules::check(&views, self.member_id(), &body, Some(previous))?;
+                        previous.record().edit(now, body)?
+                    }
+                };
+                records.push(record.sign(&self.key)?);
+            }
+        }
+        let ids = records.iter().map(SignedRecord::id).collect();
+        // Groups of records that fit one change each, admitted together.
+        let mut groups: Vec<&[SignedRecord]> = Vec::new();
+        let (mut start, mut bytes) = (0, 0);
+        for (i, r) in records.iter().enumerate() {
+            let size = r.stored_bytes().len();
+            if i > start && bytes + size > CHANGE_RECORD_BUDGET {
+                groups.push(&records[start..i]);
+                (start, bytes) = (i, 0);
+            }
+            bytes += size;
+        }
+        groups.push(&records[start..]);
+        self.write_groups(&groups, now)?;
+        Ok(ids)
     }
 
     /// Retracts one of the member's own records with a tombstone.

@@ -168,10 +168,25 @@ impl MemberDoc {
         records: &[SignedRecord],
         now: Timestamp,
     ) -> Result<SignedChange, Error> {
-        if records.is_empty() {
+        let mut chain = self.write_chain(key, replica, &[records], now)?;
+        chain.pop().ok_or(Error::Empty)
+    }
+
+    /// As [`MemberDoc::write`], for several groups of records: one change
+    /// per group, each building on the one before, so that a write larger
+    /// than one change may hold ([`crate::change::MAX_CHANGE_BYTES`]) can
+    /// still be admitted, and persisted, as one batch.
+    pub fn write_chain(
+        &self,
+        key: &SecretKey,
+        replica: &ReplicaNonce,
+        groups: &[&[SignedRecord]],
+        now: Timestamp,
+    ) -> Result<Vec<SignedChange>, Error> {
+        if groups.is_empty() || groups.iter().any(|g| g.is_empty()) {
             return Err(Error::Empty);
         }
-        for r in records {
+        for r in groups.iter().flat_map(|g| g.iter()) {
             if r.record().author != self.owner || key.member_id() != self.owner {
                 return Err(Error::NotOwner {
                     owner: self.owner,
@@ -181,18 +196,22 @@ impl MemberDoc {
         }
         let mut scratch = self.am.clone();
         scratch.set_actor(identity::actor_id(&self.owner, replica));
-        let mut tx = scratch.transaction();
-        for r in records {
-            tx.put(
-                ROOT,
-                record::doc_key(r.record().kind, &r.id()),
-                ScalarValue::Bytes(r.stored_bytes()),
-            )?;
-        }
         // Millisecond timestamps far beyond i64 would be nonsense; saturate.
         let time = i64::try_from(now.as_millis()).unwrap_or(i64::MAX);
-        let (hash, _) = tx.commit_with(CommitOptions::default().with_time(time));
-        let change = hash.and_then(|h| scratch.get_change_by_hash(&h)).ok_or(Error::Empty)?;
-        Ok(SignedChange::sign(key, &change))
+        let mut chain = Vec::with_capacity(groups.len());
+        for records in groups {
+            let mut tx = scratch.transaction();
+            for r in *records {
+                tx.put(
+                    ROOT,
+                    record::doc_key(r.record().kind, &r.id()),
+                    ScalarValue::Bytes(r.stored_bytes()),
+                )?;
+            }
+            let (hash, _) = tx.commit_with(CommitOptions::default().with_time(time));
+            let change = hash.and_then(|h| scratch.get_change_by_hash(&h)).ok_or(Error::Empty)?;
+            chain.push(SignedChange::sign(key, &change));
+        }
+        Ok(chain)
     }
 }

@@ -9,6 +9,7 @@
 
 pub(crate) mod backup;
 pub(crate) mod bundles;
+pub(crate) mod project;
 pub(crate) mod reindex;
 pub(crate) mod write;
 
@@ -216,6 +217,7 @@ pub fn dispatch(st: &mut State, command: Command, now: Timestamp, out: &mut dyn 
             passphrase_file,
         }) => backup::write(st.home(), &st.export()?, &file, &passphrase_file, now, out),
         Sorted::Local(Command::Import { file }) => bundles::import(st, &file, now, out),
+        Sorted::Local(Command::Project(c)) => project::offline(st, c, now, out),
         Sorted::Local(Command::Verify { file }) => bundles::verify(&file, now, out),
         Sorted::Local(Command::Init(_) | Command::Restore { .. }) => Err(user(
             "this home already holds a mutu identity: give another --home for a new one",

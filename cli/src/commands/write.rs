@@ -13,8 +13,8 @@ use mutu_protocol::Timestamp;
 use mutu_protocol::record::{Condition, Profile};
 
 use crate::args::{
-    CatalogueCmd, Command, EditorCmd, InitArgs, ModerationCmd, NeedAdd, NeedCmd, OfferCmd, PledgeCmd, ProjectCmd,
-    UsageCmd,
+    CatalogueCmd, Command, EditorCmd, InitArgs, ModerationCmd, NeedAdd, NeedCmd, OfferCmd, PledgeCmd, ProjectAdd,
+    ProjectCmd, UsageCmd,
 };
 use crate::fail::user;
 
@@ -81,7 +81,7 @@ pub enum Sorted {
 /// not write records.
 pub fn request(command: Command) -> Sorted {
     Sorted::Write(match command {
-        Command::Project(c) => project(c).into(),
+        Command::Project(ProjectCmd::Add(a)) => project(a).into(),
         Command::Usage(UsageCmd::Add { project, note }) => ops::NewUsage { project, note }.into(),
         Command::Need(NeedCmd::Add(a)) => new_need(a).into(),
         Command::Need(NeedCmd::Cosign { need, note }) => ops::CosignNeed { need, note }.into(),
@@ -105,8 +105,7 @@ pub fn request(command: Command) -> Sorted {
     })
 }
 
-fn project(c: ProjectCmd) -> ops::NewProject {
-    let ProjectCmd::Add(a) = c;
+fn project(a: ProjectAdd) -> ops::NewProject {
     ops::NewProject {
         name: a.name,
         license: a.license,

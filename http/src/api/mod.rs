@@ -3,12 +3,13 @@
 //! ([`auth`]). Writes go through the same [`mutu_node::ops`] as the CLI.
 //! Errors are `{"error": {"code", "message", "field"}}` ([`error`]): 400 a
 //! bad field, 401 no or a wrong token, 404 unknown id, 409 conflict, 413 a
-//! body over the limit (1 MiB; 512 MiB, the bundle limit, for `/import`), 422 a broken rule.
+//! body over the limit (1 MiB; 512 MiB, the bundle limit, for `/import`; 32 MiB for `/projects/import`), 422 a broken rule.
 //! The OpenAPI 3 document is at `/api/v1/openapi.json`.
 
 pub mod auth;
 pub mod error;
 pub mod openapi;
+pub mod projects;
 pub mod read;
 pub mod write;
 
@@ -42,6 +43,9 @@ fn build() -> OpenApiRouter<Ctx> {
     let import = OpenApiRouter::new()
         .routes(routes!(write::import))
         .layer(DefaultBodyLimit::max(write::IMPORT_LIMIT));
+    let project_import = OpenApiRouter::new()
+        .routes(routes!(projects::import))
+        .layer(DefaultBodyLimit::max(projects::PROJECT_IMPORT_LIMIT));
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(read::needs, write::new_need))
         .routes(routes!(read::projects, write::new_project))
@@ -50,6 +54,8 @@ fn build() -> OpenApiRouter<Ctx> {
         .routes(routes!(read::catalogues, write::new_catalogue))
         .routes(routes!(read::members))
         .routes(routes!(read::record))
+        .routes(routes!(projects::publiccode_yml))
+        .routes(routes!(projects::catalogue_publiccode))
         .routes(routes!(read::search))
         .routes(routes!(read::similar_needs))
         .routes(routes!(read::stats))
@@ -76,6 +82,7 @@ fn build() -> OpenApiRouter<Ctx> {
         .routes(routes!(crate::control::control))
         .routes(routes!(crate::web::auth::ui_login))
         .merge(import)
+        .merge(project_import)
         // The outer limit; `/import`'s own (inner) limit wins for it.
         .layer(DefaultBodyLimit::max(write::WRITE_LIMIT))
 }

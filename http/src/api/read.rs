@@ -342,7 +342,17 @@ fn record_json<'a>(views: &Views<'a>, r: &'a SignedRecord) -> Result<Value, serd
         Kind::Need => serde_json::to_value(views.need(r)),
         Kind::Pledge => serde_json::to_value(views.pledge(r)),
         Kind::Catalogue => serde_json::to_value(views.catalogue(r)),
-        Kind::Project => serde_json::to_value(views.project(r)),
+        Kind::Project => {
+            let mut value = serde_json::to_value(views.project(r))?;
+            // What an imported project's publiccode.yml says, read (its
+            // text is in `body.publiccode`).
+            if let (Body::Project(p), Some(object)) = (&r.record().body, value.as_object_mut())
+                && let Some(info) = ops::publiccode::info(&p.publiccode, "en")
+            {
+                object.insert("publiccode_info".into(), serde_json::to_value(info)?);
+            }
+            Ok(value)
+        }
         _ => serde_json::to_value(mutu_protocol::view::RecordJson::from(r)),
     }
 }

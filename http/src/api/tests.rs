@@ -792,3 +792,97 @@ async fn similar_needs_ranks_the_open_need_that_says_the_same_first() {
         None,
     );
 }
+
+/// `POST /projects/import`: a broken file is refused with located findings
+/// and the other imported; the project's view carries the publiccode
+/// information; `GET /projects/{id}/publiccode.yml` gives the file back as
+/// YAML; importing it again changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publiccode_files_import_and_export_through_the_api() {
+    let a = node("Ville de Lyon", 47_914).await;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/corpora/publiccode/testdata/v0/valid/valid.minimal.yml");
+    let yaml = std::fs::read_to_string(path).unwrap();
+    let broken = yaml.replace("developmentStatus: development", "developmentStatus: finished");
+    let body = json!({"files": [
+        {"name": "medusa/publiccode.yml", "yaml": yaml},
+        {"name": "broken/publiccode.yml", "yaml": broken},
+    ]});
+    let (s, report) = post(&a, "/api/v1/projects/import", body).await;
+    assert_eq!(s, StatusCode::OK, "{report}");
+    assert_eq!(report["imported"].as_array().unwrap().len(), 1, "{report}");
+    assert_eq!(report["imported"][0]["outcome"], "created");
+    assert_eq!(report["refused"][0]["file"], "broken/publiccode.yml");
+    let finding = &report["refused"][0]["findings"][0];
+    assert_eq!(finding["key"], "developmentStatus", "{report}");
+    assert!(finding["line"].as_u64().unwrap() > 0);
+    let id = report["imported"][0]["id"].as_str().unwrap().to_owned();
+
+    let (s, view) = get(&a, &format!("/api/v1/records/{id}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(view["publiccode_info"]["platforms"], json!(["web"]), "{view}");
+    assert_eq!(view["publiccode"], yaml.as_str(), "{view}");
+
+    let response = a
+        .router
+        .clone()
+        .oneshot(
+            Request::builder()
+                .uri(format!("/api/v1/projects/{id}/publiccode.yml"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/yaml")
+    );
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    assert_eq!(std::str::from_utf8(&bytes).unwrap(), yaml);
+
+    let (s, again) = post(
+        &a,
+        "/api/v1/projects/import",
+        json!({"files": [{"name": "p.yml", "yaml": yaml}]}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(again["imported"][0]["outcome"], "unchanged", "{again}");
+    assert_eq!(again["imported"][0]["id"], id.as_str());
+    // A project without a publiccode.yml: 409, saying so.
+    let plain = write(
+        &a,
+        "/api/v1/projects",
+        json!({"name": "Paheko", "license": "AGPL-3.0-or-later"}),
+        StatusCode::CREATED,
+    )
+    .await;
+    let (s, e) = get(&a, &format!("/api/v1/projects/{plain}/publiccode.yml")).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{e}");
+    // A catalogue listing both: one file, an index of two.
+    let catalogue = write(
+        &a,
+        "/api/v1/catalogues",
+        json!({"title": "Logiciels"}),
+        StatusCode::CREATED,
+    )
+    .await;
+    for p in [&id, &plain] {
+        write(
+            &a,
+            &format!("/api/v1/catalogues/{catalogue}/entries"),
+            json!({"project": p}),
+            StatusCode::CREATED,
+        )
+        .await;
+    }
+    let (s, export) = get(&a, &format!("/api/v1/catalogues/{catalogue}/publiccode")).await;
+    assert_eq!(s, StatusCode::OK, "{export}");
+    assert_eq!(export["files"].as_array().unwrap().len(), 1, "{export}");
+    assert_eq!(export["files"][0]["yaml"], yaml.as_str());
+    assert_eq!(export["index"]["projects"].as_array().unwrap().len(), 2, "{export}");
+}

@@ -779,3 +779,106 @@ async fn a_need_like_an_open_one_shows_it_before_it_is_published() {
     .await;
     assert_eq!(other.status, StatusCode::SEE_OTHER, "{}", other.body);
 }
+
+/// A `multipart/form-data` POST of `files` (name, text) with `csrf`.
+async fn upload(n: &Node, cookie: &str, csrf: Option<&str>, files: &[(&str, &str)], origin: &str) -> Answer {
+    const B: &str = "mutu-test-boundary-7f3a";
+    let mut body = String::new();
+    if let Some(c) = csrf {
+        body.push_str(&format!(
+            "--{B}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{c}\r\n"
+        ));
+    }
+    for (name, text) in files {
+        body.push_str(&format!(
+            "--{B}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{name}\"\r\nContent-Type: application/yaml\r\n\r\n{text}\r\n"
+        ));
+    }
+    body.push_str(&format!("--{B}--\r\n"));
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/projects/import")
+        .header(header::HOST, HOST)
+        .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={B}"))
+        .header(header::COOKIE, cookie)
+        .header("origin", origin)
+        .body(Body::from(body))
+        .unwrap();
+    send(n, req).await
+}
+
+/// The upload form: CSRF-checked like every form; a broken file is listed
+/// with its located error and the other imported; the project page then
+/// shows the file's features, and its `usedBy` as declared, unverified.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publiccode_files_upload_through_the_web_form() {
+    let n = node(47_591).await;
+    let (cookie, csrf) = sign_in(&n).await;
+    let form = get(&n, "/projects/import", Some(&cookie)).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.body.contains(r#"enctype="multipart/form-data""#), "{}", form.body);
+    assert!(form.body.contains(&csrf));
+    let signed_out = get(&n, "/projects/import", None).await;
+    assert_eq!(signed_out.status, StatusCode::SEE_OTHER);
+
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/corpora/publiccode/testdata/v0/valid/valid.minimal.yml");
+    let yaml = std::fs::read_to_string(path).unwrap() + "usedBy:\n  - Comune di Roma\n";
+    let broken = yaml.replace("developmentStatus: development", "developmentStatus: finished");
+    let files = [("medusa.yml", yaml.as_str()), ("broken.yml", broken.as_str())];
+
+    // Without the token, or from another origin: refused, nothing written.
+    let a = upload(&n, &cookie, None, &files, "http://127.0.0.1:7070").await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    let a = upload(&n, &cookie, Some(&csrf), &files, "http://evil.example").await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    let projects = n
+        .handle
+        .with_snapshot(|s| s.index().of_kind(Kind::Project).len())
+        .await
+        .unwrap();
+    assert_eq!(projects, 0);
+
+    let a = upload(&n, &cookie, Some(&csrf), &files, "http://127.0.0.1:7070").await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert!(
+        a.body.contains("broken.yml:12:1: error: developmentStatus:"),
+        "{}",
+        a.body
+    );
+    let list = &a.body[a.body.find("imported").unwrap()..];
+    let href = list.split("href=\"/projects/").nth(1).unwrap();
+    let id = &href[..href.find('"').unwrap()];
+    assert!(id.len() == 26, "{id}");
+
+    let page = get(&n, &format!("/projects/{id}"), Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Just one feature"), "{}", page.body);
+    assert!(page.body.contains("Comune di Roma"), "{}", page.body);
+    assert!(
+        page.body.contains(
+            i18n::t(i18n::Lang::En, i18n::Key::ProjectDeclaredUsersHelp)
+                .split(':')
+                .next()
+                .unwrap()
+        )
+    );
+    assert!(page.body.contains(&format!("/api/v1/projects/{id}/publiccode.yml")));
+    let fr = get(&n, &format!("/projects/{id}?lang=fr"), Some(&cookie)).await;
+    assert!(
+        fr.body.contains(i18n::t(i18n::Lang::Fr, i18n::Key::ProjectFeatures)),
+        "{}",
+        fr.body
+    );
+    assert!(
+        fr.body
+            .contains(i18n::t(i18n::Lang::Fr, i18n::Key::ProjectDeclaredUsers)),
+        "{}",
+        fr.body
+    );
+
+    // No file chosen: the form again, with the message.
+    let a = upload(&n, &cookie, Some(&csrf), &[("", "")], "http://127.0.0.1:7070").await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.body);
+    assert!(a.body.contains(i18n::t(i18n::Lang::En, i18n::Key::ImportNoFile)));
+}

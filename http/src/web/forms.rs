@@ -68,7 +68,7 @@ fn see_other(to: &str) -> Response {
 
 /// Every answer that shows a form or a session is not cached (framing and
 /// referrers are refused for every response, by [`crate::guard`]).
-fn private(mut r: Response) -> Response {
+pub(super) fn private(mut r: Response) -> Response {
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
@@ -86,7 +86,7 @@ fn message(ctx: &PageCtx, status: StatusCode, title: Key, text: Key) -> Response
     private((status, page(ctx, ctx.t(title), body)).into_response())
 }
 
-fn refused(ctx: &PageCtx, r: Refusal) -> Response {
+pub(super) fn refused(ctx: &PageCtx, r: Refusal) -> Response {
     match r {
         Refusal::NotSignedIn => login_needed(ctx, StatusCode::UNAUTHORIZED),
         _ => message(ctx, StatusCode::FORBIDDEN, Key::FormForbidden, Key::FormForbiddenText),
@@ -499,7 +499,7 @@ fn answer<'a>(ctx: &PageCtx, result: Result<String, Failure>, form: impl FnOnce(
 
 /// A GET form page is only for a signed-in owner: otherwise, the answer
 /// that sends to `/login`.
-fn signed_out(ctx: &PageCtx) -> Option<Response> {
+pub(super) fn signed_out(ctx: &PageCtx) -> Option<Response> {
     (!ctx.signed_in).then(|| see_other("/login"))
 }
 

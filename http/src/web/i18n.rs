@@ -347,6 +347,33 @@ table! {
     ProjectNoForks => "No known fork.", "Aucun dérivé connu.";
     ProjectProviders => "Providers", "Prestataires";
     ProjectProvidersHelp => "Members who made offers on its needs.", "Membres ayant fait des offres sur ses besoins.";
+    ProjectPubliccode => "From its publiccode.yml", "D'après son publiccode.yml";
+    ProjectPubliccodeDownload => "Download the publiccode.yml", "Télécharger le publiccode.yml";
+    ProjectFeatures => "Features", "Fonctionnalités";
+    ProjectPlatforms => "Platforms", "Plateformes";
+    ProjectSoftwareType => "Kind of software", "Type de logiciel";
+    ProjectMaintenance => "Maintained by", "Maintenu par";
+    ProjectMaintenanceType => "How it is maintained", "Mode de maintenance";
+    ProjectContractors => "Contractors", "Prestataires sous contrat";
+    ProjectContacts => "Maintainers", "Mainteneurs";
+    ProjectUntil => "until", "jusqu'au";
+    ProjectRelease => "Latest release", "Dernière version";
+    ProjectLanguages => "Described in", "Décrit en";
+    ProjectDocumentation => "Documentation", "Documentation";
+    ProjectDeclaredUsers => "Declared users", "Utilisateurs déclarés";
+    ProjectDeclaredUsersHelp => "Named in the project's publiccode.yml (usedBy): declared by the project, unverified. These organisations have signed nothing here.", "Cités dans le publiccode.yml du projet (usedBy) : déclarés par le projet, non vérifiés. Ces organisations n'ont rien signé ici.";
+    ProjectsImport => "Import publiccode.yml files", "Importer des fichiers publiccode.yml";
+    ImportTitle => "Import publiccode.yml files", "Importer des fichiers publiccode.yml";
+    ImportLead => "Each file is checked as the standard's reference validator does. Valid files create your projects, or update the one with the same url; a file with errors is listed with them, and the others are imported.", "Chaque fichier est vérifié comme le fait le validateur de référence du standard. Les fichiers valides créent vos projets, ou mettent à jour celui qui a la même url ; un fichier en erreur est listé avec ses erreurs, et les autres sont importés.";
+    ImportFiles => "publiccode.yml files", "Fichiers publiccode.yml";
+    ImportSubmit => "Import", "Importer";
+    ImportResult => "Import result", "Résultat de l'import";
+    ImportCreated => "created", "créé";
+    ImportUpdated => "updated", "mis à jour";
+    ImportUnchanged => "unchanged", "inchangé";
+    ImportRefused => "Not imported", "Non importés";
+    ImportNoFile => "Choose at least one publiccode.yml file.", "Choisissez au moins un fichier publiccode.yml.";
+    ImportAgain => "Import more files", "Importer d'autres fichiers";
     // Catalogues
     CataloguesTitle => "Catalogues", "Catalogues";
     CataloguesLead => "Curated lists of projects. A catalogue can include others: entries show where they come from.", "Des listes de projets choisies. Un catalogue peut en inclure d'autres : chaque entrée indique sa provenance.";
@@ -566,6 +593,7 @@ mod tests {
         Key::CataloguesTitle,
         Key::MemberCatalogues,
         Key::NetworkDocuments,
+        Key::ProjectDocumentation,
     ];
 
     #[test]

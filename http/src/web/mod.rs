@@ -15,6 +15,7 @@ pub mod auth;
 pub mod chart;
 pub mod forms;
 pub mod i18n;
+pub mod import;
 pub mod layout;
 mod pages;
 
@@ -66,6 +67,7 @@ pub fn router(handle: actor::Handle, auth: auth::Sessions) -> axum::Router {
         .route("/search", get(pages::search::page))
         .route("/static/style.css", get(stylesheet))
         .merge(forms::routes())
+        .merge(import::routes())
         .layer(middleware::from_fn(remember_lang))
         .with_state(WebState { handle, auth })
 }

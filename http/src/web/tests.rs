@@ -120,6 +120,7 @@ async fn seed(h: &Handle) -> Seeded {
             tags: vec!["accounting".into()],
             status: DevStatus::Stable,
             is_based_on: None,
+            publiccode: String::new(),
         }),
         at(1),
     )
@@ -184,6 +185,7 @@ async fn seed(h: &Handle) -> Seeded {
             tags: vec!["accounting".into()],
             status: DevStatus::Beta,
             is_based_on: Some(paheko),
+            publiccode: String::new(),
         }),
     );
     let fork = fork_rec.id;

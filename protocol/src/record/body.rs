@@ -68,6 +68,14 @@ pub struct Project {
     /// The project this one is a fork or variant of.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_based_on: Option<RecordId>,
+    /// The project's publiccode.yml, as imported (the YAML text, byte for
+    /// byte): the whole document, signed, so that export is lossless. The
+    /// fields above are derived from it at import. Empty for a project
+    /// described without one. The protocol only bounds it
+    /// ([`validate::MAX_PUBLICCODE_BYTES`](super::validate::MAX_PUBLICCODE_BYTES));
+    /// the node validates it with the standard's rules when importing.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub publiccode: String,
 }
 
 /// `usage`: "we use project P".

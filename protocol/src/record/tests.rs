@@ -65,6 +65,59 @@ fn signing_needs_the_authors_key() {
     assert!(matches!(rec.sign(&key(2)), Err(Invalid::WrongAuthor { .. })));
 }
 
+/// A project record keeps its publiccode.yml text, bounded; a record
+/// without one encodes exactly as before the field existed (the field is
+/// left out of the canonical CBOR), so earlier signatures still verify.
+#[test]
+fn a_project_holds_its_publiccode_text_within_bounds() {
+    let k = key(1);
+    let project = |publiccode: String, tags: usize| {
+        Body::Project(Project {
+            name: "Paheko".into(),
+            description: String::new(),
+            license: "AGPL-3.0-or-later".into(),
+            repository: Some("https://fossil.kd2.org/paheko".into()),
+            homepage: None,
+            tags: (0..tags).map(|i| format!("t{i}")).collect(),
+            status: DevStatus::Stable,
+            is_based_on: None,
+            publiccode,
+        })
+    };
+    let sign = |b: Body| Record::new(k.member_id(), [4; 16], Timestamp(5), b).sign(&k);
+    let plain = sign(project(String::new(), 0)).unwrap();
+    let bytes = plain.record().canonical_bytes();
+    assert!(
+        !bytes.windows(10).any(|w| w == b"publiccode"),
+        "an empty field is left out"
+    );
+    let yaml = "publiccodeYmlVersion: \"0\"\nname: Paheko\n".to_owned();
+    let with = sign(project(yaml.clone(), 0)).unwrap();
+    let back = SignedRecord::decode_verified(&with.stored_bytes(), &mut KeyCache::default()).unwrap();
+    assert!(matches!(&back.record().body, Body::Project(p) if p.publiccode == yaml));
+    // The categories of a publiccode.yml: more than a need's 20 tags.
+    assert!(sign(project(String::new(), validate::MAX_PROJECT_TAGS)).is_ok());
+    assert!(matches!(
+        sign(project(String::new(), validate::MAX_PROJECT_TAGS + 1)),
+        Err(Invalid::Field { field: "tags", .. })
+    ));
+    let big = format!("name: x\ndescription: {}\n", "a".repeat(validate::MAX_PUBLICCODE_BYTES));
+    assert!(matches!(
+        sign(project(big, 0)),
+        Err(Invalid::Field {
+            field: "publiccode",
+            ..
+        })
+    ));
+    assert!(matches!(
+        sign(project("name: \u{7}\n".into(), 0)),
+        Err(Invalid::Field {
+            field: "publiccode",
+            ..
+        })
+    ));
+}
+
 #[test]
 fn invalid_fields_are_refused_with_the_field_name() {
     let k = key(1);
@@ -78,6 +131,7 @@ fn invalid_fields_are_refused_with_the_field_name() {
             tags: vec![],
             status: DevStatus::Stable,
             is_based_on: None,
+            publiccode: String::new(),
         })
     };
     let sign = |b: Body| Record::new(k.member_id(), [4; 16], Timestamp(5), b).sign(&k);
@@ -274,6 +328,7 @@ pub(crate) fn arb_body() -> impl Strategy<Value = Body> {
             tags: vec![],
             status: DevStatus::Beta,
             is_based_on: based,
+            publiccode: String::new(),
         })),
         (arb_title(), prop::collection::vec(arb_id(), 0..3)).prop_map(|(title, mut includes)| {
             includes.sort();

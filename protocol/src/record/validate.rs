@@ -8,6 +8,13 @@ pub const MAX_TITLE_CHARS: usize = 200;
 pub const MAX_DESCRIPTION_CHARS: usize = 10_000;
 pub const MAX_NOTE_CHARS: usize = 2_000;
 pub const MAX_TAGS: usize = 20;
+/// A project's tags: its publiccode.yml's categories (the standard lists
+/// 106) plus a few of its own.
+pub const MAX_PROJECT_TAGS: usize = 128;
+/// A project's publiccode.yml text, in bytes of UTF-8. Real files are a
+/// few KiB; the whole record must stay under
+/// [`MAX_RECORD_BYTES`](super::MAX_RECORD_BYTES).
+pub const MAX_PUBLICCODE_BYTES: usize = 48 * 1024;
 pub const MAX_TAG_CHARS: usize = 50;
 pub const MAX_URL_CHARS: usize = 2_000;
 pub const MAX_LICENSE_CHARS: usize = 200;
@@ -61,8 +68,13 @@ pub fn normalize_tag(tag: &str) -> String {
 
 /// Tags: at most 20, each 1–50 characters, normalised (see [`normalize_tag`]), no duplicates.
 pub fn tags(name: &'static str, tags: &[String]) -> Result<(), Invalid> {
-    if tags.len() > MAX_TAGS {
-        return Err(field(name, format!("{} given, the limit is {MAX_TAGS}", tags.len())));
+    tags_within(name, tags, MAX_TAGS)
+}
+
+/// Tags, at most `max` of them (see [`tags`]).
+pub fn tags_within(name: &'static str, tags: &[String], max: usize) -> Result<(), Invalid> {
+    if tags.len() > max {
+        return Err(field(name, format!("{} given, the limit is {max}", tags.len())));
     }
     for (i, t) in tags.iter().enumerate() {
         let n = t.chars().count();
@@ -108,6 +120,29 @@ pub fn license(value: &str) -> Result<(), Invalid> {
             ),
         )
     })?;
+    Ok(())
+}
+
+/// A project's publiccode.yml text: bounded in bytes, no control
+/// characters but line breaks and tabs. Its content is the node's to check
+/// (with the standard's rules) when importing: the protocol does not parse
+/// YAML, so a record's validity never depends on a YAML reader's version.
+pub fn publiccode(value: &str) -> Result<(), Invalid> {
+    if value.len() > MAX_PUBLICCODE_BYTES {
+        return Err(field(
+            "publiccode",
+            format!(
+                "is {} bytes long, the limit is {MAX_PUBLICCODE_BYTES}: shorten the publiccode.yml (its long descriptions)",
+                value.len()
+            ),
+        ));
+    }
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+    {
+        return Err(field("publiccode", "contains control characters"));
+    }
     Ok(())
 }
 
@@ -170,7 +205,8 @@ pub fn body(body: &Body) -> Result<(), Invalid> {
             if let Some(u) = &p.homepage {
                 url("homepage", u)?;
             }
-            tags("tags", &p.tags)
+            tags_within("tags", &p.tags, MAX_PROJECT_TAGS)?;
+            publiccode(&p.publiccode)
         }
         Body::Usage(u) => text("note", &u.note, MAX_NOTE_CHARS, false),
         Body::Need(n) => {

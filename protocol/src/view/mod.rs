@@ -605,9 +605,18 @@ impl<'a> Views<'a> {
                     n.title.clone(),
                     format!("{} {} {}", n.title, n.description, n.tags.join(" ")),
                 ),
+                // An imported project's publiccode.yml is searched whole
+                // (descriptions in every language, features, platforms…).
                 Body::Project(p) => (
                     p.name.clone(),
-                    format!("{} {} {} {}", p.name, p.description, p.tags.join(" "), p.license),
+                    format!(
+                        "{} {} {} {} {}",
+                        p.name,
+                        p.description,
+                        p.tags.join(" "),
+                        p.license,
+                        p.publiccode
+                    ),
                 ),
                 Body::Catalogue(c) => (c.title.clone(), format!("{} {}", c.title, c.description)),
                 Body::Offer(o) => (o.description.chars().take(80).collect(), o.description.clone()),

@@ -40,6 +40,7 @@ fn project(name: &str) -> Body {
         tags: vec![],
         status: DevStatus::Stable,
         is_based_on: None,
+        publiccode: String::new(),
     })
 }
 

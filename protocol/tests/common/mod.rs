@@ -126,6 +126,7 @@ pub fn project(name: &str) -> Body {
         tags: vec!["accounting".into()],
         status: DevStatus::Stable,
         is_based_on: None,
+        publiccode: String::new(),
     })
 }
 

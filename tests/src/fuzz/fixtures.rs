@@ -287,6 +287,7 @@ fn build() -> Fixtures {
             tags: vec!["accounting".into()],
             status: DevStatus::Beta,
             is_based_on: None,
+            publiccode: String::new(),
         }),
     );
     a.write(r1, 3, vec![profile, project.clone()]);

@@ -13,6 +13,7 @@ use super::{
 };
 use crate::web::i18n::{self, Key};
 use crate::web::{PageCtx, PageError, WebState, render};
+use mutu_node::ops;
 
 pub async fn list(extract::State(st): extract::State<WebState>, ctx: PageCtx, Query(q): Query<TagQuery>) -> Response {
     render(&st.handle, ctx, move |ctx, s, now| {
@@ -24,6 +25,9 @@ pub async fn list(extract::State(st): extract::State<WebState>, ctx: PageCtx, Qu
         let body = html! {
             h1 { (ctx.t(Key::ProjectsTitle)) }
             p.lead { (ctx.t(Key::ProjectsLead)) }
+            @if ctx.signed_in {
+                p.actions { a.button href="/projects/import" { (ctx.t(Key::ProjectsImport)) } }
+            }
             (tag_form(ctx, "/projects", nonblank(&q.tag).unwrap_or("")))
             p.count { (i18n::number(ctx.lang, projects.len() as u64)) " " (ctx.t(Key::ProjectsCount)) }
             @if projects.is_empty() {
@@ -77,6 +81,7 @@ pub async fn show(extract::State(st): extract::State<WebState>, ctx: PageCtx, Pa
         let Body::Project(x) = p.record.body else {
             return Err(PageError::NotFound);
         };
+        let info = ops::publiccode::info(&x.publiccode, ctx.lang.code());
         let needs: Vec<_> = p
             .needs
             .iter()
@@ -92,7 +97,16 @@ pub async fn show(extract::State(st): extract::State<WebState>, ctx: PageCtx, Pa
             div.columns.wide-left {
                 section {
                     h2 { (ctx.t(Key::ProjectAbout)) }
-                    div.text { (paragraphs(&x.description)) }
+                    @match info.as_ref().and_then(|i| i.description.as_ref()) {
+                        // The publiccode.yml's description in the reader's language, or the nearest.
+                        Some(d) => {
+                            div.text lang=(d.language) {
+                                @if let Some(t) = &d.short_description { p.lead { (t) } }
+                                @if let Some(t) = &d.long_description { (paragraphs(t)) }
+                            }
+                        }
+                        None => { div.text { (paragraphs(&x.description)) } }
+                    }
                 }
                 aside.panel {
                     dl.facts {
@@ -110,6 +124,7 @@ pub async fn show(extract::State(st): extract::State<WebState>, ctx: PageCtx, Pa
                     }
                 }
             }
+            @if let Some(info) = &info { (publiccode(ctx, &p.record.id.to_string(), info)) }
             section #users {
                 h2 { (ctx.t(Key::ProjectUsers)) " (" (i18n::number(ctx.lang, p.users.len() as u64)) ")" }
                 p.muted { (ctx.t(Key::ProjectUsersHelp)) }
@@ -155,4 +170,67 @@ pub async fn show(extract::State(st): extract::State<WebState>, ctx: PageCtx, Pa
         Ok((x.name.clone(), body))
     })
     .await
+}
+
+/// What a project's publiccode.yml says: features, platforms, maintenance,
+/// the organisations it declares as users (unverified), and the file.
+fn publiccode(ctx: &PageCtx, id: &str, info: &ops::publiccode::Info) -> Markup {
+    let features = info
+        .description
+        .as_ref()
+        .map(|d| d.features.as_slice())
+        .unwrap_or_default();
+    html! {
+        section #publiccode {
+            h2 { (ctx.t(Key::ProjectPubliccode)) }
+            @if !features.is_empty() {
+                h3 { (ctx.t(Key::ProjectFeatures)) }
+                ul { @for f in features { li { (f) } } }
+            }
+            dl.facts {
+                @if !info.platforms.is_empty() {
+                    dt { (ctx.t(Key::ProjectPlatforms)) } dd { (info.platforms.join(", ")) }
+                }
+                @if let Some(t) = &info.software_type {
+                    dt { (ctx.t(Key::ProjectSoftwareType)) } dd { code { (t) } }
+                }
+                @if let Some(v) = &info.software_version {
+                    dt { (ctx.t(Key::ProjectRelease)) }
+                    dd { (v) @if let Some(d) = &info.release_date { " (" (d) ")" } }
+                }
+                @if let Some(t) = &info.maintenance_type {
+                    dt { (ctx.t(Key::ProjectMaintenanceType)) } dd { code { (t) } }
+                }
+                @if !info.contractors.is_empty() {
+                    dt { (ctx.t(Key::ProjectContractors)) }
+                    dd {
+                        ul.plain {
+                            @for c in &info.contractors {
+                                li {
+                                    (c.name.as_deref().unwrap_or("?"))
+                                    @if let Some(u) = &c.until { " (" (ctx.t(Key::ProjectUntil)) " " (u) ")" }
+                                    @if let Some(w) = &c.website { " · " (external(w)) }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if !info.contacts.is_empty() {
+                    dt { (ctx.t(Key::ProjectContacts)) } dd { (info.contacts.join(", ")) }
+                }
+                @if let Some(d) = info.description.as_ref().and_then(|d| d.documentation.as_ref()) {
+                    dt { (ctx.t(Key::ProjectDocumentation)) } dd.url { (external(d)) }
+                }
+                @if !info.languages.is_empty() {
+                    dt { (ctx.t(Key::ProjectLanguages)) } dd { (info.languages.join(", ")) }
+                }
+            }
+            @if !info.used_by_declared.is_empty() {
+                h3 { (ctx.t(Key::ProjectDeclaredUsers)) }
+                p.muted { (ctx.t(Key::ProjectDeclaredUsersHelp)) }
+                ul.plain.unverified { @for u in &info.used_by_declared { li { (u) } } }
+            }
+            p { a href={ "/api/v1/projects/" (id) "/publiccode.yml" } download="publiccode.yml" { (ctx.t(Key::ProjectPubliccodeDownload)) } }
+        }
+    }
 }
