@@ -462,6 +462,11 @@ struct Actor {
     /// length of one [`Actor::drive`]).
     deciding: HashMap<InboundRequestId, (PeerId, Request, ResponseChannel<Response>)>,
     blocked_members: HashSet<MemberId>,
+    /// The home was restored from a backup and this node has not synced
+    /// with a peer since: writes wait (at most [`RESTORE_PATIENCE`] from
+    /// this instant), so the member's changes published after the backup
+    /// are here before the next one is signed.
+    restored: Option<std::time::Instant>,
     rejected: u64,
     /// Shared with the handles.
     metrics: std::sync::Arc<std::sync::Mutex<Metrics>>,
@@ -513,6 +518,12 @@ fn cbor_len<T: serde::Serialize>(value: &T) -> u64 {
     mutu_protocol::codec::to_cbor(value).len() as u64
 }
 
+/// How long a node on a restored home waits for a peer to sync before it
+/// writes anyway (with no peer at all, the new replica nonce still keeps
+/// the two histories apart; records edited on both sides resolve by their
+/// timestamps).
+pub const RESTORE_PATIENCE: Duration = Duration::from_secs(60);
+
 /// Starts the actor on the current tokio runtime. It stops when `shutdown`
 /// turns true or every handle is dropped.
 pub fn spawn(
@@ -529,7 +540,9 @@ pub fn spawn(
     let seed = state.member_id().as_bytes()[..8]
         .iter()
         .fold(0u64, |a, b| a << 8 | u64::from(*b));
+    let restored = state.home().restored_path().exists().then(std::time::Instant::now);
     let actor = Actor {
+        restored,
         state,
         swarm,
         sync: sync::Machine::new(sync::machine::Config {
@@ -671,11 +684,34 @@ impl Actor {
     }
 
     fn handle_apply(&mut self, request: ops::Request, now: Timestamp) -> Result<RecordId, ops::Error> {
+        if let Some(since) = self.restored {
+            if since.elapsed() < RESTORE_PATIENCE {
+                return Err(ops::Error::Conflict(format!(
+                    "this home was restored from a backup: the node first fetches what the member published since \
+                     from its peers (at most {} s, or until a peer has synced); try again in a moment",
+                    RESTORE_PATIENCE.as_secs()
+                )));
+            }
+            tracing::warn!(
+                "restored home: no peer synced in time; writing anyway (the new replica keeps histories apart)"
+            );
+            self.restored_done();
+        }
         let result = request.apply(&mut self.state, now);
         self.publish_outgoing();
         self.refresh_trust();
         self.resync_if_trust_grew();
         result
+    }
+
+    /// The restored home has caught up (or waited long enough): writes
+    /// open, and the marker goes.
+    fn restored_done(&mut self) {
+        self.restored = None;
+        let marker = self.state.home().restored_path();
+        if let Err(e) = std::fs::remove_file(&marker) {
+            tracing::warn!(path = %marker.display(), error = %e, "cannot remove the restore marker");
+        }
     }
 
     fn handle_import(&mut self, changes: Vec<SignedChange>, now: Timestamp) -> Result<Report, state::Error> {
@@ -890,7 +926,13 @@ impl Actor {
                 let admission = admission_of(report.as_ref(), pulled);
                 inputs.push_back(sync::Input::Admitted { peer, admission });
             }
-            sync::Output::Synced { peer, via } => {
+            sync::Output::Synced { peer, via, in_sync } => {
+                // A peer holds nothing this node lacks (its summary equals
+                // ours once the pulls of an earlier pass are in).
+                if in_sync && self.restored.is_some() {
+                    tracing::info!(%peer, "restored home: in sync with a peer; writes are open");
+                    self.restored_done();
+                }
                 // The address this node dialled works: remember it (written
                 // at the next tick).
                 if let Some(addr) = self.dialled.get(&via) {

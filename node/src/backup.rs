@@ -137,7 +137,17 @@ pub fn open(bytes: &[u8], passphrase: &str) -> Result<Opened, Error> {
 /// Makes `home`, which holds no identity yet, the home of `key`'s member
 /// with a **new** replica nonce (see the module doc).
 pub fn install(home: &crate::home::Home, key: &SecretKey) -> Result<(), crate::home::Error> {
-    home.create_identity(key.to_bytes(), rand::random()).map(drop)
+    home.create_identity(key.to_bytes(), rand::random())?;
+    // The member may have published after the backup was taken: the
+    // running node fetches that before it writes (`actor`).
+    let marker = home.restored_path();
+    crate::home::write_atomically(&marker, 0o600, |f| {
+        std::io::Write::write_all(
+            f,
+            b"restored from a backup: the node fetches the member's newer changes before writing\n",
+        )
+    })
+    .map(drop)
 }
 
 #[cfg(test)]

@@ -79,6 +79,12 @@ impl Home {
         self.root.join("store.redb")
     }
 
+    /// Written by `mutu restore`: the node fetches the member's newer
+    /// changes from a peer before its first write, then removes it.
+    pub fn restored_path(&self) -> PathBuf {
+        self.root.join("restored")
+    }
+
     pub fn token_path(&self) -> PathBuf {
         self.root.join("api.token")
     }

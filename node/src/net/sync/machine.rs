@@ -247,8 +247,13 @@ pub enum Output<N: Ids> {
         pulled: Vec<(MemberId, bool)>,
     },
     /// `peer`, with no strike, answered a summary well over `via`: the
-    /// address this node dialled there works.
-    Synced { peer: N::Peer, via: N::Connection },
+    /// address this node dialled there works. `in_sync`: the two nodes
+    /// held the same documents (nothing to pull).
+    Synced {
+        peer: N::Peer,
+        via: N::Connection,
+        in_sync: bool,
+    },
     /// Serve inbound request `id`; feed [`Input::Served`].
     Serve(N::Inbound),
     /// Refuse inbound request `id` with a short error.
@@ -441,9 +446,9 @@ impl<N: Ids> Machine<N> {
             self.strike(peer, 1, now);
         } else {
             match (ask, response) {
-                (Ask::Summary, Response::InSync) => self.synced(peer, via),
+                (Ask::Summary, Response::InSync) => self.synced(peer, via, true),
                 (Ask::Summary, Response::OutOfSync) => {
-                    self.synced(peer, via);
+                    self.synced(peer, via, false);
                     self.send(peer, Ask::Inventory);
                 }
                 (Ask::Inventory, Response::Inventory(theirs)) => self.out.push(Output::Compare { peer, theirs }),
@@ -469,9 +474,9 @@ impl<N: Ids> Machine<N> {
         self.admit_pulled(peer);
     }
 
-    fn synced(&mut self, peer: N::Peer, via: N::Connection) {
+    fn synced(&mut self, peer: N::Peer, via: N::Connection, in_sync: bool) {
         if !self.strikes.contains_key(&peer) && !self.blocked_until.contains_key(&peer) {
-            self.out.push(Output::Synced { peer, via });
+            self.out.push(Output::Synced { peer, via, in_sync });
         }
     }
 

@@ -195,7 +195,11 @@ fn a_pass_goes_summary_inventory_compare() {
     assert_eq!(
         out,
         vec![
-            Output::Synced { peer: 1, via: 7 },
+            Output::Synced {
+                peer: 1,
+                via: 7,
+                in_sync: false
+            },
             Output::Send {
                 peer: 1,
                 ask: Ask::Inventory
@@ -323,7 +327,14 @@ fn a_peer_over_its_budget_is_refused_not_struck() {
     // Not struck: its next summary answer still makes it a synced peer.
     h.feed(Input::Tick);
     let out = h.answer(1, Ask::Summary, Response::InSync);
-    assert_eq!(out, vec![Output::Synced { peer: 1, via: 7 }]);
+    assert_eq!(
+        out,
+        vec![Output::Synced {
+            peer: 1,
+            via: 7,
+            in_sync: true
+        }]
+    );
     // A second later a token is back; another peer was never limited.
     h.at(1_000);
     assert_eq!(h.feed(Input::Request { peer: 1, id: 20 }), vec![Output::Serve(20)]);
