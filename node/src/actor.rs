@@ -168,6 +168,12 @@ enum Command {
         addr: Multiaddr,
         reply: oneshot::Sender<()>,
     },
+    /// Replace the replication policy's scope and hops (quotas kept).
+    SetPolicy {
+        scope: trust::Scope,
+        hops: u8,
+        reply: oneshot::Sender<()>,
+    },
     /// A snapshot of the state for readers.
     Snapshot(oneshot::Sender<state::Snapshot>),
     /// The records left out of the views, with their bytes (they are in
@@ -304,6 +310,7 @@ impl std::fmt::Debug for Command {
             Command::Status(_) => "Status",
             Command::Peers(_) => "Peers",
             Command::Dial { .. } => "Dial",
+            Command::SetPolicy { .. } => "SetPolicy",
             Command::Snapshot(_) => "Snapshot",
             Command::LeftOut(_) => "LeftOut",
             #[cfg(any(test, feature = "testing"))]
@@ -364,6 +371,13 @@ impl Handle {
     /// Dials a peer (a failure to dial is logged).
     pub async fn dial(&self, addr: Multiaddr) -> Result<(), Error> {
         self.ask(|reply| Command::Dial { addr, reply }).await
+    }
+
+    /// Replaces the replication policy at once (the web UI's network
+    /// page): the trust set is computed again, documents outside it are
+    /// evicted under `trusted`, and a sync pass fetches what it now admits.
+    pub async fn set_policy(&self, scope: trust::Scope, hops: u8) -> Result<(), Error> {
+        self.ask(|reply| Command::SetPolicy { scope, hops, reply }).await
     }
 
     /// A snapshot of the state, to read outside the actor.
@@ -662,6 +676,14 @@ impl Actor {
             }
             Command::Status(reply) => {
                 let _ = reply.send(self.status());
+            }
+            Command::SetPolicy { scope, hops, reply } => {
+                let mut policy = *self.gate.policy();
+                policy.scope = scope;
+                policy.hops = hops.min(trust::MAX_HOPS);
+                self.gate = open_gate(&mut self.state, policy);
+                self.drive(sync::Input::Resync);
+                let _ = reply.send(());
             }
             Command::Dial { addr, reply } => {
                 self.handle_dial(addr);

@@ -882,3 +882,49 @@ async fn publiccode_files_upload_through_the_web_form() {
     assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.body);
     assert!(a.body.contains(i18n::t(i18n::Lang::En, i18n::Key::ImportNoFile)));
 }
+
+/// The network page changes the replication policy: at once, and in
+/// `config.toml` for the next start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_network_page_sets_the_replication_policy_now_and_in_the_config_file() {
+    let n = node(47_509).await;
+    let (cookie, csrf) = sign_in(&n).await;
+    let page = get(&n, "/network", Some(&cookie)).await;
+    assert!(page.body.contains("action=\"/network/policy\""), "{}", page.body);
+    let signed_out = get(&n, "/network", None).await;
+    assert!(!signed_out.body.contains("action=\"/network/policy\""));
+
+    let set = [("csrf", csrf.as_str()), ("scope", "trusted"), ("hops", "1")];
+    let a = post(&n, "/network/policy", Some(&cookie), &set).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let r = n.handle.status().await.unwrap().replication.unwrap();
+    assert_eq!((r.scope, r.hops), (mutu_protocol::trust::Scope::Trusted, 1));
+    let home = n.handle.with_snapshot(|s| s.home().clone()).await.unwrap();
+    let file = crate::runtime::FileConfig::load(&home.config_path()).unwrap();
+    let saved = file.replication.unwrap();
+    assert_eq!((saved.scope.as_deref(), saved.hops), (Some("trusted"), Some(1)));
+
+    for bad in [
+        [("scope", "everyone"), ("hops", "1")],
+        [("scope", "open"), ("hops", "9")],
+    ] {
+        let mut fields = vec![("csrf", csrf.as_str())];
+        fields.extend(bad);
+        let a = post(&n, "/network/policy", Some(&cookie), &fields).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{bad:?}");
+    }
+    let forged = post(
+        &n,
+        "/network/policy",
+        Some(&cookie),
+        &[("scope", "open"), ("hops", "2")],
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let r = n.handle.status().await.unwrap().replication.unwrap();
+    assert_eq!(
+        (r.scope, r.hops),
+        (mutu_protocol::trust::Scope::Trusted, 1),
+        "refused posts change nothing"
+    );
+}

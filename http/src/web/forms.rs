@@ -51,6 +51,7 @@ pub fn routes() -> Router<WebState> {
         .route("/needs/{id}/status", get(status_form).post(status_submit))
         .route("/pledges/{id}/withdraw", get(withdraw_form).post(withdraw_submit))
         .route("/records/{id}/retract", get(retract_form).post(retract_submit))
+        .route("/network/policy", axum::routing::post(policy_submit))
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
 }
 
@@ -995,3 +996,49 @@ async fn retract_submit(
 #[cfg(test)]
 #[path = "auth_tests.rs"]
 mod tests;
+
+// ---------------------------------------------------------------------------
+// The replication policy (network page)
+
+/// The network page's policy form: the new scope and hops apply at once and
+/// are written to `config.toml` (`[replication]`), so a restart keeps them
+/// (flags given to `mutu run` still win over the file).
+async fn policy_submit(extract::State(ws): extract::State<WebState>, ctx: PageCtx, req: Request) -> Response {
+    use mutu_protocol::trust::{MAX_HOPS, Scope};
+    let v = match guard(&ws.auth, &ctx, req).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let bad = |why: String| private((StatusCode::BAD_REQUEST, why).into_response());
+    let scope = match v.get("scope").map(String::as_str) {
+        Some("trusted") => Scope::Trusted,
+        Some("open") => Scope::Open,
+        _ => return bad("scope: choose trusted or open".into()),
+    };
+    let hops = match v.get("hops").map(|h| h.trim().parse::<u8>()) {
+        Some(Ok(h)) if h <= MAX_HOPS => h,
+        _ => return bad(format!("hops: a whole number from 0 to {MAX_HOPS}")),
+    };
+    // Written first: a policy that could not be kept is not applied.
+    let home = ws.handle.with_snapshot(|s| s.home().clone()).await;
+    let saved = home.map_err(|e| e.to_string()).and_then(|home| {
+        let path = home.config_path();
+        let mut file = crate::runtime::FileConfig::load(&path).map_err(|e| e.to_string())?;
+        let r = file.replication.get_or_insert_with(Default::default);
+        r.scope = Some(scope.as_str().to_owned());
+        r.hops = Some(hops);
+        let text = toml::to_string(&file).map_err(|e| e.to_string())?;
+        mutu_node::home::write_atomically(&path, 0o600, |f| std::io::Write::write_all(f, text.as_bytes()))
+            .map_err(|e| e.to_string())
+    });
+    if let Err(e) = saved {
+        return private(error_page(
+            &ctx,
+            &PageError::Internal(format!("cannot write config.toml: {e}")),
+        ));
+    }
+    if let Err(e) = ws.handle.set_policy(scope, hops).await {
+        return private(error_page(&ctx, &PageError::Internal(e.to_string())));
+    }
+    see_other("/network")
+}

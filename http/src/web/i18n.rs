@@ -173,6 +173,7 @@ table! {
     SimilarHint => "Cosigning one keeps the coalition and its pledges together. Publish yours only if it is another need.", "Cosigner l'un d'eux garde la coalition et ses promesses ensemble. Ne publiez le vôtre que s'il s'agit d'un autre besoin.";
     SimilarPublishAnyway => "Publish anyway", "Publier quand même";
     SimilarOnPage => "Needs that look like this one", "Besoins qui ressemblent à celui-ci";
+    NetworkPolicySaved => "A change applies at once and is written to config.toml; options given to `mutu run` still win at the next start.", "Un changement s'applique aussitôt et s'écrit dans config.toml ; les options données à `mutu run` l'emportent au prochain démarrage.";
     NeedCouldJoin => "Who else could join", "Qui d'autre pourrait se joindre";
     NeedCouldJoinHint => "Members who declared they use this project and are not in the coalition yet.", "Membres qui déclarent utiliser ce projet et ne sont pas encore dans la coalition.";
     SimilarSameProject => "same project", "même projet";

@@ -54,6 +54,20 @@ pub async fn page(extract::State(st): extract::State<WebState>, ctx: PageCtx) ->
                 }
                 dt { (ctx.t(Key::NetworkHops)) } dd { (n(u64::from(r.hops))) }
             }
+            @if ctx.signed_in {
+                form.policy method="post" action="/network/policy" {
+                    input type="hidden" name=(crate::web::auth::CSRF_FIELD) value=(ctx.csrf.as_deref().unwrap_or(""));
+                    label for="policy-scope" { (ctx.t(Key::NetworkScope)) }
+                    select #policy-scope name="scope" {
+                        option value="open" selected[r.scope == Scope::Open] { (ctx.t(Key::NetworkScopeOpen)) }
+                        option value="trusted" selected[r.scope == Scope::Trusted] { (ctx.t(Key::NetworkScopeTrusted)) }
+                    }
+                    label for="policy-hops" { (ctx.t(Key::NetworkHops)) }
+                    input #policy-hops type="number" name="hops" min="0" max=(mutu_protocol::trust::MAX_HOPS) value=(r.hops);
+                    button type="submit" { (ctx.t(Key::FormSave)) }
+                }
+                p.muted.small { (ctx.t(Key::NetworkPolicySaved)) }
+            }
             ul.stats.small {
                 li { strong { (n(r.trusted as u64)) } span { (ctx.t(Key::NetworkTrusted)) } }
                 li { strong { (n(r.stranger_bytes)) } span { (ctx.t(Key::NetworkStrangerBytes)) } }
