@@ -293,7 +293,6 @@ mod tests {
     use axum::body::Body as HttpBody;
     use axum::http::Request;
     use mutu_node::ops;
-    use mutu_protocol::record::{MemberKind, Profile};
     use tower::ServiceExt;
 
     use super::*;
@@ -321,17 +320,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn feeds_read_back_by_a_feed_parser_with_stable_ids_and_times() {
-        let n = TestNode::spawn(
-            47_611,
-            Profile {
-                name: "Ville de Lyon".into(),
-                member_kind: MemberKind::PublicBody,
-                country: Some("FR".into()),
-                sectors: vec![],
-                website: None,
-                description: String::new(),
-            },
-        );
+        let n = TestNode::spawn(47_611, crate::testing::profile("Ville de Lyon"));
         let project = apply(
             &n,
             ops::NewProject {

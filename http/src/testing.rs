@@ -30,6 +30,18 @@ pub(crate) struct TestNode {
     _dir: tempfile::TempDir,
 }
 
+/// A French public body named `name`, the profile most tests start from.
+pub(crate) fn profile(name: &str) -> Profile {
+    Profile {
+        name: name.into(),
+        member_kind: mutu_protocol::record::MemberKind::PublicBody,
+        country: Some("FR".into()),
+        sectors: vec![],
+        website: None,
+        description: String::new(),
+    }
+}
+
 impl TestNode {
     /// Initialises a member with `profile` in a new temporary home, listens
     /// on `/memory/{port}` and spawns its actor (must run inside a Tokio

@@ -258,22 +258,13 @@ pub fn reindex(home: &Home, now: Timestamp) -> Result<Outcome, Error> {
 
 #[cfg(test)]
 mod tests {
-    use mutu_protocol::record::{Body, MemberKind, Need, NeedStatus, Profile};
+    use mutu_protocol::record::{Body, MemberKind, Need, Profile};
 
     use super::*;
     use crate::state::{self, State};
 
     fn need(title: &str) -> Body {
-        Body::Need(Need {
-            title: title.into(),
-            description: String::new(),
-            tags: vec![],
-            project: None,
-            goal: None,
-            days_goal: None,
-            deadline: None,
-            status: NeedStatus::Open,
-        })
+        Body::Need(Need::titled(title))
     }
 
     /// A home with a profile and `needs` needs; returns the needs' ids.

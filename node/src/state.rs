@@ -639,22 +639,13 @@ impl State {
 
 #[cfg(test)]
 mod tests {
-    use mutu_protocol::record::{MemberKind, Need, NeedStatus};
+    use mutu_protocol::record::{MemberKind, Need};
 
     use super::*;
     use crate::error::{Class, Classify};
 
     fn need(title: &str) -> Body {
-        Body::Need(Need {
-            title: title.into(),
-            description: String::new(),
-            tags: vec![],
-            project: None,
-            goal: None,
-            days_goal: None,
-            deadline: None,
-            status: NeedStatus::Open,
-        })
+        Body::Need(Need::titled(title))
     }
 
     /// A home on a 4 MiB tmpfs filled up: the write that finds no space

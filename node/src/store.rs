@@ -934,22 +934,13 @@ mod tests {
     use mutu_protocol::Timestamp;
     use mutu_protocol::doc::MemberDoc;
     use mutu_protocol::identity::{ReplicaNonce, SecretKey};
-    use mutu_protocol::record::{Body, Need, NeedStatus, Record};
+    use mutu_protocol::record::{Body, Need, Record};
     use mutu_protocol::registry::{Registry, Trust};
 
     use super::*;
 
     fn need_body(title: &str) -> Body {
-        Body::Need(Need {
-            title: title.into(),
-            description: String::new(),
-            tags: vec![],
-            project: None,
-            goal: None,
-            days_goal: None,
-            deadline: None,
-            status: NeedStatus::Open,
-        })
+        Body::Need(Need::titled(title))
     }
 
     fn change(key: &SecretKey, title: &str) -> SignedChange {

@@ -826,28 +826,14 @@ mod tests {
     fn an_answer_is_a_statement_on_a_trusted_members_need_or_project() {
         use crate::doc::MemberDoc;
         use crate::identity::ReplicaNonce;
-        use crate::record::{Cosign, Need, NeedStatus, Record};
+        use crate::record::{Cosign, Need, Record};
         use crate::registry::{Registry, Trust};
 
         let (a, s) = (SecretKey::from_bytes(&[1; 32]), SecretKey::from_bytes(&[2; 32]));
         let t = Timestamp(1_000);
-        let need = Record::new(
-            a.member_id(),
-            [1; 16],
-            t,
-            Body::Need(Need {
-                title: "Invoices".into(),
-                description: String::new(),
-                tags: vec![],
-                project: None,
-                goal: None,
-                days_goal: None,
-                deadline: None,
-                status: NeedStatus::Open,
-            }),
-        )
-        .sign(&a)
-        .unwrap();
+        let need = Record::new(a.member_id(), [1; 16], t, Body::Need(Need::titled("Invoices")))
+            .sign(&a)
+            .unwrap();
         let need_id = need.id();
         let mut registry = Registry::new();
         let change = MemberDoc::new(a.member_id())

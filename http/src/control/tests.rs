@@ -6,7 +6,6 @@
 use axum::body::Body;
 use axum::http::{Request as HttpRequest, StatusCode};
 use mutu_protocol::Timestamp;
-use mutu_protocol::record::{MemberKind, Profile};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -16,17 +15,7 @@ use crate::testing::TestNode;
 const TOKEN: &str = "control-token-0123456789";
 
 fn spawn(port: u64) -> TestNode {
-    TestNode::spawn(
-        port,
-        Profile {
-            name: "Ville de Lyon".into(),
-            member_kind: MemberKind::PublicBody,
-            country: Some("FR".into()),
-            sectors: vec![],
-            website: None,
-            description: String::new(),
-        },
-    )
+    TestNode::spawn(port, crate::testing::profile("Ville de Lyon"))
 }
 
 fn request(v: Value) -> Request {

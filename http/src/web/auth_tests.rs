@@ -588,15 +588,7 @@ async fn the_cli_gets_a_login_url_with_the_api_token_only() {
 /// page it shows still work, and a damaged sessions file stops nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_survives_a_restart() {
-    let profile = Profile {
-        name: "Ville de Lyon".into(),
-        member_kind: MemberKind::PublicBody,
-        country: Some("FR".into()),
-        sectors: vec![],
-        website: None,
-        description: String::new(),
-    };
-    let node = TestNode::spawn(47_507, profile);
+    let node = TestNode::spawn(47_507, crate::testing::profile("Ville de Lyon"));
     let home = node.home.clone();
     let first = with_sessions(node, Sessions::open(&home));
     let (cookie, csrf) = sign_in(&first).await;

@@ -118,6 +118,22 @@ pub struct Need {
     pub status: NeedStatus,
 }
 
+impl Need {
+    /// An open need with a title and nothing else yet.
+    pub fn titled(title: impl Into<String>) -> Self {
+        Need {
+            title: title.into(),
+            description: String::new(),
+            tags: Vec::new(),
+            project: None,
+            goal: None,
+            days_goal: None,
+            deadline: None,
+            status: NeedStatus::Open,
+        }
+    }
+}
+
 /// `cosign`: "we need this too".
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
