@@ -207,7 +207,7 @@ struct ErrorDetail {
 /// The node's JSON error as this CLI's error: the user's to fix (exit 2)
 /// for a 4xx status, ours (1) otherwise; a bad field names its flag, as
 /// offline.
-fn api_failure(mut response: ureq::http::Response<ureq::Body>, prefix: &str) -> anyhow::Error {
+pub(crate) fn api_failure(mut response: ureq::http::Response<ureq::Body>, prefix: &str) -> anyhow::Error {
     let status = response.status();
     let message = match response
         .body_mut()

@@ -9,17 +9,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{mutu, mutu_run, read_announced, spawn_piped};
-
-fn ok(home: &Path, args: &[&str]) -> String {
-    let out = mutu(home, args);
-    assert!(
-        out.status.success(),
-        "mutu {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+use common::{mutu, mutu_run, ok, read_announced, spawn_piped};
 
 /// A member with one need, and a passphrase file.
 fn member(dir: &Path) -> (PathBuf, PathBuf, String) {

@@ -7,24 +7,8 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-use common::{BIN, mutu, mutu_run, read_announced, spawn_piped};
-
-fn mutu_in(cwd: &Path, home: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .current_dir(cwd)
-        .arg("--home")
-        .arg(home)
-        .args(args)
-        .env_remove("MUTU_HOME")
-        .output()
-        .unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use common::{mutu, mutu_in, mutu_run, read_announced, spawn_piped, text};
 
 fn corpus_file(path: &str) -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpora/publiccode/testdata/v0");

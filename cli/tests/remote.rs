@@ -6,26 +6,10 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
-use common::{BIN, mutu, mutu_run, read_announced, spawn_piped};
-
-/// `mutu --home <home> <args>` run in `cwd`.
-fn mutu_in(cwd: &Path, home: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .current_dir(cwd)
-        .arg("--home")
-        .arg(home)
-        .args(args)
-        .env_remove("MUTU_HOME")
-        .output()
-        .unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use common::{mutu, mutu_in, mutu_run, read_announced, spawn_piped, text};
 
 /// `POST /api/v1/control` with `body`, as a client that names files
 /// would: the answer's status and error code.

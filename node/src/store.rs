@@ -149,6 +149,35 @@ impl std::fmt::Debug for Held {
     }
 }
 
+/// The blocked members, read from a store open for writing or read-only.
+fn read_blocked(db: &impl redb::ReadableDatabase) -> Result<Vec<MemberId>, Error> {
+    let tx = db.begin_read()?;
+    let t = tx.open_table(BLOCKED)?;
+    t.iter()?
+        .map(|e| e.map(|(k, _)| MemberId::from_bytes(*k.value())).map_err(Error::from))
+        .collect()
+}
+
+/// The remembered peers, in peer id order, read from a store open for
+/// writing or read-only.
+fn read_peers(db: &impl redb::ReadableDatabase) -> Result<Vec<StoredPeer>, Error> {
+    let tx = db.begin_read()?;
+    let t = tx.open_table(KNOWN_PEERS)?;
+    t.iter()?
+        .map(|e| {
+            e.map(|(k, v)| {
+                let (synced_at, addrs) = v.value();
+                StoredPeer {
+                    peer: k.value().to_owned(),
+                    synced_at,
+                    addrs: addrs.lines().map(str::to_owned).collect(),
+                }
+            })
+            .map_err(Error::from)
+        })
+        .collect()
+}
+
 /// Reads what it can of a (possibly damaged) store read-only: never
 /// repairs or writes the file. [`Error::Locked`] if a process holds it.
 pub fn remains(path: &Path) -> Result<Remains, Error> {
@@ -176,34 +205,12 @@ pub fn remains(path: &Path) -> Result<Remains, Error> {
     let changes = part("the change count", &|| {
         Ok(db.begin_read()?.open_table(CHANGES)?.len()?)
     });
-    let blocked = unpanicked(path, || {
-        let tx = db.begin_read()?;
-        let t = tx.open_table(BLOCKED)?;
-        t.iter()?
-            .map(|e| e.map(|(k, _)| MemberId::from_bytes(*k.value())).map_err(Error::from))
-            .collect::<Result<Vec<_>, Error>>()
-    })
-    .inspect_err(|e| tracing::warn!(error = %e, "the blocked members cannot be read from the damaged store"))
-    .ok();
-    let peers = unpanicked(path, || {
-        let tx = db.begin_read()?;
-        let t = tx.open_table(KNOWN_PEERS)?;
-        t.iter()?
-            .map(|e| {
-                e.map(|(k, v)| {
-                    let (synced_at, addrs) = v.value();
-                    StoredPeer {
-                        peer: k.value().to_owned(),
-                        synced_at,
-                        addrs: addrs.lines().map(str::to_owned).collect(),
-                    }
-                })
-                .map_err(Error::from)
-            })
-            .collect::<Result<Vec<_>, Error>>()
-    })
-    .inspect_err(|e| tracing::warn!(error = %e, "the remembered peers cannot be read from the damaged store"))
-    .ok();
+    let blocked = unpanicked(path, || read_blocked(&db))
+        .inspect_err(|e| tracing::warn!(error = %e, "the blocked members cannot be read from the damaged store"))
+        .ok();
+    let peers = unpanicked(path, || read_peers(&db))
+        .inspect_err(|e| tracing::warn!(error = %e, "the remembered peers cannot be read from the damaged store"))
+        .ok();
     Ok(Remains {
         changes,
         blocked,
@@ -878,13 +885,7 @@ impl Store {
     }
 
     pub fn blocked(&self) -> Result<Vec<MemberId>, Error> {
-        self.reading(|db| {
-            let tx = db.begin_read()?;
-            let t = tx.open_table(BLOCKED)?;
-            t.iter()?
-                .map(|e| e.map(|(k, _)| MemberId::from_bytes(*k.value())).map_err(Error::from))
-                .collect()
-        })
+        self.reading(read_blocked)
     }
 
     /// Writes remembered peers (replacing what was stored for each) and
@@ -909,23 +910,7 @@ impl Store {
 
     /// Remembered peers, in peer id order.
     pub fn known_peers(&self) -> Result<Vec<StoredPeer>, Error> {
-        self.reading(|db| {
-            let tx = db.begin_read()?;
-            let t = tx.open_table(KNOWN_PEERS)?;
-            t.iter()?
-                .map(|e| {
-                    e.map(|(k, v)| {
-                        let (synced_at, addrs) = v.value();
-                        StoredPeer {
-                            peer: k.value().to_owned(),
-                            synced_at,
-                            addrs: addrs.lines().map(str::to_owned).collect(),
-                        }
-                    })
-                    .map_err(Error::from)
-                })
-                .collect()
-        })
+        self.reading(read_peers)
     }
 }
 

@@ -21,7 +21,7 @@ use mutu_publiccode as pc;
 
 use crate::args::{ProjectCmd, ProjectExport, ProjectFormat, ProjectImport};
 use crate::fail::user;
-use crate::node::RemoteFailure;
+use crate::node::api_failure;
 
 /// The names a directory's publiccode files have.
 const NAMES: &[&str] = &["publiccode.yml", "publiccode.yaml"];
@@ -83,7 +83,7 @@ pub fn remote(http: &SocketAddr, token: &str, c: ProjectCmd, out: &mut dyn Write
                     .send_json(&ops::ImportPubliccode { files })
                     .with_context(unreachable)?;
                 if response.status() != 200 {
-                    return Err(api_failure(&mut response));
+                    return Err(api_failure(response, ""));
                 }
                 response
                     .body_mut()
@@ -104,15 +104,7 @@ pub fn remote(http: &SocketAddr, token: &str, c: ProjectCmd, out: &mut dyn Write
                 .as_deref()
                 .unwrap_or_default()
                 .replace(['/', '?', '#', '%'], "");
-            let mut response = ureq::get(&format!("http://{http}/api/v1/catalogues/{catalogue}/publiccode"))
-                .config()
-                .http_status_as_error(false)
-                .build()
-                .call()
-                .with_context(unreachable)?;
-            if response.status() != 200 {
-                return Err(api_failure(&mut response));
-            }
+            let mut response = get(http, &format!("/api/v1/catalogues/{catalogue}/publiccode"))?;
             let export: publiccode::CatalogueExport = response
                 .body_mut()
                 .with_config()
@@ -128,15 +120,7 @@ pub fn remote(http: &SocketAddr, token: &str, c: ProjectCmd, out: &mut dyn Write
                 .as_deref()
                 .unwrap_or_default()
                 .replace(['/', '?', '#', '%'], "");
-            let mut response = ureq::get(&format!("http://{http}/api/v1/projects/{project}/publiccode.yml"))
-                .config()
-                .http_status_as_error(false)
-                .build()
-                .call()
-                .with_context(unreachable)?;
-            if response.status() != 200 {
-                return Err(api_failure(&mut response));
-            }
+            let mut response = get(http, &format!("/api/v1/projects/{project}/publiccode.yml"))?;
             let yaml = response
                 .body_mut()
                 .with_config()
@@ -149,20 +133,19 @@ pub fn remote(http: &SocketAddr, token: &str, c: ProjectCmd, out: &mut dyn Write
     }
 }
 
-/// The node's JSON error as this CLI's: the user's to fix (exit 2) for a
-/// 4xx status, ours (1) otherwise.
-fn api_failure(response: &mut ureq::http::Response<ureq::Body>) -> anyhow::Error {
-    let status = response.status();
-    let message = response
-        .body_mut()
-        .with_config()
-        .limit(64 * 1024)
-        .read_json::<serde_json::Value>()
-        .ok()
-        .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
-        .unwrap_or_else(|| format!("the node answered HTTP {status}"));
-    let code = if status.is_client_error() { 2 } else { 1 };
-    RemoteFailure { message, code }.into()
+/// `GET path` on the node at `http`: its answer when it is 200, else the
+/// node's error as this CLI's.
+fn get(http: &SocketAddr, path: &str) -> anyhow::Result<ureq::http::Response<ureq::Body>> {
+    let response = ureq::get(&format!("http://{http}{path}"))
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .call()
+        .with_context(|| format!("cannot reach the node at {http} (is `mutu run` still running?)"))?;
+    if response.status() != 200 {
+        return Err(api_failure(response, ""));
+    }
+    Ok(response)
 }
 
 /// The files named, directories searched for publiccode.yml files (sorted,

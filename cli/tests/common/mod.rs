@@ -69,3 +69,31 @@ pub fn read_announced(stdout: ChildStdout, mut read: impl FnMut(&str) -> bool) -
     std::thread::spawn(move || for _ in lines {});
     done
 }
+
+/// `mutu --home <home> <args>`, which must succeed: its stdout.
+pub fn ok(home: &Path, args: &[&str]) -> String {
+    let out = mutu(home, args);
+    assert!(
+        out.status.success(),
+        "mutu {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// `mutu --home <home> <args>` run in `cwd`.
+pub fn mutu_in(cwd: &Path, home: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .current_dir(cwd)
+        .arg("--home")
+        .arg(home)
+        .args(args)
+        .env_remove("MUTU_HOME")
+        .output()
+        .unwrap()
+}
+
+/// Output bytes as text.
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
