@@ -238,6 +238,16 @@ mod tests {
         assert!(stems("le la les of the").is_empty());
     }
 
+    proptest::proptest! {
+        /// Record texts are an attacker's: any string folds and stems
+        /// without a panic, and yields at most `MAX_WORDS` terms.
+        #[test]
+        fn any_string_folds_without_panic(text in "\\PC{0,300}", ascii in "[a-zA-Z ]{0,300}") {
+            proptest::prop_assert!(terms(&text).len() <= MAX_WORDS);
+            proptest::prop_assert!(terms(&ascii).len() <= MAX_WORDS);
+        }
+    }
+
     #[test]
     fn any_text_is_folded_without_panic() {
         // Scripts the stemmers do not know, and words that are all suffix.
