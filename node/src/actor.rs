@@ -719,10 +719,15 @@ impl Actor {
             );
             self.restored_done();
         }
+        // Recomputing the trust set scans every visible record: only a
+        // write that can change it pays for that.
+        let shapes_trust = request.shapes_trust();
         let result = request.apply(&mut self.state, now);
         self.publish_outgoing();
-        self.refresh_trust();
-        self.resync_if_trust_grew();
+        if shapes_trust {
+            self.refresh_trust();
+            self.resync_if_trust_grew();
+        }
         result
     }
 

@@ -896,6 +896,22 @@ impl Request {
                 | Request::CatalogueEditor(_)
         )
     }
+
+    /// Whether the operation writes a record that can change a trust set
+    /// (a follow, a vouch, a moderation list, or a retraction, which may
+    /// retract one of those): [`mutu_protocol::trust::shapes_trust`] of
+    /// what it writes.
+    pub fn shapes_trust(&self) -> bool {
+        matches!(
+            self,
+            Request::Vouch(_)
+                | Request::Retract(_)
+                | Request::Follow(_)
+                | Request::Unfollow(_)
+                | Request::ModerationFollow(_)
+                | Request::NewModerationList(_)
+        )
+    }
 }
 
 #[cfg(test)]
