@@ -348,6 +348,16 @@ pub enum NeedCmd {
         #[arg(value_enum)]
         status: NeedStatusArg,
     },
+    /// Mark one of your needs as the same as another: it leaves the open
+    /// lists and points there; its pledgers and cosigners see it in their
+    /// inbox and move their pledges with `mutu pledge move`.
+    Merge {
+        need: String,
+        /// The need it is the same as (merged into a merged need, it goes
+        /// to the end of that chain)
+        #[arg(long, value_name = "NEED")]
+        into: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -403,6 +413,14 @@ pub enum PledgeCmd {
     Add(PledgeAdd),
     /// Withdraw one of your pledges.
     Withdraw { pledge: String },
+    /// Move one of your active pledges to another need, in one signed
+    /// change (the new pledge and the old one withdrawn); prints the new
+    /// pledge's id.
+    Move {
+        pledge: String,
+        #[arg(long, value_name = "NEED")]
+        to: String,
+    },
 }
 
 #[derive(Debug, Args)]

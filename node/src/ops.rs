@@ -20,6 +20,9 @@ use crate::state::{self, State};
 
 pub mod publiccode;
 
+#[cfg(test)]
+mod merge_tests;
+
 pub use publiccode::{ImportPubliccode, PubliccodeFile};
 
 /// Why an operation failed. Everything but [`Error::Internal`] is the
@@ -310,6 +313,7 @@ impl Op for NewNeed {
             days_goal: self.days_goal,
             deadline: date("deadline", self.deadline.as_deref())?,
             status: record::NeedStatus::Open,
+            merged_into: None,
         });
         create(st, body, now)
     }
@@ -352,10 +356,18 @@ pub struct SetNeedStatus {
 
 impl Op for SetNeedStatus {
     fn apply(self, st: &mut State, now: Timestamp) -> Result<RecordId, Error> {
+        if self.status == record::NeedStatus::Merged {
+            return Err(Error::bad(
+                "status",
+                "status: a need is merged with `mutu need merge NEED --into OTHER`, which names where it goes",
+            ));
+        }
         let id = resolve(st, "need", &self.need, Kind::Need)?;
         edit(st, id, Kind::Need, now, |body| {
             if let Body::Need(n) = body {
                 n.status = self.status;
+                // Any other status undoes a merge.
+                n.merged_into = None;
             }
             Ok(())
         })
@@ -453,6 +465,103 @@ impl Op for WithdrawPledge {
             }
             Ok(())
         })
+    }
+}
+
+/// `mutu need merge NEED --into OTHER`: mark one of your needs as the same
+/// need as another. It leaves the open lists and its page points to the
+/// other (to the end of the chain, if the other was merged too); its
+/// pledges stay where they are until each pledger moves them
+/// ([`MovePledge`]): nobody moves another member's pledge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct MergeNeed {
+    /// Your need (id or unique prefix).
+    pub need: String,
+    /// The need it is the same as (id or unique prefix).
+    pub into: String,
+}
+
+impl Op for MergeNeed {
+    fn apply(self, st: &mut State, now: Timestamp) -> Result<RecordId, Error> {
+        let id = resolve(st, "need", &self.need, Kind::Need)?;
+        let into = resolve(st, "into", &self.into, Kind::Need)?;
+        edit(st, id, Kind::Need, now, |body| {
+            if let Body::Need(n) = body {
+                if n.status == record::NeedStatus::Merged {
+                    let at = n.merged_into.map_or_else(String::new, |m| format!(" into {m}"));
+                    return Err(Error::Conflict(format!("need {id} is already merged{at}")));
+                }
+                n.status = record::NeedStatus::Merged;
+                n.merged_into = Some(into);
+            }
+            Ok(())
+        })
+    }
+}
+
+/// `mutu pledge move PLEDGE --to NEED`: move one of your active pledges to
+/// another need (typically the one a need was merged into). One signed
+/// change holds both the new pledge (same resource, condition and expiry)
+/// and the old one withdrawn, so no total ever counts both or neither.
+/// A target that was merged stands for the end of its chain. Gives the new
+/// pledge's id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct MovePledge {
+    /// Your pledge (id or unique prefix).
+    pub pledge: String,
+    /// The need to move it to (id or unique prefix).
+    pub to: String,
+}
+
+impl Op for MovePledge {
+    fn apply(self, st: &mut State, now: Timestamp) -> Result<RecordId, Error> {
+        let id = resolve(st, "pledge", &self.pledge, Kind::Pledge)?;
+        let to = resolve(st, "to", &self.to, Kind::Need)?;
+        let to = st.views(now).merge_end(&to).unwrap_or(to);
+        let current = st
+            .registry()
+            .index()
+            .get(&id)
+            .map(|r| (r.record().author, r.record().body.clone()));
+        let Some((author, Body::Pledge(old))) = current else {
+            return Err(Error::NotFound(format!("{id} is not a pledge known here")));
+        };
+        if author != st.member_id() {
+            return Err(Error::Rule(Violation::NotYours { id, author }));
+        }
+        if old.status != PledgeStatus::Active {
+            let status = if old.status == PledgeStatus::Withdrawn {
+                "withdrawn"
+            } else {
+                "fulfilled"
+            };
+            return Err(Error::Conflict(format!(
+                "pledge {id} is {status}: only an active pledge moves"
+            )));
+        }
+        if old.need == to {
+            return Err(Error::Conflict(format!("pledge {id} is already on need {to}")));
+        }
+        let new = record::Pledge {
+            need: to,
+            status: PledgeStatus::Active,
+            ..old.clone()
+        };
+        let withdrawn = record::Pledge {
+            status: PledgeStatus::Withdrawn,
+            ..old
+        };
+        let ids = st.write_many(
+            vec![(None, Body::Pledge(new)), (Some(id), Body::Pledge(withdrawn))],
+            now,
+        )?;
+        ids.first()
+            .copied()
+            .ok_or_else(|| Error::Conflict(format!("pledge {id} was not moved")))
     }
 }
 
@@ -871,6 +980,8 @@ requests!(
     NeedStatus(SetNeedStatus),
     NewPledge(NewPledge),
     WithdrawPledge(WithdrawPledge),
+    MergeNeed(MergeNeed),
+    MovePledge(MovePledge),
     NewOffer(NewOffer),
     NewCatalogue(NewCatalogue),
     CatalogueEntry(CatalogueEntry),
@@ -892,6 +1003,7 @@ impl Request {
             self,
             Request::NeedStatus(_)
                 | Request::WithdrawPledge(_)
+                | Request::MergeNeed(_)
                 | Request::CatalogueInclude(_)
                 | Request::CatalogueEditor(_)
         )

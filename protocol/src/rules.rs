@@ -23,6 +23,14 @@ pub enum Violation {
     Retracted { id: RecordId, kind: Kind },
     #[error("need {id} is {status}: it takes no new pledges, cosigns or offers")]
     NeedClosed { id: RecordId, status: &'static str },
+    #[error(
+        "need {id} was merged into need {into}: cosign or pledge there (`mutu pledge move PLEDGE --to {into}` moves a pledge)"
+    )]
+    NeedMerged { id: RecordId, into: RecordId },
+    #[error("need {need} cannot be merged into {into}: {into} is already merged into {need} (directly or by a chain)")]
+    MergeCycle { need: RecordId, into: RecordId },
+    #[error("a new need cannot be born merged: write it, then `mutu need merge`")]
+    BornMerged,
     #[error("only the owner or an editor of catalogue {catalogue} can add entries to it")]
     NotEditor { catalogue: RecordId },
     #[error("{id} was written by {author}: only its author can change or retract it")]
@@ -69,11 +77,33 @@ fn need_open(views: &Views<'_>, need: &RecordId) -> Result<(), Violation> {
         let status = match n.status {
             NeedStatus::Withdrawn => "withdrawn",
             NeedStatus::Delivered => "delivered",
+            NeedStatus::Merged => match views.merge_end(need) {
+                Some(into) => return Err(Violation::NeedMerged { id: *need, into }),
+                // The end of a merge cycle stands for the whole cycle.
+                None => return Ok(()),
+            },
             _ => return Ok(()),
         };
         return Err(Violation::NeedClosed { id: *need, status });
     }
     Ok(())
+}
+
+/// A need merged into `into`: the target is a need that takes statements
+/// (not withdrawn or delivered; a merged target stands for the end of its
+/// chain) and does not lead back to the need itself.
+fn merge_target(views: &Views<'_>, need: Option<RecordId>, into: &RecordId) -> Result<(), Violation> {
+    let Some(need) = need else {
+        return Err(Violation::BornMerged);
+    };
+    if need == *into {
+        return Err(Violation::SelfReference);
+    }
+    let end = views.merge_end(into).unwrap_or(*into);
+    if end == need || views.merge_chain(into).contains(&need) {
+        return Err(Violation::MergeCycle { need, into: *into });
+    }
+    need_open(views, &end)
 }
 
 /// Checks a new statement by `author`. For an edit, `previous` is the
@@ -108,6 +138,13 @@ pub fn check(
         Body::Need(n) => {
             if let Some(p) = &n.project {
                 resolve(views, p, Kind::Project)?;
+            }
+            let was_into = previous.and_then(|p| match &p.record().body {
+                Body::Need(old) => old.merged_into,
+                _ => None,
+            });
+            if let Some(into) = n.merged_into.as_ref().filter(|into| Some(**into) != was_into) {
+                merge_target(views, previous.map(SignedRecord::id), into)?;
             }
             if is_new {
                 not_past("deadline", n.deadline, now)?;

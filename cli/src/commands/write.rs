@@ -90,6 +90,7 @@ pub fn request(command: Command) -> Sorted {
             status: status.into(),
         }
         .into(),
+        Command::Need(NeedCmd::Merge { need, into }) => ops::MergeNeed { need, into }.into(),
         Command::Pledge(c) => pledge(c),
         Command::Offer(c) => offer(c).into(),
         Command::Catalogue(c) => catalogue(c),
@@ -149,6 +150,7 @@ fn pledge(c: PledgeCmd) -> ops::Request {
         }
         .into(),
         PledgeCmd::Withdraw { pledge } => ops::WithdrawPledge { pledge }.into(),
+        PledgeCmd::Move { pledge, to } => ops::MovePledge { pledge, to }.into(),
     }
 }
 

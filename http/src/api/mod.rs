@@ -67,6 +67,8 @@ fn build() -> OpenApiRouter<Ctx> {
         .routes(routes!(write::cosign))
         .routes(routes!(write::need_status))
         .routes(routes!(write::withdraw_pledge))
+        .routes(routes!(write::merge_need))
+        .routes(routes!(write::move_pledge))
         .routes(routes!(write::catalogue_entry))
         .routes(routes!(write::catalogue_include))
         .routes(routes!(write::catalogue_editor))

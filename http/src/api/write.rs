@@ -39,6 +39,22 @@ pub struct StatusBody {
     pub status: NeedStatus,
 }
 
+/// `POST /needs/{id}/merge`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeBody {
+    /// The need it is the same as (id or unique prefix).
+    pub into: String,
+}
+
+/// `POST /pledges/{id}/move`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MoveBody {
+    /// The need to move the pledge to (id or unique prefix).
+    pub to: String,
+}
+
 /// `POST /catalogues/{id}/entries`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -180,6 +196,36 @@ pub async fn need_status(
     JsonBody(b): JsonBody<StatusBody>,
 ) -> Result<Json<Written>, ApiError> {
     apply(&ctx, ops::SetNeedStatus { need, status: b.status }).await
+}
+
+/// Merge one of your needs into another: it leaves the open lists and
+/// points to the end of the other's merge chain; a cycle is refused.
+#[utoipa::path(post, path = "/api/v1/needs/{id}/merge", tag = "write", request_body = MergeBody,
+    params(("id" = String, Path, description = "Your need (id or unique prefix)")),
+    security(("bearer" = [])),
+    responses((status = 200, body = Written), WriteErrors))]
+pub async fn merge_need(
+    _: Authorized,
+    extract::State(ctx): extract::State<Ctx>,
+    Path(need): Path<String>,
+    JsonBody(b): JsonBody<MergeBody>,
+) -> Result<Json<Written>, ApiError> {
+    apply(&ctx, ops::MergeNeed { need, into: b.into }).await
+}
+
+/// Move one of your active pledges to another need: the new pledge and the
+/// old one withdrawn, in one signed change. Gives the new pledge's id.
+#[utoipa::path(post, path = "/api/v1/pledges/{id}/move", tag = "write", request_body = MoveBody,
+    params(("id" = String, Path, description = "Your pledge (id or unique prefix)")),
+    security(("bearer" = [])),
+    responses((status = 201, body = Written), WriteErrors))]
+pub async fn move_pledge(
+    _: Authorized,
+    extract::State(ctx): extract::State<Ctx>,
+    Path(pledge): Path<String>,
+    JsonBody(b): JsonBody<MoveBody>,
+) -> Result<(StatusCode, Json<Written>), ApiError> {
+    create(&ctx, ops::MovePledge { pledge, to: b.to }).await
 }
 
 /// Pledge toward a need: exactly one of money, days, hosting, testing, other.

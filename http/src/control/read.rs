@@ -366,6 +366,15 @@ fn show_need(views: &Views<'_>, n: &NeedView) -> Vec<Block> {
         .add("created", n.created_at.to_string())
         .add("title", n.title.clone())
         .add("status", word(&n.status))
+        .opt("merged into", n.merged_into)
+        .add(
+            "merged from",
+            n.merged_from
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+        )
         .add("tags", n.tags.join(", "))
         .opt("project", n.project)
         .add("goal", goal(n))

@@ -920,3 +920,100 @@ async fn the_network_page_sets_the_replication_policy_now_and_in_the_config_file
         "refused posts change nothing"
     );
 }
+
+/// The author merges a duplicate from the similar list of its page; the
+/// merged page says where it went and offers the pledger a one-click move;
+/// the list leaves it out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_duplicate_merged_and_its_pledge_moved_through_the_pages() {
+    let n = node(47_510).await;
+    let (cookie, csrf) = sign_in(&n).await;
+    let kept = id_in(&a_need(&n, &cookie, &csrf).await);
+    let a = post(
+        &n,
+        "/needs/new",
+        Some(&cookie),
+        &[("csrf", &csrf), ("title", "Export SEPA"), ("confirm", "1")],
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let duplicate = id_in(a.location());
+    let a = post(
+        &n,
+        &format!("/needs/{duplicate}/pledge"),
+        Some(&cookie),
+        &[("csrf", &csrf), ("money", "300 EUR")],
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+
+    // The duplicate's page lists the kept need as similar, with a merge button.
+    let page = get(&n, &format!("/needs/{duplicate}"), Some(&cookie)).await;
+    let merge_form = format!("action=\"/needs/{duplicate}/merge\"");
+    assert!(page.body.contains(&merge_form), "{}", page.body);
+    assert!(page.body.contains(&format!("name=\"into\" value=\"{kept}\"")));
+    let a = post(
+        &n,
+        &format!("/needs/{duplicate}/merge"),
+        Some(&cookie),
+        &[("csrf", &csrf), ("into", &kept)],
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    // Merging it again is a conflict, shown on the form.
+    let again = post(
+        &n,
+        &format!("/needs/{duplicate}/merge"),
+        Some(&cookie),
+        &[("csrf", &csrf), ("into", &kept)],
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+    assert!(again.body.contains("already merged"), "{}", again.body);
+
+    let page = get(&n, &format!("/needs/{duplicate}"), Some(&cookie)).await;
+    assert!(page.body.contains("This need was merged into"), "{}", page.body);
+    assert!(page.body.contains(&format!("href=\"/needs/{kept}\"")));
+    let list = get(&n, "/needs", None).await;
+    assert!(
+        !list.body.contains(&format!("/needs/{duplicate}\"")),
+        "a merged need left the list"
+    );
+    let merged = get(&n, "/needs?status=merged", None).await;
+    assert!(merged.body.contains(&format!("/needs/{duplicate}\"")));
+
+    // The pledger's one-click move: the pledge lands on the kept need.
+    let pledge = page
+        .body
+        .split("action=\"/pledges/")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .expect("a move button for the pledge")
+        .to_owned();
+    let a = post(
+        &n,
+        &format!("/pledges/{pledge}/move"),
+        Some(&cookie),
+        &[("csrf", &csrf), ("to", &kept)],
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    assert!(
+        a.location().starts_with(&format!("/needs/{kept}#r-")),
+        "{}",
+        a.location()
+    );
+    let totals = n
+        .handle
+        .with_snapshot(move |s| {
+            let views = s.views(state::now());
+            let eur = |id: &str| {
+                let r = s.index().get(&s.resolve_kind(id, Kind::Need).unwrap()).unwrap();
+                views.need(r).unwrap().funding.pledged.get("EUR".parse().unwrap())
+            };
+            (eur(&kept), eur(&duplicate))
+        })
+        .await
+        .unwrap();
+    assert_eq!(totals, (30_000, 0));
+}

@@ -13,6 +13,7 @@
 //! - `GET /login` (how to sign in), `GET /login/{token}`, `POST /logout`
 //! - `/needs/new`, `/projects/new`
 //! - `/needs/{id}/pledge`, `/needs/{id}/cosign`, `/needs/{id}/offer`, `/needs/{id}/status`
+//! - `/needs/{id}/merge` (into another need), `/pledges/{id}/move` (to another need)
 //! - `/pledges/{id}/withdraw`, `/records/{id}/retract`
 
 use std::collections::HashMap;
@@ -49,6 +50,8 @@ pub fn routes() -> Router<WebState> {
         .route("/needs/{id}/cosign", get(cosign_form).post(cosign_submit))
         .route("/needs/{id}/offer", get(offer_form).post(offer_submit))
         .route("/needs/{id}/status", get(status_form).post(status_submit))
+        .route("/needs/{id}/merge", get(merge_form).post(merge_submit))
+        .route("/pledges/{id}/move", get(move_form).post(move_submit))
         .route("/pledges/{id}/withdraw", get(withdraw_form).post(withdraw_submit))
         .route("/records/{id}/retract", get(retract_form).post(retract_submit))
         .route("/network/policy", axum::routing::post(policy_submit))
@@ -390,6 +393,14 @@ const NEED_STATUSES: &[(&str, Key)] = &[
 
 const STATUS_FIELDS: &[Field] = &[field("status", Key::FormNeedStatus, Input::Select(NEED_STATUSES)).required()];
 
+const MERGE_FIELDS: &[Field] = &[field("into", Key::FormMergeInto, Input::Line)
+    .hint(Key::FormMergeHint)
+    .required()];
+
+const MOVE_FIELDS: &[Field] = &[field("to", Key::FormMoveTo, Input::Line)
+    .hint(Key::FormMoveHint)
+    .required()];
+
 /// What a form page shows.
 struct FormPage<'a> {
     title: Key,
@@ -685,13 +696,14 @@ fn need_intro(ctx: &PageCtx, need: &NeedRef) -> Markup {
     }
 }
 
-/// The four forms on a need.
+/// The forms on a need.
 #[derive(Debug, Clone, Copy)]
 enum NeedForm {
     Pledge,
     Cosign,
     Offer,
     Status,
+    Merge,
 }
 
 impl NeedForm {
@@ -701,9 +713,11 @@ impl NeedForm {
             NeedForm::Cosign => (Key::FormCosign, "cosign", COSIGN_FIELDS, Key::FormCosignSubmit),
             NeedForm::Offer => (Key::FormOffer, "offer", OFFER_FIELDS, Key::FormOfferSubmit),
             NeedForm::Status => (Key::FormStatus, "status", STATUS_FIELDS, Key::FormSave),
+            NeedForm::Merge => (Key::FormMerge, "merge", MERGE_FIELDS, Key::FormMergeSubmit),
         };
         let extra = match self {
             NeedForm::Pledge => html! { p.hint { (ctx.t(Key::FormPledgeOne)) } },
+            NeedForm::Merge => html! { p.hint { (ctx.t(Key::FormMergeText)) } },
             _ => html! {},
         };
         FormPage {
@@ -751,6 +765,10 @@ impl NeedForm {
                 status: choice::<NeedStatus>(v, "status")?
                     .ok_or_else(|| Mistake::bad("status", "status: choose one"))?,
             }),
+            NeedForm::Merge => NeedOp::Merge(ops::MergeNeed {
+                need,
+                into: text(v, "into").ok_or_else(|| Mistake::bad("into", "into: give the id of the other need"))?,
+            }),
         })
     }
 }
@@ -761,6 +779,7 @@ enum NeedOp {
     Cosign(ops::CosignNeed),
     Offer(ops::NewOffer),
     Status(ops::SetNeedStatus),
+    Merge(ops::MergeNeed),
 }
 
 impl From<NeedOp> for ops::Request {
@@ -770,6 +789,7 @@ impl From<NeedOp> for ops::Request {
             NeedOp::Cosign(op) => op.into(),
             NeedOp::Offer(op) => op.into(),
             NeedOp::Status(op) => op.into(),
+            NeedOp::Merge(op) => op.into(),
         }
     }
 }
@@ -843,6 +863,19 @@ async fn status_submit(
     req: Request,
 ) -> Response {
     need_form_post(ws, ctx, id, NeedForm::Status, req).await
+}
+
+async fn merge_form(extract::State(ws): extract::State<WebState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
+    need_form_get(ws, ctx, id, NeedForm::Merge).await
+}
+
+async fn merge_submit(
+    extract::State(ws): extract::State<WebState>,
+    ctx: PageCtx,
+    Path(id): Path<String>,
+    req: Request,
+) -> Response {
+    need_form_post(ws, ctx, id, NeedForm::Merge, req).await
 }
 
 // ---------------------------------------------------------------------------
@@ -943,6 +976,76 @@ async fn withdraw_submit(
     let (pledge, back) = (t.id.to_string(), t.back.clone());
     let result = write(&ws, None, ops::WithdrawPledge { pledge }).await.map(|_| back);
     answer(&ctx, result, |m| withdraw_page(&ctx, &t, &v, Some(m)))
+}
+
+fn move_page<'a>(ctx: &PageCtx, t: &Target, values: &'a Fields, mistake: Option<Mistake>) -> FormPage<'a> {
+    FormPage {
+        title: Key::FormMove,
+        intro: html! {
+            p.intro { (ctx.t(Key::FormMoveText)) " " a href=(t.back) { (t.label) } }
+        },
+        action: format!("/pledges/{}/move", t.id),
+        fields: MOVE_FIELDS,
+        submit: Key::FormMoveSubmit,
+        values,
+        mistake,
+        hidden: None,
+    }
+}
+
+async fn move_form(extract::State(ws): extract::State<WebState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
+    if let Some(r) = signed_out(&ctx) {
+        return r;
+    }
+    match read_target(&ws, id, Some(Kind::Pledge)).await {
+        Ok(t) => render(&ctx, StatusCode::OK, move_page(&ctx, &t, &Fields::new(), None)),
+        Err(e) => private(error_page(&ctx, &e)),
+    }
+}
+
+async fn move_submit(
+    extract::State(ws): extract::State<WebState>,
+    ctx: PageCtx,
+    Path(id): Path<String>,
+    req: Request,
+) -> Response {
+    let v = match guard(&ws.auth, &ctx, req).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let t = match read_target(&ws, id, Some(Kind::Pledge)).await {
+        Ok(t) => t,
+        Err(e) => return private(error_page(&ctx, &e)),
+    };
+    let result = match text(&v, "to") {
+        Some(to) => {
+            let op = ops::MovePledge {
+                pledge: t.id.to_string(),
+                to,
+            };
+            match write(&ws, Some("to"), op).await {
+                Ok(new) => match moved_to(&ws, new).await {
+                    Some(need) => Ok(format!("/needs/{need}#r-{new}")),
+                    None => Ok(t.back.clone()),
+                },
+                Err(e) => Err(e),
+            }
+        }
+        None => Err(Failure::Mistake(Mistake::bad("to", "to: give the id of the need"))),
+    };
+    answer(&ctx, result, |m| move_page(&ctx, &t, &v, Some(m)))
+}
+
+/// The need a pledge is on.
+async fn moved_to(ws: &WebState, pledge: RecordId) -> Option<RecordId> {
+    ws.handle
+        .with_snapshot(move |s| match s.index().get(&pledge).map(|r| &r.record().body) {
+            Some(Body::Pledge(p)) => Some(p.need),
+            _ => None,
+        })
+        .await
+        .ok()
+        .flatten()
 }
 
 fn retract_page<'a>(ctx: &PageCtx, t: &Target, values: &'a Fields, mistake: Option<Mistake>) -> FormPage<'a> {

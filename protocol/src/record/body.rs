@@ -96,6 +96,9 @@ pub enum NeedStatus {
     InProgress,
     Delivered,
     Withdrawn,
+    /// Its author merged it into another need (`Need::merged_into`): it
+    /// leaves the open lists; its pledges stay until each pledger moves them.
+    Merged,
 }
 
 /// `need`: software work a member needs.
@@ -116,6 +119,10 @@ pub struct Need {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadline: Option<Date>,
     pub status: NeedStatus,
+    /// The need this one was merged into: set exactly when `status` is
+    /// [`NeedStatus::Merged`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<RecordId>,
 }
 
 impl Need {
@@ -130,6 +137,7 @@ impl Need {
             days_goal: None,
             deadline: None,
             status: NeedStatus::Open,
+            merged_into: None,
         }
     }
 }

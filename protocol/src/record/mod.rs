@@ -264,7 +264,12 @@ impl Body {
         match self {
             Body::Project(p) => p.is_based_on.map(|r| (r, Kind::Project)).into_iter().collect(),
             Body::Usage(u) => vec![(u.project, Kind::Project)],
-            Body::Need(n) => n.project.map(|r| (r, Kind::Project)).into_iter().collect(),
+            Body::Need(n) => n
+                .project
+                .map(|r| (r, Kind::Project))
+                .into_iter()
+                .chain(n.merged_into.map(|r| (r, Kind::Need)))
+                .collect(),
             Body::Cosign(c) => vec![(c.need, Kind::Need)],
             Body::Pledge(p) => vec![(p.need, Kind::Need)],
             Body::Offer(o) => vec![(o.need, Kind::Need)],

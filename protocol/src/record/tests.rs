@@ -17,6 +17,7 @@ fn need(title: &str) -> Body {
         days_goal: None,
         deadline: None,
         status: NeedStatus::Open,
+        merged_into: None,
     })
 }
 
@@ -151,6 +152,31 @@ fn invalid_fields_are_refused_with_the_field_name() {
         n.tags = (0..21).map(|i| format!("t{i}")).collect();
     }
     assert!(matches!(sign(n), Err(Invalid::Field { field: "tags", .. })));
+    // A merged need names where it went, and only a merged need does.
+    let merged = |status: NeedStatus, into: Option<RecordId>| {
+        let mut n = need("merged");
+        if let Body::Need(n) = &mut n {
+            n.status = status;
+            n.merged_into = into;
+        }
+        sign(n)
+    };
+    assert!(merged(NeedStatus::Merged, Some(RecordId::from_bytes([7; 16]))).is_ok());
+    for (status, into) in [
+        (NeedStatus::Merged, None),
+        (NeedStatus::Open, Some(RecordId::from_bytes([7; 16]))),
+    ] {
+        assert!(
+            matches!(
+                merged(status, into),
+                Err(Invalid::Field {
+                    field: "merged_into",
+                    ..
+                })
+            ),
+            "{status:?} {into:?}"
+        );
+    }
     let profile = |country: &str, website: &str| {
         Body::Profile(Profile {
             name: "Mairie".into(),
@@ -284,11 +310,17 @@ pub(crate) fn arb_body() -> impl Strategy<Value = Body> {
             arb_text(100),
             prop::collection::vec("[a-z]{1,8}", 0..3),
             prop::option::of(arb_money()),
-            prop::option::of(1u32..500)
+            prop::option::of(1u32..500),
+            prop::option::of(arb_id()),
         )
-            .prop_map(|(title, description, mut tags, goal, days_goal)| {
+            .prop_map(|(title, description, mut tags, goal, days_goal, merged_into)| {
                 tags.sort();
                 tags.dedup();
+                let status = if merged_into.is_some() {
+                    NeedStatus::Merged
+                } else {
+                    NeedStatus::Open
+                };
                 Body::Need(Need {
                     title,
                     description,
@@ -297,7 +329,8 @@ pub(crate) fn arb_body() -> impl Strategy<Value = Body> {
                     goal,
                     days_goal,
                     deadline: None,
-                    status: NeedStatus::Open,
+                    status,
+                    merged_into,
                 })
             }),
         (arb_id(), arb_money(), any::<bool>()).prop_map(|(need, m, cond)| Body::Pledge(Pledge {

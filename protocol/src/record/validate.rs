@@ -2,7 +2,7 @@
 //! ISO codes, URLs. The same rules run when a record is signed and when one
 //! is read, so an invalid record can neither be written nor shown.
 
-use super::{Body, Invalid, Resource};
+use super::{Body, Invalid, NeedStatus, Resource};
 
 pub const MAX_TITLE_CHARS: usize = 200;
 pub const MAX_DESCRIPTION_CHARS: usize = 10_000;
@@ -219,7 +219,14 @@ pub fn body(body: &Body) -> Result<(), Invalid> {
             if let Some(d) = n.days_goal {
                 days("days_goal", d)?;
             }
-            Ok(())
+            match (n.status, n.merged_into) {
+                (NeedStatus::Merged, None) => Err(field("merged_into", "a merged need names the need it went into")),
+                (status, Some(_)) if status != NeedStatus::Merged => Err(field(
+                    "merged_into",
+                    "only a need whose status is `merged` names a need it went into",
+                )),
+                _ => Ok(()),
+            }
         }
         Body::Cosign(c) => text("note", &c.note, MAX_NOTE_CHARS, false),
         Body::Pledge(p) => match &p.resource {

@@ -135,6 +135,7 @@ mod tests {
             days_goal,
             deadline: deadline.map(|d| d.parse().unwrap()),
             status: NeedStatus::Open,
+            merged_into: None,
         }
     }
 

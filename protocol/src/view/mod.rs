@@ -12,7 +12,13 @@
 //!   project, the nearest catalogue's winning, each with `via` = the
 //!   catalogue it comes from (null for the catalogue's own);
 //! - a project's users (usage records), catalogues, needs, forks and providers;
-//! - a member's profile (its latest) and who vouches for it.
+//! - a member's profile (its latest) and who vouches for it;
+//! - merged needs: a need merged into another points to the **end of its
+//!   chain** ([`Views::merge_end`]); concurrent merges on different nodes can
+//!   close a cycle that no single node's rules let through, so a cycle is
+//!   cut the same way everywhere: its need with the smallest id stands as
+//!   the end (not merged), the others point to it. Chains are followed at
+//!   most [`MAX_MERGE_CHAIN`] steps.
 
 pub mod funding;
 mod similar;
@@ -75,6 +81,10 @@ pub struct NeedView {
     pub goal: Option<Money>,
     pub days_goal: Option<u32>,
     pub deadline: Option<Date>,
+    /// Where the need went, if merged: the end of its merge chain.
+    pub merged_into: Option<RecordId>,
+    /// Needs merged directly into this one.
+    pub merged_from: Vec<RecordId>,
     pub cosigners: Vec<MemberId>,
     pub funding: funding::Funding,
     pub pledges: Vec<RecordId>,
@@ -148,6 +158,10 @@ pub struct Hit {
 /// each including the next costs n²/2 visits to list, and one member can
 /// publish such a chain cheaply.
 pub const MAX_FEDERATED: usize = 64;
+
+/// At most this many merge links are followed from one need
+/// ([`Views::merge_chain`]), so a long chain costs a bounded walk.
+pub const MAX_MERGE_CHAIN: usize = 64;
 
 /// Filters of the listing views.
 #[derive(Debug, Clone, Default)]
@@ -278,11 +292,59 @@ impl<'a> Views<'a> {
             goal: n.goal,
             days_goal: n.days_goal,
             deadline: n.deadline,
+            merged_into: self.merge_end(&rec.id),
+            merged_from: self
+                .referring(Kind::Need, &rec.id)
+                .iter()
+                .filter(|m| matches!(&m.record().body, Body::Need(o) if o.merged_into == Some(rec.id)))
+                .map(|m| m.id())
+                .collect(),
             cosigners: cosigners.into_iter().collect(),
             funding: self.funding(&rec.id, n),
             pledges: self.referring(Kind::Pledge, &rec.id).iter().map(|p| p.id()).collect(),
             offers: self.referring(Kind::Offer, &rec.id).iter().map(|p| p.id()).collect(),
         })
+    }
+
+    /// The needs from `need` along merge links: `need` first, then each
+    /// need it went into, up to one that is not merged, one not known here
+    /// (included: it is where the chain points), a need met before (a
+    /// cycle: the chain stops before repeating it) or [`MAX_MERGE_CHAIN`]
+    /// links.
+    pub fn merge_chain(&self, need: &RecordId) -> Vec<RecordId> {
+        self.walk_merges(need).0
+    }
+
+    /// The chain and, if it closes a cycle, the index in the chain where
+    /// the cycle starts.
+    fn walk_merges(&self, need: &RecordId) -> (Vec<RecordId>, Option<usize>) {
+        let mut chain = vec![*need];
+        let mut at = *need;
+        while chain.len() <= MAX_MERGE_CHAIN {
+            let next = match self.index.get(&at).map(|r| &r.record().body) {
+                Some(Body::Need(n)) if n.status == NeedStatus::Merged => n.merged_into,
+                _ => None,
+            };
+            let Some(next) = next else { break };
+            if let Some(start) = chain.iter().position(|c| *c == next) {
+                return (chain, Some(start));
+            }
+            chain.push(next);
+            at = next;
+        }
+        (chain, None)
+    }
+
+    /// Where a merged need went: the end of its chain, or `None` when the
+    /// need is not merged or stands as the end of a merge cycle (the
+    /// cycle's smallest id).
+    pub fn merge_end(&self, need: &RecordId) -> Option<RecordId> {
+        let (chain, cycle) = self.walk_merges(need);
+        let end = match cycle {
+            Some(start) => chain[start..].iter().min().copied(),
+            None => chain.last().copied(),
+        };
+        end.filter(|e| e != need)
     }
 
     pub fn needs(&self, filter: &Filter) -> Vec<NeedView> {

@@ -196,6 +196,7 @@ pub fn need_status(s: NeedStatus) -> (&'static str, Key) {
         NeedStatus::InProgress => ("progress", Key::NeedStatusInProgress),
         NeedStatus::Delivered => ("done", Key::NeedStatusDelivered),
         NeedStatus::Withdrawn => ("gone", Key::NeedStatusWithdrawn),
+        NeedStatus::Merged => ("gone", Key::NeedStatusMerged),
         _ => ("", Key::CommonUnknown),
     }
 }

@@ -22,7 +22,8 @@ use mutu_node::state;
 #[derive(Debug, Default, Deserialize)]
 pub struct ListQuery {
     pub tag: Option<String>,
-    /// `open`, `in_progress`, `delivered`, `withdrawn`.
+    /// `open`, `in_progress`, `delivered`, `withdrawn`, `merged` (merged
+    /// needs are listed only when asked for).
     pub status: Option<String>,
     /// Funding state: `open`, `funded`, `expired`.
     pub funding: Option<String>,
@@ -36,6 +37,7 @@ fn status_code(s: NeedStatus) -> &'static str {
         NeedStatus::InProgress => "in_progress",
         NeedStatus::Delivered => "delivered",
         NeedStatus::Withdrawn => "withdrawn",
+        NeedStatus::Merged => "merged",
         _ => "other",
     }
 }
@@ -51,8 +53,10 @@ fn funding_code(s: funding::State) -> &'static str {
 
 /// Filters and sorts `needs` as `q` asks.
 pub fn select(mut needs: Vec<NeedView>, q: &ListQuery) -> Vec<NeedView> {
-    if let Some(s) = nonblank(&q.status) {
-        needs.retain(|n| status_code(n.status) == s);
+    match nonblank(&q.status) {
+        Some(s) => needs.retain(|n| status_code(n.status) == s),
+        // A merged need left the lists: its page points to where it went.
+        None => needs.retain(|n| n.merged_into.is_none()),
     }
     if let Some(f) = nonblank(&q.funding) {
         needs.retain(|n| funding_code(n.funding.state) == f);
@@ -87,7 +91,8 @@ pub async fn list(extract::State(st): extract::State<WebState>, ctx: PageCtx, Qu
                     select #f-status name="status" {
                         (option("", status, ctx.t(Key::FilterAny)))
                         @for (v, k) in [("open", Key::NeedStatusOpen), ("in_progress", Key::NeedStatusInProgress),
-                                        ("delivered", Key::NeedStatusDelivered), ("withdrawn", Key::NeedStatusWithdrawn)] {
+                                        ("delivered", Key::NeedStatusDelivered), ("withdrawn", Key::NeedStatusWithdrawn),
+                                        ("merged", Key::NeedStatusMerged)] {
                             (option(v, status, ctx.t(k)))
                         }
                     }
@@ -201,6 +206,10 @@ struct NeedPage {
     similar: Vec<mutu_protocol::view::Similar>,
     /// Members who use the need's project and are not in its coalition.
     could_join: Vec<MemberId>,
+    /// This node's member.
+    me: MemberId,
+    /// Titles of the needs this one points to or that were merged into it.
+    titles: std::collections::HashMap<mutu_protocol::record::RecordId, String>,
     now: Timestamp,
 }
 
@@ -282,9 +291,20 @@ fn gather(ctx: &PageCtx, s: &state::Snapshot, now: Timestamp, id: &str) -> Resul
     let mut similar = views.similar(&draft, SIMILAR_SHOWN + 1);
     similar.retain(|s| s.need != id);
     similar.truncate(SIMILAR_SHOWN);
+    let titles = n
+        .merged_into
+        .iter()
+        .chain(&n.merged_from)
+        .filter_map(|m| match views.index().get(m).map(|r| &r.record().body) {
+            Some(Body::Need(x)) => Some((*m, x.title.clone())),
+            _ => None,
+        })
+        .collect();
     Ok(NeedPage {
         similar,
         could_join,
+        me: s.member_id(),
+        titles,
         n,
         project,
         pledges,
@@ -307,8 +327,21 @@ fn draw(ctx: &PageCtx, page: NeedPage) -> (String, Markup) {
         chart,
         similar,
         could_join,
+        me,
+        titles,
         now,
     } = page;
+    let mine = n.author == me;
+    let title_of = |id: &mutu_protocol::record::RecordId| titles.get(id).cloned().unwrap_or_else(|| id.to_string());
+    let csrf = ctx.csrf.as_deref().unwrap_or("");
+    let my_pledges: Vec<&SignedRecord> = pledges
+        .iter()
+        .filter(|(r, _)| {
+            r.record().author == me
+                && matches!(&r.record().body, Body::Pledge(p) if p.status == mutu_protocol::record::PledgeStatus::Active)
+        })
+        .map(|(r, _)| r)
+        .collect();
     let chart = chart.map(|(goal, points)| chart::pledges(ctx.lang, goal, n.created_at, now, &points));
     let body = html! {
         nav.crumbs { a href="/needs" { (ctx.t(Key::NeedsTitle)) } " › " }
@@ -325,6 +358,39 @@ fn draw(ctx: &PageCtx, page: NeedPage) -> (String, Markup) {
             }
         }
         (tags("/needs", &n.tags))
+        @if let Some(into) = &n.merged_into {
+            section.merged #merged role="status" {
+                p { (ctx.t(Key::NeedMergedInto)) " " a href={ "/needs/" (into) } { (title_of(into)) } }
+                @if ctx.signed_in && !my_pledges.is_empty() {
+                    p.hint { (ctx.t(Key::NeedMergedMove)) }
+                    ul.plain {
+                        @for r in &my_pledges {
+                            @if let Body::Pledge(p) = &r.record().body {
+                                li {
+                                    (resource_short(ctx.lang, &p.resource)) " "
+                                    form.inline method="post" action={ "/pledges/" (r.id()) "/move" } {
+                                        input type="hidden" name=(crate::web::auth::CSRF_FIELD) value=(csrf);
+                                        input type="hidden" name="to" value=(into);
+                                        button type="submit" { (ctx.t(Key::FormMoveSubmit)) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if ctx.signed_in && n.merged_into.is_none() {
+            nav.actions aria-label=(ctx.t(Key::NeedActions)) {
+                a.button href={ "/needs/" (n.id) "/cosign" } { (ctx.t(Key::FormCosignSubmit)) }
+                " " a.button href={ "/needs/" (n.id) "/pledge" } { (ctx.t(Key::FormPledgeSubmit)) }
+                " " a.button href={ "/needs/" (n.id) "/offer" } { (ctx.t(Key::FormOfferSubmit)) }
+                @if mine {
+                    " " a.button href={ "/needs/" (n.id) "/status" } { (ctx.t(Key::FormStatus)) }
+                    " " a.button href={ "/needs/" (n.id) "/merge" } { (ctx.t(Key::FormMergeSubmit)) }
+                }
+            }
+        }
         div.columns.wide-left {
             section {
                 h2 { (ctx.t(Key::NeedDescription)) }
@@ -440,6 +506,12 @@ fn draw(ctx: &PageCtx, page: NeedPage) -> (String, Markup) {
                 }
             }
         }
+        @if !n.merged_from.is_empty() {
+            section #merged-from {
+                h2 { (ctx.t(Key::NeedMergedFrom)) }
+                ul { @for m in &n.merged_from { li { a href={ "/needs/" (m) } { (title_of(m)) } } } }
+            }
+        }
         @if !could_join.is_empty() {
             section #could-join {
                 h2 { (ctx.t(Key::NeedCouldJoin)) }
@@ -455,6 +527,14 @@ fn draw(ctx: &PageCtx, page: NeedPage) -> (String, Markup) {
                         li {
                             a href={ "/needs/" (s.need) } { (s.title) }
                             " " span.hint { (reasons(ctx, &s.reasons)) }
+                            @if mine && ctx.signed_in && n.merged_into.is_none() {
+                                " "
+                                form.inline method="post" action={ "/needs/" (n.id) "/merge" } {
+                                    input type="hidden" name=(crate::web::auth::CSRF_FIELD) value=(csrf);
+                                    input type="hidden" name="into" value=(s.need);
+                                    button type="submit" { (ctx.t(Key::NeedMergeMine)) }
+                                }
+                            }
                         }
                     }
                 }
