@@ -139,6 +139,42 @@ pub enum Command {
         /// The member's id (or a unique prefix of a known member's id)
         member: String,
     },
+    /// Follow a need, project, catalogue, tag or member: what happens to it
+    /// goes to your inbox (needs you write, cosign or pledge to are followed
+    /// already). Private: kept in this home, never published.
+    Watch {
+        #[arg(value_enum)]
+        kind: WatchKind,
+        /// An id or unique prefix, a tag, or a member id
+        value: String,
+    },
+    /// Stop following something.
+    Unwatch {
+        #[arg(value_enum)]
+        kind: WatchKind,
+        value: String,
+    },
+    /// What you follow.
+    Watching(JsonFlag),
+    /// What happened to what you follow, newest first (`*`: unread); marks
+    /// it read.
+    Inbox {
+        #[arg(long)]
+        json: bool,
+        /// Leave the events unread
+        #[arg(long)]
+        keep_unread: bool,
+    },
+}
+
+/// What `mutu watch` follows.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum WatchKind {
+    Need,
+    Project,
+    Catalogue,
+    Tag,
+    Member,
 }
 
 #[derive(Debug, Args)]

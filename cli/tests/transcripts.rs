@@ -49,11 +49,17 @@ fn similar_needs() {
 }
 
 #[test]
+fn merge() {
+    run("merge.md");
+}
+
+#[test]
 fn every_transcript_is_run() {
     let known = [
         "bundles.md",
         "errors.md",
         "follow.md",
+        "merge.md",
         "pooling.md",
         "quickstart.md",
         "similar-needs.md",

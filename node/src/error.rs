@@ -6,7 +6,7 @@
 
 use mutu_protocol::{bundle, doc, identity, money, record, rules, time};
 
-use crate::{actor, backup, home, ops, reindex, state, store};
+use crate::{actor, backup, home, ops, reindex, state, store, watch};
 
 /// Whose fault a failure is, and so what the caller can do about it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -76,6 +76,16 @@ impl Classify for home::Error {
                 Class::Input
             }
             home::Error::Damaged { .. } | home::Error::Io { .. } => Class::Internal,
+        }
+    }
+}
+
+impl Classify for watch::Error {
+    fn class(&self) -> Class {
+        match self {
+            watch::Error::Already(_) | watch::Error::NotWatched(_) => Class::Conflict,
+            watch::Error::Full => Class::Rule,
+            watch::Error::Home(e) => e.class(),
         }
     }
 }

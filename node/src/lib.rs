@@ -18,3 +18,4 @@ pub mod store;
 #[cfg(any(test, feature = "testing"))]
 pub mod tmpfs;
 pub mod verify;
+pub mod watch;

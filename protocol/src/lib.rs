@@ -16,6 +16,7 @@ pub mod change;
 pub mod codec;
 pub mod doc;
 pub mod identity;
+pub mod inbox;
 pub mod money;
 pub mod record;
 pub mod registry;

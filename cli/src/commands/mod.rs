@@ -155,11 +155,30 @@ pub fn sort(command: Command) -> Sorted {
             };
         }
         Command::Unblock { member } => Request::Unblock { member },
+        Command::Watch { kind, value } => Request::Watch {
+            target: watch_target(kind, value),
+        },
+        Command::Unwatch { kind, value } => Request::Unwatch {
+            target: watch_target(kind, value),
+        },
+        Command::Watching(a) => Request::Watching { json: a.json },
+        Command::Inbox { json, keep_unread } => Request::Inbox { json, keep_unread },
         command => match write::request(command) {
             write::Sorted::Write(op) => Request::Apply { op },
             write::Sorted::Other(command) => return Sorted::Local(command),
         },
     })
+}
+
+fn watch_target(kind: crate::args::WatchKind, value: String) -> control::Target {
+    use crate::args::WatchKind;
+    match kind {
+        WatchKind::Need => control::Target::Need(value),
+        WatchKind::Project => control::Target::Project(value),
+        WatchKind::Catalogue => control::Target::Catalogue(value),
+        WatchKind::Tag => control::Target::Tag(value),
+        WatchKind::Member => control::Target::Member(value),
+    }
 }
 
 /// `mutu need add`: asks for the open needs like the new one and lists

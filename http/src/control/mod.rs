@@ -19,6 +19,7 @@
 
 pub mod read;
 pub mod report;
+pub mod watch;
 
 use axum::Json;
 use axum::extract;
@@ -93,6 +94,35 @@ pub enum Request {
     Unblock { member: String },
     /// A write: sign, store and publish a record.
     Apply { op: ops::Request },
+    /// Follow something: its events go to the inbox (and the webhooks).
+    Watch { target: Target },
+    /// Stop following something.
+    Unwatch { target: Target },
+    /// What this node's owner follows.
+    Watching {
+        #[serde(default)]
+        json: bool,
+    },
+    /// What happened to what the owner follows, newest first; marks it read
+    /// unless `keep_unread`.
+    Inbox {
+        #[serde(default)]
+        json: bool,
+        #[serde(default)]
+        keep_unread: bool,
+    },
+}
+
+/// Something to watch: a record by id or unique prefix, a tag, or a member
+/// (id or unique prefix of a known member's id).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Target {
+    Need(String),
+    Project(String),
+    Catalogue(String),
+    Tag(String),
+    Member(String),
 }
 
 /// A need about to be written, to compare with the open ones.
@@ -141,6 +171,8 @@ pub enum Error {
     State(#[from] state::Error),
     #[error(transparent)]
     Actor(#[from] actor::Error),
+    #[error(transparent)]
+    Watch(#[from] mutu_node::watch::Error),
     #[error("{kind} {id} has been retracted by its author")]
     Retracted { kind: &'static str, id: RecordId },
     #[error("no node is running on this home: start one with `mutu run`")]
@@ -155,6 +187,7 @@ impl Classify for Error {
             Error::Op(e) => e.class(),
             Error::State(e) => e.class(),
             Error::Actor(e) => e.class(),
+            Error::Watch(e) => e.class(),
             Error::Retracted { .. } => Class::NotFound,
             Error::NoNode => Class::Input,
             Error::Json(_) => Class::Internal,
@@ -206,6 +239,17 @@ enum Query {
         draft: DraftNeed,
         json: bool,
     },
+    Watch {
+        target: Target,
+        on: bool,
+    },
+    Watching {
+        json: bool,
+    },
+    Inbox {
+        json: bool,
+        keep_unread: bool,
+    },
 }
 
 impl Request {
@@ -231,6 +275,10 @@ impl Request {
             Request::Block { member } => Routed::Block { member, blocked: true },
             Request::Unblock { member } => Routed::Block { member, blocked: false },
             Request::Apply { op } => Routed::Apply(op),
+            Request::Watch { target } => Routed::Query(Query::Watch { target, on: true }),
+            Request::Unwatch { target } => Routed::Query(Query::Watch { target, on: false }),
+            Request::Watching { json } => Routed::Query(Query::Watching { json }),
+            Request::Inbox { json, keep_unread } => Routed::Query(Query::Inbox { json, keep_unread }),
         }
     }
 }
@@ -238,6 +286,12 @@ impl Request {
 impl Query {
     fn run(self, s: &Snapshot, now: Timestamp) -> Result<Response, Error> {
         Ok(Response::Report(match self {
+            Query::Watch { target, on } => {
+                watch::watch(s, target, on)?;
+                return Ok(Response::Done);
+            }
+            Query::Watching { json } => watch::watching(s, json)?,
+            Query::Inbox { json, keep_unread } => watch::inbox(s, json, keep_unread, now)?,
             Query::Whoami { json } => read::whoami(s, json, now)?,
             Query::Ls {
                 what,
