@@ -518,6 +518,7 @@ pub async fn start(opts: &Options) -> Result<Demo, Error> {
             http_hosts: Vec::new(),
             sync_interval: opts.sync_interval,
             policy: mutu_protocol::trust::Policy::default(),
+            webhooks: crate::webhooks::Config::default(),
             default_ports: false,
             default_http: false,
         };

@@ -24,3 +24,4 @@ pub mod runtime;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod web;
+pub mod webhooks;

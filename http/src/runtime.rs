@@ -22,6 +22,9 @@
 //! stranger_bytes = 67108864
 //! inbox_docs = 64           # strangers answering the trust set (both scopes)
 //! inbox_bytes = 4194304
+//!
+//! [webhooks]                # each inbox event POSTed as JSON (see `webhooks`)
+//! urls = ["http://127.0.0.1:8080/mutu"]
 //! ```
 //!
 //! The trust set is this member, the members it follows (`mutu follow`) and
@@ -86,6 +89,8 @@ pub enum Error {
     Identity(String),
     #[error("replication: {0}")]
     Replication(String),
+    #[error("webhooks: {0}")]
+    Webhooks(String),
 }
 
 /// `config.toml`, every key optional.
@@ -99,6 +104,7 @@ pub struct FileConfig {
     pub http_hosts: Option<Vec<String>>,
     pub sync_interval: Option<u64>,
     pub replication: Option<ReplicationConfig>,
+    pub webhooks: Option<crate::webhooks::FileConfig>,
 }
 
 /// `[replication]` in `config.toml`, every key optional.
@@ -145,6 +151,8 @@ pub struct Config {
     pub sync_interval: Duration,
     /// Whom the node replicates.
     pub policy: trust::Policy,
+    /// Where inbox events are POSTed.
+    pub webhooks: crate::webhooks::Config,
     /// Whether listen/http are the defaults (then a taken port falls back to a free one).
     pub default_ports: bool,
     pub default_http: bool,
@@ -207,6 +215,7 @@ fn policy(scope: Option<String>, hops: Option<u8>, file: ReplicationConfig) -> R
 impl Config {
     pub fn resolve(flags: Flags, file: FileConfig) -> Result<Self, Error> {
         let policy = policy(flags.scope, flags.hops, file.replication.unwrap_or_default())?;
+        let webhooks = crate::webhooks::Config::new(file.webhooks.unwrap_or_default().urls).map_err(Error::Webhooks)?;
         let listen_given = if flags.listen.is_empty() {
             file.listen
         } else {
@@ -239,6 +248,7 @@ impl Config {
             http_hosts,
             sync_interval: Duration::from_secs(secs),
             policy,
+            webhooks,
             default_ports,
             default_http,
         })
@@ -438,6 +448,7 @@ pub async fn start(home: Home, config: Config) -> Result<Running, Error> {
         },
         shutdown_rx.clone(),
     )?;
+    crate::webhooks::spawn(handle.clone(), config.webhooks.clone());
     let sessions = crate::web::auth::Sessions::open(&home);
     let login_url = sessions.login_url(http);
     let (store_path, expects_peers) = (home.store_path(), !config.peers.is_empty());
@@ -501,6 +512,21 @@ mod tests {
         assert!(text.contains("config.toml") && text.contains("lisen"), "{text}");
         std::fs::write(&path, "listen = [\"/ip4/0.0.0.0/tcp/7071\"]\n").unwrap();
         assert!(FileConfig::load(&path).is_ok());
+    }
+
+    #[test]
+    fn webhook_urls_come_from_the_file_and_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "[webhooks]\nurls = [\"http://127.0.0.1:8080/mutu\"]\n").unwrap();
+        let config = Config::resolve(Flags::default(), FileConfig::load(&path).unwrap()).unwrap();
+        assert_eq!(config.webhooks.urls, vec!["http://127.0.0.1:8080/mutu".to_owned()]);
+        std::fs::write(&path, "[webhooks]\nurls = [\"ftp://example.org/x\"]\n").unwrap();
+        let e = Config::resolve(Flags::default(), FileConfig::load(&path).unwrap()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "webhooks: `ftp://example.org/x` is not an http:// or https:// URL"
+        );
     }
 
     #[test]

@@ -328,6 +328,11 @@ impl Handle {
             .clone()
     }
 
+    /// Whether the actor has stopped (it takes no more commands).
+    pub fn is_closed(&self) -> bool {
+        self.commands.is_closed()
+    }
+
     /// Commands waiting in the actor's queue now (of [`COMMAND_CAPACITY`]).
     pub fn queue_depth(&self) -> usize {
         self.commands.max_capacity() - self.commands.capacity()
