@@ -1017,3 +1017,71 @@ async fn a_duplicate_merged_and_its_pledge_moved_through_the_pages() {
         .unwrap();
     assert_eq!(totals, (30_000, 0));
 }
+
+/// A watch button, the inbox page with its unread count, marking it read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_inbox_page_lists_what_happened_to_what_one_watches() {
+    let n = node(47_511).await;
+    let (cookie, csrf) = sign_in(&n).await;
+    let signed_out = get(&n, "/inbox", None).await;
+    assert_eq!(signed_out.status, StatusCode::SEE_OTHER);
+    let page = get(&n, "/needs?tag=sepa", Some(&cookie)).await;
+    assert!(page.body.contains("action=\"/watch\""), "{}", page.body);
+    let a = post(
+        &n,
+        "/watch",
+        Some(&cookie),
+        &[
+            ("csrf", &csrf),
+            ("kind", "tag"),
+            ("value", "SEPA"),
+            ("back", "/needs?tag=sepa"),
+        ],
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    assert_eq!(a.location(), "/needs?tag=sepa");
+    let page = get(&n, "/needs?tag=sepa", Some(&cookie)).await;
+    assert!(page.body.contains("action=\"/unwatch\""), "{}", page.body);
+    // Another member's need with the tag, brought as a bundle.
+    let dir = tempfile::tempdir().unwrap();
+    let home = mutu_node::home::Home::resolve(Some(dir.path().join("b"))).unwrap();
+    let mut b = mutu_node::state::State::init(home, crate::testing::profile("Asso"), state::now()).unwrap();
+    mutu_node::ops::Request::from(mutu_node::ops::NewNeed {
+        title: "Prélèvements SEPA".into(),
+        description: None,
+        project: None,
+        tags: vec!["sepa".into()],
+        goal: None,
+        days_goal: None,
+        deadline: None,
+    })
+    .apply(&mut b, state::now())
+    .unwrap();
+    n.handle
+        .import(b.export().unwrap().changes().to_vec(), state::now())
+        .await
+        .unwrap();
+    let inbox = get(&n, "/inbox", Some(&cookie)).await;
+    assert_eq!(inbox.status, StatusCode::OK);
+    assert!(inbox.body.contains("Inbox (1 unread)"), "{}", inbox.body);
+    assert!(inbox.body.contains("Prélèvements SEPA"), "{}", inbox.body);
+    let a = post(&n, "/inbox/read", Some(&cookie), &[("csrf", &csrf)]).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let inbox = get(&n, "/inbox", Some(&cookie)).await;
+    assert!(inbox.body.contains("Inbox (0 unread)"), "{}", inbox.body);
+    // A back link elsewhere is not followed.
+    let a = post(
+        &n,
+        "/unwatch",
+        Some(&cookie),
+        &[
+            ("csrf", &csrf),
+            ("kind", "tag"),
+            ("value", "sepa"),
+            ("back", "//evil.example/"),
+        ],
+    )
+    .await;
+    assert_eq!(a.location(), "/inbox");
+}

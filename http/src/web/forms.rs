@@ -62,7 +62,7 @@ pub fn routes() -> Router<WebState> {
 // Responses
 
 /// 303 to `to`.
-fn see_other(to: &str) -> Response {
+pub(super) fn see_other(to: &str) -> Response {
     let mut r = StatusCode::SEE_OTHER.into_response();
     if let Ok(v) = HeaderValue::from_str(to) {
         r.headers_mut().insert(header::LOCATION, v);
@@ -162,7 +162,7 @@ pub type Fields = HashMap<String, String>;
 
 /// Checks a POST (origin, session, then body and CSRF token) and gives its
 /// fields, or the answer that refuses it.
-async fn guard(sessions: &Sessions, ctx: &PageCtx, req: Request) -> Result<Fields, Response> {
+pub(super) async fn guard(sessions: &Sessions, ctx: &PageCtx, req: Request) -> Result<Fields, Response> {
     let headers = req.headers().clone();
     if auth::foreign_origin(&headers) {
         return Err(refused(ctx, Refusal::Forbidden));

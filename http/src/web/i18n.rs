@@ -228,6 +228,13 @@ table! {
     NeedStatusDelivered => "Delivered", "Livré";
     NeedStatusWithdrawn => "Withdrawn", "Retiré";
     NeedStatusMerged => "Merged", "Fusionné";
+    InboxTitle => "Inbox", "Boîte de réception";
+    InboxUnread => "unread", "non lus";
+    InboxLead => "What happened to what you follow: the needs you wrote, cosigned or pledged to, and what you watch.", "Ce qui arrive à ce que vous suivez : les besoins que vous avez écrits, cosignés ou soutenus, et ce que vous surveillez.";
+    InboxEmpty => "Nothing yet.", "Rien pour l'instant.";
+    InboxMarkRead => "Mark all read", "Tout marquer comme lu";
+    WatchStart => "Watch", "Suivre";
+    WatchStop => "Stop watching", "Ne plus suivre";
     NeedMergedInto => "This need was merged into", "Ce besoin a été fusionné dans";
     NeedMergedMove => "Its pledges stay here until each pledger moves them. Move yours:", "Ses promesses restent ici jusqu'à ce que chacun déplace la sienne. Déplacer la vôtre :";
     NeedMergedFrom => "Needs merged into this one", "Besoins fusionnés dans celui-ci";

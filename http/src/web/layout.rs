@@ -152,6 +152,7 @@ pub fn page(ctx: &PageCtx, title: &str, body: Markup) -> Markup {
                         div.account {
                             @if ctx.signed_in {
                                 a.button href="/needs/new" { (ctx.t(Key::NeedNew)) }
+                                a href="/inbox" { (ctx.t(Key::InboxTitle)) }
                                 span.signed { (ctx.t(Key::AuthSignedIn)) }
                                 form.inline action="/logout" method="post" {
                                     @if let Some(csrf) = &ctx.csrf {

@@ -7,6 +7,7 @@
 //! - `/needs` (filters: tag, status, funding; sort), `/needs/{id}`
 //! - `/projects`, `/projects/{id}`; `/catalogues`, `/catalogues/{id}`
 //! - `/members`, `/members/{id}`; `/network`; `/search?q=&tag=`
+//! - `/inbox` and the watch buttons (signed in: [`inbox`])
 //! - `/static/style.css`
 //!
 //! Ids in URLs accept unique prefixes; an unknown id is an HTML 404.
@@ -16,6 +17,7 @@ pub mod chart;
 pub mod forms;
 pub mod i18n;
 pub mod import;
+pub mod inbox;
 pub mod layout;
 mod pages;
 
@@ -68,6 +70,7 @@ pub fn router(handle: actor::Handle, auth: auth::Sessions) -> axum::Router {
         .route("/static/style.css", get(stylesheet))
         .merge(forms::routes())
         .merge(import::routes())
+        .merge(inbox::routes())
         .layer(middleware::from_fn(remember_lang))
         .with_state(WebState { handle, auth })
 }

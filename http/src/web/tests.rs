@@ -475,6 +475,12 @@ async fn every_page_renders_in_english_and_french() {
     }
     // Escaped.
     assert!(project.contains("Accounting &amp; membership &lt;for associations&gt;."));
+    // The association uses Paheko and cosigned the export only: it could
+    // join the project's other open needs.
+    let section = &project[pos(&project, "id=\"could-join\"")..];
+    let section = &section[..pos(section, "</section>")];
+    assert!(section.contains(&format!("href=\"/members/{}\"", s.asso)), "{section}");
+    assert!(!section.contains(&format!("href=\"/needs/{}\"", s.export)), "{section}");
     let fork = page(&n, &format!("/projects/{}", s.fork), None).await;
     assert!(fork.contains("Based on") && fork.contains(">Paheko</a>"));
 

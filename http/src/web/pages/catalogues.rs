@@ -75,10 +75,14 @@ pub async fn show(extract::State(st): extract::State<WebState>, ctx: PageCtx, Pa
         let Body::Catalogue(x) = c.record.body else {
             return Err(PageError::NotFound);
         };
+        let watched = crate::web::inbox::watches(s, &mutu_protocol::inbox::Watch::Catalogue(id));
         let body = html! {
             nav.crumbs { a href="/catalogues" { (ctx.t(Key::CataloguesTitle)) } " › " }
             h1 { (x.title) }
-            p.byline { (ctx.t(Key::CatalogueOwner)) " " (member_link(&views, &c.record.author)) }
+            p.byline {
+                (ctx.t(Key::CatalogueOwner)) " " (member_link(&views, &c.record.author))
+                " " (crate::web::inbox::button(ctx, watched, "catalogue", &id.to_string()))
+            }
             div.columns.wide-left {
                 section { div.text { (paragraphs(&x.description)) } }
                 aside.panel {

@@ -78,6 +78,7 @@ pub async fn show(extract::State(st): extract::State<WebState>, ctx: PageCtx, Pa
             return Err(PageError::NotFound);
         }
         let name = member_name(&views, &id);
+        let watched = crate::web::inbox::watches(s, &mutu_protocol::inbox::Watch::Member(id));
         let author = Filter {
             tag: None,
             author: Some(id),
@@ -85,6 +86,7 @@ pub async fn show(extract::State(st): extract::State<WebState>, ctx: PageCtx, Pa
         let body = html! {
             nav.crumbs { a href="/members" { (ctx.t(Key::MembersTitle)) } " › " }
             h1 { (name) }
+            @if id != s.member_id() { p { (crate::web::inbox::button(ctx, watched, "member", &id.to_string())) } }
             @if let Some(p) = m.profile {
                 p.badges {
                     span.badge { (ctx.t(member_kind(p.member_kind))) }

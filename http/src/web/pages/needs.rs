@@ -75,12 +75,18 @@ pub async fn list(extract::State(st): extract::State<WebState>, ctx: PageCtx, Qu
         let filter = tag_filter(&q.tag);
         let needs = select(views.needs(&filter), &q);
         let tag = nonblank(&q.tag).unwrap_or("");
+        let tag_watched = !tag.is_empty()
+            && crate::web::inbox::watches(
+                s,
+                &mutu_protocol::inbox::Watch::Tag(mutu_protocol::record::validate::normalize_tag(tag)),
+            );
         let status = nonblank(&q.status).unwrap_or("");
         let fund = nonblank(&q.funding).unwrap_or("");
         let sort = nonblank(&q.sort).unwrap_or("newest");
         let body = html! {
             h1 { (ctx.t(Key::NeedsTitle)) }
             p.lead { (ctx.t(Key::NeedsLead)) }
+            @if !tag.is_empty() { p { "#" (tag) " " (crate::web::inbox::button(ctx, tag_watched, "tag", tag)) } }
             form.filters method="get" action="/needs" {
                 div {
                     label for="f-tag" { (ctx.t(Key::FilterTag)) }
@@ -208,6 +214,8 @@ struct NeedPage {
     could_join: Vec<MemberId>,
     /// This node's member.
     me: MemberId,
+    /// Whether the owner watches this need.
+    watched: bool,
     /// Titles of the needs this one points to or that were merged into it.
     titles: std::collections::HashMap<mutu_protocol::record::RecordId, String>,
     now: Timestamp,
@@ -304,6 +312,7 @@ fn gather(ctx: &PageCtx, s: &state::Snapshot, now: Timestamp, id: &str) -> Resul
         similar,
         could_join,
         me: s.member_id(),
+        watched: crate::web::inbox::watches(s, &mutu_protocol::inbox::Watch::Need(id)),
         titles,
         n,
         project,
@@ -328,6 +337,7 @@ fn draw(ctx: &PageCtx, page: NeedPage) -> (String, Markup) {
         similar,
         could_join,
         me,
+        watched,
         titles,
         now,
     } = page;
@@ -349,6 +359,7 @@ fn draw(ctx: &PageCtx, page: NeedPage) -> (String, Markup) {
         p.badges {
             (badge(ctx, need_status(n.status)))
             (badge(ctx, funding_state(n.funding.state)))
+            " " (crate::web::inbox::button(ctx, watched, "need", &n.id.to_string()))
         }
         p.byline {
             (ctx.t(Key::NeedBy)) " " (names.link(&n.author)) " · "

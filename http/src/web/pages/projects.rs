@@ -3,7 +3,7 @@
 use axum::extract::{self, Path, Query};
 use axum::response::Response;
 use maud::{Markup, html};
-use mutu_protocol::record::{Body, Kind};
+use mutu_protocol::record::{Body, Kind, NeedStatus};
 use mutu_protocol::view::{ProjectView, Views};
 
 use super::needs::{card as need_card, paragraphs};
@@ -82,16 +82,28 @@ pub async fn show(extract::State(st): extract::State<WebState>, ctx: PageCtx, Pa
             return Err(PageError::NotFound);
         };
         let info = ops::publiccode::info(&x.publiccode, ctx.lang.code());
+        let watched = crate::web::inbox::watches(s, &mutu_protocol::inbox::Watch::Project(id));
+
         let needs: Vec<_> = p
             .needs
             .iter()
             .filter_map(|n| views.index().get(n))
             .filter_map(|n| views.need(n))
             .collect();
+        // For each open need about the project, its users not in the coalition yet.
+        let could_join: Vec<_> = needs
+            .iter()
+            .filter(|n| n.merged_into.is_none() && matches!(n.status, NeedStatus::Open | NeedStatus::InProgress))
+            .map(|n| (n.id, n.title.clone(), views.could_join(n)))
+            .filter(|(_, _, m)| !m.is_empty())
+            .collect();
         let body = html! {
             nav.crumbs { a href="/projects" { (ctx.t(Key::ProjectsTitle)) } " › " }
             h1 { (x.name) }
-            p.badges { (badge(ctx, dev_status(x.status))) span.license { (x.license) } }
+            p.badges {
+                (badge(ctx, dev_status(x.status))) span.license { (x.license) }
+                " " (crate::web::inbox::button(ctx, watched, "project", &id.to_string()))
+            }
             p.byline { (ctx.t(Key::ProjectDeclaredBy)) " " (member_link(&views, &p.record.author)) }
             (tags("/projects", &x.tags))
             div.columns.wide-left {
@@ -129,6 +141,17 @@ pub async fn show(extract::State(st): extract::State<WebState>, ctx: PageCtx, Pa
                 h2 { (ctx.t(Key::ProjectUsers)) " (" (i18n::number(ctx.lang, p.users.len() as u64)) ")" }
                 p.muted { (ctx.t(Key::ProjectUsersHelp)) }
                 p { (member_links(ctx, &views, &p.users)) }
+            }
+            @if !could_join.is_empty() {
+                section #could-join {
+                    h2 { (ctx.t(Key::NeedCouldJoin)) }
+                    p.hint { (ctx.t(Key::NeedCouldJoinHint)) }
+                    ul {
+                        @for (need, title, members) in &could_join {
+                            li { a href={ "/needs/" (need) } { (title) } ": " (member_links(ctx, &views, members)) }
+                        }
+                    }
+                }
             }
             section #catalogues {
                 h2 { (ctx.t(Key::ProjectCatalogues)) }
