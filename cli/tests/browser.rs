@@ -9,7 +9,9 @@
 //!
 //! The browser opens the association's needs page, signs in with the
 //! one-time login URL, creates a need through the form, and then sees that
-//! need listed with its progress bar on the public body's node. Every page
+//! need listed with its progress bar on the public body's node; then writes
+//! a duplicate of a sample need, is shown the original before publishing,
+//! publishes anyway and merges it from its page. Every page
 //! it visits is saved as a PNG under `target/tmp/screenshots/`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -178,5 +180,88 @@ async fn a_need_made_in_the_browser_appears_on_another_node() {
     let bar = client.find(Locator::XPath(&listed)).await.unwrap();
     assert_eq!(bar.attr("value").await.unwrap().as_deref(), Some("0"));
     shot(&client, "5-second-node-needs").await;
+
+    // 5. The duplicate: the form shows the open need that says the same,
+    //    published anyway, then merged into it from its own page.
+    client.goto(&format!("{web1}projects")).await.unwrap();
+    let paheko = client
+        .find(Locator::XPath(
+            "//a[starts-with(@href, '/projects/') and text()='Paheko']",
+        ))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    let paheko = paheko.trim_start_matches("/projects/").to_owned();
+    client.goto(&format!("{web1}needs/new")).await.unwrap();
+    client
+        .find(Locator::Css("input[name=project]"))
+        .await
+        .unwrap()
+        .send_keys(&paheko)
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("input[name=title]"))
+        .await
+        .unwrap()
+        .send_keys("Paheko : export des prélèvements SEPA")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("input[name=tags]"))
+        .await
+        .unwrap()
+        .send_keys("sepa")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("form[action='/needs/new'] button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    shot(&client, "6-similar-needs").await;
+    let similar = client
+        .find(Locator::Css("section.similar"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(similar.contains("Paheko: SEPA direct debit export"), "{similar}");
+    client
+        .find(Locator::Css("form[action='/needs/new'] button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let duplicate = client.current_url().await.unwrap();
+    assert!(duplicate.path().starts_with("/needs/"), "published anyway: {duplicate}");
+    client
+        .find(Locator::Css("#similar form[action$='/merge'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    shot(&client, "7-merged").await;
+    let merged = client
+        .find(Locator::Css("#merged"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(merged.contains("Paheko: SEPA direct debit export"), "{merged}");
+    client.goto(&format!("{web1}needs")).await.unwrap();
+    assert!(
+        !client.source().await.unwrap().contains(duplicate.path()),
+        "a merged need left the list"
+    );
     client.close().await.unwrap();
 }
