@@ -82,7 +82,7 @@ pub enum What {
 }
 
 /// One thing that happened to something followed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Event {
     /// Stable: the same records give the same id.
     pub id: String,
@@ -90,6 +90,7 @@ pub struct Event {
     pub what: What,
     /// What it is about: a need, project or catalogue.
     pub about: RecordId,
+    pub about_kind: Kind,
     /// Its title (or name).
     pub title: String,
     /// The record that made the event, if one did.
@@ -97,10 +98,10 @@ pub struct Event {
     /// Who made it, if someone did.
     pub by: Option<MemberId>,
     /// The need's status, for [`What::Status`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<NeedStatus>,
     /// Where a merged need went (the end of its chain).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub into: Option<RecordId>,
 }
 
@@ -150,6 +151,7 @@ impl Sink {
             at: r.record().created_at,
             what,
             about: about.id(),
+            about_kind: about.record().kind,
             title: title_of(&about.record().body),
             record: Some(r.id()),
             by: Some(r.record().author),
@@ -178,6 +180,7 @@ fn need_events(views: &Views<'_>, me: MemberId, need: &SignedRecord, sink: &mut 
         at,
         what,
         about: need.id(),
+        about_kind: Kind::Need,
         title: n.title.clone(),
         record: Some(need.id()),
         by: Some(need.record().author),

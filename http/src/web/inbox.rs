@@ -92,14 +92,11 @@ async fn show(extract::State(ws): extract::State<WebState>, ctx: PageCtx) -> Res
 
 /// The page an event is about.
 fn link(e: &mutu_protocol::inbox::Event) -> String {
-    use mutu_protocol::inbox::What;
-    match e.what {
-        What::Listed => format!("/catalogues/{}", e.about),
-        _ if e.title.is_empty() => format!("/search?q={}", e.about),
-        _ => match e.record {
-            Some(r) if matches!(e.what, What::Wrote) && r == e.about => format!("/search?q={r}"),
-            _ => format!("/needs/{}", e.about),
-        },
+    use mutu_protocol::record::Kind;
+    match e.about_kind {
+        Kind::Project => format!("/projects/{}", e.about),
+        Kind::Catalogue => format!("/catalogues/{}", e.about),
+        _ => format!("/needs/{}", e.about),
     }
 }
 
