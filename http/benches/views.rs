@@ -196,6 +196,7 @@ async fn pledges(n: usize) {
             days_goal: None,
             deadline: None,
             status: NeedStatus::Open,
+            decision: Default::default(),
         }),
     );
     let records: Vec<SignedRecord> = (0..n)

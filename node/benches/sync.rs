@@ -93,6 +93,7 @@ fn need(title: String) -> Body {
         days_goal: None,
         deadline: None,
         status: NeedStatus::Open,
+        decision: Default::default(),
     })
 }
 

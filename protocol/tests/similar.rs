@@ -71,6 +71,7 @@ fn load() -> (World, Vec<(RecordId, Draft, usize)>) {
                 days_goal: None,
                 deadline: None,
                 status: NeedStatus::Open,
+                decision: Default::default(),
             });
             let r = rec(&author, 1, at(10 + u64::from(n)), body);
             world.put(&author, 1, std::slice::from_ref(&r));

@@ -193,6 +193,7 @@ fn need(title: String, description: String) -> Body {
         days_goal: None,
         deadline: None,
         status: NeedStatus::Open,
+        decision: Default::default(),
     })
 }
 

@@ -115,6 +115,7 @@ pub fn need(title: &str) -> Body {
         days_goal: None,
         deadline: None,
         status: NeedStatus::Open,
+        decision: Default::default(),
     })
 }
 

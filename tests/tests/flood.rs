@@ -209,6 +209,7 @@ fn long_need(i: usize) -> Body {
         days_goal: None,
         deadline: None,
         status: NeedStatus::Open,
+        decision: Default::default(),
     })
 }
 

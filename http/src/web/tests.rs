@@ -135,6 +135,7 @@ async fn seed(h: &Handle) -> Seeded {
             days_goal,
             deadline: Some(deadline.parse().unwrap()),
             status: NeedStatus::Open,
+            decision: Default::default(),
         })
     };
     let export = create(

@@ -14,6 +14,7 @@
 //! - a project's users (usage records), catalogues, needs, forks and providers;
 //! - a member's profile (its latest) and who vouches for it.
 
+pub mod consult;
 pub mod funding;
 mod similar;
 

@@ -54,6 +54,7 @@ fn need(title: &str, goal: &str) -> Body {
         days_goal: None,
         deadline: Some("2027-06-30".parse().unwrap()),
         status: NeedStatus::Open,
+        decision: Default::default(),
     })
 }
 

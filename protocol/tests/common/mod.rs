@@ -72,6 +72,7 @@ pub fn need(title: &str, goal: &str) -> Body {
         days_goal: None,
         deadline: Some("2027-06-30".parse().expect("date")),
         status: NeedStatus::Open,
+        decision: Default::default(),
     })
 }
 

@@ -301,6 +301,7 @@ fn build() -> Fixtures {
             days_goal: Some(10),
             deadline: Some("2027-06-30".parse().expect("date")),
             status,
+            decision: Default::default(),
         })
     };
     let need = a.record(3, 4, need_body(NeedStatus::Open, ""));
