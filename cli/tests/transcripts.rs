@@ -23,6 +23,11 @@ fn quickstart() {
 }
 
 #[test]
+fn consultation() {
+    run("consultation.md");
+}
+
+#[test]
 fn pooling() {
     run("pooling.md");
 }
@@ -52,6 +57,7 @@ fn similar_needs() {
 fn every_transcript_is_run() {
     let known = [
         "bundles.md",
+        "consultation.md",
         "errors.md",
         "follow.md",
         "pooling.md",

@@ -18,8 +18,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::state::{self, State};
 
+mod consult;
 pub mod publiccode;
 
+pub use consult::{
+    ApproveOffer, AwardOffer, ConfirmReceipt, FulfilPledge, JudgeDelivery, NewDelivery, SetNeedDecision,
+};
 pub use publiccode::{ImportPubliccode, PubliccodeFile};
 
 /// Why an operation failed. Everything but [`Error::Internal`] is the
@@ -293,6 +297,11 @@ pub struct NewNeed {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(example = "2027-03-31"))]
     pub deadline: Option<String>,
+    /// How the coalition decides on awards and deliveries: author (default)
+    /// | majority | weighted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "weighted"))]
+    pub decision: Option<record::Decision>,
 }
 
 impl Op for NewNeed {
@@ -310,6 +319,7 @@ impl Op for NewNeed {
             days_goal: self.days_goal,
             deadline: date("deadline", self.deadline.as_deref())?,
             status: record::NeedStatus::Open,
+            decision: self.decision.unwrap_or_default(),
         });
         create(st, body, now)
     }
@@ -883,6 +893,13 @@ requests!(
     ModerationFollow(ModerationFollow),
     NewModerationList(NewModerationList),
     ImportPubliccode(ImportPubliccode),
+    NeedDecision(SetNeedDecision),
+    ApproveOffer(ApproveOffer),
+    AwardOffer(AwardOffer),
+    NewDelivery(NewDelivery),
+    JudgeDelivery(JudgeDelivery),
+    FulfilPledge(FulfilPledge),
+    ConfirmReceipt(ConfirmReceipt),
 );
 
 impl Request {
@@ -891,6 +908,8 @@ impl Request {
         matches!(
             self,
             Request::NeedStatus(_)
+                | Request::NeedDecision(_)
+                | Request::FulfilPledge(_)
                 | Request::WithdrawPledge(_)
                 | Request::CatalogueInclude(_)
                 | Request::CatalogueEditor(_)
