@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use mutu_protocol::record::{DevStatus, EntryStatus, MemberKind, NeedStatus};
+use mutu_protocol::record::{Decision, DevStatus, EntryStatus, MemberKind, NeedStatus};
 
 /// mutu: a peer-to-peer registry of pooled free software.
 ///
@@ -43,9 +43,12 @@ pub enum Command {
     /// Pledges toward a need: money, developer-days, hosting, testing.
     #[command(subcommand)]
     Pledge(PledgeCmd),
-    /// Offers: a provider's answer to a need.
+    /// Offers: a provider's answer to a need; approving and awarding one.
     #[command(subcommand)]
     Offer(OfferCmd),
+    /// Deliveries: the awarded provider's work, accepted or objected to by the need's coalition.
+    #[command(subcommand)]
+    Delivery(DeliveryCmd),
     /// Catalogues: curated, federated lists of projects.
     #[command(subcommand)]
     Catalogue(CatalogueCmd),
@@ -394,6 +397,12 @@ pub enum NeedCmd {
         #[arg(long, value_name = "NEED")]
         into: String,
     },
+    /// Set how the coalition of one of your needs decides (until an award stands).
+    Decision {
+        need: String,
+        #[arg(value_enum)]
+        decision: DecisionArg,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -416,6 +425,9 @@ pub struct NeedAdd {
     /// YYYY-MM-DD
     #[arg(long, value_name = "DATE")]
     pub deadline: Option<String>,
+    /// How the coalition (author, cosigners, active pledgers) decides on awards and deliveries [default: author]
+    #[arg(long, value_enum)]
+    pub decision: Option<DecisionArg>,
     /// Write nothing if open needs look like this one (they are listed)
     #[arg(long)]
     pub if_unique: bool,
@@ -456,6 +468,14 @@ pub enum PledgeCmd {
         pledge: String,
         #[arg(long, value_name = "NEED")]
         to: String,
+    },
+    /// Mark one of your pledges paid (given).
+    Fulfil { pledge: String },
+    /// As the awarded provider, confirm a pledge was received.
+    Received {
+        pledge: String,
+        #[arg(long)]
+        note: Option<String>,
     },
 }
 
@@ -498,6 +518,64 @@ pub enum OfferCmd {
         #[arg(long, value_name = "DATE")]
         valid_until: Option<String>,
     },
+    /// As a member of the need's coalition, approve an offer (your latest approval counts); prints the approval's id.
+    Approve {
+        offer: String,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// As the need's author, award an offer; prints the award's id.
+    Award {
+        offer: String,
+        #[arg(long)]
+        note: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeliveryCmd {
+    /// As the awarded provider, declare the need's work delivered; prints the delivery's id.
+    Add {
+        need: String,
+        /// A release, tag or commit URL of the project's repository
+        #[arg(long, value_name = "URL")]
+        release: String,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// As a member of the need's coalition, accept a delivery.
+    Accept {
+        delivery: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// As a member of the need's coalition, object to a delivery, saying why.
+    Object {
+        delivery: String,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+/// How a need's coalition decides.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DecisionArg {
+    /// The need's author alone
+    Author,
+    /// More than half of the coalition's members
+    Majority,
+    /// More than half of the money pledged in the goal currency
+    Weighted,
+}
+
+impl From<DecisionArg> for Decision {
+    fn from(d: DecisionArg) -> Self {
+        match d {
+            DecisionArg::Author => Decision::Author,
+            DecisionArg::Majority => Decision::Majority,
+            DecisionArg::Weighted => Decision::Weighted,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -23,6 +23,11 @@ fn quickstart() {
 }
 
 #[test]
+fn consultation() {
+    run("consultation.md");
+}
+
+#[test]
 fn pooling() {
     run("pooling.md");
 }
@@ -57,6 +62,7 @@ fn merge() {
 fn every_transcript_is_run() {
     let known = [
         "bundles.md",
+        "consultation.md",
         "errors.md",
         "follow.md",
         "merge.md",

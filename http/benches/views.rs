@@ -197,6 +197,7 @@ async fn pledges(n: usize) {
             deadline: None,
             status: NeedStatus::Open,
             merged_into: None,
+            decision: Default::default(),
         }),
     );
     let records: Vec<SignedRecord> = (0..n)

@@ -173,8 +173,9 @@ fn written(index: &Index, id: RecordId) -> Result<SignedRecord, ops::Error> {
 }
 
 /// The ops of [`build`] that edit an existing record instead of making one.
-const EDIT_OPS: [&str; 4] = [
+const EDIT_OPS: [&str; 5] = [
     "need_status",
+    "fulfil_pledge",
     "withdraw_pledge",
     "catalogue_include",
     "catalogue_editor",
@@ -199,6 +200,12 @@ fn build(op: &str, with: Value, at: Timestamp) -> Result<Write, String> {
         "moderation_follow" => prepared::<ops::ModerationFollow>(with, at),
         "moderation_list" => prepared::<ops::NewModerationList>(with, at),
         "retract" => prepared::<ops::Retract>(with, at),
+        "approve_offer" => prepared::<ops::ApproveOffer>(with, at),
+        "award_offer" => prepared::<ops::AwardOffer>(with, at),
+        "delivery" => prepared::<ops::NewDelivery>(with, at),
+        "judge_delivery" => prepared::<ops::JudgeDelivery>(with, at),
+        "fulfil_pledge" => prepared::<ops::FulfilPledge>(with, at),
+        "confirm_receipt" => prepared::<ops::ConfirmReceipt>(with, at),
         other => Err(format!("unknown op `{other}`")),
     }
 }

@@ -346,6 +346,7 @@ mod tests {
                 goal: Some(ops::MoneyInput::Text("600EUR".into())),
                 days_goal: None,
                 deadline: None,
+                decision: None,
             },
         )
         .await;
@@ -359,6 +360,7 @@ mod tests {
                 goal: None,
                 days_goal: None,
                 deadline: None,
+                decision: None,
             },
         )
         .await;

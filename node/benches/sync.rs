@@ -94,6 +94,7 @@ fn need(title: String) -> Body {
         deadline: None,
         status: NeedStatus::Open,
         merged_into: None,
+        decision: Default::default(),
     })
 }
 

@@ -18,11 +18,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::state::{self, State};
 
+mod consult;
 pub mod publiccode;
 
 #[cfg(test)]
 mod merge_tests;
 
+pub use consult::{
+    ApproveOffer, AwardOffer, ConfirmReceipt, FulfilPledge, JudgeDelivery, NewDelivery, SetNeedDecision,
+};
 pub use publiccode::{ImportPubliccode, PubliccodeFile};
 
 /// Why an operation failed. Everything but [`Error::Internal`] is the
@@ -296,6 +300,11 @@ pub struct NewNeed {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(example = "2027-03-31"))]
     pub deadline: Option<String>,
+    /// How the coalition decides on awards and deliveries: author (default)
+    /// | majority | weighted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "weighted"))]
+    pub decision: Option<record::Decision>,
 }
 
 impl Op for NewNeed {
@@ -314,6 +323,7 @@ impl Op for NewNeed {
             deadline: date("deadline", self.deadline.as_deref())?,
             status: record::NeedStatus::Open,
             merged_into: None,
+            decision: self.decision.unwrap_or_default(),
         });
         create(st, body, now)
     }
@@ -994,6 +1004,13 @@ requests!(
     ModerationFollow(ModerationFollow),
     NewModerationList(NewModerationList),
     ImportPubliccode(ImportPubliccode),
+    NeedDecision(SetNeedDecision),
+    ApproveOffer(ApproveOffer),
+    AwardOffer(AwardOffer),
+    NewDelivery(NewDelivery),
+    JudgeDelivery(JudgeDelivery),
+    FulfilPledge(FulfilPledge),
+    ConfirmReceipt(ConfirmReceipt),
 );
 
 impl Request {
@@ -1002,6 +1019,8 @@ impl Request {
         matches!(
             self,
             Request::NeedStatus(_)
+                | Request::NeedDecision(_)
+                | Request::FulfilPledge(_)
                 | Request::WithdrawPledge(_)
                 | Request::MergeNeed(_)
                 | Request::CatalogueInclude(_)

@@ -2,12 +2,13 @@
 //! it: referenced records exist, are of the right kind and are not
 //! retracted; only a catalogue's owner and editors add entries to it; only a
 //! record's author edits or retracts it; dates of new statements are not in
-//! the past. Records that arrive from others are not held to these rules
+//! the past; awards, deliveries, approvals, acceptances and receipts only by
+//! whom the consultation allows ([`crate::view::consult`]). Records that arrive from others are not held to these rules
 //! (their references may arrive later); views simply skip what they cannot
 //! resolve.
 
 use crate::identity::MemberId;
-use crate::record::{Body, Kind, NeedStatus, RecordId, SignedRecord};
+use crate::record::{Body, Kind, NeedStatus, Offer, RecordId, SignedRecord};
 use crate::time::{Date, Timestamp};
 use crate::view::Views;
 
@@ -45,6 +46,30 @@ pub enum Violation {
     SelfInclude,
     #[error("a record cannot be based on itself")]
     SelfReference,
+    #[error(
+        "only members of need {need}'s coalition (its author, cosigners and active pledgers) can approve offers or accept deliveries: cosign or pledge first"
+    )]
+    NotInCoalition { need: RecordId },
+    #[error("only need {need}'s author, {author}, can award its offers")]
+    NotNeedAuthor { need: RecordId, author: MemberId },
+    #[error("offer {offer} answers need {actual}, not need {need}")]
+    OfferOfOtherNeed {
+        offer: RecordId,
+        need: RecordId,
+        actual: RecordId,
+    },
+    #[error("offer {offer} was valid until {date}: it can no longer be awarded; ask the provider for a new offer")]
+    OfferExpired { offer: RecordId, date: Date },
+    #[error("award {award} stands on need {need}: retract it first (`mutu retract {award}`)")]
+    AwardStands { award: RecordId, need: RecordId },
+    #[error("no award stands on need {need}: a delivery or a receipt comes after an award")]
+    NotAwarded { need: RecordId },
+    #[error("only the provider awarded need {need}, {provider}, can declare its delivery or confirm receipts")]
+    NotProvider { need: RecordId, provider: MemberId },
+    #[error("need {need}'s decision rule cannot change while an award stands")]
+    DecisionLocked { need: RecordId },
+    #[error("{kind} {id} cannot be edited: write a new one (the latest counts) or retract it")]
+    Immutable { id: RecordId, kind: Kind },
 }
 
 fn resolve<'a>(views: &Views<'a>, id: &RecordId, expected: Kind) -> Result<&'a SignedRecord, Violation> {
@@ -106,6 +131,46 @@ fn merge_target(views: &Views<'_>, need: Option<RecordId>, into: &RecordId) -> R
     need_open(views, &end)
 }
 
+/// An offer and the need it answers, both visible.
+fn offer_and_need<'a>(views: &Views<'a>, offer: &RecordId) -> Result<(&'a SignedRecord, &'a Offer), Violation> {
+    let r = resolve(views, offer, Kind::Offer)?;
+    let Body::Offer(o) = &r.record().body else {
+        return Err(Violation::NotFound {
+            id: *offer,
+            expected: Kind::Offer,
+        });
+    };
+    Ok((resolve(views, &o.need, Kind::Need)?, o))
+}
+
+fn in_coalition(views: &Views<'_>, need: &SignedRecord, author: MemberId) -> Result<(), Violation> {
+    let Body::Need(n) = &need.record().body else {
+        return Err(Violation::NotFound {
+            id: need.id(),
+            expected: Kind::Need,
+        });
+    };
+    if views.coalition(&need.id(), need.record().author, n).contains(&author) {
+        Ok(())
+    } else {
+        Err(Violation::NotInCoalition { need: need.id() })
+    }
+}
+
+fn awarded_provider(views: &Views<'_>, need: &SignedRecord, author: MemberId) -> Result<(), Violation> {
+    let (_, offer) = views
+        .standing_award(need)
+        .ok_or(Violation::NotAwarded { need: need.id() })?;
+    let provider = offer.record().author;
+    if provider != author {
+        return Err(Violation::NotProvider {
+            need: need.id(),
+            provider,
+        });
+    }
+    Ok(())
+}
+
 /// Checks a new statement by `author`. For an edit, `previous` is the
 /// version it replaces.
 pub fn check(
@@ -132,6 +197,15 @@ pub fn check(
         if rec.kind == Kind::Tombstone {
             return Err(Violation::Permanent { id: rec.id });
         }
+        if matches!(
+            rec.kind,
+            Kind::Approval | Kind::Award | Kind::Delivery | Kind::Acceptance | Kind::Receipt
+        ) {
+            return Err(Violation::Immutable {
+                id: rec.id,
+                kind: rec.kind,
+            });
+        }
     }
     let is_new = previous.is_none();
     match body {
@@ -148,6 +222,61 @@ pub fn check(
             }
             if is_new {
                 not_past("deadline", n.deadline, now)?;
+            }
+            if let Some(prev) = previous
+                && matches!(&prev.record().body, Body::Need(old) if old.decision != n.decision)
+                && views.standing_award(prev).is_some()
+            {
+                return Err(Violation::DecisionLocked { need: prev.id() });
+            }
+        }
+        Body::Approval(a) => {
+            let (need, _) = offer_and_need(views, &a.offer)?;
+            in_coalition(views, need, author)?;
+        }
+        Body::Award(a) => {
+            let (need, offer) = offer_and_need(views, &a.offer)?;
+            if need.id() != a.need {
+                resolve(views, &a.need, Kind::Need)?;
+                return Err(Violation::OfferOfOtherNeed {
+                    offer: a.offer,
+                    need: a.need,
+                    actual: need.id(),
+                });
+            }
+            need_open(views, &a.need)?;
+            if need.record().author != author {
+                return Err(Violation::NotNeedAuthor {
+                    need: a.need,
+                    author: need.record().author,
+                });
+            }
+            if let Some(date) = offer.valid_until.filter(|d| d.is_past(now)) {
+                return Err(Violation::OfferExpired { offer: a.offer, date });
+            }
+            if let Some((award, _)) = views.standing_award(need) {
+                return Err(Violation::AwardStands {
+                    award: award.id(),
+                    need: a.need,
+                });
+            }
+        }
+        Body::Delivery(d) => {
+            let need = resolve(views, &d.need, Kind::Need)?;
+            awarded_provider(views, need, author)?;
+        }
+        Body::Acceptance(a) => {
+            let delivery = resolve(views, &a.delivery, Kind::Delivery)?;
+            if let Body::Delivery(d) = &delivery.record().body {
+                let need = resolve(views, &d.need, Kind::Need)?;
+                in_coalition(views, need, author)?;
+            }
+        }
+        Body::Receipt(r) => {
+            let pledge = resolve(views, &r.pledge, Kind::Pledge)?;
+            if let Body::Pledge(p) = &pledge.record().body {
+                let need = resolve(views, &p.need, Kind::Need)?;
+                awarded_provider(views, need, author)?;
             }
         }
         Body::Pledge(p) => {

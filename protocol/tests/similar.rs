@@ -72,6 +72,7 @@ fn load() -> (World, Vec<(RecordId, Draft, usize)>) {
                 deadline: None,
                 status: NeedStatus::Open,
                 merged_into: None,
+                decision: Default::default(),
             });
             let r = rec(&author, 1, at(10 + u64::from(n)), body);
             world.put(&author, 1, std::slice::from_ref(&r));

@@ -194,6 +194,7 @@ fn need(title: String, description: String) -> Body {
         deadline: None,
         status: NeedStatus::Open,
         merged_into: None,
+        decision: Default::default(),
     })
 }
 

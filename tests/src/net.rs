@@ -116,6 +116,7 @@ pub fn need(title: &str) -> Body {
         deadline: None,
         status: NeedStatus::Open,
         merged_into: None,
+        decision: Default::default(),
     })
 }
 

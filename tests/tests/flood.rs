@@ -210,6 +210,7 @@ fn long_need(i: usize) -> Body {
         deadline: None,
         status: NeedStatus::Open,
         merged_into: None,
+        decision: Default::default(),
     })
 }
 

@@ -33,6 +33,7 @@ fn new_need(title: &str) -> ops::Request {
         goal: None,
         days_goal: None,
         deadline: None,
+        decision: None,
     }
     .into()
 }

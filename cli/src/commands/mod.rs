@@ -9,6 +9,7 @@
 
 pub(crate) mod backup;
 pub(crate) mod bundles;
+pub(crate) mod consult;
 pub(crate) mod project;
 pub(crate) mod reindex;
 pub(crate) mod write;

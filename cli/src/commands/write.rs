@@ -80,6 +80,10 @@ pub enum Sorted {
 /// The operation a writing command makes, or the command back if it does
 /// not write records.
 pub fn request(command: Command) -> Sorted {
+    let command = match super::consult::request(command) {
+        Ok(op) => return Sorted::Write(op),
+        Err(other) => *other,
+    };
     Sorted::Write(match command {
         Command::Project(ProjectCmd::Add(a)) => project(a).into(),
         Command::Usage(UsageCmd::Add { project, note }) => ops::NewUsage { project, note }.into(),
@@ -92,7 +96,20 @@ pub fn request(command: Command) -> Sorted {
         .into(),
         Command::Need(NeedCmd::Merge { need, into }) => ops::MergeNeed { need, into }.into(),
         Command::Pledge(c) => pledge(c),
-        Command::Offer(c) => offer(c).into(),
+        Command::Offer(OfferCmd::Add {
+            need,
+            price,
+            days,
+            description,
+            valid_until,
+        }) => ops::NewOffer {
+            need,
+            price: ops::MoneyInput::Text(price),
+            days,
+            description,
+            valid_until,
+        }
+        .into(),
         Command::Catalogue(c) => catalogue(c),
         Command::Vouch { member, statement } => ops::VouchFor { member, statement }.into(),
         Command::Retract { id } => ops::Retract { id }.into(),
@@ -129,6 +146,7 @@ pub fn new_need(a: NeedAdd) -> ops::NewNeed {
         goal: a.goal.map(ops::MoneyInput::Text),
         days_goal: a.days_goal,
         deadline: a.deadline,
+        decision: a.decision.map(Into::into),
     }
 }
 
@@ -151,23 +169,8 @@ fn pledge(c: PledgeCmd) -> ops::Request {
         .into(),
         PledgeCmd::Withdraw { pledge } => ops::WithdrawPledge { pledge }.into(),
         PledgeCmd::Move { pledge, to } => ops::MovePledge { pledge, to }.into(),
-    }
-}
-
-fn offer(c: OfferCmd) -> ops::NewOffer {
-    let OfferCmd::Add {
-        need,
-        price,
-        days,
-        description,
-        valid_until,
-    } = c;
-    ops::NewOffer {
-        need,
-        price: ops::MoneyInput::Text(price),
-        days,
-        description,
-        valid_until,
+        PledgeCmd::Fulfil { pledge } => ops::FulfilPledge { pledge }.into(),
+        PledgeCmd::Received { pledge, note } => ops::ConfirmReceipt { pledge, note }.into(),
     }
 }
 

@@ -7,6 +7,7 @@
 //! The OpenAPI 3 document is at `/api/v1/openapi.json`.
 
 pub mod auth;
+mod consult;
 pub mod error;
 pub mod openapi;
 pub mod projects;
@@ -81,6 +82,15 @@ fn build() -> OpenApiRouter<Ctx> {
         .routes(routes!(write::export))
         .routes(routes!(write::block))
         .routes(routes!(write::unblock))
+        .routes(routes!(consult::consultation))
+        .routes(routes!(consult::track_record))
+        .routes(routes!(consult::need_decision))
+        .routes(routes!(consult::approve))
+        .routes(routes!(consult::award))
+        .routes(routes!(consult::new_delivery))
+        .routes(routes!(consult::verdict))
+        .routes(routes!(consult::fulfil))
+        .routes(routes!(consult::received))
         .routes(routes!(crate::control::control))
         .routes(routes!(crate::web::auth::ui_login))
         .merge(import)

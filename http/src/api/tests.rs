@@ -886,3 +886,100 @@ async fn publiccode_files_import_and_export_through_the_api() {
     assert_eq!(export["files"][0]["yaml"], yaml.as_str());
     assert_eq!(export["index"]["projects"].as_array().unwrap().len(), 2, "{export}");
 }
+
+/// The consultation's writes and reads through the API, on one member who
+/// is author, pledger and provider at once: award, delivery, acceptance,
+/// payment and receipt, then the need's consultation and the track record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_consultation_runs_through_the_api() {
+    let a = node("Ville de Lyon", 47_341).await;
+    let need = write(
+        &a,
+        "/api/v1/needs",
+        json!({"title": "Accessible forms", "goal": "100EUR", "decision": "majority"}),
+        StatusCode::CREATED,
+    )
+    .await;
+    let decision = json!({"decision": "author"});
+    write(&a, &format!("/api/v1/needs/{need}/decision"), decision, StatusCode::OK).await;
+    let pledge = write(
+        &a,
+        "/api/v1/pledges",
+        json!({"need": need, "money": "100EUR", "condition": "if_goal_reached"}),
+        StatusCode::CREATED,
+    )
+    .await;
+    let offer = write(
+        &a,
+        "/api/v1/offers",
+        json!({"need": need, "price": "90EUR", "days": 10}),
+        StatusCode::CREATED,
+    )
+    .await;
+    write(
+        &a,
+        &format!("/api/v1/offers/{offer}/approve"),
+        json!({}),
+        StatusCode::CREATED,
+    )
+    .await;
+    write(
+        &a,
+        &format!("/api/v1/offers/{offer}/award"),
+        json!({}),
+        StatusCode::CREATED,
+    )
+    .await;
+    let again = post(&a, &format!("/api/v1/offers/{offer}/award"), json!({})).await;
+    assert!(again.0.is_client_error(), "a second award is refused: {again:?}");
+    let delivery = write(
+        &a,
+        "/api/v1/deliveries",
+        json!({"need": need, "release": "https://git.example/forms/releases/v1"}),
+        StatusCode::CREATED,
+    )
+    .await;
+    let verdict = json!({"verdict": "accept"});
+    write(
+        &a,
+        &format!("/api/v1/deliveries/{delivery}/verdict"),
+        verdict,
+        StatusCode::CREATED,
+    )
+    .await;
+    write(
+        &a,
+        &format!("/api/v1/pledges/{pledge}/fulfil"),
+        json!(null),
+        StatusCode::OK,
+    )
+    .await;
+    write(
+        &a,
+        &format!("/api/v1/pledges/{pledge}/received"),
+        json!({}),
+        StatusCode::CREATED,
+    )
+    .await;
+
+    let (s, c) = get(&a, &format!("/api/v1/needs/{need}/consultation")).await;
+    assert_eq!(s, StatusCode::OK, "{c}");
+    assert_eq!(c["decision"], "author");
+    assert_eq!(c["award"]["offer"], offer.as_str());
+    assert_eq!(c["award"]["outcome"]["standing"], "valid");
+    assert!(c["timeline"]["accepted"].is_u64(), "{c}");
+    assert_eq!(
+        (c["timeline"]["paid"].as_u64(), c["timeline"]["payable"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let (_, whoami) = get(&a, "/api/v1/whoami").await;
+    let me = whoami["id"].as_str().unwrap().to_owned();
+    let (s, t) = get(&a, &format!("/api/v1/members/{me}/track-record")).await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    assert_eq!(t["offers_awarded"], 1);
+    assert_eq!(t["accepted"], 1);
+    assert_eq!(t["received"]["EUR"], 10_000);
+    assert_eq!(t["pledges_paid"], 1);
+    let (s, _) = get(&a, "/api/v1/needs/zzzzzz/consultation").await;
+    assert!(s.is_client_error());
+}

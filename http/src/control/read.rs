@@ -15,6 +15,8 @@ use serde::Serialize;
 use super::report::{Block, Fields, Report, Table, count};
 use super::{Error, List};
 
+mod consult;
+
 type Result<T> = std::result::Result<T, Error>;
 
 pub fn whoami(st: &Snapshot, as_json: bool, now: Timestamp) -> Result<Report> {
@@ -206,6 +208,7 @@ pub fn show(st: &Snapshot, text: &str, as_json: bool, now: Timestamp) -> Result<
             return if as_json {
                 #[derive(serde::Serialize)]
                 struct Shown<'a> {
+                    track_record: mutu_protocol::view::consult::TrackRecord,
                     #[serde(flatten)]
                     member: &'a MemberView<'a>,
                     equivocations: Vec<EvidenceJson>,
@@ -214,9 +217,11 @@ pub fn show(st: &Snapshot, text: &str, as_json: bool, now: Timestamp) -> Result<
                 Ok(Report::json(&Shown {
                     member: &member,
                     equivocations,
+                    track_record: views.track_record(&m),
                 })?)
             } else {
                 let mut f = member_fields(&views, &member);
+                consult::track_fields(&views.track_record(&m), &mut f);
                 for e in &evidence {
                     f.add(
                         "warning",
@@ -241,10 +246,22 @@ pub fn show(st: &Snapshot, text: &str, as_json: bool, now: Timestamp) -> Result<
             let Some(n) = views.need(r) else {
                 return Ok(Report::text([]));
             };
+            // A need nobody has offered on, with the default rule, shows as
+            // before: no consultation yet.
+            let consultation = views
+                .consultation(r)
+                .filter(|c| !c.offers.is_empty() || !c.decision.is_author());
             if as_json {
-                return Ok(Report::json(&n)?);
+                #[derive(serde::Serialize)]
+                struct Shown<'a> {
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    consultation: Option<mutu_protocol::view::consult::Consultation>,
+                    #[serde(flatten)]
+                    need: &'a NeedView,
+                }
+                return Ok(Report::json(&Shown { need: &n, consultation })?);
             }
-            Ok(Report::text(show_need(&views, &n)))
+            Ok(Report::text(show_need(&views, &n, consultation.as_ref())))
         }
         Kind::Pledge => {
             let Some(p) = views.pledge(r) else {
@@ -358,7 +375,11 @@ fn member_fields(views: &Views<'_>, m: &MemberView<'_>) -> Fields {
     f
 }
 
-fn show_need(views: &Views<'_>, n: &NeedView) -> Vec<Block> {
+fn show_need(
+    views: &Views<'_>,
+    n: &NeedView,
+    consultation: Option<&mutu_protocol::view::consult::Consultation>,
+) -> Vec<Block> {
     let mut f = Fields::default();
     f.add("id", n.id.to_string())
         .add("kind", "need")
@@ -399,9 +420,36 @@ fn show_need(views: &Views<'_>, n: &NeedView) -> Vec<Block> {
                 .join(", "),
         )
         .add("description", n.description.clone());
+    let pledges: Vec<PledgeView<'_>> = views.pledges_to(&n.id).into_iter().map(|(_, v)| v).collect();
+    if let Some(c) = consultation {
+        let mut blocks = Vec::new();
+        let rest = consult::need_blocks(views, c, &mut f);
+        blocks.push(f.into_block());
+        if c.timeline.accepted.is_none() {
+            let t = pledge_table(views, &pledges).titled(count(pledges.len(), "pledge", "pledges"));
+            blocks.extend(t.into_block());
+            blocks.extend(rest);
+            return blocks;
+        }
+        let mut t = Table::new(&["ID", "PLEDGE", "CONDITION", "EFFECT", "PAYMENT", "BY"]);
+        for p in &pledges {
+            if let Body::Pledge(b) = p.record.body {
+                t.row(vec![
+                    p.record.id.to_string(),
+                    resource(&b.resource),
+                    condition(b.condition).to_owned(),
+                    word(&p.effect),
+                    consult::payment(c, &p.record.id),
+                    name(views, &p.record.author),
+                ]);
+            }
+        }
+        blocks.extend(t.titled(count(pledges.len(), "pledge", "pledges")).into_block());
+        blocks.extend(rest);
+        return blocks;
+    }
     let mut blocks = vec![f.into_block()];
     let index = views.index();
-    let pledges: Vec<PledgeView<'_>> = views.pledges_to(&n.id).into_iter().map(|(_, v)| v).collect();
     let t = pledge_table(views, &pledges).titled(count(pledges.len(), "pledge", "pledges"));
     blocks.extend(t.into_block());
     let offers: Vec<RecordJson<'_>> = n

@@ -120,6 +120,7 @@ fn csv_exports_have_a_header_and_one_row_per_record() {
         goal: Some(ops::MoneyInput::Text("1000EUR".into())),
         days_goal: None,
         deadline: None,
+        decision: None,
     }
     .apply(&mut st, now)
     .unwrap();
@@ -362,6 +363,7 @@ async fn the_routes_serve_every_export_without_a_token() {
                 goal: Some(ops::MoneyInput::Text("500EUR".into())),
                 days_goal: None,
                 deadline: None,
+                decision: None,
             }
             .apply(s, now)
         })

@@ -1055,6 +1055,7 @@ async fn the_inbox_page_lists_what_happened_to_what_one_watches() {
         goal: None,
         days_goal: None,
         deadline: None,
+        decision: None,
     })
     .apply(&mut b, state::now())
     .unwrap();

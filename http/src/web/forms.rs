@@ -547,6 +547,7 @@ fn need_op(v: &Fields) -> Result<ops::NewNeed, Mistake> {
         goal: text(v, "goal").map(ops::MoneyInput::Text),
         days_goal: days(v, "days_goal")?,
         deadline: text(v, "deadline"),
+        decision: None,
     })
 }
 

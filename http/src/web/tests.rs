@@ -136,6 +136,7 @@ async fn seed(h: &Handle) -> Seeded {
             deadline: Some(deadline.parse().unwrap()),
             status: NeedStatus::Open,
             merged_into: None,
+            decision: Default::default(),
         })
     };
     let export = create(
@@ -607,4 +608,45 @@ async fn prefixes_unknown_ids_language_switch_and_stylesheet() {
     assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/css"));
     assert!(headers[header::CACHE_CONTROL].to_str().unwrap().contains("max-age"));
     assert!(css.contains("progress"));
+}
+
+/// Once the need's author awards the provider's offer, the need page shows
+/// the consultation (rule, coalition, timeline, the award's verdict) and the
+/// provider's page its track record, in both languages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_consultation_shows_on_the_need_and_member_pages() {
+    let n = node(47_431).await;
+    let s = seed(&n.handle).await;
+    let export = s.export;
+    let offer = n
+        .handle
+        .with_snapshot(move |snap| {
+            let views = snap.views(state::now());
+            views.referring(mutu_protocol::record::Kind::Offer, &export)[0].id()
+        })
+        .await
+        .unwrap();
+    let award = Body::Award(mutu_protocol::record::Award {
+        need: export,
+        offer,
+        note: String::new(),
+    });
+    n.handle
+        .test(move |st, _| st.create(award, state::now()))
+        .await
+        .unwrap()
+        .unwrap();
+    let en = page(&n, &format!("/needs/{export}"), Some("en")).await;
+    assert!(en.contains("Choosing and accepting the work"), "{en}");
+    assert!(en.contains("the need&#39;s author") || en.contains("the need's author"));
+    assert!(en.contains("awarded"));
+    assert!(en.contains(">valid<"), "the author's award is valid under `author`");
+    let fr = page(&n, &format!("/needs/{export}"), Some("fr")).await;
+    assert!(fr.contains("Choix et réception des travaux"));
+    assert!(fr.contains("attribué"));
+    let provider = page(&n, &format!("/members/{}", s.atelier), Some("en")).await;
+    assert!(provider.contains("Track record"));
+    assert!(provider.contains("1 offers, 1 awarded"), "{provider}");
+    let fr = page(&n, &format!("/members/{}", s.atelier), Some("fr")).await;
+    assert!(fr.contains("Références") && fr.contains("1 offres, 1 retenues"));
 }

@@ -46,6 +46,7 @@ async fn needs_from_elsewhere(node: &TestNode, titles: &[&str]) {
             goal: None,
             days_goal: None,
             deadline: None,
+            decision: None,
         })
         .apply(&mut b, state::now())
         .unwrap();
@@ -139,6 +140,7 @@ async fn a_receiver_that_never_answers_costs_a_bounded_queue_and_nothing_else() 
                 goal: None,
                 days_goal: None,
                 deadline: None,
+                decision: None,
             }
             .into(),
             state::now(),

@@ -33,6 +33,7 @@ fn need(st: &mut State, title: &str) -> RecordId {
         goal: Some(MoneyInput::Text("1000EUR".into())),
         days_goal: None,
         deadline: None,
+        decision: None,
     })
     .apply(st, T)
     .unwrap()

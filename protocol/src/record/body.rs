@@ -123,6 +123,42 @@ pub struct Need {
     /// [`NeedStatus::Merged`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merged_into: Option<RecordId>,
+    /// How the coalition decides on awards and deliveries (see
+    /// [`Decision`]); absent from the bytes when `author`, so needs written
+    /// before it keep their encoding.
+    #[serde(default, skip_serializing_if = "Decision::is_author")]
+    pub decision: Decision,
+}
+
+/// How a need's coalition (its author, cosigners and active pledgers)
+/// decides which offer is awarded and whether a delivery is accepted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Decision {
+    /// The need's author alone.
+    #[default]
+    Author,
+    /// More than half of the coalition's members.
+    Majority,
+    /// More than half of the money pledged in the goal currency (each
+    /// pledger weighing its active pledges); on an exact tie, or with no
+    /// money pledged, as `majority`.
+    Weighted,
+}
+
+impl Decision {
+    pub fn is_author(&self) -> bool {
+        *self == Decision::Author
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Author => "author",
+            Decision::Majority => "majority",
+            Decision::Weighted => "weighted",
+        }
+    }
 }
 
 impl Need {
@@ -138,6 +174,7 @@ impl Need {
             deadline: None,
             status: NeedStatus::Open,
             merged_into: None,
+            decision: Decision::Author,
         }
     }
 }
@@ -220,6 +257,70 @@ pub struct Offer {
     pub description: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub valid_until: Option<Date>,
+}
+
+/// `approval`: a coalition member's support for one offer on a need. A
+/// member's latest approval among a need's offers is the one that counts
+/// (edit it or write another to change your mind; retract it with a
+/// tombstone).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Approval {
+    pub offer: RecordId,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+}
+
+/// `award`: the need's author chooses an offer of that need. It stands until
+/// retracted (tombstone); the coalition's rule says whether it is valid or
+/// contested.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Award {
+    pub need: RecordId,
+    pub offer: RecordId,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+}
+
+/// `delivery`: the awarded provider declares the work delivered.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Delivery {
+    pub need: RecordId,
+    /// A release, tag or commit of the project's repository (http(s) URL).
+    pub release: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+}
+
+/// A coalition member's verdict on a delivery.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Verdict {
+    Accept,
+    Object,
+}
+
+/// `acceptance`: a coalition member accepts a delivery or objects to it
+/// (with a reason). The latest per member counts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Acceptance {
+    pub delivery: RecordId,
+    pub verdict: Verdict,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+}
+
+/// `receipt`: the awarded provider confirms a pledge was received.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Receipt {
+    pub pledge: RecordId,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
 }
 
 /// `catalogue`: a curated list of projects, possibly including other catalogues.

@@ -58,10 +58,15 @@ pub enum Kind {
     Tombstone,
     Follow,
     Moderation,
+    Approval,
+    Award,
+    Delivery,
+    Acceptance,
+    Receipt,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 13] = [
+    pub const ALL: [Kind; 18] = [
         Kind::Profile,
         Kind::Project,
         Kind::Usage,
@@ -75,6 +80,11 @@ impl Kind {
         Kind::Tombstone,
         Kind::Follow,
         Kind::Moderation,
+        Kind::Approval,
+        Kind::Award,
+        Kind::Delivery,
+        Kind::Acceptance,
+        Kind::Receipt,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -92,6 +102,11 @@ impl Kind {
             Kind::Tombstone => "tombstone",
             Kind::Follow => "follow",
             Kind::Moderation => "moderation",
+            Kind::Approval => "approval",
+            Kind::Award => "award",
+            Kind::Delivery => "delivery",
+            Kind::Acceptance => "acceptance",
+            Kind::Receipt => "receipt",
         }
     }
 }
@@ -217,6 +232,11 @@ pub enum Body {
     Tombstone(Tombstone),
     Follow(Follow),
     Moderation(Moderation),
+    Approval(Approval),
+    Award(Award),
+    Delivery(Delivery),
+    Acceptance(Acceptance),
+    Receipt(Receipt),
 }
 
 impl Body {
@@ -235,6 +255,11 @@ impl Body {
             Body::Tombstone(_) => Kind::Tombstone,
             Body::Follow(_) => Kind::Follow,
             Body::Moderation(_) => Kind::Moderation,
+            Body::Approval(_) => Kind::Approval,
+            Body::Award(_) => Kind::Award,
+            Body::Delivery(_) => Kind::Delivery,
+            Body::Acceptance(_) => Kind::Acceptance,
+            Body::Receipt(_) => Kind::Receipt,
         }
     }
 
@@ -256,6 +281,11 @@ impl Body {
             Kind::Tombstone => Body::Tombstone(de(value)?),
             Kind::Follow => Body::Follow(de(value)?),
             Kind::Moderation => Body::Moderation(de(value)?),
+            Kind::Approval => Body::Approval(de(value)?),
+            Kind::Award => Body::Award(de(value)?),
+            Kind::Delivery => Body::Delivery(de(value)?),
+            Kind::Acceptance => Body::Acceptance(de(value)?),
+            Kind::Receipt => Body::Receipt(de(value)?),
         })
     }
 
@@ -275,6 +305,11 @@ impl Body {
             Body::Offer(o) => vec![(o.need, Kind::Need)],
             Body::Catalogue(c) => c.includes.iter().map(|r| (*r, Kind::Catalogue)).collect(),
             Body::CatalogueEntry(e) => vec![(e.catalogue, Kind::Catalogue), (e.project, Kind::Project)],
+            Body::Approval(a) => vec![(a.offer, Kind::Offer)],
+            Body::Award(a) => vec![(a.need, Kind::Need), (a.offer, Kind::Offer)],
+            Body::Delivery(d) => vec![(d.need, Kind::Need)],
+            Body::Acceptance(a) => vec![(a.delivery, Kind::Delivery)],
+            Body::Receipt(r) => vec![(r.pledge, Kind::Pledge)],
             Body::Profile(_) | Body::Vouch(_) | Body::Follow(_) | Body::Moderation(_) | Body::Tombstone(_) => {
                 Vec::new()
             }

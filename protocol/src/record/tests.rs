@@ -18,6 +18,7 @@ fn need(title: &str) -> Body {
         deadline: None,
         status: NeedStatus::Open,
         merged_into: None,
+        decision: Default::default(),
     })
 }
 
@@ -312,27 +313,55 @@ pub(crate) fn arb_body() -> impl Strategy<Value = Body> {
             prop::option::of(arb_money()),
             prop::option::of(1u32..500),
             prop::option::of(arb_id()),
+            0u8..3,
         )
-            .prop_map(|(title, description, mut tags, goal, days_goal, merged_into)| {
-                tags.sort();
-                tags.dedup();
-                let status = if merged_into.is_some() {
-                    NeedStatus::Merged
-                } else {
-                    NeedStatus::Open
-                };
-                Body::Need(Need {
-                    title,
-                    description,
-                    tags,
-                    project: None,
-                    goal,
-                    days_goal,
-                    deadline: None,
-                    status,
-                    merged_into,
-                })
+            .prop_map(
+                |(title, description, mut tags, goal, days_goal, merged_into, decision)| {
+                    tags.sort();
+                    tags.dedup();
+                    let status = if merged_into.is_some() {
+                        NeedStatus::Merged
+                    } else {
+                        NeedStatus::Open
+                    };
+                    Body::Need(Need {
+                        title,
+                        description,
+                        tags,
+                        project: None,
+                        goal,
+                        days_goal,
+                        deadline: None,
+                        status,
+                        merged_into,
+                        decision: [Decision::Author, Decision::Majority, Decision::Weighted][usize::from(decision)],
+                    })
+                }
+            ),
+        (arb_id(), arb_id(), 0u8..6, arb_text(50)).prop_map(|(a, b, which, note)| match which {
+            0 => Body::Approval(Approval { offer: a, note }),
+            1 => Body::Award(Award {
+                need: a,
+                offer: b,
+                note
             }),
+            2 => Body::Delivery(Delivery {
+                need: a,
+                release: format!("https://example.org/r/{b}"),
+                note,
+            }),
+            3 => Body::Acceptance(Acceptance {
+                delivery: a,
+                verdict: Verdict::Accept,
+                reason: note,
+            }),
+            4 => Body::Acceptance(Acceptance {
+                delivery: a,
+                verdict: Verdict::Object,
+                reason: format!("late {note}"),
+            }),
+            _ => Body::Receipt(Receipt { pledge: a, note }),
+        }),
         (arb_id(), arb_money(), any::<bool>()).prop_map(|(need, m, cond)| Body::Pledge(Pledge {
             need,
             resource: Resource::Money(m),
@@ -422,4 +451,23 @@ proptest! {
         }
         prop_assert_eq!(verify_many(&records, &mut KeyCache::default(), &crate::verify::Sequential), expect);
     }
+}
+
+#[test]
+fn a_need_decided_by_its_author_keeps_its_bytes() {
+    let k = key(7);
+    let Body::Need(mut n) = need("Invoices") else {
+        unreachable!()
+    };
+    let plain = Record::new(k.member_id(), [1; 16], Timestamp(5), Body::Need(n.clone()))
+        .sign(&k)
+        .unwrap();
+    let text = String::from_utf8_lossy(&plain.stored_bytes()).into_owned();
+    assert!(!text.contains("decision"), "the default is not written");
+    n.decision = Decision::Weighted;
+    let weighted = Record::new(k.member_id(), [1; 16], Timestamp(5), Body::Need(n))
+        .sign(&k)
+        .unwrap();
+    let back = SignedRecord::decode(&weighted.stored_bytes()).unwrap();
+    assert!(matches!(&back.record().body, Body::Need(x) if x.decision == Decision::Weighted));
 }

@@ -267,6 +267,19 @@ pub fn body(body: &Body) -> Result<(), Invalid> {
             }
             Ok(())
         }
+        Body::Approval(a) => text("note", &a.note, MAX_NOTE_CHARS, false),
+        Body::Award(a) => text("note", &a.note, MAX_NOTE_CHARS, false),
+        Body::Delivery(d) => {
+            url("release", &d.release)?;
+            text("note", &d.note, MAX_NOTE_CHARS, false)
+        }
+        Body::Acceptance(a) => {
+            if a.verdict == super::Verdict::Object && a.reason.trim().is_empty() {
+                return Err(field("reason", "an objection must say why (give a reason)"));
+            }
+            text("reason", &a.reason, MAX_NOTE_CHARS, false)
+        }
+        Body::Receipt(r) => text("note", &r.note, MAX_NOTE_CHARS, false),
         Body::Tombstone(_) | Body::Follow(_) => Ok(()),
     }
 }

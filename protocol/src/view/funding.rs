@@ -55,9 +55,14 @@ pub struct Funding {
     pub percent: Option<u64>,
 }
 
-/// Whether a pledge counts toward totals at `now`.
+/// Whether a pledge counts toward totals at `now`: active and unexpired, or
+/// fulfilled (paid: it keeps counting, so paying never unfunds a need).
 pub fn counts(p: &Pledge, now: Timestamp) -> bool {
-    p.status == PledgeStatus::Active && !p.expires_at.is_some_and(|d| d.is_past(now))
+    match p.status {
+        PledgeStatus::Fulfilled => true,
+        PledgeStatus::Active => !p.expires_at.is_some_and(|d| d.is_past(now)),
+        PledgeStatus::Withdrawn => false,
+    }
 }
 
 /// Evaluates a need against its pledges at `now`.
@@ -136,6 +141,7 @@ mod tests {
             deadline: deadline.map(|d| d.parse().unwrap()),
             status: NeedStatus::Open,
             merged_into: None,
+            decision: Default::default(),
         }
     }
 
@@ -205,6 +211,17 @@ mod tests {
         let f = evaluate(&n, &ps, at("2027-07-01"));
         assert_eq!(f.state, State::Expired);
         assert_eq!(effect(&ps[0], f.state, at("2027-07-01")), Effect::Released);
+    }
+
+    #[test]
+    fn a_fulfilled_pledge_keeps_counting() {
+        let n = need("1000EUR", None, None);
+        let mut ps = [money("400EUR", true), money("600EUR", false)];
+        ps[0].status = PledgeStatus::Fulfilled;
+        ps[0].expires_at = Some("2026-12-31".parse().unwrap());
+        let f = evaluate(&n, &ps, at("2027-01-01"));
+        assert_eq!(f.state, State::Funded);
+        assert_eq!(effect(&ps[0], f.state, at("2027-01-01")), Effect::Fulfilled);
     }
 
     #[test]

@@ -20,6 +20,7 @@
 //!   the end (not merged), the others point to it. Chains are followed at
 //!   most [`MAX_MERGE_CHAIN`] steps.
 
+pub mod consult;
 pub mod funding;
 mod similar;
 

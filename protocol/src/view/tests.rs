@@ -55,6 +55,7 @@ fn need(title: &str, goal: &str) -> Body {
         deadline: Some("2027-06-30".parse().unwrap()),
         status: NeedStatus::Open,
         merged_into: None,
+        decision: Default::default(),
     })
 }
 

@@ -73,6 +73,7 @@ pub fn need(title: &str, goal: &str) -> Body {
         deadline: Some("2027-06-30".parse().expect("date")),
         status: NeedStatus::Open,
         merged_into: None,
+        decision: Default::default(),
     })
 }
 

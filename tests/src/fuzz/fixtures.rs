@@ -302,6 +302,7 @@ fn build() -> Fixtures {
             deadline: Some("2027-06-30".parse().expect("date")),
             status,
             merged_into: None,
+            decision: Default::default(),
         })
     };
     let need = a.record(3, 4, need_body(NeedStatus::Open, ""));

@@ -119,6 +119,7 @@ pub async fn show(extract::State(st): extract::State<WebState>, ctx: PageCtx, Pa
                     p.muted.small { (ctx.t(Key::MemberVouchHelp)) }
                 }
             }
+            (super::consult::track_record(ctx, &views.track_record(&id)))
             h2 { (ctx.t(Key::MemberStatements)) }
             @for (kind, key) in GROUPS {
                 @let recs = views.records(kind, &author);

@@ -2,6 +2,7 @@
 //! records and members, badges, tags, the funding bar.
 
 pub mod catalogues;
+pub mod consult;
 pub mod home;
 pub mod members;
 pub mod needs;

@@ -199,6 +199,8 @@ fn group_of(r: &Resource) -> &'static str {
 
 /// What `/needs/{id}` shows, gathered from a snapshot, then drawn.
 struct NeedPage {
+    /// The consultation, once a need has offers.
+    consultation: Option<mutu_protocol::view::consult::Consultation>,
     n: NeedView,
     /// The link to the need's project.
     project: Option<Markup>,
@@ -278,16 +280,24 @@ fn gather(ctx: &PageCtx, s: &state::Snapshot, now: Timestamp, id: &str) -> Resul
         .collect();
     let offers: Vec<SignedRecord> = views.referring(Kind::Offer, &id).iter().map(|r| (*r).clone()).collect();
     let could_join = views.could_join(&n);
+    let consultation = views.consultation(r).filter(|c| !c.offers.is_empty());
+    let consulted: Vec<mutu_protocol::MemberId> = consultation
+        .as_ref()
+        .map(|c| c.coalition.members.clone())
+        .unwrap_or_default();
     let names = Names::of(
         &views,
-        std::iter::once(n.author).chain(could_join.iter().copied()).chain(
-            pledges
-                .iter()
-                .map(|(r, _)| r)
-                .chain(&cosigns)
-                .chain(&offers)
-                .map(|r| r.record().author),
-        ),
+        std::iter::once(n.author)
+            .chain(consulted)
+            .chain(could_join.iter().copied())
+            .chain(
+                pledges
+                    .iter()
+                    .map(|(r, _)| r)
+                    .chain(&cosigns)
+                    .chain(&offers)
+                    .map(|r| r.record().author),
+            ),
     );
     let project = n.project.as_ref().map(|p| record_link(ctx, &views, p));
     let draft = mutu_protocol::view::Draft {
@@ -309,6 +319,7 @@ fn gather(ctx: &PageCtx, s: &state::Snapshot, now: Timestamp, id: &str) -> Resul
         })
         .collect();
     Ok(NeedPage {
+        consultation,
         similar,
         could_join,
         me: s.member_id(),
@@ -327,6 +338,7 @@ fn gather(ctx: &PageCtx, s: &state::Snapshot, now: Timestamp, id: &str) -> Resul
 
 fn draw(ctx: &PageCtx, page: NeedPage) -> (String, Markup) {
     let NeedPage {
+        consultation,
         n,
         project,
         pledges,
@@ -522,6 +534,9 @@ fn draw(ctx: &PageCtx, page: NeedPage) -> (String, Markup) {
                 h2 { (ctx.t(Key::NeedMergedFrom)) }
                 ul { @for m in &n.merged_from { li { a href={ "/needs/" (m) } { (title_of(m)) } } } }
             }
+        }
+        @if let Some(c) = &consultation {
+            (super::consult::section(ctx, c, &names))
         }
         @if !could_join.is_empty() {
             section #could-join {
