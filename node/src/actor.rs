@@ -485,6 +485,8 @@ struct Actor {
     /// Shared with the handles.
     metrics: std::sync::Arc<std::sync::Mutex<Metrics>>,
     sync_counters: SyncCounters,
+    /// Bytes the sync codec read and wrote on the wire.
+    wire: std::sync::Arc<sync::wire::Counters>,
     /// Connected peers: since when, and over which address.
     connected: HashMap<PeerId, (Timestamp, Multiaddr)>,
     /// Identify claims (in memory only).
@@ -503,13 +505,12 @@ struct Actor {
     gossip_rate_limited: u64,
 }
 
-/// What `/mutu/sync/1` costs, for [`Status`].
+/// What `/mutu/sync/1` and `/2` cost, for [`Status`] (bytes on the wire
+/// are counted by the codec: [`sync::wire::Counters`]).
 #[derive(Debug, Default, Clone, Copy)]
 struct SyncCounters {
     passes: u64,
     requests: u64,
-    bytes_sent: u64,
-    bytes_received: u64,
     served: u64,
     refused: u64,
     identify: u64,
@@ -555,6 +556,7 @@ pub fn spawn(
         .iter()
         .fold(0u64, |a, b| a << 8 | u64::from(*b));
     let restored = state.home().restored_path().exists().then(std::time::Instant::now);
+    let wire = sync::wire::counters(swarm.local_peer_id()).unwrap_or_default();
     let actor = Actor {
         restored,
         state,
@@ -569,6 +571,7 @@ pub fn spawn(
         metrics: metrics.clone(),
         connected: HashMap::new(),
         sync_counters: SyncCounters::default(),
+        wire,
         learnt: peers::Learnt::default(),
         remembered,
         dialled: HashMap::new(),
@@ -801,8 +804,8 @@ impl Actor {
             listen: self.swarm.listeners().map(ToString::to_string).collect(),
             sync_passes: self.sync_counters.passes,
             sync_requests: self.sync_counters.requests,
-            sync_bytes_sent: self.sync_counters.bytes_sent,
-            sync_bytes_received: self.sync_counters.bytes_received,
+            sync_bytes_sent: self.wire.written.load(std::sync::atomic::Ordering::Relaxed),
+            sync_bytes_received: self.wire.read.load(std::sync::atomic::Ordering::Relaxed),
             sync_requests_served: self.sync_counters.served,
             sync_requests_refused: self.sync_counters.refused,
             identify_received: self.sync_counters.identify,
@@ -938,11 +941,43 @@ impl Actor {
                         let heads = self.state.registry().doc(&doc).map(|d| d.heads()).unwrap_or_default();
                         vec![Request::changes_since(doc, &heads)]
                     }
+                    sync::Ask::Reconcile(_) => vec![Request::Reconcile(self.inventory_set().initiate())],
                 };
                 for request in requests {
                     let id = self.send_sync_request(peer, request);
                     inputs.push_back(sync::Input::Sent { peer, id, ask });
                 }
+            }
+            sync::Output::Reconcile { peer, theirs, round } => {
+                match self
+                    .inventory_set()
+                    .reconcile(&theirs, sync::reconcile::Role::Initiator)
+                {
+                    Err(e) => {
+                        tracing::debug!(%peer, error = %e, "malformed reconciliation answer");
+                        inputs.push_back(sync::Input::Fault(peer));
+                    }
+                    Ok(outcome) => {
+                        let docs = outcome
+                            .need
+                            .into_iter()
+                            .filter(|doc| !self.blocked_members.contains(doc) && self.gate.wants(doc))
+                            .collect();
+                        inputs.push_back(sync::Input::Differ { peer, docs });
+                        if let Some(message) = outcome.reply {
+                            let round = round.saturating_add(1);
+                            inputs.push_back(sync::Input::Continue { peer, message, round });
+                        }
+                    }
+                }
+            }
+            sync::Output::Continue { peer, message, round } => {
+                let id = self.send_sync_request(peer, Request::Reconcile(message));
+                inputs.push_back(sync::Input::Sent {
+                    peer,
+                    id,
+                    ask: sync::Ask::Reconcile(round),
+                });
             }
             sync::Output::Compare { peer, theirs } => {
                 let docs = self.differing(&theirs);
@@ -1171,6 +1206,11 @@ impl Actor {
             .collect()
     }
 
+    /// Our inventory as a reconciliation set.
+    fn inventory_set(&self) -> sync::reconcile::Set<MemberId, HeadsDigest> {
+        sync::reconcile::Set::from_sorted(self.inventory().into_iter().collect())
+    }
+
     /// Documents of `theirs` (a peer's inventory) that differ from ours,
     /// members blocked here left out.
     fn differing(&self, theirs: &[(MemberId, HeadsDigest)]) -> Vec<MemberId> {
@@ -1182,14 +1222,12 @@ impl Actor {
 
     fn send_sync_request(&mut self, peer: PeerId, request: Request) -> OutboundRequestId {
         self.sync_counters.requests += 1;
-        self.sync_counters.bytes_sent += cbor_len(&request);
         self.swarm.behaviour_mut().sync.send_request(&peer, request)
     }
 
     /// Sends `response`; returns its encoded size.
     fn send_sync_response(&mut self, channel: ResponseChannel<Response>, response: Response) -> u64 {
         let size = cbor_len(&response);
-        self.sync_counters.bytes_sent += size;
         let _ = self.swarm.behaviour_mut().sync.send_response(channel, response);
         size
     }
@@ -1207,7 +1245,6 @@ impl Actor {
                     channel,
                 } => self.handle_sync_request(peer, request_id, request, channel),
                 request_response::Message::Response { request_id, response } => {
-                    self.sync_counters.bytes_received += cbor_len(&response);
                     self.drive(sync::Input::Response {
                         id: request_id,
                         via: connection_id,
@@ -1244,7 +1281,6 @@ impl Actor {
         request: Request,
         channel: ResponseChannel<Response>,
     ) {
-        self.sync_counters.bytes_received += cbor_len(&request);
         if let Err(e) = request.check() {
             self.drive(sync::Input::Fault(peer));
             self.send_sync_response(channel, Response::error(e.to_string()));
@@ -1268,7 +1304,24 @@ impl Actor {
             Request::Summary { digest, docs } => {
                 let ours = self.inventory();
                 let work = ours.len() as u64 * INVENTORY_ENTRY_COST;
-                (sync::summary_response(&ours, &digest, docs), work, None)
+                let response = match sync::summary_response(&ours, &digest, docs) {
+                    // Reconcile ranges; the codec says `OutOfSync` to a
+                    // `/mutu/sync/1` peer.
+                    Response::OutOfSync => Response::Differ,
+                    in_sync => in_sync,
+                };
+                (response, work, None)
+            }
+            Request::Reconcile(message) => {
+                let ours = self.inventory_set();
+                let work = (ours.len() + message.items()) as u64 * INVENTORY_ENTRY_COST;
+                let response = match ours.reconcile(&message, sync::reconcile::Role::Responder) {
+                    Ok(outcome) => {
+                        Response::Reconcile(outcome.reply.unwrap_or(sync::DocsMessage { ranges: Vec::new() }))
+                    }
+                    Err(e) => Response::error(e.to_string()),
+                };
+                (response, work, None)
             }
             Request::Inventory(theirs) => {
                 let ours = self.inventory();
