@@ -199,10 +199,10 @@ pub struct Status {
     pub sync_passes: u64,
     /// `/mutu/sync/1` requests sent.
     pub sync_requests: u64,
-    /// CBOR bytes of the `/mutu/sync/1` requests and responses sent
-    /// (stream framing not counted).
+    /// Bytes of the sync requests and responses sent, as on the wire
+    /// (`/mutu/sync/2` answers compressed; stream framing not counted).
     pub sync_bytes_sent: u64,
-    /// CBOR bytes of the `/mutu/sync/1` requests and responses received.
+    /// Bytes of the sync requests and responses received, as on the wire.
     pub sync_bytes_received: u64,
     /// Inbound `/mutu/sync/1` requests answered.
     pub sync_requests_served: u64,
@@ -215,6 +215,9 @@ pub struct Status {
     /// when no node runs: the policy is a running node's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replication: Option<Replication>,
+    /// The catch-up under way (`None`: none, or no node runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catch_up: Option<crate::net::progress::CatchUp>,
 }
 
 /// Whom a running node replicates, as `mutu status` shows it.
@@ -487,6 +490,8 @@ struct Actor {
     sync_counters: SyncCounters,
     /// Bytes the sync codec read and wrote on the wire.
     wire: std::sync::Arc<sync::wire::Counters>,
+    /// The catch-up under way, for [`Status::catch_up`].
+    progress: crate::net::progress::Progress,
     /// Connected peers: since when, and over which address.
     connected: HashMap<PeerId, (Timestamp, Multiaddr)>,
     /// Identify claims (in memory only).
@@ -572,6 +577,7 @@ pub fn spawn(
         connected: HashMap::new(),
         sync_counters: SyncCounters::default(),
         wire,
+        progress: crate::net::progress::Progress::default(),
         learnt: peers::Learnt::default(),
         remembered,
         dialled: HashMap::new(),
@@ -809,6 +815,11 @@ impl Actor {
             sync_requests_served: self.sync_counters.served,
             sync_requests_refused: self.sync_counters.refused,
             identify_received: self.sync_counters.identify,
+            catch_up: self.progress.report(
+                Instant::now(),
+                self.state.registry().index().len(),
+                self.sync.requests_in_flight() > 0,
+            ),
             replication: Some(Replication {
                 scope: self.gate.policy().scope,
                 hops: self.gate.policy().hops,
@@ -914,6 +925,11 @@ impl Actor {
     fn drive(&mut self, input: sync::Input<Libp2p>) {
         let mut inputs = VecDeque::from([input]);
         while let Some(input) = inputs.pop_front() {
+            if let sync::Input::Differ { docs, .. } = &input {
+                let records = self.state.registry().index().len();
+                let pulling = self.sync.requests_in_flight() > 0;
+                self.progress.announce(docs, Instant::now(), records, pulling);
+            }
             for output in self.sync.handle(input, Instant::now()) {
                 self.carry(output, &mut inputs);
             }
@@ -984,6 +1000,11 @@ impl Actor {
                 inputs.push_back(sync::Input::Differ { peer, docs });
             }
             sync::Output::Admit { peer, changes, pulled } => {
+                for (doc, more) in &pulled {
+                    if !more {
+                        self.progress.fetched(*doc);
+                    }
+                }
                 let report = self.admit(peer, changes);
                 let admission = admission_of(report.as_ref(), pulled);
                 inputs.push_back(sync::Input::Admitted { peer, admission });

@@ -8,6 +8,7 @@
 
 pub mod behaviour;
 pub mod peers;
+pub mod progress;
 pub mod rate;
 pub mod sync;
 
