@@ -14,8 +14,10 @@ use std::time::Instant;
 
 use mutu_protocol::MemberId;
 
-/// Documents remembered at most (beyond, only counted).
-const MAX_TRACKED: usize = 1_000_000;
+/// Documents remembered at most (a national network holds ~10⁵ members;
+/// beyond, announcements are not tracked): what a peer announcing made-up
+/// documents can make this node hold, about 8 MB.
+const MAX_TRACKED: usize = 200_000;
 
 /// A catch-up under way.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
