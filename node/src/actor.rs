@@ -1336,13 +1336,21 @@ impl Actor {
             Request::Reconcile(message) => {
                 let ours = self.inventory_set();
                 let work = (ours.len() + message.items()) as u64 * INVENTORY_ENTRY_COST;
-                let response = match ours.reconcile(&message, sync::reconcile::Role::Responder) {
+                let (response, differ) = match ours.reconcile(&message, sync::reconcile::Role::Responder) {
                     Ok(outcome) => {
-                        Response::Reconcile(outcome.reply.unwrap_or(sync::DocsMessage { ranges: Vec::new() }))
+                        // The pairs they listed show what they hold that we
+                        // lack: pull it too (as an inventory does).
+                        let differ: Vec<MemberId> = outcome
+                            .need
+                            .into_iter()
+                            .filter(|doc| !self.blocked_members.contains(doc) && self.gate.wants(doc))
+                            .collect();
+                        let reply = outcome.reply.unwrap_or(sync::DocsMessage { ranges: Vec::new() });
+                        (Response::Reconcile(reply), (!differ.is_empty()).then_some(differ))
                     }
-                    Err(e) => Response::error(e.to_string()),
+                    Err(e) => (Response::error(e.to_string()), None),
                 };
-                (response, work, None)
+                (response, work, differ)
             }
             Request::Inventory(theirs) => {
                 let ours = self.inventory();

@@ -171,9 +171,12 @@ pub struct Outcome<K, V> {
     /// The message to send back; `None`: the session is over.
     pub reply: Option<Message<K, V>>,
     /// Keys whose pair the peer has and we lack (a different value or no
-    /// pair at all). Initiator only.
+    /// pair at all). For the initiator, every one by the end of the
+    /// session; for the responder, those of the ranges the initiator
+    /// listed pairs for (all of them when the initiator holds at most
+    /// [`ITEMS_THRESHOLD`] pairs), so that it pulls them too.
     pub need: Vec<K>,
-    /// Keys whose pair we have and the peer lacks. Initiator only.
+    /// Keys whose pair we have and the peer lacks (same coverage).
     pub have: Vec<K>,
 }
 
@@ -281,10 +284,6 @@ impl<K: Element + Ord, V: Element> Set<K, V> {
                     let before = (need.len(), have.len());
                     diff(ours, theirs, &mut need, &mut have);
                     let differ = (need.len(), have.len()) != before;
-                    if role == Role::Responder {
-                        need.clear();
-                        have.clear();
-                    }
                     if role == Role::Initiator || !differ {
                         out.skip(range.upper);
                         true
