@@ -20,12 +20,24 @@
 //!   from the actors' `/mutu/sync/1` counters.
 //! - `propagation`: 10 in-process nodes over loopback TCP, 1 000 local writes
 //!   on varying nodes; latency until every node shows the record.
+//! - `repair`: one changed document among N = 1 000, 10 000, 100 000
+//!   (`MUTU_BENCH_REPAIR_DOCS`, comma-separated): round trips and bytes of
+//!   the pass that finds it, `/mutu/sync/1` (summary, then the whole
+//!   inventory in pages) against `/mutu/sync/2` (summary, then range
+//!   reconciliation), messages encoded as on the wire (`/mutu/sync/2`
+//!   answers packed by its codec). Protocol code only: no swarm.
+//! - `catchup_bytes`: the catch-up data served as the source node serves it
+//!   (one `Changes` page per document), bytes per record in plain CBOR
+//!   (`/mutu/sync/1`) and packed by the `/mutu/sync/2` codec (zstd), with
+//!   other zstd levels for comparison.
 //! - `replay`: one member's history of 5 000 single-record changes admitted
 //!   in one batch (as opening a home does), against automerge's own
 //!   `apply_changes` of the same changes.
 //!
 //! Environment: `MUTU_BENCH_MEMBERS` / `MUTU_BENCH_RECORDS` (per member) /
-//! `MUTU_BENCH_PUBLISHES` / `MUTU_BENCH_HISTORY` shrink the runs for a quick try.
+//! `MUTU_BENCH_PUBLISHES` / `MUTU_BENCH_HISTORY` / `MUTU_BENCH_REPAIR_DOCS`
+//! shrink the runs for a quick try; `MUTU_BENCH_ONLY=wire` runs only
+//! `repair` and `catchup_bytes`.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -532,6 +544,15 @@ fn main() {
         })
     );
 
+    let repair_docs = std::env::var("MUTU_BENCH_REPAIR_DOCS").unwrap_or_else(|_| "1000,10000,100000".into());
+    for docs in repair_docs.split(',').filter_map(|d| d.trim().parse().ok()) {
+        println!("{}", repair(docs));
+    }
+    println!("{}", catchup_bytes(&changes, total));
+    if std::env::var("MUTU_BENCH_ONLY").as_deref() == Ok("wire") {
+        return;
+    }
+
     println!("{}", replay(env_usize("MUTU_BENCH_HISTORY", 5_000), now));
 
     let rt = runtime();
@@ -682,4 +703,158 @@ async fn members_inventory_bytes(handle: &Handle) -> usize {
         })
         .await
         .expect("read")
+}
+
+/// The `repair` scenario for `docs` documents, one of them changed on the
+/// responder's side.
+fn repair(docs: usize) -> serde_json::Value {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use net::sync::reconcile::{Role, Set};
+    use net::sync::{DocsMessage, HeadsDigest, Request, Response, wire};
+    use sha2::{Digest, Sha256};
+
+    let doc = |i: usize| MemberId::from_bytes(Sha256::digest((i as u64).to_le_bytes()).into());
+    let digest = |i: usize, v: u8| {
+        let mut h = Sha256::new();
+        h.update((i as u64).to_le_bytes());
+        h.update([v]);
+        HeadsDigest(h.finalize().into())
+    };
+    let cbor = |v: &dyn erased::Cbor| v.cbor_len();
+    let packed = |r: &Response| wire::pack(mutu_protocol::codec::to_cbor(r)).expect("pack").len();
+
+    let ours: BTreeMap<MemberId, HeadsDigest> = (0..docs).map(|i| (doc(i), digest(i, 0))).collect();
+    let mut theirs = ours.clone();
+    let changed = doc(docs / 2);
+    theirs.insert(changed, digest(docs / 2, 1));
+
+    // /mutu/sync/1: summary, then every inventory page at once.
+    let t = Instant::now();
+    let mut v1_bytes = cbor(&net::sync::summary(&ours)) + cbor(&Response::OutOfSync);
+    let pages = net::sync::inventory_pages(&ours);
+    let mut found_v1 = BTreeSet::new();
+    for page in &pages {
+        let answer = net::sync::inventory_response(&theirs, page);
+        found_v1.extend(net::sync::diff_inventory(&ours, &answer));
+        v1_bytes += cbor(&Request::Inventory(page.clone())) + cbor(&Response::Inventory(answer));
+    }
+    let v1_ms = t.elapsed().as_secs_f64() * 1000.0;
+    // Not always: each page's answer is cut at MAX_INVENTORY_DOCS entries
+    // in id order, so past 3 000 documents the changed one may be left out
+    // of every answer of a pass.
+    let v1_found = found_v1.contains(&changed);
+
+    // /mutu/sync/2: summary, then a reconciliation session.
+    let t = Instant::now();
+    let a = Set::from_sorted(ours.iter().map(|(k, v)| (*k, *v)).collect());
+    let b = Set::from_sorted(theirs.iter().map(|(k, v)| (*k, *v)).collect());
+    let sets_ms = t.elapsed().as_secs_f64() * 1000.0;
+    let mut v2_bytes = cbor(&net::sync::summary(&ours)) + packed(&Response::Differ);
+    let mut round_trips = 1;
+    let mut found_v2 = BTreeSet::new();
+    let mut message = a.initiate();
+    loop {
+        round_trips += 1;
+        let reply = b
+            .reconcile(&message, Role::Responder)
+            .expect("an honest message")
+            .reply
+            .unwrap_or(DocsMessage { ranges: Vec::new() });
+        v2_bytes += cbor(&Request::Reconcile(message)) + packed(&Response::Reconcile(reply.clone()));
+        if reply.ranges.is_empty() {
+            break;
+        }
+        let outcome = a.reconcile(&reply, Role::Initiator).expect("an honest reply");
+        found_v2.extend(outcome.need);
+        match outcome.reply {
+            Some(next) => message = next,
+            None => break,
+        }
+    }
+    let v2_ms = t.elapsed().as_secs_f64() * 1000.0;
+    assert_eq!(found_v2, BTreeSet::from([changed]));
+    json!({
+        "scenario": "repair",
+        "documents": docs,
+        "changed": 1,
+        "v1_round_trips": 2,
+        "v1_requests": 1 + pages.len(),
+        "v1_bytes": v1_bytes,
+        "v1_cpu_ms": round(v1_ms, 2),
+        "v1_found_it": v1_found,
+        "v2_round_trips": round_trips,
+        "v2_bytes": v2_bytes,
+        "v2_cpu_ms": round(v2_ms, 2),
+        "v2_sets_ms": round(sets_ms, 2),
+        "goal_round_trips": 3,
+        "goal_bytes_at_100000": 8192,
+        "bytes_v2_over_v1": round(v2_bytes as f64 / v1_bytes as f64, 5),
+        "ratio": round(v2_bytes as f64 / 8192.0, 3),
+    })
+}
+
+/// The `catchup_bytes` scenario: `changes` served one page per document.
+fn catchup_bytes(changes: &[SignedChange], records: usize) -> serde_json::Value {
+    use std::collections::BTreeMap;
+
+    use net::sync::{Response, wire};
+
+    let mut by_doc: BTreeMap<MemberId, Vec<SignedChange>> = BTreeMap::new();
+    for c in changes {
+        by_doc.entry(c.doc()).or_default().push(c.clone());
+    }
+    let pages: Vec<Vec<u8>> = by_doc
+        .into_values()
+        .map(|cs| mutu_protocol::codec::to_cbor(&Response::changes_chunk(cs)))
+        .collect();
+    let plain: usize = pages.iter().map(Vec::len).sum();
+    let t = Instant::now();
+    let packed: usize = pages.iter().map(|p| wire::pack(p.clone()).expect("pack").len()).sum();
+    let pack_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    for p in &pages {
+        wire::unpack(&wire::pack(p.clone()).expect("pack")).expect("unpack");
+    }
+    let roundtrip_s = t.elapsed().as_secs_f64();
+    let levels: serde_json::Map<String, serde_json::Value> = [1, 3, 9, 19]
+        .into_iter()
+        .map(|level| {
+            let bytes: usize = pages
+                .iter()
+                .map(|p| zstd::bulk::compress(p, level).expect("zstd").len() + 1)
+                .sum();
+            (
+                format!("level_{level}_bytes_per_record"),
+                json!(round(bytes as f64 / records as f64, 1)),
+            )
+        })
+        .collect();
+    let per_record = packed as f64 / records as f64;
+    json!({
+        "scenario": "catchup_bytes",
+        "records": records,
+        "responses": pages.len(),
+        "v1_bytes_per_record": round(plain as f64 / records as f64, 1),
+        "v2_bytes_per_record": round(per_record, 1),
+        "zstd_level": wire::ZSTD_LEVEL,
+        "pack_mib_per_s": round(plain as f64 / 1_048_576.0 / pack_s, 1),
+        "unpack_mib_per_s": round(plain as f64 / 1_048_576.0 / (roundtrip_s - pack_s).max(1e-9), 1),
+        "other_levels": levels,
+        "goal_bytes_per_record": 134,
+        "ratio": round(per_record / 134.0, 3),
+    })
+}
+
+/// CBOR sizes of values of different types behind one closure.
+mod erased {
+    pub trait Cbor {
+        fn cbor_len(&self) -> usize;
+    }
+
+    impl<T: serde::Serialize> Cbor for T {
+        fn cbor_len(&self) -> usize {
+            mutu_protocol::codec::to_cbor(self).len()
+        }
+    }
 }

@@ -199,10 +199,10 @@ pub struct Status {
     pub sync_passes: u64,
     /// `/mutu/sync/1` requests sent.
     pub sync_requests: u64,
-    /// CBOR bytes of the `/mutu/sync/1` requests and responses sent
-    /// (stream framing not counted).
+    /// Bytes of the sync requests and responses sent, as on the wire
+    /// (`/mutu/sync/2` answers compressed; stream framing not counted).
     pub sync_bytes_sent: u64,
-    /// CBOR bytes of the `/mutu/sync/1` requests and responses received.
+    /// Bytes of the sync requests and responses received, as on the wire.
     pub sync_bytes_received: u64,
     /// Inbound `/mutu/sync/1` requests answered.
     pub sync_requests_served: u64,
@@ -215,6 +215,9 @@ pub struct Status {
     /// when no node runs: the policy is a running node's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replication: Option<Replication>,
+    /// The catch-up under way (`None`: none, or no node runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catch_up: Option<crate::net::progress::CatchUp>,
 }
 
 /// Whom a running node replicates, as `mutu status` shows it.
@@ -490,6 +493,10 @@ struct Actor {
     /// Shared with the handles.
     metrics: std::sync::Arc<std::sync::Mutex<Metrics>>,
     sync_counters: SyncCounters,
+    /// Bytes the sync codec read and wrote on the wire.
+    wire: std::sync::Arc<sync::wire::Counters>,
+    /// The catch-up under way, for [`Status::catch_up`].
+    progress: crate::net::progress::Progress,
     /// Connected peers: since when, and over which address.
     connected: HashMap<PeerId, (Timestamp, Multiaddr)>,
     /// Identify claims (in memory only).
@@ -508,13 +515,12 @@ struct Actor {
     gossip_rate_limited: u64,
 }
 
-/// What `/mutu/sync/1` costs, for [`Status`].
+/// What `/mutu/sync/1` and `/2` cost, for [`Status`] (bytes on the wire
+/// are counted by the codec: [`sync::wire::Counters`]).
 #[derive(Debug, Default, Clone, Copy)]
 struct SyncCounters {
     passes: u64,
     requests: u64,
-    bytes_sent: u64,
-    bytes_received: u64,
     served: u64,
     refused: u64,
     identify: u64,
@@ -560,6 +566,7 @@ pub fn spawn(
         .iter()
         .fold(0u64, |a, b| a << 8 | u64::from(*b));
     let restored = state.home().restored_path().exists().then(std::time::Instant::now);
+    let wire = sync::wire::counters(swarm.local_peer_id()).unwrap_or_default();
     let actor = Actor {
         restored,
         state,
@@ -574,6 +581,8 @@ pub fn spawn(
         metrics: metrics.clone(),
         connected: HashMap::new(),
         sync_counters: SyncCounters::default(),
+        wire,
+        progress: crate::net::progress::Progress::default(),
         learnt: peers::Learnt::default(),
         remembered,
         dialled: HashMap::new(),
@@ -806,11 +815,16 @@ impl Actor {
             listen: self.swarm.listeners().map(ToString::to_string).collect(),
             sync_passes: self.sync_counters.passes,
             sync_requests: self.sync_counters.requests,
-            sync_bytes_sent: self.sync_counters.bytes_sent,
-            sync_bytes_received: self.sync_counters.bytes_received,
+            sync_bytes_sent: self.wire.written.load(std::sync::atomic::Ordering::Relaxed),
+            sync_bytes_received: self.wire.read.load(std::sync::atomic::Ordering::Relaxed),
             sync_requests_served: self.sync_counters.served,
             sync_requests_refused: self.sync_counters.refused,
             identify_received: self.sync_counters.identify,
+            catch_up: self.progress.report(
+                Instant::now(),
+                self.state.registry().index().len(),
+                self.sync.requests_in_flight() > 0,
+            ),
             replication: Some(Replication {
                 scope: self.gate.policy().scope,
                 hops: self.gate.policy().hops,
@@ -916,6 +930,11 @@ impl Actor {
     fn drive(&mut self, input: sync::Input<Libp2p>) {
         let mut inputs = VecDeque::from([input]);
         while let Some(input) = inputs.pop_front() {
+            if let sync::Input::Differ { docs, .. } = &input {
+                let records = self.state.registry().index().len();
+                let pulling = self.sync.requests_in_flight() > 0;
+                self.progress.announce(docs, Instant::now(), records, pulling);
+            }
             for output in self.sync.handle(input, Instant::now()) {
                 self.carry(output, &mut inputs);
             }
@@ -943,17 +962,54 @@ impl Actor {
                         let heads = self.state.registry().doc(&doc).map(|d| d.heads()).unwrap_or_default();
                         vec![Request::changes_since(doc, &heads)]
                     }
+                    sync::Ask::Reconcile(_) => vec![Request::Reconcile(self.inventory_set().initiate())],
                 };
                 for request in requests {
                     let id = self.send_sync_request(peer, request);
                     inputs.push_back(sync::Input::Sent { peer, id, ask });
                 }
             }
+            sync::Output::Reconcile { peer, theirs, round } => {
+                match self
+                    .inventory_set()
+                    .reconcile(&theirs, sync::reconcile::Role::Initiator)
+                {
+                    Err(e) => {
+                        tracing::debug!(%peer, error = %e, "malformed reconciliation answer");
+                        inputs.push_back(sync::Input::Fault(peer));
+                    }
+                    Ok(outcome) => {
+                        let docs = outcome
+                            .need
+                            .into_iter()
+                            .filter(|doc| !self.blocked_members.contains(doc) && self.gate.wants(doc))
+                            .collect();
+                        inputs.push_back(sync::Input::Differ { peer, docs });
+                        if let Some(message) = outcome.reply {
+                            let round = round.saturating_add(1);
+                            inputs.push_back(sync::Input::Continue { peer, message, round });
+                        }
+                    }
+                }
+            }
+            sync::Output::Continue { peer, message, round } => {
+                let id = self.send_sync_request(peer, Request::Reconcile(message));
+                inputs.push_back(sync::Input::Sent {
+                    peer,
+                    id,
+                    ask: sync::Ask::Reconcile(round),
+                });
+            }
             sync::Output::Compare { peer, theirs } => {
                 let docs = self.differing(&theirs);
                 inputs.push_back(sync::Input::Differ { peer, docs });
             }
             sync::Output::Admit { peer, changes, pulled } => {
+                for (doc, more) in &pulled {
+                    if !more {
+                        self.progress.fetched(*doc);
+                    }
+                }
                 let report = self.admit(peer, changes);
                 let admission = admission_of(report.as_ref(), pulled);
                 inputs.push_back(sync::Input::Admitted { peer, admission });
@@ -1176,6 +1232,11 @@ impl Actor {
             .collect()
     }
 
+    /// Our inventory as a reconciliation set.
+    fn inventory_set(&self) -> sync::reconcile::Set<MemberId, HeadsDigest> {
+        sync::reconcile::Set::from_sorted(self.inventory().into_iter().collect())
+    }
+
     /// Documents of `theirs` (a peer's inventory) that differ from ours,
     /// members blocked here left out.
     fn differing(&self, theirs: &[(MemberId, HeadsDigest)]) -> Vec<MemberId> {
@@ -1187,14 +1248,12 @@ impl Actor {
 
     fn send_sync_request(&mut self, peer: PeerId, request: Request) -> OutboundRequestId {
         self.sync_counters.requests += 1;
-        self.sync_counters.bytes_sent += cbor_len(&request);
         self.swarm.behaviour_mut().sync.send_request(&peer, request)
     }
 
     /// Sends `response`; returns its encoded size.
     fn send_sync_response(&mut self, channel: ResponseChannel<Response>, response: Response) -> u64 {
         let size = cbor_len(&response);
-        self.sync_counters.bytes_sent += size;
         let _ = self.swarm.behaviour_mut().sync.send_response(channel, response);
         size
     }
@@ -1212,7 +1271,6 @@ impl Actor {
                     channel,
                 } => self.handle_sync_request(peer, request_id, request, channel),
                 request_response::Message::Response { request_id, response } => {
-                    self.sync_counters.bytes_received += cbor_len(&response);
                     self.drive(sync::Input::Response {
                         id: request_id,
                         via: connection_id,
@@ -1249,7 +1307,6 @@ impl Actor {
         request: Request,
         channel: ResponseChannel<Response>,
     ) {
-        self.sync_counters.bytes_received += cbor_len(&request);
         if let Err(e) = request.check() {
             self.drive(sync::Input::Fault(peer));
             self.send_sync_response(channel, Response::error(e.to_string()));
@@ -1273,7 +1330,32 @@ impl Actor {
             Request::Summary { digest, docs } => {
                 let ours = self.inventory();
                 let work = ours.len() as u64 * INVENTORY_ENTRY_COST;
-                (sync::summary_response(&ours, &digest, docs), work, None)
+                let response = match sync::summary_response(&ours, &digest, docs) {
+                    // Reconcile ranges; the codec says `OutOfSync` to a
+                    // `/mutu/sync/1` peer.
+                    Response::OutOfSync => Response::Differ,
+                    in_sync => in_sync,
+                };
+                (response, work, None)
+            }
+            Request::Reconcile(message) => {
+                let ours = self.inventory_set();
+                let work = (ours.len() + message.items()) as u64 * INVENTORY_ENTRY_COST;
+                let (response, differ) = match ours.reconcile(&message, sync::reconcile::Role::Responder) {
+                    Ok(outcome) => {
+                        // The pairs they listed show what they hold that we
+                        // lack: pull it too (as an inventory does).
+                        let differ: Vec<MemberId> = outcome
+                            .need
+                            .into_iter()
+                            .filter(|doc| !self.blocked_members.contains(doc) && self.gate.wants(doc))
+                            .collect();
+                        let reply = outcome.reply.unwrap_or(sync::DocsMessage { ranges: Vec::new() });
+                        (Response::Reconcile(reply), (!differ.is_empty()).then_some(differ))
+                    }
+                    Err(e) => (Response::error(e.to_string()), None),
+                };
+                (response, work, differ)
             }
             Request::Inventory(theirs) => {
                 let ours = self.inventory();

@@ -222,6 +222,7 @@ pub struct TestNode {
     pub member: MemberId,
     home: PathBuf,
     config: actor::Config,
+    net: net::Config,
     running: Option<Running>,
     _dir: tempfile::TempDir,
 }
@@ -253,6 +254,12 @@ impl TestNode {
 
     /// [`TestNode::spawn`] with actor settings of the test's choosing.
     pub async fn spawn_with(n: u64, name: &str, config: actor::Config) -> Self {
+        Self::spawn_with_net(n, name, config, net::Config::for_tests()).await
+    }
+
+    /// [`TestNode::spawn_with`] with network settings of the test's
+    /// choosing (e.g. an old node that speaks `/mutu/sync/1` only).
+    pub async fn spawn_with_net(n: u64, name: &str, config: actor::Config, net: net::Config) -> Self {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let root = dir.path().join("home");
         let home = Home::resolve(Some(root.clone())).expect("a home");
@@ -273,6 +280,7 @@ impl TestNode {
             member: key.member_id(),
             home: root,
             config,
+            net,
             running: None,
             _dir: dir,
         };
@@ -283,7 +291,7 @@ impl TestNode {
     async fn start(&mut self, state: State) {
         let keypair =
             libp2p::identity::Keypair::ed25519_from_bytes(state.secret_key().to_bytes()).expect("an ed25519 key");
-        let mut swarm = net::build_memory_swarm(keypair, &net::Config::for_tests()).expect("a memory swarm");
+        let mut swarm = net::build_memory_swarm(keypair, &self.net).expect("a memory swarm");
         let listener = swarm.listen_on(self.addr.clone()).expect("the memory address is free");
         // As `mutu run` does: dial the peers remembered from earlier runs.
         net::dial_remembered(&mut swarm, state.store(), state::now()).expect("the peer table reads");

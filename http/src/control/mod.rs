@@ -367,6 +367,7 @@ fn offline_status(st: &State) -> Status {
         sync_requests_refused: 0,
         identify_received: 0,
         replication: None,
+        catch_up: None,
     }
 }
 

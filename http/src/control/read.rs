@@ -635,10 +635,30 @@ pub fn status(s: &Status, as_json: bool) -> Result<Report> {
             ),
         );
     }
+    if let Some(c) = &s.catch_up {
+        f.add("catching up", catch_up_line(c));
+    }
     for l in &s.listen {
         f.add("listen", l.clone());
     }
     Ok(Report::fields(f))
+}
+
+/// "120 of 1 000 documents, 12 000 records fetched, 5 000 records/s,
+/// about 3 min left".
+fn catch_up_line(c: &mutu_node::net::progress::CatchUp) -> String {
+    let left = match c.eta_s {
+        Some(s) if s >= 90.0 => format!(", about {} min left", (s / 60.0).round()),
+        Some(s) => format!(", about {} s left", s.ceil()),
+        None => String::new(),
+    };
+    format!(
+        "{} of {} documents, {} records fetched, {} records/s{left}",
+        c.documents_fetched,
+        c.documents_announced,
+        c.records_fetched,
+        c.records_per_s.round()
+    )
 }
 
 /// `mutu peers`: the connected peers, oldest connection first.

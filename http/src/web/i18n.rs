@@ -487,6 +487,11 @@ table! {
     NetworkSyncRequests => "sync requests", "requêtes de synchronisation";
     NetworkBytesSent => "bytes sent", "octets envoyés";
     NetworkBytesReceived => "bytes received", "octets reçus";
+    NetworkCatchUp => "Catching up", "Rattrapage en cours";
+    NetworkDocumentsFetched => "documents fetched, of those announced", "documents reçus, sur ceux annoncés";
+    NetworkRecordsFetched => "records fetched", "enregistrements reçus";
+    NetworkRecordsPerSecond => "records per second", "enregistrements par seconde";
+    NetworkSecondsLeft => "seconds left (estimate)", "secondes restantes (estimation)";
     NetworkReplication => "Replication", "Réplication";
     NetworkScope => "Scope", "Portée";
     NetworkScopeOpen => "open: every member, those outside the trust set under quotas", "ouverte : tous les membres, ceux hors du cercle de confiance sous quotas";

@@ -53,7 +53,7 @@ pub fn topic() -> IdentTopic {
 #[derive(NetworkBehaviour)]
 pub struct Behaviour {
     pub gossipsub: gossipsub::Behaviour,
-    pub sync: request_response::cbor::Behaviour<sync::Request, sync::Response>,
+    pub sync: request_response::Behaviour<sync::wire::Codec>,
     pub identify: identify::Behaviour,
     pub ping: ping::Behaviour,
     pub kad: kad::Behaviour<MemoryStore>,
@@ -95,11 +95,15 @@ impl Behaviour {
             .map_err(Error::Gossipsub)?;
         gossipsub.subscribe(&topic())?;
 
-        let sync = request_response::cbor::Behaviour::with_codec(
-            request_response::cbor::codec::Codec::default()
-                .set_request_size_maximum(sync::MAX_REQUEST_BYTES as u64)
-                .set_response_size_maximum(sync::MAX_RESPONSE_BYTES as u64),
-            [(sync::PROTOCOL, ProtocolSupport::Full)],
+        // `/mutu/sync/2` first: a peer that speaks it picks it.
+        let protocols = if config.sync_v2 {
+            vec![(sync::wire::PROTOCOL_V2, ProtocolSupport::Full)]
+        } else {
+            Vec::new()
+        };
+        let sync = request_response::Behaviour::with_codec(
+            sync::wire::Codec::new(sync::wire::register(peer_id)),
+            protocols.into_iter().chain([(sync::PROTOCOL, ProtocolSupport::Full)]),
             request_response::Config::default()
                 .with_request_timeout(config.sync_request_timeout)
                 .with_max_concurrent_streams(config.sync_max_concurrent_streams),

@@ -8,6 +8,7 @@
 
 pub mod behaviour;
 pub mod peers;
+pub mod progress;
 pub mod rate;
 pub mod sync;
 
@@ -33,6 +34,9 @@ pub use behaviour::{Behaviour, BehaviourEvent, MAX_GOSSIP_BATCH_BYTES, TOPIC};
 pub struct Config {
     /// Discover peers on the local network with mDNS.
     pub mdns: bool,
+    /// Speak `/mutu/sync/2` (range reconciliation, compressed answers) as
+    /// well as `/mutu/sync/1`. Off only to test and measure an old node.
+    pub sync_v2: bool,
     /// gossipsub `max_transmit_size`: the largest frame sent or accepted.
     pub gossip_max_transmit: usize,
     /// gossipsub heartbeat (mesh maintenance, gossip emission).
@@ -124,6 +128,7 @@ impl Default for Config {
             max_established: DEFAULT_MAX_ESTABLISHED,
             max_established_per_peer: DEFAULT_MAX_PER_PEER,
             max_memory_share: DEFAULT_MAX_MEMORY_SHARE,
+            sync_v2: true,
         }
     }
 }

@@ -29,6 +29,20 @@
 //!    with `Request::ChangesByHash`; B answers each change it has once
 //!    ([`changes_by_hash`]).
 //!
+//! **`/mutu/sync/2`** ([`wire::PROTOCOL_V2`], offered first on every stream;
+//! a node that only speaks `/mutu/sync/1` gets `/mutu/sync/1`, see
+//! [`wire`]) keeps steps 0, 3 and 4 and replaces steps 1–2: B answers an
+//! unequal summary with `Response::Differ`, and A runs a range
+//! reconciliation session ([`reconcile`]) over the `(doc id, heads
+//! digest)` pairs with `Request::Reconcile` / `Response::Reconcile`: one
+//! changed document among 100 000 is found in two round trips and a few
+//! kilobytes instead of the whole inventory. Per document, `ChangesSince`
+//! already sends only what the heads do not cover (one round trip), so
+//! the change-hash level of reconciliation is not needed on the wire
+//! ([`reconcile`] works over change hashes too). Responses on
+//! `/mutu/sync/2` are compressed (zstd) with the decoded size capped
+//! before decompression ([`wire::unpack`]).
+//!
 //! Both sides run step 1 on a new connection, so whichever side is behind
 //! catches up. Every count and size on the wire is bounded: the codec bounds
 //! bytes ([`MAX_REQUEST_BYTES`], [`MAX_RESPONSE_BYTES`]), and
@@ -50,6 +64,8 @@ use sha2::{Digest, Sha256};
 use super::behaviour::MAX_GOSSIP_BATCH_BYTES;
 
 pub mod machine;
+pub mod reconcile;
+pub mod wire;
 
 pub use machine::{Admission, Ask, Input, Machine, Output};
 
@@ -126,6 +142,8 @@ pub enum Error {
     WrongDoc { batch: MemberId, change: MemberId },
     #[error("a gossip batch carries no change")]
     EmptyBatch,
+    #[error(transparent)]
+    Reconcile(#[from] reconcile::Error),
 }
 
 /// SHA-256 over the sorted head hashes of a document: equal digests mean
@@ -180,7 +198,13 @@ pub enum Request {
         #[serde(with = "hash_list")]
         hashes: Vec<[u8; 32]>,
     },
+    /// `/mutu/sync/2`: a message of a range reconciliation of our
+    /// `(doc id, heads digest)` pairs ([`reconcile`]).
+    Reconcile(DocsMessage),
 }
+
+/// A reconciliation message over documents and their heads digests.
+pub type DocsMessage = reconcile::Message<MemberId, HeadsDigest>;
 
 /// A response of `/mutu/sync/1`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -199,6 +223,13 @@ pub enum Response {
     /// Answer to `Summary`: our inventory digest differs; exchange
     /// inventories.
     OutOfSync,
+    /// `/mutu/sync/2` answer to `Summary`: our inventory digest differs;
+    /// reconcile ranges with `Request::Reconcile`. Written as `OutOfSync`
+    /// on `/mutu/sync/1` ([`Response::for_v1`]).
+    Differ,
+    /// `/mutu/sync/2` answer to `Request::Reconcile`: the next message of
+    /// the session (no range: the session is over).
+    Reconcile(DocsMessage),
 }
 
 fn check_count(what: &'static str, count: usize, limit: usize) -> Result<(), Error> {
@@ -216,6 +247,7 @@ impl Request {
             Request::Inventory(entries) => check_count("inventory", entries.len(), MAX_INVENTORY_DOCS),
             Request::ChangesSince { heads, .. } => check_count("heads list", heads.len(), MAX_HEADS),
             Request::ChangesByHash { hashes, .. } => check_count("hash list", hashes.len(), MAX_HASHES),
+            Request::Reconcile(message) => Ok(reconcile::check(message)?),
         }
     }
 
@@ -255,7 +287,17 @@ impl Response {
                 }
                 Ok(())
             }
-            Response::InSync | Response::OutOfSync => Ok(()),
+            Response::InSync | Response::OutOfSync | Response::Differ => Ok(()),
+            Response::Reconcile(message) => Ok(reconcile::check(message)?),
+        }
+    }
+
+    /// This response as a `/mutu/sync/1` peer reads it.
+    pub fn for_v1(self) -> Self {
+        match self {
+            Response::Differ => Response::OutOfSync,
+            Response::Reconcile(_) => Response::error("range reconciliation needs /mutu/sync/2"),
+            other => other,
         }
     }
 

@@ -546,3 +546,50 @@ async fn the_production_swarm_builds_and_listens() {
     })
     .await;
 }
+
+/// What `from` reads when `to` answers a summary with `Response::Differ`.
+async fn summary_answer(from: &mut Swarm<Behaviour>, to: &mut Swarm<Behaviour>, to_addr: &Multiaddr) -> Response {
+    connect(from, to, to_addr).await;
+    let to_id = *to.local_peer_id();
+    let request = Request::Summary {
+        digest: HeadsDigest([0; 32]),
+        docs: 0,
+    };
+    from.behaviour_mut().sync.send_request(&to_id, request);
+    drive(&mut [from, to], |_, swarm, e| {
+        let SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::Message { message, .. })) = e else {
+            return None;
+        };
+        match message {
+            Message::Request { channel, .. } => {
+                swarm
+                    .behaviour_mut()
+                    .sync
+                    .send_response(channel, Response::Differ)
+                    .unwrap();
+                None
+            }
+            Message::Response { response, .. } => Some(response),
+        }
+    })
+    .await
+}
+
+/// Topology: `new ──── new` and `old ──── new` (old: `/mutu/sync/1` only).
+/// Two new nodes agree on `/mutu/sync/2` (the answer `Differ` arrives as
+/// is, through the zstd codec); an old node gets `/mutu/sync/1` and reads
+/// the same answer as `OutOfSync`, which it knows.
+#[tokio::test]
+async fn nodes_negotiate_the_newest_sync_protocol_both_speak() {
+    let (mut a, _) = node(41).await;
+    let (mut b, b_addr) = node(42).await;
+    assert_eq!(summary_answer(&mut a, &mut b, &b_addr).await, Response::Differ);
+
+    let old = Config {
+        sync_v2: false,
+        ..Config::for_tests()
+    };
+    let (mut c, _) = node_with(43, &old).await;
+    let (mut d, d_addr) = node(44).await;
+    assert_eq!(summary_answer(&mut c, &mut d, &d_addr).await, Response::OutOfSync);
+}

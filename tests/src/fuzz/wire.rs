@@ -1,5 +1,6 @@
-//! The `/mutu/sync/1` codec exactly as the node runs it (libp2p's
-//! `request_response::cbor` codec with the node's size limits), driven
+//! The `/mutu/sync/1` codec exactly as the node runs it
+//! (`mutu_node::net::sync::wire::Codec`: libp2p's `request_response::cbor`
+//! codec with the node's size limits on this protocol), driven
 //! synchronously over in-memory streams, so targets decode requests and
 //! responses with the very code that decodes them off the network.
 
@@ -9,16 +10,12 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
 use libp2p::futures::io::Cursor;
-use libp2p::request_response::{Codec as _, cbor};
-use mutu_node::net::sync::{self, Request, Response};
-
-type Codec = cbor::codec::Codec<Request, Response>;
+use libp2p::request_response::Codec as _;
+use mutu_node::net::sync::{self, Request, Response, wire};
 
 /// The node's codec (see `mutu_node::net::behaviour::Behaviour::new`).
-fn codec() -> Codec {
-    Codec::default()
-        .set_request_size_maximum(sync::MAX_REQUEST_BYTES as u64)
-        .set_response_size_maximum(sync::MAX_RESPONSE_BYTES as u64)
+fn codec() -> wire::Codec {
+    wire::Codec::new(std::sync::Arc::default())
 }
 
 /// Runs a future that never waits (in-memory streams are always ready).

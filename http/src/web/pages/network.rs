@@ -36,6 +36,23 @@ pub async fn page(extract::State(st): extract::State<WebState>, ctx: PageCtx) ->
             dt { (ctx.t(Key::NetworkListen)) }
             dd { @for a in &status.listen { code.wrap { (a) } br; } }
         }
+        @if let Some(c) = &status.catch_up {
+            h2 { (ctx.t(Key::NetworkCatchUp)) }
+            progress.catch-up value=(c.documents_fetched) max=(c.documents_announced.max(1)) {
+                (n(c.documents_fetched as u64)) " / " (n(c.documents_announced as u64))
+            }
+            ul.stats.small {
+                li {
+                    strong { (n(c.documents_fetched as u64)) " / " (n(c.documents_announced as u64)) }
+                    span { (ctx.t(Key::NetworkDocumentsFetched)) }
+                }
+                li { strong { (n(c.records_fetched as u64)) } span { (ctx.t(Key::NetworkRecordsFetched)) } }
+                li { strong { (n(c.records_per_s.round() as u64)) } span { (ctx.t(Key::NetworkRecordsPerSecond)) } }
+                @if let Some(left) = c.eta_s {
+                    li { strong { (n(left.ceil() as u64)) } span { (ctx.t(Key::NetworkSecondsLeft)) } }
+                }
+            }
+        }
         h2 { (ctx.t(Key::NetworkCounters)) }
         ul.stats.small {
             @for (key, v) in &counters {

@@ -21,6 +21,17 @@
 //! ([`Output::Compare`]), which feeds back the documents that differ
 //! ([`Input::Differ`]).
 //!
+//! **Reconciliation (`/mutu/sync/2`).** A peer that speaks `/mutu/sync/2`
+//! answers an out-of-sync summary with `Response::Differ` instead (the
+//! codec writes it as `OutOfSync` to a `/mutu/sync/1` peer, which then
+//! exchanges inventories as before). The machine then opens a range
+//! reconciliation session ([`super::reconcile`]): [`Ask::Reconcile`]`(0)`
+//! sends our first message; each answer goes to the actor
+//! ([`Output::Reconcile`]), which feeds back the documents found
+//! ([`Input::Differ`]) and our next message ([`Input::Continue`]), sent
+//! while the session is under [`reconcile::MAX_ROUNDS`] rounds and the peer
+//! connected ([`Output::Continue`]). An empty answer ends the session.
+//!
 //! **Pulls.** Each differing document is pulled with [`Ask::Changes`]
 //! (`ChangesSince` our heads). At most [`MAX_PULLS_PER_PEER`] pulls are in
 //! flight to a peer (libp2p fails streams beyond its per-connection cap);
@@ -73,7 +84,7 @@ use std::time::{Duration, Instant};
 
 use mutu_protocol::{MemberId, SignedChange};
 
-use super::{GossipBatch, HeadsDigest, MAX_INVENTORY_DOCS, PAGE_BYTES, Response};
+use super::{DocsMessage, GossipBatch, HeadsDigest, MAX_INVENTORY_DOCS, PAGE_BYTES, Response, reconcile};
 use crate::net::rate;
 
 /// Forged batches a peer may send before it is blocked.
@@ -145,6 +156,10 @@ pub enum Ask {
     Inventory,
     /// `Request::ChangesSince` our heads of this document.
     Changes(MemberId),
+    /// `Request::Reconcile` (`/mutu/sync/2`), round `n` of a session: the
+    /// first message of our inventory at 0, else the message the actor
+    /// was handed by [`Output::Continue`].
+    Reconcile(u32),
 }
 
 /// What admission made of a batch of changes from a peer (gossiped or
@@ -209,6 +224,13 @@ pub enum Input<N: Ids> {
     Retry,
     /// Start a pass with every connected peer (a member was unblocked).
     Resync,
+    /// The next message of a reconciliation session with `peer`, computed
+    /// from [`Output::Reconcile`] round `round - 1`.
+    Continue {
+        peer: N::Peer,
+        message: DocsMessage,
+        round: u32,
+    },
 }
 
 /// Why an inbound request is refused (never a strike).
@@ -234,6 +256,22 @@ impl fmt::Display for Refusal {
 pub enum Output<N: Ids> {
     /// Send `ask` to `peer`, then feed [`Input::Sent`] per wire request.
     Send { peer: N::Peer, ask: Ask },
+    /// Answer `theirs`, round `round` of a reconciliation session with
+    /// `peer`, from our inventory as initiator; feed [`Input::Differ`] with
+    /// the documents found and [`Input::Continue`] with the reply (round
+    /// `round + 1`), if any. A message that fails its check is a fault.
+    Reconcile {
+        peer: N::Peer,
+        theirs: DocsMessage,
+        round: u32,
+    },
+    /// Send the next message of a reconciliation session; feed
+    /// [`Input::Sent`] with `Ask::Reconcile(round)`.
+    Continue {
+        peer: N::Peer,
+        message: DocsMessage,
+        round: u32,
+    },
     /// Compare `theirs` with our inventory; feed [`Input::Differ`].
     Compare {
         peer: N::Peer,
@@ -408,6 +446,16 @@ impl<N: Ids> Machine<N> {
                     self.send(peer, Ask::Summary);
                 }
             }
+            Input::Continue { peer, message, round } => {
+                if round < reconcile::MAX_ROUNDS && self.connected.contains(&peer) {
+                    self.out.push(Output::Continue { peer, message, round });
+                } else if round >= reconcile::MAX_ROUNDS {
+                    tracing::debug!(
+                        ?peer,
+                        "reconciliation session over its round limit; the next pass goes on"
+                    );
+                }
+            }
         }
         std::mem::take(&mut self.out)
     }
@@ -450,6 +498,15 @@ impl<N: Ids> Machine<N> {
                 (Ask::Summary, Response::OutOfSync) => {
                     self.synced(peer, via, false);
                     self.send(peer, Ask::Inventory);
+                }
+                (Ask::Summary, Response::Differ) => {
+                    self.synced(peer, via, false);
+                    self.send(peer, Ask::Reconcile(0));
+                }
+                (Ask::Reconcile(round), Response::Reconcile(theirs)) => {
+                    if !theirs.ranges.is_empty() {
+                        self.out.push(Output::Reconcile { peer, theirs, round });
+                    }
                 }
                 (Ask::Inventory, Response::Inventory(theirs)) => self.out.push(Output::Compare { peer, theirs }),
                 (Ask::Changes(doc), Response::Changes { changes, more }) => {

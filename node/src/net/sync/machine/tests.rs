@@ -90,7 +90,13 @@ impl Harness {
     fn feed(&mut self, input: Input<T>) -> Vec<Output<T>> {
         let outputs = self.machine.handle(input, self.now);
         for output in &outputs {
-            if let Output::Send { peer, ask } = output {
+            let sent = match output {
+                Output::Send { peer, ask } => Some((peer, *ask)),
+                Output::Continue { peer, round, .. } => Some((peer, Ask::Reconcile(*round))),
+                _ => None,
+            };
+            if let Some((peer, ask)) = sent {
+                let ask = &ask;
                 let id = self.next_id;
                 self.next_id += 1;
                 self.inflight.insert(id, (*peer, *ask));
@@ -816,6 +822,7 @@ fn run(steps: Vec<Step>) {
                     }
                     (Ask::Summary, _) => Response::OutOfSync,
                     (Ask::Inventory, _) => Response::Inventory(Vec::new()),
+                    (Ask::Reconcile(_), _) => Response::Reconcile(DocsMessage { ranges: Vec::new() }),
                     (Ask::Changes(_), Reply::Refused) => {
                         if m.connected.contains(&peer) {
                             m.refused_at.insert(peer, h.now);
@@ -888,4 +895,114 @@ proptest! {
     fn pull_scheduling_keeps_its_bounds_and_loses_nothing(steps in prop::collection::vec(step(), 1..120)) {
         run(steps);
     }
+}
+
+fn reconcile_message(ranges: usize) -> DocsMessage {
+    use crate::net::sync::reconcile::{Fingerprint, Mode, Range};
+    let mut message = DocsMessage {
+        ranges: (0..ranges.saturating_sub(1))
+            .map(|i| Range {
+                upper: Some(doc(i as u32 + 1)),
+                mode: Mode::Fingerprint(Fingerprint([1; 16])),
+            })
+            .collect(),
+    };
+    message.ranges.push(Range {
+        upper: None,
+        mode: Mode::Skip,
+    });
+    message
+}
+
+/// A `/mutu/sync/2` peer answers an out-of-sync summary with `Differ`: the
+/// pass goes on with a reconciliation session, round after round, until an
+/// empty answer, the round limit, or the peer leaves.
+#[test]
+fn a_v2_peer_is_reconciled_in_rounds_until_done_or_the_limit() {
+    let mut h = Harness::new();
+    h.feed(Input::Connected(1));
+    let out = h.answer(1, Ask::Summary, Response::Differ);
+    assert_eq!(
+        out,
+        vec![
+            Output::Synced {
+                peer: 1,
+                via: 7,
+                in_sync: false
+            },
+            Output::Send {
+                peer: 1,
+                ask: Ask::Reconcile(0)
+            }
+        ]
+    );
+    let theirs = reconcile_message(3);
+    let out = h.answer(1, Ask::Reconcile(0), Response::Reconcile(theirs.clone()));
+    assert_eq!(
+        out,
+        vec![Output::Reconcile {
+            peer: 1,
+            theirs: theirs.clone(),
+            round: 0
+        }]
+    );
+    // The actor's reply to it goes out as round 1.
+    let out = h.feed(Input::Continue {
+        peer: 1,
+        message: theirs.clone(),
+        round: 1,
+    });
+    assert_eq!(
+        out,
+        vec![Output::Continue {
+            peer: 1,
+            message: theirs.clone(),
+            round: 1
+        }]
+    );
+    // An empty answer ends the session.
+    assert!(
+        h.answer(
+            1,
+            Ask::Reconcile(1),
+            Response::Reconcile(DocsMessage { ranges: Vec::new() })
+        )
+        .is_empty()
+    );
+    // Past the round limit, nothing more is sent.
+    let over = Input::Continue {
+        peer: 1,
+        message: theirs.clone(),
+        round: reconcile::MAX_ROUNDS,
+    };
+    assert!(h.feed(over).is_empty());
+    // Nor to a peer that left.
+    h.feed(Input::Disconnected(1));
+    let gone = Input::Continue {
+        peer: 1,
+        message: theirs,
+        round: 2,
+    };
+    assert!(h.feed(gone).is_empty());
+}
+
+/// A reconciliation answer over the bounds (too many ranges) is a strike;
+/// three block the peer.
+#[test]
+fn a_reconcile_answer_over_the_bounds_is_a_strike() {
+    let mut h = Harness::new();
+    h.feed(Input::Connected(1));
+    let mut blocked = Vec::new();
+    for _ in 0..STRIKES_BEFORE_BLOCK {
+        h.answer(1, Ask::Summary, Response::Differ);
+        let out = h.answer(
+            1,
+            Ask::Reconcile(0),
+            Response::Reconcile(reconcile_message(reconcile::MAX_RANGES + 1)),
+        );
+        assert!(!out.iter().any(|o| matches!(o, Output::Reconcile { .. })));
+        blocked.extend(blocks(&out));
+        h.feed(Input::Resync);
+    }
+    assert_eq!(blocked, vec![1]);
 }
