@@ -427,7 +427,7 @@ table! {
     NetworkUnknown => "not known yet", "pas encore connu";
     NetworkExternal => "External addresses", "Adresses externes";
     NetworkRelays => "Relays in use", "Relais utilisés";
-    NetworkInvitation => "Invitation", "Invitation";
+    NetworkInvitation => "Invitation to join", "Invitation à rejoindre";
     NetworkInvitationHelp => "Give this text to another member: they run `mutu join` with it and their node connects to this one, even behind a home router.", "Donnez ce texte à un autre membre : avec `mutu join`, son nœud se connecte à celui-ci, même derrière une box.";
     NetworkConnection => "Connection", "Connexion";
     NetworkDirect => "direct", "directe";
