@@ -72,7 +72,7 @@ fn unavailable() -> Option<String> {
             _ => return Some(format!("`{}` is not installed (iproute2, nftables)", tool[0])),
         }
     }
-    let probe = format!("mutu-probe-{}", std::process::id());
+    let probe = format!("mu{}p{}", std::process::id(), RUNS.fetch_add(1, Ordering::SeqCst));
     let ok = Command::new("ip")
         .args(["netns", "add", &probe])
         .output()
@@ -431,6 +431,6 @@ fn an_invitation_connects_a_member_with_no_bootstrap() {
     assert!(text(&cut.stderr).contains("checksum"), "{}", text(&cut.stderr));
     b.ok(&["join", &invitation]);
     wait_until(STEP, "B to hold A's need", || b.holds(&need));
-    assert!(a.connection_to(&b).is_some(), "A and B are connected");
+    wait_until(STEP, "A and B to be connected", || a.connection_to(&b).is_some());
     drop((r, a, b));
 }
