@@ -56,17 +56,23 @@ pub fn topic() -> IdentTopic {
 
 /// Every behaviour of a node. The derived event enum is `BehaviourEvent`,
 /// one variant per field (`BehaviourEvent::Gossipsub(..)`, `::Sync(..)`…).
+///
+/// The behaviours that refuse connections come first: the derived
+/// behaviour asks each field in order and stops at the first refusal, so a
+/// refused connection leaves no handler in the others (request-response
+/// would otherwise keep a connection it never hears closed, and trip its
+/// own assertion when the peer's last connection closes).
 #[derive(NetworkBehaviour)]
 pub struct Behaviour {
+    pub blocked: allow_block_list::Behaviour<BlockedPeers>,
+    pub limits: connection_limits::Behaviour,
+    pub memory: memory_connection_limits::Behaviour,
     pub gossipsub: gossipsub::Behaviour,
     pub sync: request_response::cbor::Behaviour<sync::Request, sync::Response>,
     pub identify: identify::Behaviour,
     pub ping: ping::Behaviour,
     pub kad: kad::Behaviour<MemoryStore>,
     pub mdns: Toggle<mdns::tokio::Behaviour>,
-    pub blocked: allow_block_list::Behaviour<BlockedPeers>,
-    pub limits: connection_limits::Behaviour,
-    pub memory: memory_connection_limits::Behaviour,
     pub relay_client: relay::client::Behaviour,
     pub dcutr: dcutr::Behaviour,
     pub autonat: autonat::v2::client::Behaviour,
