@@ -128,8 +128,15 @@ pub enum Command {
     Demo(DemoArgs),
     /// Print a one-time link that signs you in to the running node's web UI (to write from the browser).
     Ui,
-    /// The running node's connected peers.
+    /// The running node's connected peers (direct or relayed).
     Peers(JsonFlag),
+    /// Print an invitation to this running node: another member runs `mutu join` with it to connect, even behind NAT.
+    Invite(JsonFlag),
+    /// Connect the running node to the node an invitation (from `mutu invite`) names, and keep connecting to it.
+    Join {
+        /// The invitation text, `mutu1:...`
+        invitation: String,
+    },
     /// The node's member, peers and registry counters.
     Status(JsonFlag),
     /// Block a member: drop its documents here, never take or forward them again.
@@ -188,9 +195,18 @@ pub struct RunArgs {
     /// Connect to this peer (repeatable), e.g. /ip4/192.0.2.7/tcp/7071/p2p/12D3Koo...
     #[arg(long, value_name = "MULTIADDR")]
     pub peer: Vec<String>,
+    /// A peer to join the network through (repeatable; same as --peer): dialled at start and whenever not connected, and used as a relay if it serves as one
+    #[arg(long, value_name = "MULTIADDR")]
+    pub bootstrap: Vec<String>,
     /// Do not discover peers on the local network (mDNS)
     #[arg(long)]
     pub no_mdns: bool,
+    /// Do not ask the router for a port mapping (UPnP)
+    #[arg(long)]
+    pub no_upnp: bool,
+    /// Serve as a relay (Circuit Relay v2) for members behind NAT: for a node with a public address
+    #[arg(long)]
+    pub relay: bool,
     /// Serve the HTTP API and web UI here [default: 127.0.0.1:7070]; a non-loopback address must be given explicitly
     #[arg(long, value_name = "ADDR")]
     pub http: Option<String>,

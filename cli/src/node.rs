@@ -54,8 +54,10 @@ pub fn run(home: Home, a: RunArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         let file = runtime::FileConfig::load(&home.config_path())?;
         let flags = runtime::Flags {
             listen: a.listen,
-            peers: a.peer,
+            peers: a.peer.into_iter().chain(a.bootstrap).collect(),
             no_mdns: a.no_mdns,
+            no_upnp: a.no_upnp,
+            relay: a.relay,
             http: a.http,
             http_hosts: a.http_host,
             sync_interval: a.sync_interval,

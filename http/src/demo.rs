@@ -521,6 +521,8 @@ pub async fn start(opts: &Options) -> Result<Demo, Error> {
             listen: vec![loopback()],
             peers: Vec::new(),
             mdns: false,
+            upnp: false,
+            relay: false,
             http: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
             http_hosts: Vec::new(),
             sync_interval: opts.sync_interval,

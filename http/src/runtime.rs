@@ -8,7 +8,10 @@
 //! ```toml
 //! listen = ["/ip4/0.0.0.0/tcp/7071", "/ip4/0.0.0.0/udp/7071/quic-v1"]
 //! peer = ["/ip4/192.0.2.7/tcp/7071/p2p/12D3Koo..."]
+//! bootstrap = ["/ip4/203.0.113.1/tcp/7071/p2p/12D3Koo..."]
 //! mdns = true
+//! upnp = true               # ask the home router for a port mapping
+//! relay = false             # serve Circuit Relay v2 for members behind NAT
 //! http = "127.0.0.1:7070"
 //! http_hosts = ["mutu.example.org"]
 //! sync_interval = 30
@@ -26,6 +29,14 @@
 //! [webhooks]                # each inbox event POSTed as JSON (see `webhooks`)
 //! urls = ["http://127.0.0.1:8080/mutu"]
 //! ```
+//!
+//! `peer` and `bootstrap` (flags `--peer`, `--bootstrap`) are the same:
+//! dialled at start and again every few seconds while not connected (a
+//! restarted relay is found again); peers synced with are remembered
+//! across restarts. A node behind NAT reserves a slot on the bootstrap
+//! peers that serve as relays (`net::reach`). `relay = true` (`--relay`)
+//! serves Circuit Relay v2 within `net::behaviour::relay_config`'s limits:
+//! for a node with a public address.
 //!
 //! The trust set is this member, the members it follows (`mutu follow`) and
 //! the members within `hops` vouch steps of those. `open` (the default)
@@ -99,7 +110,10 @@ pub enum Error {
 pub struct FileConfig {
     pub listen: Option<Vec<String>>,
     pub peer: Option<Vec<String>>,
+    pub bootstrap: Option<Vec<String>>,
     pub mdns: Option<bool>,
+    pub upnp: Option<bool>,
+    pub relay: Option<bool>,
     pub http: Option<String>,
     pub http_hosts: Option<Vec<String>>,
     pub sync_interval: Option<u64>,
@@ -145,6 +159,10 @@ pub struct Config {
     pub listen: Vec<Multiaddr>,
     pub peers: Vec<Multiaddr>,
     pub mdns: bool,
+    /// Ask the router for a port mapping (UPnP).
+    pub upnp: bool,
+    /// Serve Circuit Relay v2.
+    pub relay: bool,
     pub http: SocketAddr,
     /// Host names the HTTP server answers to besides its defaults.
     pub http_hosts: Vec<String>,
@@ -164,6 +182,8 @@ pub struct Flags {
     pub listen: Vec<String>,
     pub peers: Vec<String>,
     pub no_mdns: bool,
+    pub no_upnp: bool,
+    pub relay: bool,
     pub http: Option<String>,
     pub http_hosts: Vec<String>,
     pub sync_interval: Option<u64>,
@@ -225,6 +245,8 @@ impl Config {
         let listen = parse_addrs(&listen_given.unwrap_or_else(|| vec![DEFAULT_TCP.into(), DEFAULT_QUIC.into()]))?;
         let mut peers = parse_addrs(&flags.peers)?;
         peers.extend(parse_addrs(&file.peer.unwrap_or_default())?);
+        peers.extend(parse_addrs(&file.bootstrap.unwrap_or_default())?);
+        peers.dedup();
         let http_given = flags.http.or(file.http);
         let default_http = http_given.is_none();
         let http_text = http_given.unwrap_or_else(|| DEFAULT_HTTP.into());
@@ -244,6 +266,8 @@ impl Config {
             listen,
             peers,
             mdns: !flags.no_mdns && file.mdns.unwrap_or(true),
+            upnp: !flags.no_upnp && file.upnp.unwrap_or(true),
+            relay: flags.relay || file.relay.unwrap_or(false),
             http,
             http_hosts,
             sync_interval: Duration::from_secs(secs),
@@ -390,6 +414,8 @@ pub async fn start(home: Home, config: Config) -> Result<Running, Error> {
     let peer_id = keypair.public().to_peer_id();
     let net_config = net::Config {
         mdns: config.mdns,
+        upnp: config.upnp,
+        relay_server: config.relay,
         ..net::Config::default()
     };
     let mut swarm = net::build_swarm(keypair, &net_config)?;
@@ -397,6 +423,13 @@ pub async fn start(home: Home, config: Config) -> Result<Running, Error> {
         listen(&mut swarm, addr, config.default_ports)?;
     }
     let listen = listen_addrs(&mut swarm, config.listen.len()).await;
+    if config.relay {
+        // A relay says it is public: its reservations hand out these
+        // addresses (a relay without one refuses to reserve).
+        for addr in listen.iter().filter(|a| net::reach::routable(a)) {
+            swarm.add_external_address(addr.clone());
+        }
+    }
 
     // Peers: configured ones, then those remembered from earlier runs.
     for addr in &config.peers {
@@ -444,6 +477,7 @@ pub async fn start(home: Home, config: Config) -> Result<Running, Error> {
             sync_interval: config.sync_interval,
             policy: config.policy,
             gossip_limits: actor::GOSSIP_LIMITS,
+            bootstrap: config.peers.clone(),
             ..actor::Config::default()
         },
         shutdown_rx.clone(),

@@ -70,7 +70,7 @@ use libp2p::futures::StreamExt;
 use libp2p::gossipsub::{self, MessageAcceptance};
 use libp2p::request_response::{self, InboundRequestId, OutboundRequestId, ResponseChannel};
 use libp2p::swarm::{ConnectionId, SwarmEvent};
-use libp2p::{Multiaddr, PeerId, Swarm, identify, mdns};
+use libp2p::{Multiaddr, PeerId, Swarm, autonat, dcutr, identify, mdns, relay};
 use mutu_protocol::admission::Report;
 use mutu_protocol::identity::MemberId;
 use mutu_protocol::registry::Source;
@@ -80,8 +80,9 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::net::BehaviourEvent;
 use crate::net::behaviour::Behaviour;
+use crate::net::invite::Invitation;
 use crate::net::sync::{self, GossipBatch, HeadsDigest, Request, Response};
-use crate::net::{peers, rate};
+use crate::net::{peers, rate, reach};
 use crate::ops;
 use crate::state::{self, State};
 
@@ -168,6 +169,13 @@ enum Command {
         addr: Multiaddr,
         reply: oneshot::Sender<()>,
     },
+    /// An invitation to this node (`None` if it has no address yet).
+    Invite(oneshot::Sender<Option<Invitation>>),
+    /// Dial an invited node and keep redialling it.
+    Join {
+        invitation: Invitation,
+        reply: oneshot::Sender<()>,
+    },
     /// Replace the replication policy's scope and hops (quotas kept).
     SetPolicy {
         scope: trust::Scope,
@@ -218,6 +226,10 @@ pub struct Status {
     /// The catch-up under way (`None`: none, or no node runs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub catch_up: Option<crate::net::progress::CatchUp>,
+    /// Public, private or unknown; external addresses, relays in use
+    /// (`None` when no node runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reach: Option<reach::Report>,
 }
 
 /// Whom a running node replicates, as `mutu status` shows it.
@@ -248,6 +260,9 @@ pub struct PeerInfo {
     pub peer_id: String,
     pub address: String,
     pub connected_since: Timestamp,
+    /// `direct` if any connection with the peer is, else `relayed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection: Option<reach::Path>,
 }
 
 /// Errors of a handle.
@@ -313,6 +328,8 @@ impl std::fmt::Debug for Command {
             Command::Status(_) => "Status",
             Command::Peers(_) => "Peers",
             Command::Dial { .. } => "Dial",
+            Command::Invite(_) => "Invite",
+            Command::Join { .. } => "Join",
             Command::SetPolicy { .. } => "SetPolicy",
             Command::Snapshot(_) => "Snapshot",
             Command::LeftOut(_) => "LeftOut",
@@ -379,6 +396,17 @@ impl Handle {
     /// Dials a peer (a failure to dial is logged).
     pub async fn dial(&self, addr: Multiaddr) -> Result<(), Error> {
         self.ask(|reply| Command::Dial { addr, reply }).await
+    }
+
+    /// An invitation to this node, with the addresses it can be reached at
+    /// now (`None` while it has none).
+    pub async fn invite(&self) -> Result<Option<Invitation>, Error> {
+        self.ask(Command::Invite).await
+    }
+
+    /// Dials an invited node now and whenever it is not connected.
+    pub async fn join(&self, invitation: Invitation) -> Result<(), Error> {
+        self.ask(|reply| Command::Join { invitation, reply }).await
     }
 
     /// Replaces the replication policy at once (the web UI's network
@@ -449,6 +477,9 @@ pub struct Config {
     /// `mutu run` gives [`trust::Policy::default`] (open, with quotas) unless
     /// configured otherwise.
     pub policy: trust::Policy,
+    /// Peers dialled again whenever they are not connected (`--bootstrap`,
+    /// `--peer`), and where reservations are tried first.
+    pub bootstrap: Vec<Multiaddr>,
 }
 
 impl Default for Config {
@@ -458,6 +489,7 @@ impl Default for Config {
             sync_limits: SYNC_LIMITS,
             gossip_limits: rate::Limits::UNLIMITED,
             policy: trust::Policy::EVERYONE,
+            bootstrap: Vec::new(),
         }
     }
 }
@@ -513,6 +545,8 @@ struct Actor {
     /// Per-peer budgets of gossip messages.
     gossip_limiter: rate::Limiter<PeerId>,
     gossip_rate_limited: u64,
+    /// Reachability, relays, direct or relayed connections.
+    reach: reach::Reach,
 }
 
 /// What `/mutu/sync/1` and `/2` cost, for [`Status`] (bytes on the wire
@@ -567,6 +601,7 @@ pub fn spawn(
         .fold(0u64, |a, b| a << 8 | u64::from(*b));
     let restored = state.home().restored_path().exists().then(std::time::Instant::now);
     let wire = sync::wire::counters(swarm.local_peer_id()).unwrap_or_default();
+    let relay_server = swarm.behaviour().relay.is_enabled();
     let actor = Actor {
         restored,
         state,
@@ -590,6 +625,7 @@ pub fn spawn(
         trust_grew: false,
         gossip_limiter: rate::Limiter::new(config.gossip_limits),
         gossip_rate_limited: 0,
+        reach: reach::Reach::new(config.bootstrap.clone(), relay_server),
         config,
     };
     let task = tokio::spawn(actor.run(rx, shutdown));
@@ -667,7 +703,10 @@ impl Actor {
                 },
                 event = self.swarm.select_next_some() => self.handle_swarm_event(event),
                 _ = sync_timer.tick() => self.handle_sync_tick(),
-                _ = retry_timer.tick() => self.drive(sync::Input::Retry),
+                _ = retry_timer.tick() => {
+                    self.drive(sync::Input::Retry);
+                    self.reach.tick(&mut self.swarm, Instant::now());
+                }
             }
         }
         self.save_peers();
@@ -701,6 +740,13 @@ impl Actor {
             }
             Command::Dial { addr, reply } => {
                 self.handle_dial(addr);
+                let _ = reply.send(());
+            }
+            Command::Invite(reply) => {
+                let _ = reply.send(self.reach.invitation(&self.swarm, self.state.member_id()));
+            }
+            Command::Join { invitation, reply } => {
+                self.reach.join(&mut self.swarm, &invitation);
                 let _ = reply.send(());
             }
             Command::Snapshot(reply) => {
@@ -771,10 +817,14 @@ impl Actor {
         let mut peers: Vec<PeerInfo> = self
             .connected
             .iter()
-            .map(|(peer, (since, addr))| PeerInfo {
-                peer_id: peer.to_string(),
-                address: addr.to_string(),
-                connected_since: *since,
+            .map(|(peer, (since, addr))| {
+                let path = self.reach.path(peer);
+                PeerInfo {
+                    peer_id: peer.to_string(),
+                    address: path.map_or(addr, |(_, a)| a).to_string(),
+                    connected_since: *since,
+                    connection: path.map(|(p, _)| p),
+                }
             })
             .collect();
         peers.sort_by(|a, b| (a.connected_since, &a.peer_id).cmp(&(b.connected_since, &b.peer_id)));
@@ -839,6 +889,7 @@ impl Actor {
                 moderated: self.gate.moderated().len(),
                 gossip_rate_limited: self.gossip_rate_limited,
             }),
+            reach: Some(self.reach.report(&self.swarm)),
         }
     }
 
@@ -1089,6 +1140,7 @@ impl Actor {
                 if let ConnectedPoint::Dialer { address, .. } = &endpoint {
                     self.dialled.insert(connection_id, address.clone());
                 }
+                self.reach.on_connected(connection_id, peer_id, &endpoint);
                 if num_established.get() == 1 {
                     let addr = endpoint.get_remote_address().clone();
                     self.connected.insert(peer_id, (state::now(), addr));
@@ -1102,12 +1154,31 @@ impl Actor {
                 ..
             } => {
                 self.dialled.remove(&connection_id);
+                self.reach.on_closed(&mut self.swarm, connection_id);
                 if num_established == 0 {
                     self.connected.remove(&peer_id);
                     self.drive(sync::Input::Disconnected(peer_id));
                 }
             }
             SwarmEvent::NewListenAddr { address, .. } => tracing::info!(%address, "listening"),
+            SwarmEvent::ListenerClosed { listener_id, .. } => self.reach.on_listener_closed(listener_id),
+            SwarmEvent::Behaviour(BehaviourEvent::RelayClient(relay::client::Event::ReservationReqAccepted {
+                relay_peer_id,
+                ..
+            })) => {
+                tracing::info!(relay = %relay_peer_id, "reservation on a relay");
+                self.reach.on_reservation(relay_peer_id);
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Autonat(autonat::v2::client::Event {
+                tested_addr, result, ..
+            })) => {
+                tracing::debug!(%tested_addr, ok = result.is_ok(), "AutoNAT test");
+                self.reach.on_autonat(result.is_ok());
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Dcutr(dcutr::Event { remote_peer_id, result })) => {
+                tracing::info!(peer = %remote_peer_id, ok = result.is_ok(), "hole punching");
+            }
+            SwarmEvent::ExternalAddrConfirmed { address } => tracing::info!(%address, "reachable at"),
             _ => {}
         }
     }
@@ -1428,9 +1499,17 @@ impl Actor {
     fn handle_identify(&mut self, peer: PeerId, info: identify::Info) {
         self.sync_counters.identify += 1;
         let connected = &self.connected;
+        // A loopback address is only this host's: passed on to a peer
+        // elsewhere, it makes its dial reach itself, and that failure ends
+        // the whole dial (its relayed address included).
+        let local = connected.get(&peer).is_some_and(|(_, a)| !reach::routable(a));
+        let addrs: Vec<Multiaddr> = (info.listen_addrs.iter())
+            .filter(|a| local || reach::routable(a))
+            .cloned()
+            .collect();
         let update = self
             .learnt
-            .learn(peer, &info.listen_addrs, &info.protocols, |p| connected.contains_key(p));
+            .learn(peer, &addrs, &info.protocols, |p| connected.contains_key(p));
         let kad = &mut self.swarm.behaviour_mut().kad;
         if let Some(evicted) = update.evicted {
             kad.remove_peer(&evicted);
@@ -1441,6 +1520,7 @@ impl Actor {
         for addr in update.add {
             kad.add_address(&peer, addr);
         }
+        self.reach.on_identify(&mut self.swarm, peer, &info.protocols);
     }
 
     fn handle_sync_tick(&mut self) {

@@ -2,7 +2,8 @@
 //!
 //! The suite needs a few system programs beside Rust: Debian's `chromium`
 //! and `chromium-driver` for the browser test, `systemd` (for
-//! `systemd-analyze`) for the service unit's check. On a fresh machine they are
+//! `systemd-analyze`) for the service unit's check, `iproute2` and
+//! `nftables` for the NAT test's emulated internet. On a fresh machine they are
 //! missing, so this task checks for them first and, when it runs as root on
 //! a Debian-like system, installs them with `apt-get`; otherwise it stops
 //! and says what to install. Then it runs `cargo test --workspace` with
@@ -35,6 +36,16 @@ const REQUIREMENTS: &[Requirement] = &[
         program: "systemd-analyze",
         package: "systemd",
         why: "the systemd unit is checked with `systemd-analyze verify` (cli/tests/service.rs)",
+    },
+    Requirement {
+        program: "ip",
+        package: "iproute2",
+        why: "the emulated internet of the NAT test is made of network namespaces (cli/tests/nat.rs)",
+    },
+    Requirement {
+        program: "nft",
+        package: "nftables",
+        why: "the NAT test's home routers masquerade with nftables (cli/tests/nat.rs)",
     },
 ];
 

@@ -112,6 +112,8 @@ pub fn sort(command: Command) -> Sorted {
     Sorted::Control(match command {
         Command::Status(a) => Request::Status { json: a.json },
         Command::Peers(a) => Request::Peers { json: a.json },
+        Command::Invite(a) => Request::Invite { json: a.json },
+        Command::Join { invitation } => Request::Join { invitation },
         Command::Whoami(a) => Request::Whoami { json: a.json },
         Command::Ls(a) => Request::Ls {
             what: a.what.into(),

@@ -53,6 +53,13 @@ pub enum Request {
         #[serde(default)]
         json: bool,
     },
+    /// An invitation to this node, for another member to `join`.
+    Invite {
+        #[serde(default)]
+        json: bool,
+    },
+    /// Connect to the node an invitation names, and keep connecting to it.
+    Join { invitation: String },
     /// This node's member.
     Whoami {
         #[serde(default)]
@@ -177,6 +184,12 @@ pub enum Error {
     Retracted { kind: &'static str, id: RecordId },
     #[error("no node is running on this home: start one with `mutu run`")]
     NoNode,
+    #[error(transparent)]
+    Invitation(#[from] mutu_node::net::invite::Error),
+    #[error(
+        "the node has no address others can reach yet: wait until it is connected to its bootstrap peers (`mutu status` shows its reachability), or run it with --bootstrap ADDR"
+    )]
+    Unreachable,
     #[error("cannot write the answer as JSON: {0}")]
     Json(#[from] serde_json::Error),
 }
@@ -190,6 +203,8 @@ impl Classify for Error {
             Error::Watch(e) => e.class(),
             Error::Retracted { .. } => Class::NotFound,
             Error::NoNode => Class::Input,
+            Error::Invitation(_) => Class::Input,
+            Error::Unreachable => Class::Conflict,
             Error::Json(_) => Class::Internal,
         }
     }
@@ -212,6 +227,8 @@ enum Routed {
     Query(Query),
     Status { json: bool },
     Peers { json: bool },
+    Invite { json: bool },
+    Join(String),
     Block { member: String, blocked: bool },
     Apply(ops::Request),
 }
@@ -257,6 +274,8 @@ impl Request {
         match self {
             Request::Status { json } => Routed::Status { json },
             Request::Peers { json } => Routed::Peers { json },
+            Request::Invite { json } => Routed::Invite { json },
+            Request::Join { invitation } => Routed::Join(invitation),
             Request::Whoami { json } => Routed::Query(Query::Whoami { json }),
             Request::Ls {
                 what,
@@ -311,7 +330,12 @@ pub fn local(st: &mut State, request: Request, now: Timestamp) -> Result<Respons
     match request.route() {
         Routed::Query(q) => q.run(&st.snapshot(), now),
         Routed::Status { json } => Ok(Response::Report(read::status(&offline_status(st), json)?)),
-        Routed::Peers { .. } => Err(Error::NoNode),
+        Routed::Peers { .. } | Routed::Invite { .. } => Err(Error::NoNode),
+        Routed::Join(text) => {
+            // Check the text first: a bad copy is worth knowing before starting the node.
+            mutu_node::net::invite::Invitation::parse(&text)?;
+            Err(Error::NoNode)
+        }
         Routed::Block { member, blocked } => {
             let member = st.resolve_member(&member)?;
             if blocked {
@@ -334,6 +358,15 @@ pub async fn serve(handle: &Handle, request: Request, now: Timestamp) -> Result<
         Routed::Query(q) => handle.with_snapshot(move |s| q.run(s, now)).await?,
         Routed::Status { json } => Ok(Response::Report(read::status(&handle.status().await?, json)?)),
         Routed::Peers { json } => Ok(Response::Report(read::peers(&handle.peers().await?, json)?)),
+        Routed::Invite { json } => {
+            let invitation = handle.invite().await?.ok_or(Error::Unreachable)?;
+            Ok(Response::Report(read::invitation(&invitation, json)?))
+        }
+        Routed::Join(text) => {
+            let invitation = mutu_node::net::invite::Invitation::parse(&text)?;
+            handle.join(invitation.clone()).await?;
+            Ok(Response::Report(read::joining(&invitation)))
+        }
         Routed::Block { member, blocked } => {
             let member = handle.with_snapshot(move |s| s.resolve_member(&member)).await??;
             handle.block_member(member, blocked).await?;
@@ -368,6 +401,7 @@ fn offline_status(st: &State) -> Status {
         identify_received: 0,
         replication: None,
         catch_up: None,
+        reach: None,
     }
 }
 

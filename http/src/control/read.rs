@@ -4,6 +4,7 @@
 //! CLI itself offline.
 
 use mutu_node::actor::{PeerInfo, Status};
+use mutu_node::net::invite::Invitation;
 use mutu_node::state::{self, Snapshot};
 use mutu_protocol::record::{Body, Condition, Kind, RecordId, Resource};
 use mutu_protocol::view::{
@@ -638,6 +639,18 @@ pub fn status(s: &Status, as_json: bool) -> Result<Report> {
     if let Some(c) = &s.catch_up {
         f.add("catching up", catch_up_line(c));
     }
+    if let Some(r) = &s.reach {
+        f.add("reachability", word(&r.reachability));
+        for a in &r.external {
+            f.add("external", a.clone());
+        }
+        for relay in &r.relays {
+            f.add("relay", relay.clone());
+        }
+        if r.relay_server {
+            f.add("relay server", "on".to_owned());
+        }
+    }
     for l in &s.listen {
         f.add("listen", l.clone());
     }
@@ -661,6 +674,34 @@ fn catch_up_line(c: &mutu_node::net::progress::CatchUp) -> String {
     )
 }
 
+/// `mutu invite`: the invitation text (and what it holds, in JSON).
+pub fn invitation(i: &Invitation, as_json: bool) -> Result<Report> {
+    let text = i.to_text();
+    if as_json {
+        return Ok(Report::json(&serde_json::json!({
+            "invitation": text,
+            "member": i.member.to_string(),
+            "peer_id": i.peer.to_string(),
+            "addresses": i.addrs.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        }))?);
+    }
+    let mut lines = vec![text, String::new(), format!("member:  {}", i.member)];
+    lines.extend(i.addrs.iter().map(|a| format!("address: {a}")));
+    lines.push(String::new());
+    lines.push("Give the first line to the member to invite; they run `mutu join <it>`.".to_owned());
+    Ok(Report::text([Block::Lines(lines)]))
+}
+
+/// `mutu join`: what the node does now.
+pub fn joining(i: &Invitation) -> Report {
+    Report::text([Block::Lines(vec![format!(
+        "connecting to {} (peer {}) over {} address(es); `mutu peers` shows it once connected",
+        i.member,
+        i.peer,
+        i.addrs.len()
+    )])])
+}
+
 /// `mutu peers`: the connected peers, oldest connection first.
 pub fn peers(peers: &[PeerInfo], as_json: bool) -> Result<Report> {
     if as_json {
@@ -671,7 +712,10 @@ pub fn peers(peers: &[PeerInfo], as_json: bool) -> Result<Report> {
     } else {
         peers
             .iter()
-            .map(|p| format!("{}  {}  since {}", p.peer_id, p.address, p.connected_since))
+            .map(|p| {
+                let path = p.connection.map(|c| format!("  {}", word(&c))).unwrap_or_default();
+                format!("{}  {}{path}  since {}", p.peer_id, p.address, p.connected_since)
+            })
             .collect()
     };
     Ok(Report::text([Block::Lines(lines)]))

@@ -477,6 +477,17 @@ table! {
     NetworkMember => "Node owner", "Propriétaire du nœud";
     NetworkPeerId => "Peer id", "Identifiant de pair";
     NetworkListen => "Listening on", "À l'écoute sur";
+    NetworkReachability => "Reachable from the internet", "Joignable depuis Internet";
+    NetworkPublic => "yes (public address)", "oui (adresse publique)";
+    NetworkPrivate => "no (behind NAT): through relays", "non (derrière un NAT) : par des relais";
+    NetworkUnknown => "not known yet", "pas encore connu";
+    NetworkExternal => "External addresses", "Adresses externes";
+    NetworkRelays => "Relays in use", "Relais utilisés";
+    NetworkInvitation => "Invitation to join", "Invitation à rejoindre";
+    NetworkInvitationHelp => "Give this text to another member: they run `mutu join` with it and their node connects to this one, even behind a home router.", "Donnez ce texte à un autre membre : avec `mutu join`, son nœud se connecte à celui-ci, même derrière une box.";
+    NetworkConnection => "Connection", "Connexion";
+    NetworkDirect => "direct", "directe";
+    NetworkRelayed => "through a relay", "par un relais";
     NetworkCounters => "Counters", "Compteurs";
     NetworkPeers => "peers", "pairs";
     NetworkDocuments => "documents", "documents";

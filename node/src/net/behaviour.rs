@@ -8,6 +8,12 @@
 //! - `/mutu/sync/1` request-response with CBOR ([`super::sync`]);
 //! - identify, ping, Kademlia (own protocol name, server mode), mDNS
 //!   (toggle), and an allow/block list for local blocks and test partitions;
+//! - for members behind NAT: the Circuit Relay v2 client (reservations on
+//!   relays, see [`super::reach`]), DCUtR (hole punching: a relayed
+//!   connection upgraded to a direct one), AutoNAT v2 client and server
+//!   (which of our addresses others can dial), UPnP port mapping (toggle),
+//!   and the relay server (toggle, `mutu run --relay`, limits in
+//!   [`relay_config`]);
 //! - connection limits (pending and established, incoming and outgoing, per
 //!   peer) and a memory limit that refuses new connections while the
 //!   process uses more than a share of the machine's memory: see
@@ -25,7 +31,7 @@ use libp2p::identity::Keypair;
 use libp2p::kad::{self, store::MemoryStore};
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::{NetworkBehaviour, behaviour::toggle::Toggle};
-use libp2p::{StreamProtocol, identify, mdns, memory_connection_limits, ping};
+use libp2p::{StreamProtocol, autonat, dcutr, identify, mdns, memory_connection_limits, ping, relay, upnp};
 use sha2::{Digest, Sha256};
 
 use super::sync::{self, GossipBatch};
@@ -50,17 +56,29 @@ pub fn topic() -> IdentTopic {
 
 /// Every behaviour of a node. The derived event enum is `BehaviourEvent`,
 /// one variant per field (`BehaviourEvent::Gossipsub(..)`, `::Sync(..)`…).
+///
+/// The behaviours that refuse connections come first: the derived
+/// behaviour asks each field in order and stops at the first refusal, so a
+/// refused connection leaves no handler in the others (request-response
+/// would otherwise keep a connection it never hears closed, and trip its
+/// own assertion when the peer's last connection closes).
 #[derive(NetworkBehaviour)]
 pub struct Behaviour {
+    pub blocked: allow_block_list::Behaviour<BlockedPeers>,
+    pub limits: connection_limits::Behaviour,
+    pub memory: memory_connection_limits::Behaviour,
     pub gossipsub: gossipsub::Behaviour,
     pub sync: request_response::Behaviour<sync::wire::Codec>,
     pub identify: identify::Behaviour,
     pub ping: ping::Behaviour,
     pub kad: kad::Behaviour<MemoryStore>,
     pub mdns: Toggle<mdns::tokio::Behaviour>,
-    pub blocked: allow_block_list::Behaviour<BlockedPeers>,
-    pub limits: connection_limits::Behaviour,
-    pub memory: memory_connection_limits::Behaviour,
+    pub relay_client: relay::client::Behaviour,
+    pub dcutr: dcutr::Behaviour,
+    pub autonat: autonat::v2::client::Behaviour,
+    pub autonat_server: autonat::v2::server::Behaviour,
+    pub upnp: Toggle<upnp::tokio::Behaviour>,
+    pub relay: Toggle<relay::Behaviour>,
 }
 
 impl std::fmt::Debug for Behaviour {
@@ -69,6 +87,8 @@ impl std::fmt::Debug for Behaviour {
             .field("mdns", &self.mdns.is_enabled())
             .field("blocked", self.blocked.blocked_peers())
             .field("max_memory_bytes", &self.memory.max_allowed_bytes())
+            .field("upnp", &self.upnp.is_enabled())
+            .field("relay", &self.relay.is_enabled())
             .finish_non_exhaustive()
     }
 }
@@ -76,7 +96,7 @@ impl std::fmt::Debug for Behaviour {
 impl Behaviour {
     /// Builds every behaviour for `key` and subscribes to [`TOPIC`]. mDNS
     /// needs a running tokio runtime.
-    pub fn new(key: &Keypair, config: &Config) -> Result<Self, Error> {
+    pub fn new(key: &Keypair, config: &Config, relay_client: relay::client::Behaviour) -> Result<Self, Error> {
         let peer_id = key.public().to_peer_id();
 
         let gossip_config = gossipsub::ConfigBuilder::default()
@@ -111,7 +131,10 @@ impl Behaviour {
 
         let identify = identify::Behaviour::new(
             identify::Config::new(IDENTIFY_PROTOCOL.to_owned(), key.public())
-                .with_agent_version(format!("mutu/{}", env!("CARGO_PKG_VERSION"))),
+                .with_agent_version(format!("mutu/{}", env!("CARGO_PKG_VERSION")))
+                // A reservation on a relay adds a circuit address: peers
+                // (and through their Kademlia, everyone) learn it at once.
+                .with_push_listen_addr_updates(true),
         );
 
         let mut kad = kad::Behaviour::with_config(peer_id, MemoryStore::new(peer_id), kad::Config::new(KAD_PROTOCOL));
@@ -143,6 +166,19 @@ impl Behaviour {
             blocked: allow_block_list::Behaviour::default(),
             limits: connection_limits::Behaviour::new(limits),
             memory: memory_connection_limits::Behaviour::with_max_percentage(config.max_memory_share),
+            relay_client,
+            dcutr: dcutr::Behaviour::new(peer_id),
+            autonat: autonat::v2::client::Behaviour::default(),
+            autonat_server: autonat::v2::server::Behaviour::default(),
+            upnp: Toggle::from(config.upnp.then(upnp::tokio::Behaviour::default)),
+            relay: Toggle::from(config.relay_server.then(|| {
+                let mut relay = relay::Behaviour::new(peer_id, relay_config());
+                // Left to itself, the relay waits for AutoNAT to confirm an
+                // external address before offering the hop protocol; the
+                // operator who turns it on says the node is public.
+                relay.set_status(Some(relay::Status::Enable));
+                relay
+            })),
         })
     }
 
@@ -157,6 +193,41 @@ impl Behaviour {
             Err(PublishError::Duplicate | PublishError::NoPeersSubscribedToTopic) => Ok(None),
             Err(e) => Err(Error::Publish(e)),
         }
+    }
+}
+
+/// Reservations a relay holds at once (one per member node behind NAT it
+/// serves; a reservation costs a few hundred bytes of state).
+pub const RELAY_MAX_RESERVATIONS: usize = 128;
+/// Reservations per peer (one per relay address it listens on).
+pub const RELAY_MAX_RESERVATIONS_PER_PEER: usize = 4;
+/// Circuits (relayed connections) a relay carries at once.
+pub const RELAY_MAX_CIRCUITS: usize = 64;
+/// Circuits per peer (as source or destination).
+pub const RELAY_MAX_CIRCUITS_PER_PEER: usize = 8;
+/// How long one circuit lasts before the relay resets it; the nodes then
+/// hole-punch or open a new circuit, and sync resumes where it stopped.
+pub const RELAY_MAX_CIRCUIT_DURATION: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+/// Bytes one circuit carries (both directions together) before the relay
+/// resets it: 64 pages of a sync catch-up. A relay at its limits moves at
+/// most [`RELAY_MAX_CIRCUITS`] × this = 4 GiB per 10 minutes, and holds
+/// two copy buffers per circuit (a few KiB each): a small VPS (1 vCPU,
+/// 1 GiB) carries that.
+pub const RELAY_MAX_CIRCUIT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The relay server's limits, sized for a small VPS: see the `RELAY_*`
+/// constants. Reservations last an hour (clients renew them); the rate
+/// limits per peer and per IP are libp2p's defaults (a reservation or a
+/// circuit every minute or two, bursts of 30 to 60 an hour).
+pub fn relay_config() -> relay::Config {
+    relay::Config {
+        max_reservations: RELAY_MAX_RESERVATIONS,
+        max_reservations_per_peer: RELAY_MAX_RESERVATIONS_PER_PEER,
+        max_circuits: RELAY_MAX_CIRCUITS,
+        max_circuits_per_peer: RELAY_MAX_CIRCUITS_PER_PEER,
+        max_circuit_duration: RELAY_MAX_CIRCUIT_DURATION,
+        max_circuit_bytes: RELAY_MAX_CIRCUIT_BYTES,
+        ..relay::Config::default()
     }
 }
 

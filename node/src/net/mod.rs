@@ -7,9 +7,11 @@
 //! it; this module only builds it and defines what goes over the wire.
 
 pub mod behaviour;
+pub mod invite;
 pub mod peers;
 pub mod progress;
 pub mod rate;
+pub mod reach;
 pub mod sync;
 
 #[cfg(test)]
@@ -37,6 +39,11 @@ pub struct Config {
     /// Speak `/mutu/sync/2` (range reconciliation, compressed answers) as
     /// well as `/mutu/sync/1`. Off only to test and measure an old node.
     pub sync_v2: bool,
+    /// Ask the router for a port mapping (UPnP IGD) when one answers.
+    pub upnp: bool,
+    /// Serve Circuit Relay v2 for others (a node with a public address),
+    /// within [`behaviour::relay_config`]'s limits.
+    pub relay_server: bool,
     /// gossipsub `max_transmit_size`: the largest frame sent or accepted.
     pub gossip_max_transmit: usize,
     /// gossipsub heartbeat (mesh maintenance, gossip emission).
@@ -116,6 +123,8 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             mdns: true,
+            upnp: true,
+            relay_server: false,
             gossip_max_transmit: MAX_GOSSIP_BATCH_BYTES + behaviour::GOSSIP_FRAME_OVERHEAD,
             gossip_heartbeat: Duration::from_secs(1),
             sync_request_timeout: DEFAULT_SYNC_TIMEOUT,
@@ -139,6 +148,7 @@ impl Config {
     pub fn for_tests() -> Self {
         Self {
             mdns: false,
+            upnp: false,
             gossip_heartbeat: Duration::from_millis(100),
             sync_request_timeout: Duration::from_secs(10),
             ..Self::default()
@@ -156,6 +166,8 @@ pub enum Error {
     Dns(#[source] std::io::Error),
     #[error("mDNS setup: {0}")]
     Mdns(#[source] std::io::Error),
+    #[error("behaviour setup: {0}")]
+    Behaviour(String),
     #[error("gossipsub setup: {0}")]
     Gossipsub(String),
     #[error("gossipsub subscription: {0}")]
@@ -186,15 +198,19 @@ pub fn dial_remembered(swarm: &mut Swarm<Behaviour>, store: &Store, now: Timesta
 
 /// The production swarm: TCP (nodelay) and QUIC, noise, yamux, DNS.
 pub fn build_swarm(keypair: Keypair, config: &Config) -> Result<Swarm<Behaviour>, Error> {
-    let behaviour = Behaviour::new(&keypair, config)?;
+    let behaviour_key = keypair.clone();
     let swarm = SwarmBuilder::with_existing_identity(keypair)
         .with_tokio()
         .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux_config)?
         .with_quic()
         .with_dns()
         .map_err(Error::Dns)?
-        .with_behaviour(|_| behaviour)
-        .unwrap_or_else(|never| match never {})
+        .with_relay_client(noise::Config::new, yamux_config)?
+        .with_behaviour(|_, relay_client| {
+            Behaviour::new(&behaviour_key, config, relay_client)
+                .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)
+        })
+        .map_err(|e| Error::Behaviour(e.to_string()))?
         .with_swarm_config(|c| swarm_config(c, config))
         .build();
     Ok(swarm)
@@ -225,7 +241,7 @@ fn swarm_config(c: libp2p::swarm::Config, config: &Config) -> libp2p::swarm::Con
 /// yamux, for multi-node tests: listen on `/memory/0`, dial the address the
 /// listener reports.
 pub fn build_memory_swarm(keypair: Keypair, config: &Config) -> Result<Swarm<Behaviour>, Error> {
-    let behaviour = Behaviour::new(&keypair, config)?;
+    let behaviour_key = keypair.clone();
     let noise_config = noise::Config::new(&keypair)?;
     let swarm = SwarmBuilder::with_existing_identity(keypair)
         .with_tokio()
@@ -236,8 +252,12 @@ pub fn build_memory_swarm(keypair: Keypair, config: &Config) -> Result<Swarm<Beh
                 .multiplex(yamux_config())
         })
         .unwrap_or_else(|never| match never {})
-        .with_behaviour(|_| behaviour)
-        .unwrap_or_else(|never| match never {})
+        .with_relay_client(noise::Config::new, yamux_config)?
+        .with_behaviour(|_, relay_client| {
+            Behaviour::new(&behaviour_key, config, relay_client)
+                .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)
+        })
+        .map_err(|e| Error::Behaviour(e.to_string()))?
         .with_swarm_config(|c| swarm_config(c, config))
         .build();
     Ok(swarm)

@@ -3,6 +3,7 @@
 use axum::extract;
 use axum::response::{IntoResponse, Response};
 use maud::html;
+use mutu_node::net::reach::{Path, Reachability};
 use mutu_protocol::trust::Scope;
 
 use super::{column_heads, empty, short};
@@ -14,6 +15,7 @@ pub async fn page(extract::State(st): extract::State<WebState>, ctx: PageCtx) ->
         (Ok(s), Ok(p)) => (s, p),
         (Err(e), _) | (_, Err(e)) => return error_page(&ctx, &PageError::Internal(e.to_string())),
     };
+    let invitation = st.handle.invite().await.ok().flatten().map(|i| i.to_text());
     let n = |v: u64| number(ctx.lang, v);
     let counters = [
         (Key::NetworkPeers, n(status.peers as u64)),
@@ -35,6 +37,28 @@ pub async fn page(extract::State(st): extract::State<WebState>, ctx: PageCtx) ->
             dt { (ctx.t(Key::NetworkPeerId)) } dd { code.wrap { (status.peer_id) } }
             dt { (ctx.t(Key::NetworkListen)) }
             dd { @for a in &status.listen { code.wrap { (a) } br; } }
+            @if let Some(r) = &status.reach {
+                dt { (ctx.t(Key::NetworkReachability)) }
+                dd {
+                    (ctx.t(match r.reachability {
+                        Reachability::Public => Key::NetworkPublic,
+                        Reachability::Private => Key::NetworkPrivate,
+                        Reachability::Unknown => Key::NetworkUnknown,
+                    }))
+                }
+                @if !r.external.is_empty() {
+                    dt { (ctx.t(Key::NetworkExternal)) }
+                    dd { @for a in &r.external { code.wrap { (a) } br; } }
+                }
+                @if !r.relays.is_empty() {
+                    dt { (ctx.t(Key::NetworkRelays)) }
+                    dd { @for a in &r.relays { code.wrap { (a) } br; } }
+                }
+            }
+            @if let Some(text) = &invitation {
+                dt { (ctx.t(Key::NetworkInvitation)) }
+                dd { code.wrap.invitation { (text) } p.muted.small { (ctx.t(Key::NetworkInvitationHelp)) } }
+            }
         }
         @if let Some(c) = &status.catch_up {
             h2 { (ctx.t(Key::NetworkCatchUp)) }
@@ -108,12 +132,19 @@ pub async fn page(extract::State(st): extract::State<WebState>, ctx: PageCtx) ->
             (empty(&ctx, Key::NetworkNoPeers))
         } @else {
             table.list {
-                (column_heads(&ctx, &[Key::NetworkPeerId, Key::NetworkAddress, Key::NetworkSince]))
+                (column_heads(&ctx, &[Key::NetworkPeerId, Key::NetworkAddress, Key::NetworkConnection, Key::NetworkSince]))
                 tbody {
                     @for p in &peers {
                         tr {
                             td { code.wrap { (p.peer_id) } }
                             td { code.wrap { (p.address) } }
+                            td {
+                                @match p.connection {
+                                    Some(Path::Direct) => (ctx.t(Key::NetworkDirect)),
+                                    Some(Path::Relayed) => (ctx.t(Key::NetworkRelayed)),
+                                    None => "",
+                                }
+                            }
                             td { (i18n::date(ctx.lang, p.connected_since)) }
                         }
                     }
