@@ -9,7 +9,8 @@
 //!
 //! - on a watched need: a cosign, a pledge, an offer (by someone else), its
 //!   status set by its author, funded, expired, merged (into the end of its
-//!   chain);
+//!   chain); an award, a delivery to accept, the delivery accepted, and
+//!   each of the member's pledges that became due (see `view::consult`);
 //! - on a watched project or tag: a new need about it;
 //! - on a watched catalogue: a new entry;
 //! - by a watched member: a new need, offer, project or catalogue.
@@ -79,6 +80,14 @@ pub enum What {
     Listed,
     /// A new offer, project or catalogue by a watched member.
     Wrote,
+    /// The need's author awarded an offer.
+    Awarded,
+    /// The awarded provider declared a delivery: to accept or object to.
+    Delivered,
+    /// The coalition accepted a delivery.
+    Accepted,
+    /// One of the member's own pledges is owed now (the delivery is accepted).
+    PledgeDue,
 }
 
 /// One thing that happened to something followed.
@@ -214,6 +223,7 @@ fn need_events(views: &Views<'_>, me: MemberId, need: &SignedRecord, sink: &mut 
         }
         _ => {}
     }
+    consultation_events(views, me, need, sink);
     let now = views.now();
     match views.funding(&need.id(), n).state {
         funding::State::Funded => {
@@ -237,6 +247,63 @@ fn need_events(views: &Views<'_>, me: MemberId, need: &SignedRecord, sink: &mut 
             });
         }
         _ => {}
+    }
+}
+
+/// The consultation's steps on a need that has offers.
+fn consultation_events(views: &Views<'_>, me: MemberId, need: &SignedRecord, sink: &mut Sink) {
+    if views.referring(Kind::Offer, &need.id()).is_empty() {
+        return;
+    }
+    let Some(c) = views.consultation_of(&need.id()) else {
+        return;
+    };
+    let Body::Need(n) = &need.record().body else { return };
+    let event = |id: String, at: Timestamp, what: What, record: RecordId, by: Option<MemberId>| Event {
+        id,
+        at,
+        what,
+        about: need.id(),
+        about_kind: Kind::Need,
+        title: n.title.clone(),
+        record: Some(record),
+        by,
+        status: None,
+        into: None,
+    };
+    if let Some(a) = &c.award
+        && need.record().author != me
+    {
+        sink.push(event(
+            format!("award:{}", a.id),
+            a.at,
+            What::Awarded,
+            a.id,
+            Some(need.record().author),
+        ));
+    }
+    for d in &c.deliveries {
+        if c.provider() != Some(me) {
+            sink.push(event(
+                format!("delivery:{}", d.id),
+                d.at,
+                What::Delivered,
+                d.id,
+                c.provider(),
+            ));
+        }
+    }
+    if let Some(at) = c.timeline.accepted {
+        sink.push(event(
+            format!("accepted:{}", need.id()),
+            at,
+            What::Accepted,
+            need.id(),
+            None,
+        ));
+        for p in c.pledges.iter().filter(|p| p.pledger == me && p.due) {
+            sink.push(event(format!("due:{}", p.id), at, What::PledgeDue, p.id, None));
+        }
     }
 }
 

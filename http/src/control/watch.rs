@@ -117,6 +117,13 @@ pub fn sentence(e: &Event) -> String {
         What::NewNeed => "new need".into(),
         What::Listed => "new catalogue entry".into(),
         What::Wrote => "wrote".into(),
+        What::Awarded => "an offer was awarded".into(),
+        What::Delivered => "delivered: accept with `mutu delivery accept ID` or object".into(),
+        What::Accepted => "the delivery was accepted".into(),
+        What::PledgeDue => match e.record {
+            Some(p) => format!("your pledge {p} is due: once paid, `mutu pledge fulfil {p}`"),
+            None => "your pledge is due".into(),
+        },
         _ => "event".into(),
     }
 }
