@@ -1086,3 +1086,106 @@ async fn the_inbox_page_lists_what_happened_to_what_one_watches() {
     .await;
     assert_eq!(a.location(), "/inbox");
 }
+
+/// The consultation's buttons: award an offer, accept the delivery, mark
+/// one's pledge paid, each a POST from the need page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consultation_runs_through_the_need_page_buttons() {
+    use mutu_node::ops::{self, Request};
+    let n = node(47_512).await;
+    let (cookie, csrf) = sign_in(&n).await;
+    let need_page = a_need(&n, &cookie, &csrf).await;
+    let need = id_in(&need_page);
+    let a = post(
+        &n,
+        &format!("/needs/{need}/pledge"),
+        Some(&cookie),
+        &[("csrf", &csrf), ("money", "1000 EUR"), ("if_funded", "on")],
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    // The provider, on its own home, answers with an offer.
+    let dir = tempfile::tempdir().unwrap();
+    let home = mutu_node::home::Home::resolve(Some(dir.path().join("p"))).unwrap();
+    let mut p = state::State::init(home, crate::testing::profile("Prestataire"), state::now()).unwrap();
+    let bundle = n.handle.test(|s, _| s.export()).await.unwrap().unwrap();
+    p.import(&bundle, state::now()).unwrap();
+    let offer = Request::from(ops::NewOffer {
+        need: need.clone(),
+        price: ops::MoneyInput::Text("950EUR".into()),
+        days: Some(10),
+        description: None,
+        valid_until: None,
+    })
+    .apply(&mut p, state::now())
+    .unwrap();
+    n.handle
+        .import(p.export().unwrap().changes().to_vec(), state::now())
+        .await
+        .unwrap();
+
+    let page = get(&n, &need_page, Some(&cookie)).await;
+    let award = format!("/offers/{offer}/award");
+    assert!(page.body.contains(&award), "{}", page.body);
+    let a = post(&n, &award, Some(&cookie), &[("csrf", &csrf)]).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    // A second award is refused, with the rule's message.
+    let again = post(&n, &award, Some(&cookie), &[("csrf", &csrf)]).await;
+    assert_eq!(again.status.as_u16(), 422, "{}", again.body);
+
+    // The provider delivers.
+    let bundle = n.handle.test(|s, _| s.export()).await.unwrap().unwrap();
+    p.import(&bundle, state::now()).unwrap();
+    let delivery = Request::from(ops::NewDelivery {
+        need: need.clone(),
+        release: "https://git.example/sepa/releases/v1".into(),
+        note: None,
+    })
+    .apply(&mut p, state::now())
+    .unwrap();
+    n.handle
+        .import(p.export().unwrap().changes().to_vec(), state::now())
+        .await
+        .unwrap();
+    let page = get(&n, &need_page, Some(&cookie)).await;
+    assert!(
+        page.body.contains(&format!("/deliveries/{delivery}/object")),
+        "{}",
+        page.body
+    );
+    let a = post(
+        &n,
+        &format!("/deliveries/{delivery}/accept"),
+        Some(&cookie),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+
+    // The pledge is due: the pledger marks it paid from the page.
+    let page = get(&n, &need_page, Some(&cookie)).await;
+    let fulfil = page
+        .body
+        .split("action=\"/pledges/")
+        .find_map(|rest| rest.split_once("/fulfil\"").map(|(id, _)| id.to_owned()))
+        .expect("a mark-paid button");
+    let a = post(
+        &n,
+        &format!("/pledges/{fulfil}/fulfil"),
+        Some(&cookie),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let timeline = n
+        .handle
+        .with_snapshot(move |s| {
+            let views = s.views(state::now());
+            let id = s.resolve_kind(&need, Kind::Need).unwrap();
+            views.consultation_of(&id).unwrap().timeline
+        })
+        .await
+        .unwrap();
+    assert!(timeline.accepted.is_some());
+    assert_eq!((timeline.paid, timeline.payable), (1, 1));
+}

@@ -51,6 +51,8 @@ pub fn routes() -> Router<WebState> {
         .route("/needs/{id}/offer", get(offer_form).post(offer_submit))
         .route("/needs/{id}/status", get(status_form).post(status_submit))
         .route("/needs/{id}/merge", get(merge_form).post(merge_submit))
+        .route("/needs/{id}/delivery", get(delivery_form).post(delivery_submit))
+        .route("/needs/{id}/decision", get(decision_form).post(decision_submit))
         .route("/pledges/{id}/move", get(move_form).post(move_submit))
         .route("/pledges/{id}/withdraw", get(withdraw_form).post(withdraw_submit))
         .route("/records/{id}/retract", get(retract_form).post(retract_submit))
@@ -340,6 +342,7 @@ const NEED_FIELDS: &[Field] = &[
     field("goal", Key::FormGoal, Input::Line).hint(Key::FormMoneyHint),
     field("days_goal", Key::FormDaysGoal, Input::Days),
     field("deadline", Key::FormDeadline, Input::Date),
+    field("decision", Key::FormDecision, Input::Select(DECISIONS)),
 ];
 
 const DEV_STATUSES: &[(&str, Key)] = &[
@@ -396,6 +399,19 @@ const STATUS_FIELDS: &[Field] = &[field("status", Key::FormNeedStatus, Input::Se
 const MERGE_FIELDS: &[Field] = &[field("into", Key::FormMergeInto, Input::Line)
     .hint(Key::FormMergeHint)
     .required()];
+
+const DELIVERY_FIELDS: &[Field] = &[
+    field("release", Key::FormDeliveryRelease, Input::Line).required(),
+    field("note", Key::FormNote, Input::Area),
+];
+
+const DECISIONS: &[(&str, Key)] = &[
+    ("author", Key::DecisionAuthor),
+    ("majority", Key::DecisionMajority),
+    ("weighted", Key::DecisionWeighted),
+];
+
+const DECISION_FIELDS: &[Field] = &[field("decision", Key::FormDecision, Input::Select(DECISIONS)).required()];
 
 const MOVE_FIELDS: &[Field] = &[field("to", Key::FormMoveTo, Input::Line)
     .hint(Key::FormMoveHint)
@@ -547,7 +563,7 @@ fn need_op(v: &Fields) -> Result<ops::NewNeed, Mistake> {
         goal: text(v, "goal").map(ops::MoneyInput::Text),
         days_goal: days(v, "days_goal")?,
         deadline: text(v, "deadline"),
-        decision: None,
+        decision: choice(v, "decision")?,
     })
 }
 
@@ -705,6 +721,8 @@ enum NeedForm {
     Offer,
     Status,
     Merge,
+    Delivery,
+    Decision,
 }
 
 impl NeedForm {
@@ -715,6 +733,8 @@ impl NeedForm {
             NeedForm::Offer => (Key::FormOffer, "offer", OFFER_FIELDS, Key::FormOfferSubmit),
             NeedForm::Status => (Key::FormStatus, "status", STATUS_FIELDS, Key::FormSave),
             NeedForm::Merge => (Key::FormMerge, "merge", MERGE_FIELDS, Key::FormMergeSubmit),
+            NeedForm::Delivery => (Key::FormDelivery, "delivery", DELIVERY_FIELDS, Key::FormDeliverySubmit),
+            NeedForm::Decision => (Key::FormDecision, "decision", DECISION_FIELDS, Key::FormSave),
         };
         let extra = match self {
             NeedForm::Pledge => html! { p.hint { (ctx.t(Key::FormPledgeOne)) } },
@@ -770,6 +790,16 @@ impl NeedForm {
                 need,
                 into: text(v, "into").ok_or_else(|| Mistake::bad("into", "into: give the id of the other need"))?,
             }),
+            NeedForm::Delivery => NeedOp::Delivery(ops::NewDelivery {
+                need,
+                release: text(v, "release")
+                    .ok_or_else(|| Mistake::bad("release", "release: give the URL of the release, tag or commit"))?,
+                note: text(v, "note"),
+            }),
+            NeedForm::Decision => NeedOp::Decision(ops::SetNeedDecision {
+                need,
+                decision: choice(v, "decision")?.ok_or_else(|| Mistake::bad("decision", "decision: choose one"))?,
+            }),
         })
     }
 }
@@ -781,6 +811,8 @@ enum NeedOp {
     Offer(ops::NewOffer),
     Status(ops::SetNeedStatus),
     Merge(ops::MergeNeed),
+    Delivery(ops::NewDelivery),
+    Decision(ops::SetNeedDecision),
 }
 
 impl From<NeedOp> for ops::Request {
@@ -791,6 +823,8 @@ impl From<NeedOp> for ops::Request {
             NeedOp::Offer(op) => op.into(),
             NeedOp::Status(op) => op.into(),
             NeedOp::Merge(op) => op.into(),
+            NeedOp::Delivery(op) => op.into(),
+            NeedOp::Decision(op) => op.into(),
         }
     }
 }
@@ -864,6 +898,32 @@ async fn status_submit(
     req: Request,
 ) -> Response {
     need_form_post(ws, ctx, id, NeedForm::Status, req).await
+}
+
+async fn delivery_form(extract::State(ws): extract::State<WebState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
+    need_form_get(ws, ctx, id, NeedForm::Delivery).await
+}
+
+async fn delivery_submit(
+    extract::State(ws): extract::State<WebState>,
+    ctx: PageCtx,
+    Path(id): Path<String>,
+    req: Request,
+) -> Response {
+    need_form_post(ws, ctx, id, NeedForm::Delivery, req).await
+}
+
+async fn decision_form(extract::State(ws): extract::State<WebState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
+    need_form_get(ws, ctx, id, NeedForm::Decision).await
+}
+
+async fn decision_submit(
+    extract::State(ws): extract::State<WebState>,
+    ctx: PageCtx,
+    Path(id): Path<String>,
+    req: Request,
+) -> Response {
+    need_form_post(ws, ctx, id, NeedForm::Decision, req).await
 }
 
 async fn merge_form(extract::State(ws): extract::State<WebState>, ctx: PageCtx, Path(id): Path<String>) -> Response {

@@ -14,6 +14,7 @@
 
 pub mod auth;
 pub mod chart;
+pub mod consult_forms;
 pub mod forms;
 pub mod i18n;
 pub mod import;
@@ -71,6 +72,7 @@ pub fn router(handle: actor::Handle, auth: auth::Sessions) -> axum::Router {
         .merge(forms::routes())
         .merge(import::routes())
         .merge(inbox::routes())
+        .merge(consult_forms::routes())
         .layer(middleware::from_fn(remember_lang))
         .with_state(WebState { handle, auth })
 }

@@ -1,9 +1,10 @@
 //! The consultation on web pages (issue 13): a need's timeline, award and
 //! its verdict, approvals of each offer, deliveries and objections; a
-//! member's track record. Read-only here: the writes are the CLI's and the
-//! API's (`mutu offer approve|award`, `mutu delivery …`).
+//! member's track record; for a signed-in owner, the buttons of the steps it
+//! may take (they post to [`crate::web::consult_forms`]).
 
 use maud::{Markup, html};
+use mutu_protocol::MemberId;
 use mutu_protocol::record::Decision;
 use mutu_protocol::view::consult::{Consultation, Outcome, Standing, TrackRecord};
 
@@ -33,9 +34,24 @@ fn outcome(ctx: &PageCtx, names: &Names, o: &Outcome) -> Markup {
     }
 }
 
-/// The need page's consultation section.
-pub fn section(ctx: &PageCtx, c: &Consultation, names: &Names) -> Markup {
+/// A one-click POST button with the session's CSRF token.
+fn button(ctx: &PageCtx, action: String, label: Key) -> Markup {
+    html! {
+        form.inline method="post" action=(action) {
+            input type="hidden" name=(crate::web::auth::CSRF_FIELD) value=(ctx.csrf.as_deref().unwrap_or(""));
+            button type="submit" { (ctx.t(label)) }
+        }
+    }
+}
+
+/// The need page's consultation section; `me` is this node's member and
+/// `author` the need's (the buttons show only to a signed-in owner).
+pub fn section(ctx: &PageCtx, c: &Consultation, names: &Names, me: MemberId, author: MemberId) -> Markup {
     let t = &c.timeline;
+    let acting = ctx.signed_in;
+    let member = acting && c.coalition.members.contains(&me);
+    let provider = acting && c.provider() == Some(me);
+    let open_award = c.award.is_none();
     html! {
         section #consultation {
             h2 { (ctx.t(Key::ConsultTitle)) }
@@ -59,11 +75,18 @@ pub fn section(ctx: &PageCtx, c: &Consultation, names: &Names) -> Markup {
                     dd { (names.link(&a.provider)) " — " (outcome(ctx, names, &a.outcome)) }
                 }
             }
+            @if acting && me == author && open_award {
+                p { a.button href={ "/needs/" (c.need) "/decision" } { (ctx.t(Key::FormDecision)) } }
+            }
+            @if provider {
+                p { a.button href={ "/needs/" (c.need) "/delivery" } { (ctx.t(Key::FormDelivery)) } }
+            }
             @if !c.offers.is_empty() {
                 table {
                     thead { tr {
                         th { (ctx.t(Key::OfferPrice)) } th { (ctx.t(Key::OfferDays)) }
                         th { (ctx.t(Key::ConsultApprovals)) } th { (ctx.t(Key::ConsultAward)) }
+                        @if member { th {} }
                     } }
                     tbody {
                         @for o in &c.offers {
@@ -72,6 +95,16 @@ pub fn section(ctx: &PageCtx, c: &Consultation, names: &Names) -> Markup {
                                 td { @if let Some(d) = o.days { (d) } @else { "-" } }
                                 td { @for (i, m) in o.approvals.iter().enumerate() { @if i > 0 { ", " } (names.link(m)) } }
                                 td { @if o.awarded { "✓" } }
+                                @if member {
+                                    td {
+                                        @if !o.approvals.contains(&me) && !o.expired {
+                                            (button(ctx, format!("/offers/{}/approve", o.id), Key::ConsultApprove))
+                                        }
+                                        @if me == author && open_award && !o.expired {
+                                            " " (button(ctx, format!("/offers/{}/award", o.id), Key::ConsultAwardIt))
+                                        }
+                                    }
+                                }
                             }
                         }
                     }
@@ -88,6 +121,29 @@ pub fn section(ctx: &PageCtx, c: &Consultation, names: &Names) -> Markup {
                 @if !d.objections.is_empty() {
                     h4 { (ctx.t(Key::ConsultObjections)) }
                     ul.plain { @for o in &d.objections { li { (names.link(&o.member)) ": " (o.reason) } } }
+                }
+                @if member && d.outcome.standing != Standing::Valid {
+                    p {
+                        (button(ctx, format!("/deliveries/{}/accept", d.id), Key::ConsultAccept))
+                        " " a.button href={ "/deliveries/" (d.id) "/object" } { (ctx.t(Key::ConsultObjectIt)) }
+                    }
+                }
+            }
+            @let mine: Vec<_> = c.pledges.iter().filter(|p| acting && ((p.pledger == me && p.due) || (provider && p.paid && !p.received))).collect();
+            @if !mine.is_empty() {
+                h3 { (ctx.t(Key::ConsultYourPayments)) }
+                ul.plain {
+                    @for p in mine {
+                        li {
+                            (names.link(&p.pledger)) " "
+                            @if p.pledger == me && p.due {
+                                (button(ctx, format!("/pledges/{}/fulfil", p.id), Key::ConsultMarkPaid))
+                            }
+                            @if provider && p.paid && !p.received {
+                                (button(ctx, format!("/pledges/{}/received", p.id), Key::ConsultConfirmReceipt))
+                            }
+                        }
+                    }
                 }
             }
         }

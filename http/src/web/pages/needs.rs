@@ -536,7 +536,7 @@ fn draw(ctx: &PageCtx, page: NeedPage) -> (String, Markup) {
             }
         }
         @if let Some(c) = &consultation {
-            (super::consult::section(ctx, c, &names))
+            (super::consult::section(ctx, c, &names, me, n.author))
         }
         @if !could_join.is_empty() {
             section #could-join {
