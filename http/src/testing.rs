@@ -65,3 +65,30 @@ impl TestNode {
         }
     }
 }
+
+/// Another member's needs (tagged `tags`), written in a home of their own
+/// and brought to `node` as a bundle: records by someone else, as a node
+/// receives them.
+pub(crate) async fn needs_from_elsewhere(node: &Handle, titles: &[&str], tags: &[&str]) {
+    use mutu_node::ops::{NewNeed, Request};
+    let dir = tempfile::tempdir().unwrap();
+    let home = Home::resolve(Some(dir.path().join("elsewhere"))).unwrap();
+    let mut other = State::init(home, profile("Elsewhere"), state::now()).unwrap();
+    for title in titles {
+        Request::from(NewNeed {
+            title: (*title).into(),
+            description: None,
+            project: None,
+            tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+            goal: None,
+            days_goal: None,
+            deadline: None,
+            decision: None,
+        })
+        .apply(&mut other, state::now())
+        .unwrap();
+    }
+    node.import(other.export().unwrap().changes().to_vec(), state::now())
+        .await
+        .unwrap();
+}

@@ -1044,25 +1044,7 @@ async fn the_inbox_page_lists_what_happened_to_what_one_watches() {
     let page = get(&n, "/needs?tag=sepa", Some(&cookie)).await;
     assert!(page.body.contains("action=\"/unwatch\""), "{}", page.body);
     // Another member's need with the tag, brought as a bundle.
-    let dir = tempfile::tempdir().unwrap();
-    let home = mutu_node::home::Home::resolve(Some(dir.path().join("b"))).unwrap();
-    let mut b = mutu_node::state::State::init(home, crate::testing::profile("Asso"), state::now()).unwrap();
-    mutu_node::ops::Request::from(mutu_node::ops::NewNeed {
-        title: "Prélèvements SEPA".into(),
-        description: None,
-        project: None,
-        tags: vec!["sepa".into()],
-        goal: None,
-        days_goal: None,
-        deadline: None,
-        decision: None,
-    })
-    .apply(&mut b, state::now())
-    .unwrap();
-    n.handle
-        .import(b.export().unwrap().changes().to_vec(), state::now())
-        .await
-        .unwrap();
+    crate::testing::needs_from_elsewhere(&n.handle, &["Prélèvements SEPA"], &["sepa"]).await;
     let inbox = get(&n, "/inbox", Some(&cookie)).await;
     assert_eq!(inbox.status, StatusCode::OK);
     assert!(inbox.body.contains("Inbox (1 unread)"), "{}", inbox.body);

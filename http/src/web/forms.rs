@@ -995,29 +995,68 @@ async fn read_target(ws: &WebState, prefix: String, kind: Option<Kind>) -> Resul
         .map_err(PageError::from)
 }
 
-fn withdraw_page<'a>(ctx: &PageCtx, t: &Target, values: &'a Fields, mistake: Option<Mistake>) -> FormPage<'a> {
-    FormPage {
-        title: Key::FormWithdraw,
-        intro: html! {
-            p.intro { (ctx.t(Key::FormWithdrawText)) " " a href=(t.back) { (t.label) } }
-        },
-        action: format!("/pledges/{}/withdraw", t.id),
-        fields: &[],
-        submit: Key::FormWithdrawSubmit,
-        values,
-        mistake,
-        hidden: None,
+/// The forms on one of the owner's pledges.
+#[derive(Debug, Clone, Copy)]
+enum PledgeForm {
+    Withdraw,
+    Move,
+}
+
+impl PledgeForm {
+    fn page<'a>(self, ctx: &PageCtx, t: &Target, values: &'a Fields, mistake: Option<Mistake>) -> FormPage<'a> {
+        let (title, text, path, fields, submit): (Key, Key, &str, &'static [Field], Key) = match self {
+            PledgeForm::Withdraw => (
+                Key::FormWithdraw,
+                Key::FormWithdrawText,
+                "withdraw",
+                &[],
+                Key::FormWithdrawSubmit,
+            ),
+            PledgeForm::Move => (
+                Key::FormMove,
+                Key::FormMoveText,
+                "move",
+                MOVE_FIELDS,
+                Key::FormMoveSubmit,
+            ),
+        };
+        FormPage {
+            title,
+            intro: html! {
+                p.intro { (ctx.t(text)) " " a href=(t.back) { (t.label) } }
+            },
+            action: format!("/pledges/{}/{path}", t.id),
+            fields,
+            submit,
+            values,
+            mistake,
+            hidden: None,
+        }
     }
 }
 
-async fn withdraw_form(extract::State(ws): extract::State<WebState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
+async fn pledge_form_get(ws: WebState, ctx: PageCtx, id: String, form: PledgeForm) -> Response {
     if let Some(r) = signed_out(&ctx) {
         return r;
     }
     match read_target(&ws, id, Some(Kind::Pledge)).await {
-        Ok(t) => render(&ctx, StatusCode::OK, withdraw_page(&ctx, &t, &Fields::new(), None)),
+        Ok(t) => render(&ctx, StatusCode::OK, form.page(&ctx, &t, &Fields::new(), None)),
         Err(e) => private(error_page(&ctx, &e)),
     }
+}
+
+/// A checked POST on a pledge: its fields and the pledge, or the answer
+/// that refuses it.
+async fn pledge_post(ws: &WebState, ctx: &PageCtx, id: String, req: Request) -> Result<(Fields, Target), Response> {
+    let v = guard(&ws.auth, ctx, req).await?;
+    let t = read_target(ws, id, Some(Kind::Pledge))
+        .await
+        .map_err(|e| private(error_page(ctx, &e)))?;
+    Ok((v, t))
+}
+
+async fn withdraw_form(extract::State(ws): extract::State<WebState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
+    pledge_form_get(ws, ctx, id, PledgeForm::Withdraw).await
 }
 
 async fn withdraw_submit(
@@ -1026,42 +1065,17 @@ async fn withdraw_submit(
     Path(id): Path<String>,
     req: Request,
 ) -> Response {
-    let v = match guard(&ws.auth, &ctx, req).await {
-        Ok(v) => v,
+    let (v, t) = match pledge_post(&ws, &ctx, id, req).await {
+        Ok(x) => x,
         Err(r) => return r,
-    };
-    let t = match read_target(&ws, id, Some(Kind::Pledge)).await {
-        Ok(t) => t,
-        Err(e) => return private(error_page(&ctx, &e)),
     };
     let (pledge, back) = (t.id.to_string(), t.back.clone());
     let result = write(&ws, None, ops::WithdrawPledge { pledge }).await.map(|_| back);
-    answer(&ctx, result, |m| withdraw_page(&ctx, &t, &v, Some(m)))
-}
-
-fn move_page<'a>(ctx: &PageCtx, t: &Target, values: &'a Fields, mistake: Option<Mistake>) -> FormPage<'a> {
-    FormPage {
-        title: Key::FormMove,
-        intro: html! {
-            p.intro { (ctx.t(Key::FormMoveText)) " " a href=(t.back) { (t.label) } }
-        },
-        action: format!("/pledges/{}/move", t.id),
-        fields: MOVE_FIELDS,
-        submit: Key::FormMoveSubmit,
-        values,
-        mistake,
-        hidden: None,
-    }
+    answer(&ctx, result, |m| PledgeForm::Withdraw.page(&ctx, &t, &v, Some(m)))
 }
 
 async fn move_form(extract::State(ws): extract::State<WebState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
-    if let Some(r) = signed_out(&ctx) {
-        return r;
-    }
-    match read_target(&ws, id, Some(Kind::Pledge)).await {
-        Ok(t) => render(&ctx, StatusCode::OK, move_page(&ctx, &t, &Fields::new(), None)),
-        Err(e) => private(error_page(&ctx, &e)),
-    }
+    pledge_form_get(ws, ctx, id, PledgeForm::Move).await
 }
 
 async fn move_submit(
@@ -1070,13 +1084,9 @@ async fn move_submit(
     Path(id): Path<String>,
     req: Request,
 ) -> Response {
-    let v = match guard(&ws.auth, &ctx, req).await {
-        Ok(v) => v,
+    let (v, t) = match pledge_post(&ws, &ctx, id, req).await {
+        Ok(x) => x,
         Err(r) => return r,
-    };
-    let t = match read_target(&ws, id, Some(Kind::Pledge)).await {
-        Ok(t) => t,
-        Err(e) => return private(error_page(&ctx, &e)),
     };
     let result = match text(&v, "to") {
         Some(to) => {
@@ -1094,7 +1104,7 @@ async fn move_submit(
         }
         None => Err(Failure::Mistake(Mistake::bad("to", "to: give the id of the need"))),
     };
-    answer(&ctx, result, |m| move_page(&ctx, &t, &v, Some(m)))
+    answer(&ctx, result, |m| PledgeForm::Move.page(&ctx, &t, &v, Some(m)))
 }
 
 /// The need a pledge is on.

@@ -13,13 +13,11 @@ use std::time::Instant;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::post;
-use mutu_node::home::Home;
-use mutu_node::ops::{self, Request};
-use mutu_node::state::State;
+use mutu_node::ops;
 use mutu_protocol::inbox::Watch;
 
 use super::*;
-use crate::testing::{TestNode, profile};
+use crate::testing::{TestNode, needs_from_elsewhere, profile};
 
 fn fast(url: String) -> Config {
     Config {
@@ -30,29 +28,6 @@ fn fast(url: String) -> Config {
         queue: 3,
         ..Config::new(vec![url]).unwrap()
     }
-}
-
-/// Another member's needs tagged `sepa`, brought to `node` as a bundle.
-async fn needs_from_elsewhere(node: &TestNode, titles: &[&str]) {
-    let dir = tempfile::tempdir().unwrap();
-    let home = Home::resolve(Some(dir.path().join("b"))).unwrap();
-    let mut b = State::init(home, profile("Asso"), state::now()).unwrap();
-    for title in titles {
-        Request::from(ops::NewNeed {
-            title: (*title).into(),
-            description: None,
-            project: None,
-            tags: vec!["sepa".into()],
-            goal: None,
-            days_goal: None,
-            deadline: None,
-            decision: None,
-        })
-        .apply(&mut b, state::now())
-        .unwrap();
-    }
-    let changes = b.export().unwrap().changes().to_vec();
-    node.handle.import(changes, state::now()).await.unwrap();
 }
 
 async fn until(what: &str, mut done: impl FnMut() -> bool) {
@@ -92,7 +67,7 @@ async fn an_event_is_retried_with_backoff_until_the_receiver_takes_it() {
     let counters = spawn(node.handle.clone(), fast(url));
     // The first look takes what is there as sent: let it happen first.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    needs_from_elsewhere(&node, &["Export SEPA"]).await;
+    needs_from_elsewhere(&node.handle, &["Export SEPA"], &["sepa"]).await;
     until("the delivery", || counters.delivered.load(Ordering::SeqCst) == 1).await;
     assert_eq!(counters.failed_attempts.load(Ordering::SeqCst), 2);
     assert_eq!(calls.load(Ordering::SeqCst), 3);
@@ -122,7 +97,7 @@ async fn a_receiver_that_never_answers_costs_a_bounded_queue_and_nothing_else() 
     });
     let counters = spawn(node.handle.clone(), fast(url));
     tokio::time::sleep(Duration::from_millis(200)).await;
-    needs_from_elsewhere(&node, &["One", "Two", "Three", "Four", "Five"]).await;
+    needs_from_elsewhere(&node.handle, &["One", "Two", "Three", "Four", "Five"], &["sepa"]).await;
     until("timeouts and drops", || {
         counters.failed_attempts.load(Ordering::SeqCst) >= 2 && counters.dropped.load(Ordering::SeqCst) >= 2
     })
