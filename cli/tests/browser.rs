@@ -85,6 +85,22 @@ async fn shot(client: &Client, name: &str) {
     std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
 }
 
+/// Types `text` into the element `css` finds.
+async fn fill(client: &Client, css: &str, text: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
+/// Clicks the element `css` finds.
+async fn click(client: &Client, css: &str) {
+    client.find(Locator::Css(css)).await.unwrap().click().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_need_made_in_the_browser_appears_on_another_node() {
     let chromium = program("chromium", "MUTU_CHROMIUM");
@@ -136,28 +152,10 @@ async fn a_need_made_in_the_browser_appears_on_another_node() {
     // 3. A new need through the form.
     let title = "Accessible online membership form";
     client.goto(&format!("{web1}needs/new")).await.unwrap();
-    client
-        .find(Locator::Css("input[name=title]"))
-        .await
-        .unwrap()
-        .send_keys(title)
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("input[name=goal]"))
-        .await
-        .unwrap()
-        .send_keys("2400EUR")
-        .await
-        .unwrap();
+    fill(&client, "input[name=title]", title).await;
+    fill(&client, "input[name=goal]", "2400EUR").await;
     shot(&client, "3-new-need-form").await;
-    client
-        .find(Locator::Css("form[action='/needs/new'] button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "form[action='/needs/new'] button[type=submit]").await;
     shot(&client, "4-need-page").await;
     let url = client.current_url().await.unwrap();
     assert!(
@@ -196,34 +194,10 @@ async fn a_need_made_in_the_browser_appears_on_another_node() {
         .unwrap();
     let paheko = paheko.trim_start_matches("/projects/").to_owned();
     client.goto(&format!("{web1}needs/new")).await.unwrap();
-    client
-        .find(Locator::Css("input[name=project]"))
-        .await
-        .unwrap()
-        .send_keys(&paheko)
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("input[name=title]"))
-        .await
-        .unwrap()
-        .send_keys("Paheko : export des prélèvements SEPA")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("input[name=tags]"))
-        .await
-        .unwrap()
-        .send_keys("sepa")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("form[action='/needs/new'] button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    fill(&client, "input[name=project]", &paheko).await;
+    fill(&client, "input[name=title]", "Paheko : export des prélèvements SEPA").await;
+    fill(&client, "input[name=tags]", "sepa").await;
+    click(&client, "form[action='/needs/new'] button[type=submit]").await;
     shot(&client, "6-similar-needs").await;
     let similar = client
         .find(Locator::Css("section.similar"))
@@ -233,22 +207,10 @@ async fn a_need_made_in_the_browser_appears_on_another_node() {
         .await
         .unwrap();
     assert!(similar.contains("Paheko: SEPA direct debit export"), "{similar}");
-    client
-        .find(Locator::Css("form[action='/needs/new'] button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "form[action='/needs/new'] button[type=submit]").await;
     let duplicate = client.current_url().await.unwrap();
     assert!(duplicate.path().starts_with("/needs/"), "published anyway: {duplicate}");
-    client
-        .find(Locator::Css("#similar form[action$='/merge'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "#similar form[action$='/merge'] button").await;
     shot(&client, "7-merged").await;
     let merged = client
         .find(Locator::Css("#merged"))
