@@ -114,24 +114,20 @@ pub struct Event {
     pub into: Option<RecordId>,
 }
 
-/// The needs `me` follows without asking: written, cosigned or pledged to.
+/// The needs `me` follows without asking: written, cosigned or pledged to
+/// (one pass over the visible records).
 fn own_needs(views: &Views<'_>, me: MemberId) -> BTreeSet<RecordId> {
-    let index = views.index();
-    let mut needs = BTreeSet::new();
-    for kind in [Kind::Need, Kind::Cosign, Kind::Pledge] {
-        for r in index.of_kind(kind) {
-            if r.record().author != me {
-                continue;
-            }
-            match &r.record().body {
-                Body::Need(_) => needs.insert(r.id()),
-                Body::Cosign(c) => needs.insert(c.need),
-                Body::Pledge(p) => needs.insert(p.need),
-                _ => false,
-            };
-        }
-    }
-    needs
+    views
+        .index()
+        .visible()
+        .filter(|r| r.record().author == me)
+        .filter_map(|r| match &r.record().body {
+            Body::Need(_) => Some(r.id()),
+            Body::Cosign(c) => Some(c.need),
+            Body::Pledge(p) => Some(p.need),
+            _ => None,
+        })
+        .collect()
 }
 
 fn title_of(body: &Body) -> String {
