@@ -24,7 +24,6 @@ use mutu_protocol::view::Views;
 use mutu_protocol::view::consult::Standing;
 use mutu_protocol::{MemberId, Registry, SignedChange, SignedRecord, Timestamp};
 use proptest::prelude::*;
-use proptest::test_runner::RngSeed;
 
 fn weighted_need(title: &str, goal: &str) -> Body {
     let Body::Need(n) = need(title, goal) else {
@@ -223,44 +222,16 @@ fn scenario() -> &'static Scenario {
 }
 
 fn replay(order: &[usize], sizes: &[usize]) -> Registry {
-    let log = &scenario().log;
-    let mut reg = Registry::new();
-    let mut rest = order;
-    let mut sizes = sizes.iter().copied().cycle();
-    while !rest.is_empty() {
-        let n = sizes.next().unwrap_or(1).clamp(1, rest.len());
-        let (batch, tail) = rest.split_at(n);
-        rest = tail;
-        let report = admit(&mut reg, batch.iter().map(|&i| log[i].clone()).collect());
-        assert!(report.rejected.is_empty(), "{report:?}");
-    }
-    reg
-}
-
-fn seed() -> RngSeed {
-    RngSeed::Fixed(
-        std::env::var("MUTU_TEST_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0x6d75_7475),
-    )
-}
-
-fn arrival() -> impl Strategy<Value = (Vec<usize>, Vec<usize>)> {
-    let n = scenario().log.len();
-    prop::collection::vec(0..n, 0..n).prop_flat_map(move |dups| {
-        let order: Vec<usize> = (0..n).chain(dups).collect();
-        (Just(order).prop_shuffle(), prop::collection::vec(1usize..8, 1..16))
-    })
+    replay_log(&scenario().log, order, sizes)
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, rng_seed: seed(), ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 48, rng_seed: test_seed(), ..ProptestConfig::default() })]
 
     /// Any arrival order, duplication and batching gives the same
     /// consultation and track records.
     #[test]
-    fn every_arrival_order_gives_the_same_consultation((order, sizes) in arrival()) {
+    fn every_arrival_order_gives_the_same_consultation((order, sizes) in arrival(scenario().log.len())) {
         let s = scenario();
         let reg = replay(&order, &sizes);
         prop_assert_eq!(reg.pending_count(), 0);

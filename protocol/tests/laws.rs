@@ -18,7 +18,6 @@ use mutu_protocol::record::{Body, Kind, Need, NeedStatus, Pledge, PledgeStatus, 
 use mutu_protocol::view::{Filter, Views, funding};
 use mutu_protocol::{Registry, SignedChange, SignedRecord};
 use proptest::prelude::*;
-use proptest::test_runner::RngSeed;
 
 /// Every change of a small but complete registry, in the order they were
 /// made, and the digest of that registry's views.
@@ -312,40 +311,8 @@ fn scenario() -> &'static Scenario {
     SCENARIO.get_or_init(build)
 }
 
-/// Admits `order` (indices into the log) in batches of the given sizes, used
-/// in turn, and returns the registry.
 fn replay(order: &[usize], sizes: &[usize]) -> Registry {
-    let log = &scenario().log;
-    let mut reg = Registry::new();
-    let mut rest = order;
-    let mut sizes = sizes.iter().copied().cycle();
-    while !rest.is_empty() {
-        let n = sizes.next().unwrap_or(1).clamp(1, rest.len());
-        let (batch, tail) = rest.split_at(n);
-        rest = tail;
-        let report = admit(&mut reg, batch.iter().map(|&i| log[i].clone()).collect());
-        assert!(report.rejected.is_empty(), "{report:?}");
-    }
-    reg
-}
-
-fn seed() -> RngSeed {
-    RngSeed::Fixed(
-        std::env::var("MUTU_TEST_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0x6d75_7475),
-    )
-}
-
-/// An arrival: every change at least once, some twice or more, shuffled,
-/// and batch sizes to cut it with.
-fn arrival() -> impl Strategy<Value = (Vec<usize>, Vec<usize>)> {
-    let n = scenario().log.len();
-    prop::collection::vec(0..n, 0..n).prop_flat_map(move |dups| {
-        let order: Vec<usize> = (0..n).chain(dups).collect();
-        (Just(order).prop_shuffle(), prop::collection::vec(1usize..8, 1..16))
-    })
+    replay_log(&scenario().log, order, sizes)
 }
 
 #[test]
@@ -460,7 +427,7 @@ fn make_signature(member: u8, message: &[u8], kind: &SigKind) -> [u8; 64] {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, rng_seed: seed(), ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 64, rng_seed: test_seed(), ..ProptestConfig::default() })]
 
     /// One signature rule: for any signature, its verdict alone is its
     /// verdict inside any batch, whatever the batch holds and wherever it
@@ -496,14 +463,14 @@ proptest! {
     }
 
     #[test]
-    fn order_duplication_and_batching_never_change_the_views((order, sizes) in arrival()) {
+    fn order_duplication_and_batching_never_change_the_views((order, sizes) in arrival(scenario().log.len())) {
         let reg = replay(&order, &sizes);
         prop_assert_eq!(reg.pending_count(), 0);
         prop_assert_eq!(digest(&reg, NOW), scenario().digest.clone());
     }
 
     #[test]
-    fn two_nodes_fed_differently_agree((one, s1) in arrival(), (two, s2) in arrival()) {
+    fn two_nodes_fed_differently_agree((one, s1) in arrival(scenario().log.len()), (two, s2) in arrival(scenario().log.len())) {
         let (x, y) = (replay(&one, &s1), replay(&two, &s2));
         prop_assert_eq!(digest(&x, NOW), digest(&y, NOW));
         // Also at another instant (funding states depend on now).

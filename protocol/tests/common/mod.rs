@@ -284,3 +284,40 @@ pub fn torsion_signature(n: u8, message: &[u8], torsion: usize) -> [u8; 64] {
     sig[32..].copy_from_slice(s.as_bytes());
     sig
 }
+
+/// Admits `order` (indices into `log`) in batches of the given sizes, used
+/// in turn, and returns the registry; every change must be admitted.
+pub fn replay_log(log: &[SignedChange], order: &[usize], sizes: &[usize]) -> Registry {
+    let mut reg = Registry::new();
+    let mut rest = order;
+    let mut sizes = sizes.iter().copied().cycle();
+    while !rest.is_empty() {
+        let n = sizes.next().unwrap_or(1).clamp(1, rest.len());
+        let (batch, tail) = rest.split_at(n);
+        rest = tail;
+        let report = admit(&mut reg, batch.iter().map(|&i| log[i].clone()).collect());
+        assert!(report.rejected.is_empty(), "{report:?}");
+    }
+    reg
+}
+
+/// Proptest's seed: `MUTU_TEST_SEED` when set, else a fixed one, so every
+/// run checks the same cases unless asked not to.
+pub fn test_seed() -> proptest::test_runner::RngSeed {
+    proptest::test_runner::RngSeed::Fixed(
+        std::env::var("MUTU_TEST_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0x6d75_7475),
+    )
+}
+
+/// An arrival of a log of `n` changes: every change at least once, some
+/// twice or more, shuffled, and batch sizes to cut it with.
+pub fn arrival(n: usize) -> impl proptest::strategy::Strategy<Value = (Vec<usize>, Vec<usize>)> {
+    use proptest::prelude::*;
+    prop::collection::vec(0..n, 0..n).prop_flat_map(move |dups| {
+        let order: Vec<usize> = (0..n).chain(dups).collect();
+        (Just(order).prop_shuffle(), prop::collection::vec(1usize..8, 1..16))
+    })
+}
