@@ -151,27 +151,31 @@ pub fn spawn(handle: Handle, config: Config) -> Arc<Counters> {
 
 /// Queues new events for every URL, every `config.poll`.
 async fn poll(handle: Handle, queues: Vec<Arc<Queue>>, config: Config, counters: Arc<Counters>) {
+    // The ids of the events of the last look that went out: at most
+    // `inbox::MAX_EVENTS`, as an event that leaves the newest ones does not
+    // come back.
     let mut sent: Option<HashSet<String>> = None;
     let mut tick = tokio::time::interval(config.poll);
     loop {
         tick.tick().await;
         let now = state::now();
-        let Ok((list, events)) = handle
-            .with_snapshot(move |s| crate::control::watch::events(s, now))
+        let Ok(((list, events), home)) = handle
+            .with_snapshot(move |s| (crate::control::watch::events(s, now), s.home().clone()))
             .await
         else {
             return; // the actor stopped
         };
-        let sent = sent.get_or_insert_with(|| {
+        let seen = sent.get_or_insert_with(|| {
             // First look: what is at or before the cursor went out before
             // (on a first start, everything there is now).
             let until = list.delivered_until.unwrap_or(now);
             events.iter().filter(|e| e.at <= until).map(|e| e.id.clone()).collect()
         });
-        let mut new: Vec<Event> = events.into_iter().filter(|e| !sent.contains(&e.id)).collect();
-        if new.is_empty() {
+        let mut new: Vec<&Event> = events.iter().filter(|e| !seen.contains(&e.id)).collect();
+        *seen = events.iter().map(|e| e.id.clone()).collect();
+        let Some(newest) = new.iter().map(|e| e.at).max() else {
             continue;
-        }
+        };
         new.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.id.cmp(&b.id)));
         for q in &queues {
             let mut waiting = q.events.lock().await;
@@ -180,26 +184,19 @@ async fn poll(handle: Handle, queues: Vec<Arc<Queue>>, config: Config, counters:
                     waiting.pop_front();
                     counters.dropped.fetch_add(1, Ordering::Relaxed);
                 }
-                waiting.push_back(e.clone());
+                waiting.push_back((*e).clone());
             }
             q.ready.notify_one();
         }
-        let newest = new.iter().map(|e| e.at).max();
-        sent.extend(new.into_iter().map(|e| e.id));
-        if let Some(newest) = newest {
-            let home = handle.with_snapshot(|s| s.home().clone()).await;
-            if let Ok(home) = home {
-                let saved = tokio::task::spawn_blocking(move || {
-                    watch::update(&home, |l| {
-                        l.delivered_until = Some(l.delivered_until.map_or(newest, |d| d.max(newest)));
-                        Ok(())
-                    })
-                })
-                .await;
-                if let Ok(Err(e)) = saved {
-                    tracing::warn!(error = %e, "cannot keep the webhooks' cursor");
-                }
-            }
+        let saved = tokio::task::spawn_blocking(move || {
+            watch::update(&home, |l| {
+                l.delivered_until = Some(l.delivered_until.map_or(newest, |d| d.max(newest)));
+                Ok(())
+            })
+        })
+        .await;
+        if let Ok(Err(e)) = saved {
+            tracing::warn!(error = %e, "cannot keep the webhooks' cursor");
         }
     }
 }
