@@ -173,3 +173,36 @@ async fn the_endpoint_takes_typed_requests_only_and_names_no_file() {
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["report"]["text"]["blocks"][0]["lines"][0], "no connected peers");
 }
+
+/// Watch requests are written by whoever holds the token: an oversized tag,
+/// an unknown record or a member prefix matching nothing are refused with
+/// the field at fault, and nothing reaches the watch file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_watch_requests_are_refused_and_leave_the_list_as_it_was() {
+    let n = spawn(47_602);
+    let now = state::now();
+    let hostile = [
+        json!({"command": "watch", "target": {"tag": "x".repeat(100_000)}}),
+        json!({"command": "watch", "target": {"tag": "   "}}),
+        json!({"command": "watch", "target": {"need": "zzzzzzzz"}}),
+        json!({"command": "watch", "target": {"member": "mu-no-such-member"}}),
+        json!({"command": "unwatch", "target": {"project": "zzzz"}}),
+    ];
+    for v in hostile {
+        let e = serve(&n.handle, request(v.clone()), now).await.unwrap_err();
+        assert_ne!(e.class(), Class::Internal, "{v}: {e}");
+    }
+    assert!(serde_json::from_value::<Request>(json!({"command": "watch", "target": {"planet": "x"}})).is_err());
+    assert!(mutu_node::watch::load(&n.home).watches.is_empty());
+    serve(
+        &n.handle,
+        request(json!({"command": "watch", "target": {"tag": "SEPA export"}})),
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        mutu_node::watch::load(&n.home).watches,
+        vec![mutu_protocol::inbox::Watch::Tag("sepa-export".into())]
+    );
+}

@@ -20,7 +20,13 @@ fn resolve(s: &Snapshot, target: Target) -> Result<Watch> {
         Target::Need(id) => Watch::Need(s.resolve_kind(&id, Kind::Need)?),
         Target::Project(id) => Watch::Project(s.resolve_kind(&id, Kind::Project)?),
         Target::Catalogue(id) => Watch::Catalogue(s.resolve_kind(&id, Kind::Catalogue)?),
-        Target::Tag(t) => Watch::Tag(validate::normalize_tag(&t)),
+        Target::Tag(t) => {
+            // A tag as records bound it: the watch file stays small.
+            let tag = validate::normalize_tag(&t);
+            validate::tags("tag", std::slice::from_ref(&tag))
+                .map_err(|e| mutu_node::ops::Error::from_state(mutu_node::state::Error::Invalid(e), Some("tag")))?;
+            Watch::Tag(tag)
+        }
         Target::Member(m) => Watch::Member(s.resolve_member(&m)?),
     })
 }
