@@ -179,7 +179,7 @@ async fn the_endpoint_takes_typed_requests_only_and_names_no_file() {
 /// the field at fault, and nothing reaches the watch file.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_watch_requests_are_refused_and_leave_the_list_as_it_was() {
-    let n = spawn(47_602);
+    let n = spawn(47_603);
     let now = state::now();
     let hostile = [
         json!({"command": "watch", "target": {"tag": "x".repeat(100_000)}}),
