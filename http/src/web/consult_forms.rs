@@ -16,30 +16,81 @@ use axum::Router;
 use axum::extract::{self, Path, Request};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, post};
 use maud::html;
 use mutu_node::ops;
 use mutu_protocol::record::{Body, Kind, RecordId, Verdict};
 
-use super::forms::{Fields, guard, private, see_other, signed_out};
+use super::forms::{Fields, guard, private, see_other, signed_out, text};
 use super::i18n::Key;
 use super::{PageCtx, PageError, WebState, auth, error_page, page};
 
 pub fn routes() -> Router<WebState> {
     Router::new()
-        .route("/offers/{id}/approve", post(approve))
-        .route("/offers/{id}/award", post(award))
-        .route("/deliveries/{id}/accept", post(accept))
-        .route("/deliveries/{id}/object", get(object_form).post(object))
-        .route("/pledges/{id}/fulfil", post(fulfil))
-        .route("/pledges/{id}/received", post(received))
+        .route(
+            "/offers/{id}/approve",
+            step(Kind::Offer, |offer, v| {
+                ops::ApproveOffer {
+                    offer,
+                    note: text(v, "note"),
+                }
+                .into()
+            }),
+        )
+        .route(
+            "/offers/{id}/award",
+            step(Kind::Offer, |offer, v| {
+                ops::AwardOffer {
+                    offer,
+                    note: text(v, "note"),
+                }
+                .into()
+            }),
+        )
+        .route(
+            "/deliveries/{id}/accept",
+            step(Kind::Delivery, |d, _| judge(d, Verdict::Accept, None)),
+        )
+        .route(
+            "/deliveries/{id}/object",
+            step(Kind::Delivery, |d, v| judge(d, Verdict::Object, text(v, "reason"))).get(object_form),
+        )
+        .route(
+            "/pledges/{id}/fulfil",
+            step(Kind::Pledge, |pledge, _| ops::FulfilPledge { pledge }.into()),
+        )
+        .route(
+            "/pledges/{id}/received",
+            step(Kind::Pledge, |pledge, v| {
+                ops::ConfirmReceipt {
+                    pledge,
+                    note: text(v, "note"),
+                }
+                .into()
+            }),
+        )
 }
 
-fn text(v: &Fields, name: &str) -> Option<String> {
-    v.get(name)
-        .map(|s| s.trim())
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
+/// The write a step makes from the record's id and the posted fields.
+type Make = fn(String, &Fields) -> ops::Request;
+
+/// A POST route on a record of `kind` (its id in the path) that applies
+/// what `make` builds.
+fn step(kind: Kind, make: Make) -> MethodRouter<WebState> {
+    post(
+        move |extract::State(ws): extract::State<WebState>, ctx: PageCtx, Path(id): Path<String>, req: Request| {
+            act(ws, ctx, req, id, kind, make)
+        },
+    )
+}
+
+fn judge(delivery: String, verdict: Verdict, reason: Option<String>) -> ops::Request {
+    ops::JudgeDelivery {
+        delivery,
+        verdict,
+        reason,
+    }
+    .into()
 }
 
 /// The need a record of `kind` (an offer, a delivery, a pledge) is about.
@@ -62,14 +113,7 @@ async fn need_of(ws: &WebState, prefix: String, kind: Kind) -> Result<(RecordId,
 
 /// Checks the post, finds the need, applies `make(id, fields)`, then goes
 /// back to the need page or shows the refusal.
-async fn act(
-    ws: WebState,
-    ctx: PageCtx,
-    req: Request,
-    prefix: String,
-    kind: Kind,
-    make: impl FnOnce(String, &Fields) -> ops::Request,
-) -> Response {
+async fn act(ws: WebState, ctx: PageCtx, req: Request, prefix: String, kind: Kind, make: Make) -> Response {
     let v = match guard(&ws.auth, &ctx, req).await {
         Ok(v) => v,
         Err(r) => return r,
@@ -98,72 +142,6 @@ fn refusal(ctx: &PageCtx, e: ops::Error, back: &str) -> Response {
     private((status, page(ctx, ctx.t(Key::FormRefused), body)).into_response())
 }
 
-async fn approve(
-    extract::State(ws): extract::State<WebState>,
-    ctx: PageCtx,
-    Path(id): Path<String>,
-    req: Request,
-) -> Response {
-    act(ws, ctx, req, id, Kind::Offer, |offer, v| {
-        ops::ApproveOffer {
-            offer,
-            note: text(v, "note"),
-        }
-        .into()
-    })
-    .await
-}
-
-async fn award(
-    extract::State(ws): extract::State<WebState>,
-    ctx: PageCtx,
-    Path(id): Path<String>,
-    req: Request,
-) -> Response {
-    act(ws, ctx, req, id, Kind::Offer, |offer, v| {
-        ops::AwardOffer {
-            offer,
-            note: text(v, "note"),
-        }
-        .into()
-    })
-    .await
-}
-
-async fn accept(
-    extract::State(ws): extract::State<WebState>,
-    ctx: PageCtx,
-    Path(id): Path<String>,
-    req: Request,
-) -> Response {
-    act(ws, ctx, req, id, Kind::Delivery, |delivery, _| {
-        ops::JudgeDelivery {
-            delivery,
-            verdict: Verdict::Accept,
-            reason: None,
-        }
-        .into()
-    })
-    .await
-}
-
-async fn object(
-    extract::State(ws): extract::State<WebState>,
-    ctx: PageCtx,
-    Path(id): Path<String>,
-    req: Request,
-) -> Response {
-    act(ws, ctx, req, id, Kind::Delivery, |delivery, v| {
-        ops::JudgeDelivery {
-            delivery,
-            verdict: Verdict::Object,
-            reason: text(v, "reason"),
-        }
-        .into()
-    })
-    .await
-}
-
 /// The objection form: a reason is required.
 async fn object_form(extract::State(ws): extract::State<WebState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
     if let Some(r) = signed_out(&ctx) {
@@ -188,32 +166,4 @@ async fn object_form(extract::State(ws): extract::State<WebState>, ctx: PageCtx,
         }
     };
     private((StatusCode::OK, page(&ctx, ctx.t(Key::FormObject), body)).into_response())
-}
-
-async fn fulfil(
-    extract::State(ws): extract::State<WebState>,
-    ctx: PageCtx,
-    Path(id): Path<String>,
-    req: Request,
-) -> Response {
-    act(ws, ctx, req, id, Kind::Pledge, |pledge, _| {
-        ops::FulfilPledge { pledge }.into()
-    })
-    .await
-}
-
-async fn received(
-    extract::State(ws): extract::State<WebState>,
-    ctx: PageCtx,
-    Path(id): Path<String>,
-    req: Request,
-) -> Response {
-    act(ws, ctx, req, id, Kind::Pledge, |pledge, v| {
-        ops::ConfirmReceipt {
-            pledge,
-            note: text(v, "note"),
-        }
-        .into()
-    })
-    .await
 }

@@ -21,7 +21,7 @@ use std::collections::HashMap;
 use axum::extract::{self, DefaultBodyLimit, FromRequest, Path, Request};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{MethodRouter, get};
 use axum::{Form, Router};
 use maud::{Markup, html};
 use mutu_protocol::record::{Body, Condition, DevStatus, Kind, NeedStatus, RecordId};
@@ -46,13 +46,13 @@ pub fn routes() -> Router<WebState> {
         .route("/logout", axum::routing::post(logout))
         .route("/needs/new", get(need_form).post(need_submit))
         .route("/projects/new", get(project_form).post(project_submit))
-        .route("/needs/{id}/pledge", get(pledge_form).post(pledge_submit))
-        .route("/needs/{id}/cosign", get(cosign_form).post(cosign_submit))
-        .route("/needs/{id}/offer", get(offer_form).post(offer_submit))
-        .route("/needs/{id}/status", get(status_form).post(status_submit))
-        .route("/needs/{id}/merge", get(merge_form).post(merge_submit))
-        .route("/needs/{id}/delivery", get(delivery_form).post(delivery_submit))
-        .route("/needs/{id}/decision", get(decision_form).post(decision_submit))
+        .route("/needs/{id}/pledge", need_route(NeedForm::Pledge))
+        .route("/needs/{id}/cosign", need_route(NeedForm::Cosign))
+        .route("/needs/{id}/offer", need_route(NeedForm::Offer))
+        .route("/needs/{id}/status", need_route(NeedForm::Status))
+        .route("/needs/{id}/merge", need_route(NeedForm::Merge))
+        .route("/needs/{id}/delivery", need_route(NeedForm::Delivery))
+        .route("/needs/{id}/decision", need_route(NeedForm::Decision))
         .route("/pledges/{id}/move", get(move_form).post(move_submit))
         .route("/pledges/{id}/withdraw", get(withdraw_form).post(withdraw_submit))
         .route("/records/{id}/retract", get(retract_form).post(retract_submit))
@@ -247,7 +247,7 @@ async fn write(
 }
 
 /// A trimmed, non-empty value.
-fn text(v: &Fields, name: &str) -> Option<String> {
+pub(super) fn text(v: &Fields, name: &str) -> Option<String> {
     v.get(name)
         .map(|s| s.trim())
         .filter(|s| !s.is_empty())
@@ -680,7 +680,7 @@ async fn project_submit(extract::State(ws): extract::State<WebState>, ctx: PageC
 }
 
 // ---------------------------------------------------------------------------
-// Forms on a need: pledge, cosign, offer, status
+// Forms on a need: pledge, cosign, offer, status, merge, delivery, decision
 
 /// What a need-scoped form shows of its need.
 struct NeedRef {
@@ -829,6 +829,20 @@ impl From<NeedOp> for ops::Request {
     }
 }
 
+/// The GET (the form) and POST (the write) of one form on a need.
+fn need_route(form: NeedForm) -> MethodRouter<WebState> {
+    get(
+        move |extract::State(ws): extract::State<WebState>, ctx: PageCtx, Path(id): Path<String>| {
+            need_form_get(ws, ctx, id, form)
+        },
+    )
+    .post(
+        move |extract::State(ws): extract::State<WebState>, ctx: PageCtx, Path(id): Path<String>, req: Request| {
+            need_form_post(ws, ctx, id, form, req)
+        },
+    )
+}
+
 async fn need_form_get(ws: WebState, ctx: PageCtx, id: String, form: NeedForm) -> Response {
     if let Some(r) = signed_out(&ctx) {
         return r;
@@ -853,90 +867,6 @@ async fn need_form_post(ws: WebState, ctx: PageCtx, id: String, form: NeedForm, 
         Err(m) => Err(Failure::Mistake(m)),
     };
     answer(&ctx, result, |m| form.page(&ctx, &need, &v, Some(m)))
-}
-
-async fn pledge_form(extract::State(ws): extract::State<WebState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
-    need_form_get(ws, ctx, id, NeedForm::Pledge).await
-}
-async fn pledge_submit(
-    extract::State(ws): extract::State<WebState>,
-    ctx: PageCtx,
-    Path(id): Path<String>,
-    req: Request,
-) -> Response {
-    need_form_post(ws, ctx, id, NeedForm::Pledge, req).await
-}
-async fn cosign_form(extract::State(ws): extract::State<WebState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
-    need_form_get(ws, ctx, id, NeedForm::Cosign).await
-}
-async fn cosign_submit(
-    extract::State(ws): extract::State<WebState>,
-    ctx: PageCtx,
-    Path(id): Path<String>,
-    req: Request,
-) -> Response {
-    need_form_post(ws, ctx, id, NeedForm::Cosign, req).await
-}
-async fn offer_form(extract::State(ws): extract::State<WebState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
-    need_form_get(ws, ctx, id, NeedForm::Offer).await
-}
-async fn offer_submit(
-    extract::State(ws): extract::State<WebState>,
-    ctx: PageCtx,
-    Path(id): Path<String>,
-    req: Request,
-) -> Response {
-    need_form_post(ws, ctx, id, NeedForm::Offer, req).await
-}
-async fn status_form(extract::State(ws): extract::State<WebState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
-    need_form_get(ws, ctx, id, NeedForm::Status).await
-}
-async fn status_submit(
-    extract::State(ws): extract::State<WebState>,
-    ctx: PageCtx,
-    Path(id): Path<String>,
-    req: Request,
-) -> Response {
-    need_form_post(ws, ctx, id, NeedForm::Status, req).await
-}
-
-async fn delivery_form(extract::State(ws): extract::State<WebState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
-    need_form_get(ws, ctx, id, NeedForm::Delivery).await
-}
-
-async fn delivery_submit(
-    extract::State(ws): extract::State<WebState>,
-    ctx: PageCtx,
-    Path(id): Path<String>,
-    req: Request,
-) -> Response {
-    need_form_post(ws, ctx, id, NeedForm::Delivery, req).await
-}
-
-async fn decision_form(extract::State(ws): extract::State<WebState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
-    need_form_get(ws, ctx, id, NeedForm::Decision).await
-}
-
-async fn decision_submit(
-    extract::State(ws): extract::State<WebState>,
-    ctx: PageCtx,
-    Path(id): Path<String>,
-    req: Request,
-) -> Response {
-    need_form_post(ws, ctx, id, NeedForm::Decision, req).await
-}
-
-async fn merge_form(extract::State(ws): extract::State<WebState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
-    need_form_get(ws, ctx, id, NeedForm::Merge).await
-}
-
-async fn merge_submit(
-    extract::State(ws): extract::State<WebState>,
-    ctx: PageCtx,
-    Path(id): Path<String>,
-    req: Request,
-) -> Response {
-    need_form_post(ws, ctx, id, NeedForm::Merge, req).await
 }
 
 // ---------------------------------------------------------------------------
