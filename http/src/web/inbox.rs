@@ -48,9 +48,10 @@ pub fn button(ctx: &PageCtx, watched: bool, kind: &str, value: &str) -> Markup {
     }
 }
 
-/// Whether the owner of the snapshot's home watches `w`.
-pub fn watches(s: &mutu_node::state::Snapshot, w: &mutu_protocol::inbox::Watch) -> bool {
-    watch::load(s.home()).watches.contains(w)
+/// Whether the owner of the snapshot's home watches `w`; the file is read
+/// only for a signed-in owner, the only one shown the button.
+pub fn watches(ctx: &PageCtx, s: &mutu_node::state::Snapshot, w: &mutu_protocol::inbox::Watch) -> bool {
+    ctx.signed_in && watch::load(s.home()).watches.contains(w)
 }
 
 async fn show(extract::State(ws): extract::State<WebState>, ctx: PageCtx) -> Response {

@@ -75,7 +75,7 @@ pub async fn show(extract::State(st): extract::State<WebState>, ctx: PageCtx, Pa
         let Body::Catalogue(x) = c.record.body else {
             return Err(PageError::NotFound);
         };
-        let watched = crate::web::inbox::watches(s, &mutu_protocol::inbox::Watch::Catalogue(id));
+        let watched = crate::web::inbox::watches(ctx, s, &mutu_protocol::inbox::Watch::Catalogue(id));
         let body = html! {
             nav.crumbs { a href="/catalogues" { (ctx.t(Key::CataloguesTitle)) } " › " }
             h1 { (x.title) }

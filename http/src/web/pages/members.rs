@@ -78,7 +78,7 @@ pub async fn show(extract::State(st): extract::State<WebState>, ctx: PageCtx, Pa
             return Err(PageError::NotFound);
         }
         let name = member_name(&views, &id);
-        let watched = crate::web::inbox::watches(s, &mutu_protocol::inbox::Watch::Member(id));
+        let watched = crate::web::inbox::watches(ctx, s, &mutu_protocol::inbox::Watch::Member(id));
         let author = Filter {
             tag: None,
             author: Some(id),

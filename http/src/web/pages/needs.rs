@@ -77,6 +77,7 @@ pub async fn list(extract::State(st): extract::State<WebState>, ctx: PageCtx, Qu
         let tag = nonblank(&q.tag).unwrap_or("");
         let tag_watched = !tag.is_empty()
             && crate::web::inbox::watches(
+                ctx,
                 s,
                 &mutu_protocol::inbox::Watch::Tag(mutu_protocol::record::validate::normalize_tag(tag)),
             );
@@ -323,7 +324,7 @@ fn gather(ctx: &PageCtx, s: &state::Snapshot, now: Timestamp, id: &str) -> Resul
         similar,
         could_join,
         me: s.member_id(),
-        watched: crate::web::inbox::watches(s, &mutu_protocol::inbox::Watch::Need(id)),
+        watched: crate::web::inbox::watches(ctx, s, &mutu_protocol::inbox::Watch::Need(id)),
         titles,
         n,
         project,

@@ -82,7 +82,7 @@ pub async fn show(extract::State(st): extract::State<WebState>, ctx: PageCtx, Pa
             return Err(PageError::NotFound);
         };
         let info = ops::publiccode::info(&x.publiccode, ctx.lang.code());
-        let watched = crate::web::inbox::watches(s, &mutu_protocol::inbox::Watch::Project(id));
+        let watched = crate::web::inbox::watches(ctx, s, &mutu_protocol::inbox::Watch::Project(id));
 
         let needs: Vec<_> = p
             .needs
