@@ -96,6 +96,8 @@ impl Config {
 /// What the webhooks did, for tests and metrics.
 #[derive(Debug, Default)]
 pub struct Counters {
+    /// Looks at the inbox the poller has made.
+    pub looks: AtomicU64,
     pub delivered: AtomicU64,
     pub failed_attempts: AtomicU64,
     pub dropped: AtomicU64,
@@ -165,6 +167,7 @@ async fn poll(handle: Handle, queues: Vec<Arc<Queue>>, config: Config, counters:
         else {
             return; // the actor stopped
         };
+        counters.looks.fetch_add(1, Ordering::Relaxed);
         let seen = sent.get_or_insert_with(|| {
             // First look: what is at or before the cursor went out before
             // (on a first start, everything there is now).

@@ -66,7 +66,7 @@ async fn an_event_is_retried_with_backoff_until_the_receiver_takes_it() {
 
     let counters = spawn(node.handle.clone(), fast(url));
     // The first look takes what is there as sent: let it happen first.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    until("the first look", || counters.looks.load(Ordering::SeqCst) >= 1).await;
     needs_from_elsewhere(&node.handle, &["Export SEPA"], &["sepa"]).await;
     until("the delivery", || counters.delivered.load(Ordering::SeqCst) == 1).await;
     assert_eq!(counters.failed_attempts.load(Ordering::SeqCst), 2);
@@ -76,8 +76,9 @@ async fn an_event_is_retried_with_backoff_until_the_receiver_takes_it() {
     assert_eq!(body["event"]["title"], "Export SEPA");
     let me = node.handle.with_snapshot(|s| s.member_id()).await.unwrap();
     assert_eq!(body["member"], me.to_string());
-    // Sent once: later polls find nothing new, and the cursor is kept.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Sent once: later looks find nothing new, and the cursor is kept.
+    let looks = counters.looks.load(Ordering::SeqCst);
+    until("three more looks", || counters.looks.load(Ordering::SeqCst) >= looks + 3).await;
     assert_eq!(calls.load(Ordering::SeqCst), 3);
     assert!(watch::load(&node.home).delivered_until.is_some());
 }
@@ -96,7 +97,7 @@ async fn a_receiver_that_never_answers_costs_a_bounded_queue_and_nothing_else() 
         }
     });
     let counters = spawn(node.handle.clone(), fast(url));
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    until("the first look", || counters.looks.load(Ordering::SeqCst) >= 1).await;
     needs_from_elsewhere(&node.handle, &["One", "Two", "Three", "Four", "Five"], &["sepa"]).await;
     until("timeouts and drops", || {
         counters.failed_attempts.load(Ordering::SeqCst) >= 2 && counters.dropped.load(Ordering::SeqCst) >= 2
