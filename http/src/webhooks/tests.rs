@@ -78,7 +78,10 @@ async fn an_event_is_retried_with_backoff_until_the_receiver_takes_it() {
     assert_eq!(body["member"], me.to_string());
     // Sent once: later looks find nothing new, and the cursor is kept.
     let looks = counters.looks.load(Ordering::SeqCst);
-    until("three more looks", || counters.looks.load(Ordering::SeqCst) >= looks + 3).await;
+    until("three more looks", || {
+        counters.looks.load(Ordering::SeqCst) >= looks + 3
+    })
+    .await;
     assert_eq!(calls.load(Ordering::SeqCst), 3);
     assert!(watch::load(&node.home).delivered_until.is_some());
 }
