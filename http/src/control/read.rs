@@ -16,7 +16,7 @@ use serde::Serialize;
 use super::report::{Block, Fields, Report, Table, count};
 use super::{Error, List};
 
-mod consult;
+pub mod consult;
 
 type Result<T> = std::result::Result<T, Error>;
 

@@ -1109,6 +1109,12 @@ async fn a_consultation_runs_through_the_need_page_buttons() {
     let page = get(&n, &need_page, Some(&cookie)).await;
     let award = format!("/offers/{offer}/award");
     assert!(page.body.contains(&award), "{}", page.body);
+    // Side by side with its offer: the provider's track record.
+    assert!(
+        page.body.contains("1 offer, 0 awarded, 0 delivered (0 late)"),
+        "{}",
+        page.body
+    );
     let a = post(&n, &award, Some(&cookie), &[("csrf", &csrf)]).await;
     assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
     // A second award is refused, with the rule's message.

@@ -57,7 +57,16 @@ pub(super) fn need_blocks(views: &Views<'_>, c: &Consultation, f: &mut Fields) -
         );
     }
     let mut blocks = Vec::new();
-    let mut t = Table::new(&["ID", "PRICE", "DAYS", "VALID UNTIL", "APPROVALS", "AWARDED", "BY"]);
+    let mut t = Table::new(&[
+        "ID",
+        "PRICE",
+        "DAYS",
+        "VALID UNTIL",
+        "APPROVALS",
+        "AWARDED",
+        "BY",
+        "TRACK RECORD",
+    ]);
     for o in &c.offers {
         let until = match (o.valid_until, o.expired) {
             (Some(d), true) => format!("{d} (expired)"),
@@ -77,6 +86,7 @@ pub(super) fn need_blocks(views: &Views<'_>, c: &Consultation, f: &mut Fields) -
             },
             if o.awarded { "yes" } else { "-" }.to_owned(),
             name(views, &o.provider),
+            track_summary(&views.track_record(&o.provider)),
         ]);
     }
     blocks.extend(t.titled(count(c.offers.len(), "offer", "offers")).into_block());
@@ -147,4 +157,17 @@ pub(super) fn track_fields(t: &TrackRecord, f: &mut Fields) {
             ),
         );
     }
+}
+
+/// A provider's track record in a few words, beside its offer.
+pub fn track_summary(t: &mutu_protocol::view::consult::TrackRecord) -> String {
+    format!(
+        "{}, {} awarded, {} delivered ({} late), {} accepted, {} objected",
+        count(t.offers_made, "offer", "offers"),
+        t.offers_awarded,
+        t.delivered,
+        t.late,
+        t.accepted,
+        t.objected
+    )
 }

@@ -46,7 +46,14 @@ fn button(ctx: &PageCtx, action: String, label: Key) -> Markup {
 
 /// The need page's consultation section; `me` is this node's member and
 /// `author` the need's (the buttons show only to a signed-in owner).
-pub fn section(ctx: &PageCtx, c: &Consultation, names: &Names, me: MemberId, author: MemberId) -> Markup {
+pub fn section(
+    ctx: &PageCtx,
+    c: &Consultation,
+    names: &Names,
+    tracks: &std::collections::HashMap<MemberId, TrackRecord>,
+    me: MemberId,
+    author: MemberId,
+) -> Markup {
     let t = &c.timeline;
     let acting = ctx.signed_in;
     let member = acting && c.coalition.members.contains(&me);
@@ -85,7 +92,9 @@ pub fn section(ctx: &PageCtx, c: &Consultation, names: &Names, me: MemberId, aut
                 table {
                     thead { tr {
                         th { (ctx.t(Key::OfferPrice)) } th { (ctx.t(Key::OfferDays)) }
+                        th { (ctx.t(Key::OfferValidUntil)) }
                         th { (ctx.t(Key::ConsultApprovals)) } th { (ctx.t(Key::ConsultAward)) }
+                        th { (ctx.t(Key::TrackTitle)) }
                         @if member { th {} }
                     } }
                     tbody {
@@ -93,8 +102,10 @@ pub fn section(ctx: &PageCtx, c: &Consultation, names: &Names, me: MemberId, aut
                             tr {
                                 td { (names.link(&o.provider)) " — " (i18n::money(ctx.lang, &o.price)) }
                                 td { @if let Some(d) = o.days { (d) } @else { "-" } }
+                                td { @if let Some(d) = o.valid_until { (i18n::day(ctx.lang, d)) } @else { "-" } }
                                 td { @for (i, m) in o.approvals.iter().enumerate() { @if i > 0 { ", " } (names.link(m)) } }
                                 td { @if o.awarded { "✓" } }
+                                td.small { @if let Some(t) = tracks.get(&o.provider) { (crate::control::read::consult::track_summary(t)) } }
                                 @if member {
                                     td {
                                         @if !o.approvals.contains(&me) && !o.expired {

@@ -202,6 +202,8 @@ fn group_of(r: &Resource) -> &'static str {
 struct NeedPage {
     /// The consultation, once a need has offers.
     consultation: Option<mutu_protocol::view::consult::Consultation>,
+    /// The track record of each provider with an offer.
+    tracks: std::collections::HashMap<MemberId, mutu_protocol::view::consult::TrackRecord>,
     n: NeedView,
     /// The link to the need's project.
     project: Option<Markup>,
@@ -282,6 +284,12 @@ fn gather(ctx: &PageCtx, s: &state::Snapshot, now: Timestamp, id: &str) -> Resul
     let offers: Vec<SignedRecord> = views.referring(Kind::Offer, &id).iter().map(|r| (*r).clone()).collect();
     let could_join = views.could_join(&n);
     let consultation = views.consultation(r).filter(|c| !c.offers.is_empty());
+    // Each provider's track record, shown beside its offers.
+    let tracks: std::collections::HashMap<MemberId, mutu_protocol::view::consult::TrackRecord> = consultation
+        .iter()
+        .flat_map(|c| c.offers.iter().map(|o| o.provider))
+        .map(|m| (m, views.track_record(&m)))
+        .collect();
     let consulted: Vec<mutu_protocol::MemberId> = consultation
         .as_ref()
         .map(|c| c.coalition.members.clone())
@@ -321,6 +329,7 @@ fn gather(ctx: &PageCtx, s: &state::Snapshot, now: Timestamp, id: &str) -> Resul
         .collect();
     Ok(NeedPage {
         consultation,
+        tracks,
         similar,
         could_join,
         me: s.member_id(),
@@ -340,6 +349,7 @@ fn gather(ctx: &PageCtx, s: &state::Snapshot, now: Timestamp, id: &str) -> Resul
 fn draw(ctx: &PageCtx, page: NeedPage) -> (String, Markup) {
     let NeedPage {
         consultation,
+        tracks,
         n,
         project,
         pledges,
@@ -537,7 +547,7 @@ fn draw(ctx: &PageCtx, page: NeedPage) -> (String, Markup) {
             }
         }
         @if let Some(c) = &consultation {
-            (super::consult::section(ctx, c, &names, me, n.author))
+            (super::consult::section(ctx, c, &names, &tracks, me, n.author))
         }
         @if !could_join.is_empty() {
             section #could-join {
