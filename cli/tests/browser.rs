@@ -96,6 +96,18 @@ async fn fill(client: &Client, css: &str, text: &str) {
         .unwrap();
 }
 
+/// The element `css` finds once it is there: after a click that leads to
+/// another page, what comes next must wait for that page, not find the old
+/// one still shown.
+async fn appears(client: &Client, css: &str) -> fantoccini::elements::Element {
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css} never appeared: {e}"))
+}
+
 /// Clicks the element `css` finds.
 async fn click(client: &Client, css: &str) {
     client.find(Locator::Css(css)).await.unwrap().click().await.unwrap();
@@ -156,6 +168,8 @@ async fn a_need_made_in_the_browser_appears_on_another_node() {
     fill(&client, "input[name=goal]", "2400EUR").await;
     shot(&client, "3-new-need-form").await;
     click(&client, "form[action='/needs/new'] button[type=submit]").await;
+    // The funding panel is on a need's page only.
+    appears(&client, "#funding-h").await;
     shot(&client, "4-need-page").await;
     let url = client.current_url().await.unwrap();
     assert!(
@@ -198,27 +212,17 @@ async fn a_need_made_in_the_browser_appears_on_another_node() {
     fill(&client, "input[name=title]", "Paheko : export des prélèvements SEPA").await;
     fill(&client, "input[name=tags]", "sepa").await;
     click(&client, "form[action='/needs/new'] button[type=submit]").await;
+    let similar = appears(&client, "section.similar").await.text().await.unwrap();
     shot(&client, "6-similar-needs").await;
-    let similar = client
-        .find(Locator::Css("section.similar"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
     assert!(similar.contains("Paheko: SEPA direct debit export"), "{similar}");
     click(&client, "form[action='/needs/new'] button[type=submit]").await;
+    // Only the new need's own page has a merge button in its similar list.
+    let merge = appears(&client, "#similar form[action$='/merge'] button").await;
     let duplicate = client.current_url().await.unwrap();
     assert!(duplicate.path().starts_with("/needs/"), "published anyway: {duplicate}");
-    click(&client, "#similar form[action$='/merge'] button").await;
+    merge.click().await.unwrap();
+    let merged = appears(&client, "#merged").await.text().await.unwrap();
     shot(&client, "7-merged").await;
-    let merged = client
-        .find(Locator::Css("#merged"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
     assert!(merged.contains("Paheko: SEPA direct debit export"), "{merged}");
     client.goto(&format!("{web1}needs")).await.unwrap();
     assert!(
