@@ -220,7 +220,9 @@ pub fn reindex(home: &Home, now: Timestamp) -> Result<Outcome, Error> {
     let mut kept = 0;
     for (_, changes) in by_doc {
         // One document at a time, whole: admission orders it.
-        let report = registry.admit(changes, now, Trust::Untrusted, |cs| fresh.put_changes(cs).map(drop))?;
+        let report = registry.admit(changes, now, Trust::Untrusted, |c| {
+            fresh.put_changes(c.admitted).map(drop)
+        })?;
         kept += report.admitted.len();
     }
     if let Some(members) = &remains.blocked {

@@ -405,8 +405,8 @@ impl State {
         let doc = self.registry.doc(&me).cloned().unwrap_or_else(|| MemberDoc::new(me));
         let changes = doc.write_chain(&self.key, &self.replica, groups, now)?;
         let store = &self.store;
-        let admitted = self.registry.admit(changes.clone(), now, Trust::Untrusted, |cs| {
-            store.put_changes(cs).map(|_| ())
+        let admitted = self.registry.admit(changes.clone(), now, Trust::Untrusted, |c| {
+            store.put_changes(c.admitted).map(|_| ())
         });
         let report = match admitted {
             Ok(report) => report,
@@ -555,9 +555,9 @@ impl State {
     pub fn import_changes(&mut self, changes: Vec<SignedChange>, now: Timestamp) -> Result<Report, Error> {
         let store = &self.store;
         let mut admitted = Vec::new();
-        let report = self.registry.admit(changes, now, Trust::Untrusted, |cs| {
-            store.put_changes(cs)?;
-            admitted.extend(cs.iter().map(|a| a.change.clone()));
+        let report = self.registry.admit(changes, now, Trust::Untrusted, |c| {
+            store.put_changes(c.admitted)?;
+            admitted.extend(c.admitted.iter().map(|a| a.change.clone()));
             Ok::<(), store::Error>(())
         })?;
         self.queue_outgoing(admitted);
@@ -581,7 +581,7 @@ impl State {
         let store = &self.store;
         let report = self
             .registry
-            .admit(changes, now, trust, |cs| store.put_changes(cs).map(|_| ()))?;
+            .admit(changes, now, trust, |c| store.put_changes(c.admitted).map(|_| ()))?;
         self.keep_evidence(&report, now);
         Ok(report)
     }

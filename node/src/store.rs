@@ -961,7 +961,9 @@ mod tests {
                     .unwrap_or_else(|| MemberDoc::new(key.member_id()));
                 let c = doc.write(&key, &ReplicaNonce([1; 16]), &[record], now).unwrap();
                 registry
-                    .admit(vec![c], now, Trust::Untrusted, |cs| store.put_changes(cs).map(drop))
+                    .admit(vec![c], now, Trust::Untrusted, |c| {
+                        store.put_changes(c.admitted).map(drop)
+                    })
                     .unwrap();
             }
         }
@@ -1303,9 +1305,9 @@ mod tests {
             let now = Timestamp::from_millis(2_000);
             let mut added = 0;
             registry
-                .admit(vec![c.clone()], now, Trust::Untrusted, |cs| {
-                    added = store.put_changes(cs)?;
-                    store.put_changes(cs).map(|again| assert_eq!(again, 0))
+                .admit(vec![c.clone()], now, Trust::Untrusted, |c| {
+                    added = store.put_changes(c.admitted)?;
+                    store.put_changes(c.admitted).map(|again| assert_eq!(again, 0))
                 })
                 .unwrap();
             assert_eq!(added, 1);

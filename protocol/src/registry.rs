@@ -86,6 +86,17 @@ impl Default for Registry {
     }
 }
 
+/// What one admission hands to the caller's `persist` function
+/// ([`Registry::admit`]): everything it must write in **one** durable
+/// commit, or not at all. Derived data the node keeps on disk is added here
+/// as fields, so it is written with the changes that produce it.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Commit<'a> {
+    /// The admitted changes, each after its dependencies.
+    pub admitted: &'a [Admitted],
+}
+
 /// Whether signatures and clocks are checked, and whose share of the
 /// pending buffer a waiting change takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -276,15 +287,15 @@ impl Registry {
     }
 
     /// Admits what it can of `batch`, calls `persist` with the admitted
-    /// changes (in an order where every change follows its dependencies), and
-    /// applies them only if `persist` returns `Ok`. With an empty admission,
-    /// `persist` is not called.
+    /// changes (in an order where every change follows its dependencies,
+    /// [`Commit::admitted`]), and applies them only if `persist` returns
+    /// `Ok`. With an empty admission, `persist` is not called.
     pub fn admit<E>(
         &mut self,
         batch: Vec<SignedChange>,
         now: Timestamp,
         trust: Trust,
-        persist: impl FnOnce(&[Admitted]) -> Result<(), E>,
+        persist: impl FnOnce(&Commit<'_>) -> Result<(), E>,
     ) -> Result<Report, E> {
         let mut report = Report::default();
         self.pending.expire(now, false);
@@ -311,7 +322,7 @@ impl Registry {
         if envelopes.is_empty() {
             return Ok(report);
         }
-        if let Err(e) = persist(&envelopes) {
+        if let Err(e) = persist(&Commit { admitted: &envelopes }) {
             // Put the changes back in the pending buffer so a later batch
             // can retry them; nothing was applied (the scratch copies go).
             for c in applied.into_values().flat_map(|a| a.good) {

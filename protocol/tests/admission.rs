@@ -380,8 +380,8 @@ fn persist_failing_applies_nothing_and_a_retry_works() {
     let (r, c) = need_change(&a, 1);
     let mut reg = Registry::new();
     let seen = Cell::new(0);
-    let result = reg.admit(vec![c.clone()], NOW, Trust::Untrusted, |batch| {
-        seen.set(batch.len());
+    let result = reg.admit(vec![c.clone()], NOW, Trust::Untrusted, |c| {
+        seen.set(c.admitted.len());
         Err("disk full")
     });
     assert_eq!(result, Err("disk full"));

@@ -35,8 +35,8 @@ pub fn admit_untrusted(registry: &mut Registry, batch: Vec<SignedChange>) -> (Re
     let n = batch.len();
     let mut stored = Vec::new();
     let report = registry
-        .admit(batch, NOW, Trust::Untrusted, |admitted| {
-            stored.extend(admitted.iter().map(|a| a.change.clone()));
+        .admit(batch, NOW, Trust::Untrusted, |c| {
+            stored.extend(c.admitted.iter().map(|a| a.change.clone()));
             Ok::<(), ()>(())
         })
         .unwrap_or_default();
