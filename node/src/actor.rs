@@ -706,6 +706,8 @@ impl Actor {
                 _ = retry_timer.tick() => {
                     self.drive(sync::Input::Retry);
                     self.reach.tick(&mut self.swarm, Instant::now());
+                    // What a catch-up left uncommitted in the full-text index.
+                    self.state.flush_search(state::now());
                 }
             }
         }

@@ -2,6 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::groups::Groups;
 use crate::doc::{MemberDoc, OpId};
 use crate::identity::{KeyCache, MemberId};
 use crate::record::{self, Body, Invalid, Kind, RecordId, SignedRecord};
@@ -53,6 +54,8 @@ pub struct Index {
     /// (tombstoned id, the tombstone's author). Keyed by both, so nobody's
     /// tombstone on someone else's id can displace the real author's.
     tombstones: HashSet<(RecordId, MemberId)>,
+    /// The visible records as views look them up, kept up to date here.
+    groups: Groups,
 }
 
 /// Fresh records verified together when re-indexing many documents.
@@ -105,10 +108,7 @@ impl Index {
             }
             for slot in slots.values() {
                 if let Some(r) = slot.valid() {
-                    self.records.insert(r.id(), r.clone());
-                    if let Body::Tombstone(t) = &r.record().body {
-                        self.tombstones.insert((t.target, owner));
-                    }
+                    self.insert_valid(owner, r);
                 }
             }
             self.by_doc.insert(owner, slots);
@@ -122,10 +122,7 @@ impl Index {
         let old = self.by_doc.remove(&owner).unwrap_or_default();
         for slot in old.values() {
             if let Some(r) = slot.valid() {
-                self.records.remove(&r.id());
-                if let Body::Tombstone(t) = &r.record().body {
-                    self.tombstones.remove(&(t.target, owner));
-                }
+                self.remove_valid(owner, r);
             }
         }
         let mut slots = HashMap::with_capacity(old.len());
@@ -170,13 +167,60 @@ impl Index {
         if let Some(old) = self.by_doc.remove(member) {
             for slot in old.values() {
                 if let Some(r) = slot.valid() {
-                    self.records.remove(&r.id());
-                    if let Body::Tombstone(t) = &r.record().body {
-                        self.tombstones.remove(&(t.target, owner));
-                    }
+                    self.remove_valid(owner, r);
                 }
             }
         }
+    }
+
+    /// Puts a valid record of `owner`'s document in: into `records`, its
+    /// tombstone (if it is one) into `tombstones`, and what that makes
+    /// visible or hides into the groups. Any order of a document's records
+    /// gives the same result.
+    fn insert_valid(&mut self, owner: MemberId, r: &SignedRecord) {
+        self.records.insert(r.id(), r.clone());
+        if let Body::Tombstone(t) = &r.record().body {
+            if self.tombstones.insert((t.target, owner))
+                && let Some(target) = self.records.get(&t.target).filter(|x| x.record().author == owner)
+                && target.record().kind != Kind::Tombstone
+            {
+                self.groups.remove(target);
+            }
+        } else if !self.is_tombstoned(r) {
+            self.groups.add(r);
+        }
+    }
+
+    /// Takes a valid record of `owner`'s document out: the reverse of
+    /// [`Index::insert_valid`].
+    fn remove_valid(&mut self, owner: MemberId, r: &SignedRecord) {
+        if let Body::Tombstone(t) = &r.record().body {
+            if self.tombstones.remove(&(t.target, owner))
+                && let Some(target) = self.records.get(&t.target).filter(|x| x.record().author == owner)
+                && target.record().kind != Kind::Tombstone
+            {
+                self.groups.add(target);
+            }
+        } else if !self.is_tombstoned(r) {
+            self.groups.remove(r);
+        }
+        self.records.remove(&r.id());
+    }
+
+    /// The groups recomputed from scratch from the visible records: what
+    /// the kept ones must always equal (tests).
+    #[cfg(test)]
+    pub(crate) fn groups_from_scratch(&self) -> Groups {
+        let mut g = Groups::default();
+        for r in self.visible() {
+            g.add(r);
+        }
+        g
+    }
+
+    /// The groups views look up (see [`Groups`]).
+    pub(crate) fn groups(&self) -> &Groups {
+        &self.groups
     }
 
     /// Whether `record`'s author has retracted it.
@@ -205,9 +249,17 @@ impl Index {
 
     /// Visible records of one kind, oldest first (ties by id): a stable order.
     pub fn of_kind(&self, kind: Kind) -> Vec<&SignedRecord> {
-        let mut v: Vec<_> = self.visible().filter(|r| r.record().kind == kind).collect();
-        v.sort_by_key(|r| (r.record().created_at, r.id()));
-        v
+        self.of_kind_iter(kind).collect()
+    }
+
+    /// [`Index::of_kind`] without collecting; `.rev()` for newest first.
+    pub fn of_kind_iter(&self, kind: Kind) -> impl DoubleEndedIterator<Item = &SignedRecord> {
+        self.groups
+            .by_kind
+            .get(&kind)
+            .into_iter()
+            .flatten()
+            .filter_map(|(_, id)| self.records.get(id))
     }
 
     /// Every valid record, tombstones included (for exports).
@@ -237,6 +289,16 @@ impl Index {
 
     pub fn is_empty(&self) -> bool {
         self.records.is_empty()
+    }
+
+    /// The visible records of `member`'s document.
+    pub fn doc_records(&self, member: &MemberId) -> impl Iterator<Item = &SignedRecord> {
+        self.by_doc
+            .get(member)
+            .into_iter()
+            .flat_map(|slots| slots.values())
+            .filter_map(|slot| slot.valid())
+            .filter(|r| r.record().kind != Kind::Tombstone && !self.is_tombstoned(r))
     }
 
     /// Members with a document in the index.
