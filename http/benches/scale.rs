@@ -386,7 +386,8 @@ fn open_child(home: PathBuf) {
 }
 
 /// The child that admits every stored change of the cached home into a
-/// fresh one, as a catch-up does (without the network).
+/// fresh one, as a catch-up does (without the network: nothing is queued
+/// for publishing).
 fn caught_up_child(home: PathBuf) {
     let dir = tempfile::tempdir().expect("temp dir");
     let fresh = Home::resolve(Some(dir.path().join("fresh"))).expect("home");
@@ -396,7 +397,7 @@ fn caught_up_child(home: PathBuf) {
     let started = Instant::now();
     let store = Store::open(&home.join("store.redb")).expect("the cached store");
     store
-        .scan_changes(4 * 1024 * 1024, |changes| st.import_changes(changes, now).map(drop))
+        .scan_changes(4 * 1024 * 1024, |changes| st.admit(changes, now).map(drop))
         .expect("admit");
     drop(store);
     let records = st.registry().index().len();

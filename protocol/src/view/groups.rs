@@ -11,8 +11,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use super::tags_of;
 use crate::identity::MemberId;
-use crate::record::{Body, Kind, RecordId, SignedRecord};
+use crate::record::{Body, Kind, NeedStatus, RecordId, SignedRecord};
 use crate::time::Timestamp;
 
 /// A record's place in a group: when it was created, then its id.
@@ -30,6 +31,12 @@ pub(crate) struct Groups {
     pub(crate) per_member: HashMap<MemberId, usize>,
     /// Each kind's visible records.
     pub(crate) by_kind: HashMap<Kind, BTreeSet<Entry>>,
+    /// (kind, tag) → the visible records of that kind with that tag (a
+    /// need's or project's tags, a profile's sectors: what a tag filter
+    /// compares with).
+    pub(crate) tagged: HashMap<(Kind, String), BTreeSet<Entry>>,
+    /// Visible needs whose record says merged (lists leave most of them out).
+    pub(crate) merged: BTreeSet<Entry>,
 }
 
 impl Groups {
@@ -39,6 +46,12 @@ impl Groups {
         let entry = (rec.created_at, rec.id);
         *self.per_member.entry(rec.author).or_default() += 1;
         self.by_kind.entry(rec.kind).or_default().insert(entry);
+        for tag in tags_of(&rec.body) {
+            self.tagged.entry((rec.kind, tag.clone())).or_default().insert(entry);
+        }
+        if is_merged(&rec.body) {
+            self.merged.insert(entry);
+        }
         match &rec.body {
             Body::Profile(_) => {
                 self.profiles
@@ -68,6 +81,12 @@ impl Groups {
             }
         }
         remove_from(&mut self.by_kind, rec.kind, &entry);
+        for tag in tags_of(&rec.body) {
+            remove_from(&mut self.tagged, (rec.kind, tag.clone()), &entry);
+        }
+        if is_merged(&rec.body) {
+            self.merged.remove(&entry);
+        }
         match &rec.body {
             Body::Profile(_) => remove_from(&mut self.profiles, rec.author, &(rec.updated_at, rec.id)),
             Body::Vouch(v) => {
@@ -90,6 +109,10 @@ impl Groups {
             }
         }
     }
+}
+
+fn is_merged(body: &Body) -> bool {
+    matches!(body, Body::Need(n) if n.status == NeedStatus::Merged)
 }
 
 /// Removes `entry` from the set at `key`, and the set if it is left empty.

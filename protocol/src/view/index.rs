@@ -252,6 +252,29 @@ impl Index {
         self.of_kind_iter(kind).collect()
     }
 
+    /// Visible records of `kind` with tag `tag` (see [`Index::of_kind_iter`]).
+    pub fn of_kind_tagged(&self, kind: Kind, tag: &str) -> impl DoubleEndedIterator<Item = &SignedRecord> {
+        self.groups
+            .tagged
+            .get(&(kind, tag.to_owned()))
+            .into_iter()
+            .flatten()
+            .filter_map(|(_, id)| self.records.get(id))
+    }
+
+    /// How many visible records of `kind` there are (with tag `tag`).
+    pub fn count_of_kind(&self, kind: Kind, tag: Option<&str>) -> usize {
+        match tag {
+            Some(t) => self.groups.tagged.get(&(kind, t.to_owned())).map_or(0, |s| s.len()),
+            None => self.groups.by_kind.get(&kind).map_or(0, |s| s.len()),
+        }
+    }
+
+    /// Visible needs whose record says merged, oldest first.
+    pub fn merged_needs(&self) -> impl Iterator<Item = &SignedRecord> {
+        self.groups.merged.iter().filter_map(|(_, id)| self.records.get(id))
+    }
+
     /// [`Index::of_kind`] without collecting; `.rev()` for newest first.
     pub fn of_kind_iter(&self, kind: Kind) -> impl DoubleEndedIterator<Item = &SignedRecord> {
         self.groups

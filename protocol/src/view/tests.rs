@@ -664,7 +664,18 @@ mod groups {
                 let t = at(step as u64);
                 let id_of = |m: u8, kind: Kind, n: u8| RecordId::derive(&keys[m as usize].member_id(), kind, &[n; 16]);
                 let (m, body, nonce) = match op {
-                    Op::Need(m, n) => (m, need(&format!("need {n} at {step}"), "100EUR"), n),
+                    Op::Need(m, n) => {
+                        let mut body = need(&format!("need {n} at {step}"), "100EUR");
+                        if let Body::Need(x) = &mut body {
+                            x.tags = vec![format!("t{}", (n as usize + step) % 2)];
+                            // Every so often, merged into the member's need 0.
+                            if n != 0 && step % 3 == 0 {
+                                x.status = NeedStatus::Merged;
+                                x.merged_into = Some(id_of(m, Kind::Need, 0));
+                            }
+                        }
+                        (m, body, n)
+                    }
                     Op::Pledge(m, to, t_n, n) => (m, pledge(id_of(to, Kind::Need, t_n), "10EUR", n % 2 == 0), 100 + n),
                     Op::Profile(m, n) => (
                         m,

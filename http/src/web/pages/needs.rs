@@ -76,41 +76,59 @@ pub fn select(mut needs: Vec<NeedView>, q: &ListQuery) -> Vec<NeedView> {
 }
 
 /// The needs of page `page` (clamped to the last page) and how many needs
-/// the filters keep. Newest first without a funding filter, only the shown
-/// needs' views are built: the index keeps needs in creation order, and the
-/// status and tag are the record's. Another order or a funding filter needs
-/// every need's funding, so every view is built.
+/// the filters keep. Newest first without a funding filter, the page costs
+/// what it shows: the index keeps needs (and each tag's) in creation order
+/// with their count, and the few needs whose record says merged are
+/// counted apart; only the shown needs become views. A status filter reads
+/// every need's record (not its view). Another order or a funding filter
+/// needs every need's funding, so every view is built.
 fn page_of(views: &Views<'_>, filter: &Filter, q: &ListQuery, page: usize) -> (Vec<NeedView>, usize, usize) {
     let newest = nonblank(&q.sort).is_none_or(|s| s == "newest");
+    let clamp = |page: usize, total: usize| page.min(total.div_ceil(PAGE).max(1) - 1);
     if !newest || nonblank(&q.funding).is_some() {
         let needs = select(views.needs(filter), q);
+        let page = clamp(page, needs.len());
         let total = needs.len();
-        let page = page.min(total.div_ceil(PAGE).max(1) - 1);
         let shown = needs.into_iter().skip(page * PAGE).take(PAGE).collect();
         return (shown, total, page);
     }
-    let status = nonblank(&q.status);
-    let kept: Vec<&SignedRecord> = views
-        .index()
-        .of_kind_iter(Kind::Need)
-        .rev()
-        .filter(|r| filter.keeps(r))
-        .filter(|r| match (&r.record().body, status) {
-            (Body::Need(n), Some(s)) => status_code(n.status) == s,
-            // A merged need left the lists: its page points to where it went.
-            (Body::Need(_), None) => views.merge_end(&r.id()).is_none(),
-            _ => false,
-        })
-        .collect();
-    let total = kept.len();
-    let page = page.min(total.div_ceil(PAGE).max(1) - 1);
-    let shown = kept
-        .into_iter()
-        .skip(page * PAGE)
-        .take(PAGE)
-        .filter_map(|r| views.need(r))
-        .collect();
-    (shown, total, page)
+    let index = views.index();
+    let tag = filter.tag.as_deref();
+    let all = || -> Box<dyn DoubleEndedIterator<Item = &SignedRecord> + '_> {
+        match tag {
+            Some(t) => Box::new(index.of_kind_tagged(Kind::Need, t)),
+            None => Box::new(index.of_kind_iter(Kind::Need)),
+        }
+    };
+    let show = |kept: &dyn Fn(&SignedRecord) -> bool, total: usize| {
+        let page = clamp(page, total);
+        let shown = all()
+            .rev()
+            .filter(|r| kept(r))
+            .skip(page * PAGE)
+            .take(PAGE)
+            .filter_map(|r| views.need(r))
+            .collect();
+        (shown, total, page)
+    };
+    match nonblank(&q.status) {
+        Some(s) => {
+            let kept = |r: &SignedRecord| matches!(&r.record().body, Body::Need(n) if status_code(n.status) == s);
+            let total = all().filter(|r| kept(r)).count();
+            show(&kept, total)
+        }
+        None => {
+            // A merged need left the lists (its page points to where it
+            // went), unless a cycle of merges made it the end.
+            let gone = |r: &SignedRecord| {
+                matches!(&r.record().body, Body::Need(n) if n.status == NeedStatus::Merged)
+                    && views.merge_end(&r.id()).is_some()
+            };
+            let gone_here = index.merged_needs().filter(|r| filter.keeps(r) && gone(r)).count();
+            let total = index.count_of_kind(Kind::Need, tag) - gone_here;
+            show(&|r| !gone(r), total)
+        }
+    }
 }
 
 pub async fn list(extract::State(st): extract::State<WebState>, ctx: PageCtx, Query(q): Query<ListQuery>) -> Response {
