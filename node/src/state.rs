@@ -16,7 +16,7 @@ use mutu_protocol::bundle::Bundle;
 use mutu_protocol::doc::MemberDoc;
 use mutu_protocol::identity::{MemberId, ReplicaNonce, SecretKey};
 use mutu_protocol::record::{self, Body, Kind, Profile, Record, RecordId, SignedRecord, Tombstone};
-use mutu_protocol::registry::{Registry, Source, Trust};
+use mutu_protocol::registry::{DOC_CACHE, Registry, Source, Trust};
 use mutu_protocol::rules::{self, Violation};
 use mutu_protocol::view::{Index, Views};
 use mutu_protocol::{SignedChange, Timestamp};
@@ -262,13 +262,19 @@ impl State {
     pub fn open(home: Home) -> Result<Self, Error> {
         let (key, replica) = home.load_identity()?;
         let store = Store::open(&home.store_path())?;
-        let mut registry = Registry::with_verifier(std::sync::Arc::new(crate::verify::Parallel::new()));
+        // Lazy documents: every document's metadata stays resident, at most
+        // DOC_CACHE documents besides this member's own (pinned: every local
+        // write builds on it). The replay below rebuilds the index; each
+        // document comes whole in one batch, so it is built once and then
+        // evicted, never read back.
+        let mut registry = Registry::with_cache(Arc::new(crate::verify::Parallel::new()), DOC_CACHE);
+        registry.pin(key.member_id());
         let blocked = store.blocked()?;
         let opened_at = now();
         let mut skipped = 0usize;
         store.scan_changes(OPEN_BATCH_BYTES, |mut changes| {
             changes.retain(|c| !blocked.contains(&c.doc()));
-            let report = registry.admit(changes, opened_at, Trust::OwnStore, |_| Ok::<(), Error>(()))?;
+            let report = registry.admit_with(changes, opened_at, Trust::OwnStore, &store, |_| Ok(()))?;
             for r in &report.rejected {
                 tracing::warn!(member = %r.doc, reason = %r.reason, "a stored change cannot be applied: skipped");
             }
@@ -402,12 +408,18 @@ impl State {
     /// them together: persisted with one durable commit, all or nothing.
     fn write_groups(&mut self, groups: &[&[SignedRecord]], now: Timestamp) -> Result<(), Error> {
         let me = self.member_id();
-        let doc = self.registry.doc(&me).cloned().unwrap_or_else(|| MemberDoc::new(me));
+        let store = &*self.store;
+        let doc = self
+            .registry
+            .load(&me, store)?
+            .cloned()
+            .unwrap_or_else(|| MemberDoc::new(me));
         let changes = doc.write_chain(&self.key, &self.replica, groups, now)?;
-        let store = &self.store;
-        let admitted = self.registry.admit(changes.clone(), now, Trust::Untrusted, |c| {
-            store.put_changes(c.admitted).map(|_| ())
-        });
+        let admitted = self
+            .registry
+            .admit_with(changes.clone(), now, Trust::Untrusted, store, |c| {
+                store.put_commit(c).map(|_| ())
+            });
         let report = match admitted {
             Ok(report) => report,
             Err(e) => {
@@ -432,7 +444,7 @@ impl State {
                 }
                 tracing::warn!(error = %e, "the store reported a failed commit that reached the file: the write is kept");
                 self.registry
-                    .admit(changes.clone(), now, Trust::Untrusted, |_| Ok::<(), store::Error>(()))?
+                    .admit_with(changes.clone(), now, Trust::Untrusted, &*self.store, |_| Ok(()))?
             }
         };
         if let Some(r) = report.rejected.first() {
@@ -553,12 +565,12 @@ impl State {
     /// Admits a bundle's changes, already parsed (the node parses bundles
     /// outside its actor), and queues them for publishing.
     pub fn import_changes(&mut self, changes: Vec<SignedChange>, now: Timestamp) -> Result<Report, Error> {
-        let store = &self.store;
+        let store = &*self.store;
         let mut admitted = Vec::new();
-        let report = self.registry.admit(changes, now, Trust::Untrusted, |c| {
-            store.put_changes(c.admitted)?;
+        let report = self.registry.admit_with(changes, now, Trust::Untrusted, store, |c| {
+            store.put_commit(c)?;
             admitted.extend(c.admitted.iter().map(|a| a.change.clone()));
-            Ok::<(), store::Error>(())
+            Ok(())
         })?;
         self.queue_outgoing(admitted);
         self.keep_evidence(&report, now);
@@ -578,10 +590,10 @@ impl State {
     }
 
     fn admit_with(&mut self, changes: Vec<SignedChange>, now: Timestamp, trust: Trust) -> Result<Report, Error> {
-        let store = &self.store;
+        let store = &*self.store;
         let report = self
             .registry
-            .admit(changes, now, trust, |c| store.put_changes(c.admitted).map(|_| ()))?;
+            .admit_with(changes, now, trust, store, |c| store.put_commit(c).map(|_| ()))?;
         self.keep_evidence(&report, now);
         Ok(report)
     }

@@ -109,7 +109,7 @@ pub fn views_json(registry: &Registry) -> String {
     let views = Views::new(registry.index(), NOW);
     let all = Filter::default();
     let docs: Vec<serde_json::Value> = registry
-        .docs()
+        .loaded()
         .map(|d| {
             let mut heads: Vec<String> = d.heads().iter().map(|h| h.to_string()).collect();
             heads.sort();

@@ -413,7 +413,7 @@ fn changes_by_hash_answers_each_known_change_once_in_the_order_asked() {
     let doc = registry.doc(&k.member_id()).unwrap();
     let (a, b, c) = (made[0].0, made[1].0, made[2].0);
     let unknown = ChangeHash([0xee; 32]);
-    assert_eq!(changes_by_hash(doc, &[c, unknown, a, c, a, c]), vec![c, a]);
-    assert_eq!(changes_by_hash(doc, &vec![b; MAX_HASHES]), vec![b]);
-    assert!(changes_by_hash(doc, &[unknown]).is_empty());
+    assert_eq!(changes_by_hash(doc.meta(), &[c, unknown, a, c, a, c]), vec![c, a]);
+    assert_eq!(changes_by_hash(doc.meta(), &vec![b; MAX_HASHES]), vec![b]);
+    assert!(changes_by_hash(doc.meta(), &[unknown]).is_empty());
 }
