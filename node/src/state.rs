@@ -660,6 +660,62 @@ mod tests {
         Body::Need(Need::titled(title))
     }
 
+    fn profile(name: &str) -> Profile {
+        Profile {
+            name: name.into(),
+            member_kind: MemberKind::Association,
+            country: Some("FR".into()),
+            sectors: vec![],
+            website: None,
+            description: String::new(),
+        }
+    }
+
+    /// More members than the document cache holds, imported: every
+    /// document's metadata is resident and stored, at most `DOC_CACHE`
+    /// documents besides this member's own stay loaded, and a fresh open
+    /// gives the same metadata as the live registry (and the store's).
+    #[test]
+    fn documents_stay_bounded_and_a_reopen_gives_the_same_metas() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::resolve(Some(dir.path().join("home"))).unwrap();
+        let mut state = State::init(home.clone(), profile("Me"), now()).unwrap();
+        let at = now();
+        let changes: Vec<SignedChange> = (0..DOC_CACHE as u32 + 20)
+            .map(|n| {
+                let mut seed = [7u8; 32];
+                seed[..4].copy_from_slice(&n.to_be_bytes());
+                let key = SecretKey::from_bytes(&seed);
+                let record = Record::new(key.member_id(), [1; 16], at, Body::Profile(profile(&format!("member {n}"))))
+                    .sign(&key)
+                    .unwrap();
+                MemberDoc::new(key.member_id())
+                    .write(&key, &ReplicaNonce([2; 16]), &[record], at)
+                    .unwrap()
+            })
+            .collect();
+        let report = state.import_changes(changes, at).unwrap();
+        assert_eq!(report.admitted.len(), DOC_CACHE + 20, "{report:?}");
+        state.create(need("after the import"), now()).unwrap();
+        let metas = |st: &State| st.registry().metas().map(|(m, d)| (*m, d.clone())).collect::<Vec<_>>();
+        let live = metas(&state);
+        assert_eq!(live.len(), DOC_CACHE + 21);
+        assert_eq!(state.store().doc_metas().unwrap(), live);
+        assert!(state.registry().loaded_count() <= DOC_CACHE + 1);
+        let records = state.registry().index().len();
+        drop(state);
+
+        let mut state = State::open(home).unwrap();
+        assert_eq!(metas(&state), live);
+        assert_eq!(state.store().doc_metas().unwrap(), live);
+        assert_eq!(state.registry().index().len(), records);
+        assert!(state.registry().loaded_count() <= DOC_CACHE + 1, "{}", state.registry().loaded_count());
+        assert!(state.registry().doc(&state.member_id()).is_some(), "this member's document is pinned");
+        // Writes go on from the reopened registry.
+        state.create(need("after the reopen"), now()).unwrap();
+        assert_eq!(state.registry().index().len(), records + 1);
+    }
+
     /// A home on a 4 MiB tmpfs filled up: the write that finds no space
     /// fails with the clear error and leaves nothing behind, reads go on,
     /// the same `State` writes again once space is freed, and every record
