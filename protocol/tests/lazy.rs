@@ -113,3 +113,29 @@ fn an_equivocation_names_the_kept_change_of_an_evicted_document() {
     assert_eq!(report.equivocations.len(), 1, "{report:?}");
     assert_eq!(report.equivocations[0].kept, hash_of(&one));
 }
+
+/// A registry that opens with the metas a store kept (no document read)
+/// takes the next change of any member: the document is read back when the
+/// change must be applied, and the metas end as in the registry that
+/// admitted everything.
+#[test]
+fn a_registry_restored_from_stored_metas_reads_documents_back_on_demand() {
+    let store = MemStore::default();
+    let mut first = lazy(1);
+    let (a, b) = (key(1), key(2));
+    for (k, n) in [(&a, 1), (&b, 2), (&a, 3)] {
+        let c = write(&mut first, &store, k, 1, n);
+        admit_lazy(&mut first, &store, vec![c]).expect("reads");
+    }
+    let mut second = lazy(1);
+    second.restore_metas(first.metas().map(|(m, d)| (*m, d.clone())));
+    assert_eq!(second.loaded_count(), 0);
+    assert_eq!(second.doc_count(), 2);
+    let reads = store.reads.get();
+    let next = write(&mut second, &store, &a, 1, 4);
+    assert!(store.reads.get() > reads, "A's document was read back");
+    let report = admit_lazy(&mut second, &store, vec![next.clone()]).expect("reads");
+    assert_eq!(report.admitted.len(), 1, "{report:?}");
+    admit_lazy(&mut first, &store, vec![next]).expect("reads");
+    assert_eq!(metas(&second), metas(&first));
+}

@@ -63,7 +63,8 @@ impl Cache {
         self.docs.insert(member, (doc, self.tick));
         let Some(capacity) = self.capacity else { return };
         let pinned = &self.pinned;
-        while self.docs.len() > capacity + self.pinned.len() {
+        let pinned_loaded = pinned.iter().filter(|m| self.docs.contains_key(*m)).count();
+        while self.docs.len() > capacity + pinned_loaded {
             let victim = self
                 .docs
                 .iter()
