@@ -686,9 +686,14 @@ mod tests {
                 let mut seed = [7u8; 32];
                 seed[..4].copy_from_slice(&n.to_be_bytes());
                 let key = SecretKey::from_bytes(&seed);
-                let record = Record::new(key.member_id(), [1; 16], at, Body::Profile(profile(&format!("member {n}"))))
-                    .sign(&key)
-                    .unwrap();
+                let record = Record::new(
+                    key.member_id(),
+                    [1; 16],
+                    at,
+                    Body::Profile(profile(&format!("member {n}"))),
+                )
+                .sign(&key)
+                .unwrap();
                 MemberDoc::new(key.member_id())
                     .write(&key, &ReplicaNonce([2; 16]), &[record], at)
                     .unwrap()
@@ -709,8 +714,15 @@ mod tests {
         assert_eq!(metas(&state), live);
         assert_eq!(state.store().doc_metas().unwrap(), live);
         assert_eq!(state.registry().index().len(), records);
-        assert!(state.registry().loaded_count() <= DOC_CACHE + 1, "{}", state.registry().loaded_count());
-        assert!(state.registry().doc(&state.member_id()).is_some(), "this member's document is pinned");
+        assert!(
+            state.registry().loaded_count() <= DOC_CACHE + 1,
+            "{}",
+            state.registry().loaded_count()
+        );
+        assert!(
+            state.registry().doc(&state.member_id()).is_some(),
+            "this member's document is pinned"
+        );
         // Writes go on from the reopened registry.
         state.create(need("after the reopen"), now()).unwrap();
         assert_eq!(state.registry().index().len(), records + 1);

@@ -135,9 +135,14 @@ mod tests {
 
     /// `key`'s next change (`n`th need) on the document as `registry` has it.
     fn next(registry: &mut Registry, store: &Store, key: &SecretKey, n: u8) -> SignedChange {
-        let record = Record::new(key.member_id(), [n; 16], NOW, Body::Need(Need::titled(&format!("need {n}"))))
-            .sign(key)
-            .unwrap();
+        let record = Record::new(
+            key.member_id(),
+            [n; 16],
+            NOW,
+            Body::Need(Need::titled(format!("need {n}"))),
+        )
+        .sign(key)
+        .unwrap();
         let doc = registry
             .load(&key.member_id(), store)
             .unwrap()
