@@ -259,6 +259,13 @@ impl State {
     /// What the store holds never stops it: a change that cannot be read or
     /// applied (stored by an older version that admitted it) is skipped and
     /// logged.
+    ///
+    /// Today the index needs the replay, which also rebuilds each
+    /// document's metadata (equal to the store's `doc_meta`, which the
+    /// store's migration fills for older formats). With a persistent
+    /// index, the replay gives way to `Store::doc_metas` handed to
+    /// `Registry::restore_metas`: no document is read until a change must
+    /// be applied to it.
     pub fn open(home: Home) -> Result<Self, Error> {
         let (key, replica) = home.load_identity()?;
         let store = Store::open(&home.store_path())?;
