@@ -696,8 +696,8 @@ async fn members_inventory_bytes(handle: &Handle) -> usize {
         .test(|s, _| {
             let inventory: Vec<(MemberId, net::sync::HeadsDigest)> = s
                 .registry()
-                .docs()
-                .map(|d| (d.owner(), net::sync::heads_digest(&d.heads())))
+                .metas()
+                .map(|(m, d)| (*m, net::sync::heads_digest(d.heads())))
                 .collect();
             mutu_protocol::codec::to_cbor(&net::sync::Request::Inventory(inventory)).len()
         })

@@ -651,7 +651,7 @@ fn open_gate(state: &mut State, policy: trust::Policy) -> trust::Gate {
     let moderated = trust::moderated(me, state.registry().index(), &set);
     let mut gate = trust::Gate::new(policy, set);
     for doc in &moderated {
-        if state.registry().doc(doc).is_some()
+        if state.registry().meta(doc).is_some()
             && let Err(e) = state.evict(doc)
         {
             tracing::warn!(%doc, error = %e, "cannot evict a moderated member");
@@ -660,9 +660,9 @@ fn open_gate(state: &mut State, policy: trust::Policy) -> trust::Gate {
     gate.set_moderated(moderated);
     let strangers: Vec<(MemberId, u64)> = state
         .registry()
-        .docs()
-        .filter(|d| !gate.set().contains(&d.owner()))
-        .map(|d| (d.owner(), d.change_count() as u64))
+        .metas()
+        .filter(|(m, _)| !gate.set().contains(m))
+        .map(|(m, d)| (*m, d.change_count() as u64))
         .collect();
     for (doc, changes) in strangers {
         if policy.scope == trust::Scope::Trusted && !answering.contains(&doc) {
@@ -916,7 +916,7 @@ impl Actor {
             // set (then they are the inbox's).
             let answering = trust::answering(self.state.registry().index(), self.gate.set());
             for m in left {
-                if answering.contains(&m) || self.state.registry().doc(&m).is_none() {
+                if answering.contains(&m) || self.state.registry().meta(&m).is_none() {
                     continue;
                 }
                 match self.state.evict(&m) {
@@ -945,7 +945,7 @@ impl Actor {
         tracing::info!(moderated = moderated.len(), "moderation lists changed");
         self.gate.set_moderated(moderated);
         for m in added {
-            if self.state.registry().doc(&m).is_none() {
+            if self.state.registry().meta(&m).is_none() {
                 continue;
             }
             match self.state.evict(&m) {
@@ -1012,7 +1012,12 @@ impl Actor {
                         .map(Request::Inventory)
                         .collect(),
                     sync::Ask::Changes(doc) => {
-                        let heads = self.state.registry().doc(&doc).map(|d| d.heads()).unwrap_or_default();
+                        let heads = self
+                            .state
+                            .registry()
+                            .meta(&doc)
+                            .map(|d| d.heads().to_vec())
+                            .unwrap_or_default();
                         vec![Request::changes_since(doc, &heads)]
                     }
                     sync::Ask::Reconcile(_) => vec![Request::Reconcile(self.inventory_set().initiate())],
@@ -1307,8 +1312,8 @@ impl Actor {
     fn inventory(&self) -> BTreeMap<MemberId, HeadsDigest> {
         self.state
             .registry()
-            .docs()
-            .map(|d| (d.owner(), sync::heads_digest(&d.heads())))
+            .metas()
+            .map(|(m, d)| (*m, sync::heads_digest(d.heads())))
             .collect()
     }
 
@@ -1446,12 +1451,28 @@ impl Actor {
                 (response, work, Some(differ))
             }
             Request::ChangesSince { doc, heads } => {
-                let (response, work) = self.changes_response(doc, |d| sync::changes_since(d, &sync::from_wire(&heads)));
+                let theirs = sync::from_wire(&heads);
+                let (response, work) = self.changes_response(doc, |meta, store| {
+                    if !theirs.iter().any(|h| meta.has_change(h)) {
+                        let all = store.doc_hashes(&doc)?;
+                        return Ok(all.into_iter().map(automerge::ChangeHash).collect());
+                    }
+                    // Their heads exclude their ancestors: the log's
+                    // dependencies, read from the stored changes.
+                    let log: Vec<(automerge::ChangeHash, Vec<automerge::ChangeHash>)> = store
+                        .doc_changes(&doc)?
+                        .iter()
+                        .filter_map(|c| c.decode().ok())
+                        .map(|c| (c.hash(), c.deps().to_vec()))
+                        .collect();
+                    Ok(sync::changes_since_log(meta, &log, &theirs))
+                });
                 (response, work, None)
             }
             Request::ChangesByHash { doc, hashes } => {
-                let (response, work) =
-                    self.changes_response(doc, |d| sync::changes_by_hash(d, &sync::from_wire(&hashes)));
+                let (response, work) = self.changes_response(doc, |meta, _| {
+                    Ok(sync::changes_by_hash(meta, &sync::from_wire(&hashes)))
+                });
                 (response, work, None)
             }
         }
@@ -1462,16 +1483,22 @@ impl Actor {
     fn changes_response(
         &self,
         doc: MemberId,
-        hashes: impl FnOnce(&mutu_protocol::doc::MemberDoc) -> Vec<automerge::ChangeHash>,
+        hashes: impl FnOnce(
+            &mutu_protocol::doc::Meta,
+            &crate::store::Store,
+        ) -> Result<Vec<automerge::ChangeHash>, crate::store::Error>,
     ) -> (Response, u64) {
-        let Some(d) = self.state.registry().doc(&doc) else {
+        let Some(meta) = self.state.registry().meta(&doc) else {
             let none = Response::Changes {
                 changes: Vec::new(),
                 more: false,
             };
             return (none, 0);
         };
-        let wanted: Vec<[u8; 32]> = hashes(d).into_iter().map(|h| h.0).collect();
+        let wanted: Vec<[u8; 32]> = match hashes(meta, self.state.store()) {
+            Ok(h) => h.into_iter().map(|h| h.0).collect(),
+            Err(e) => return (Response::error(e.to_string()), 0),
+        };
         let hashing = wanted.len() as u64 * HASH_COST;
         match self.state.store().changes_page(
             &wanted,

@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use mutu_protocol::change::MAX_CHANGE_BYTES;
 use mutu_protocol::identity::MemberId;
-use mutu_protocol::registry::{Registry, Trust};
+use mutu_protocol::registry::{DOC_CACHE, Registry, Trust};
 use mutu_protocol::{SignedChange, Timestamp};
 
 use crate::home::Home;
@@ -242,13 +242,15 @@ pub fn reindex_with(home: &Home, now: Timestamp, progress: &mut dyn FnMut(Step))
         std::fs::remove_file(&fresh_path).map_err(io("remove", &fresh_path))?;
     }
     let fresh = Store::open(&fresh_path)?;
-    let mut registry = Registry::with_verifier(Arc::new(crate::verify::Parallel::new()));
+    // Each document is admitted whole, once: none is read back, and only
+    // the cache's worth stays loaded.
+    let mut registry = Registry::with_cache(Arc::new(crate::verify::Parallel::new()), DOC_CACHE);
     let mut kept = 0;
     let of = by_doc.len();
     for (done, (_, changes)) in by_doc.into_iter().enumerate() {
         // One document at a time, whole: admission orders it.
-        let report = registry.admit(changes, now, Trust::Untrusted, |c| {
-            fresh.put_changes(c.admitted).map(drop)
+        let report = registry.admit_with(changes, now, Trust::Untrusted, &fresh, |c| {
+            fresh.put_commit(c).map(drop)
         })?;
         kept += report.admitted.len();
         progress(Step::Admitted {
@@ -356,6 +358,11 @@ mod tests {
         for id in &ids {
             assert!(st.registry().index().get(id).is_some(), "{id}");
         }
+        // The rebuilt store holds each document's metadata, as a live
+        // registry computes it.
+        let live: Vec<_> = st.registry().metas().map(|(m, d)| (*m, d.clone())).collect();
+        assert_eq!(st.store().doc_metas().unwrap(), live);
+        assert_eq!(live.len(), 1);
         drop(st);
         // A second rebuild keeps the first damaged file.
         let again = reindex(&home, state::now()).unwrap();

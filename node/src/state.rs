@@ -16,7 +16,7 @@ use mutu_protocol::bundle::Bundle;
 use mutu_protocol::doc::MemberDoc;
 use mutu_protocol::identity::{MemberId, ReplicaNonce, SecretKey};
 use mutu_protocol::record::{self, Body, Kind, Profile, Record, RecordId, SignedRecord, Tombstone};
-use mutu_protocol::registry::{Registry, Source, Trust};
+use mutu_protocol::registry::{DOC_CACHE, Registry, Source, Trust};
 use mutu_protocol::rules::{self, Violation};
 use mutu_protocol::view::{self, Index, Views};
 use mutu_protocol::{SignedChange, Timestamp};
@@ -289,16 +289,29 @@ impl State {
     /// What the store holds never stops it: a change that cannot be read or
     /// applied (stored by an older version that admitted it) is skipped and
     /// logged.
+    ///
+    /// Today the index needs the replay, which also rebuilds each
+    /// document's metadata (equal to the store's `doc_meta`, which the
+    /// store's migration fills for older formats). With a persistent
+    /// index, the replay gives way to `Store::doc_metas` handed to
+    /// `Registry::restore_metas`: no document is read until a change must
+    /// be applied to it.
     pub fn open(home: Home) -> Result<Self, Error> {
         let (key, replica) = home.load_identity()?;
         let store = Store::open(&home.store_path())?;
-        let mut registry = Registry::with_verifier(std::sync::Arc::new(crate::verify::Parallel::new()));
+        // Lazy documents: every document's metadata stays resident, at most
+        // DOC_CACHE documents besides this member's own (pinned: every local
+        // write builds on it). The replay below rebuilds the index; each
+        // document comes whole in one batch, so it is built once and then
+        // evicted, never read back.
+        let mut registry = Registry::with_cache(Arc::new(crate::verify::Parallel::new()), DOC_CACHE);
+        registry.pin(key.member_id());
         let blocked = store.blocked()?;
         let opened_at = now();
         let mut skipped = 0usize;
         store.scan_changes(OPEN_BATCH_BYTES, |mut changes| {
             changes.retain(|c| !blocked.contains(&c.doc()));
-            let report = registry.admit(changes, opened_at, Trust::OwnStore, |_| Ok::<(), Error>(()))?;
+            let report = registry.admit_with(changes, opened_at, Trust::OwnStore, &store, |_| Ok(()))?;
             for r in &report.rejected {
                 tracing::warn!(member = %r.doc, reason = %r.reason, "a stored change cannot be applied: skipped");
             }
@@ -442,12 +455,18 @@ impl State {
     /// them together: persisted with one durable commit, all or nothing.
     fn write_groups(&mut self, groups: &[&[SignedRecord]], now: Timestamp) -> Result<(), Error> {
         let me = self.member_id();
-        let doc = self.registry.doc(&me).cloned().unwrap_or_else(|| MemberDoc::new(me));
+        let store = &*self.store;
+        let doc = self
+            .registry
+            .load(&me, store)?
+            .cloned()
+            .unwrap_or_else(|| MemberDoc::new(me));
         let changes = doc.write_chain(&self.key, &self.replica, groups, now)?;
-        let store = &self.store;
-        let admitted = self.registry.admit(changes.clone(), now, Trust::Untrusted, |c| {
-            store.put_changes(c.admitted).map(|_| ())
-        });
+        let admitted = self
+            .registry
+            .admit_with(changes.clone(), now, Trust::Untrusted, store, |c| {
+                store.put_commit(c).map(|_| ())
+            });
         let report = match admitted {
             Ok(report) => report,
             Err(e) => {
@@ -472,7 +491,7 @@ impl State {
                 }
                 tracing::warn!(error = %e, "the store reported a failed commit that reached the file: the write is kept");
                 self.registry
-                    .admit(changes.clone(), now, Trust::Untrusted, |_| Ok::<(), store::Error>(()))?
+                    .admit_with(changes.clone(), now, Trust::Untrusted, &*self.store, |_| Ok(()))?
             }
         };
         if let Some(r) = report.rejected.first() {
@@ -594,12 +613,12 @@ impl State {
     /// Admits a bundle's changes, already parsed (the node parses bundles
     /// outside its actor), and queues them for publishing.
     pub fn import_changes(&mut self, changes: Vec<SignedChange>, now: Timestamp) -> Result<Report, Error> {
-        let store = &self.store;
+        let store = &*self.store;
         let mut admitted = Vec::new();
-        let report = self.registry.admit(changes, now, Trust::Untrusted, |c| {
-            store.put_changes(c.admitted)?;
+        let report = self.registry.admit_with(changes, now, Trust::Untrusted, store, |c| {
+            store.put_commit(c)?;
             admitted.extend(c.admitted.iter().map(|a| a.change.clone()));
-            Ok::<(), store::Error>(())
+            Ok(())
         })?;
         self.queue_outgoing(admitted);
         self.keep_evidence(&report, now);
@@ -620,10 +639,10 @@ impl State {
     }
 
     fn admit_with(&mut self, changes: Vec<SignedChange>, now: Timestamp, trust: Trust) -> Result<Report, Error> {
-        let store = &self.store;
+        let store = &*self.store;
         let report = self
             .registry
-            .admit(changes, now, trust, |c| store.put_changes(c.admitted).map(|_| ()))?;
+            .admit_with(changes, now, trust, store, |c| store.put_commit(c).map(|_| ()))?;
         self.keep_evidence(&report, now);
         self.index_text(&report, now, trust == Trust::Untrusted);
         Ok(report)
@@ -736,6 +755,74 @@ mod tests {
 
     fn need(title: &str) -> Body {
         Body::Need(Need::titled(title))
+    }
+
+    fn profile(name: &str) -> Profile {
+        Profile {
+            name: name.into(),
+            member_kind: MemberKind::Association,
+            country: Some("FR".into()),
+            sectors: vec![],
+            website: None,
+            description: String::new(),
+        }
+    }
+
+    /// More members than the document cache holds, imported: every
+    /// document's metadata is resident and stored, at most `DOC_CACHE`
+    /// documents besides this member's own stay loaded, and a fresh open
+    /// gives the same metadata as the live registry (and the store's).
+    #[test]
+    fn documents_stay_bounded_and_a_reopen_gives_the_same_metas() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::resolve(Some(dir.path().join("home"))).unwrap();
+        let mut state = State::init(home.clone(), profile("Me"), now()).unwrap();
+        let at = now();
+        let changes: Vec<SignedChange> = (0..DOC_CACHE as u32 + 20)
+            .map(|n| {
+                let mut seed = [7u8; 32];
+                seed[..4].copy_from_slice(&n.to_be_bytes());
+                let key = SecretKey::from_bytes(&seed);
+                let record = Record::new(
+                    key.member_id(),
+                    [1; 16],
+                    at,
+                    Body::Profile(profile(&format!("member {n}"))),
+                )
+                .sign(&key)
+                .unwrap();
+                MemberDoc::new(key.member_id())
+                    .write(&key, &ReplicaNonce([2; 16]), &[record], at)
+                    .unwrap()
+            })
+            .collect();
+        let report = state.import_changes(changes, at).unwrap();
+        assert_eq!(report.admitted.len(), DOC_CACHE + 20, "{report:?}");
+        state.create(need("after the import"), now()).unwrap();
+        let metas = |st: &State| st.registry().metas().map(|(m, d)| (*m, d.clone())).collect::<Vec<_>>();
+        let live = metas(&state);
+        assert_eq!(live.len(), DOC_CACHE + 21);
+        assert_eq!(state.store().doc_metas().unwrap(), live);
+        assert!(state.registry().loaded_count() <= DOC_CACHE + 1);
+        let records = state.registry().index().len();
+        drop(state);
+
+        let mut state = State::open(home).unwrap();
+        assert_eq!(metas(&state), live);
+        assert_eq!(state.store().doc_metas().unwrap(), live);
+        assert_eq!(state.registry().index().len(), records);
+        assert!(
+            state.registry().loaded_count() <= DOC_CACHE + 1,
+            "{}",
+            state.registry().loaded_count()
+        );
+        assert!(
+            state.registry().doc(&state.member_id()).is_some(),
+            "this member's document is pinned"
+        );
+        // Writes go on from the reopened registry.
+        state.create(need("after the reopen"), now()).unwrap();
+        assert_eq!(state.registry().index().len(), records + 1);
     }
 
     /// A home on a 4 MiB tmpfs filled up: the write that finds no space

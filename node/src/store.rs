@@ -7,6 +7,8 @@
 //!   each document's changes in the order they were admitted (an order in
 //!   which every change follows its dependencies);
 //! - `meta`: counters and the store's [`FORMAT`];
+//! - `doc_meta`: member id → the document's metadata (heads, clock, change
+//!   hashes; see `docs`), written with the changes that change it;
 //! - `known_peers`: peer id → (when we last synced with it, in ms since
 //!   the epoch; addresses that sync worked over, newline separated, most
 //!   recent first). Only addresses this node dialled and synced over are
@@ -31,6 +33,8 @@
 //! back, without a restart; a write that failed committed nothing, and is
 //! reported as [`Error::DiskFull`] when the device was full. A file redb
 //! finds damaged gives [`Error::Corrupt`], which names the ways out.
+
+mod docs;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -77,9 +81,10 @@ const NEXT_ARRIVAL: &str = "next_arrival";
 /// The store's layout, recorded under [`FORMAT_KEY`] in `meta`. Format 1:
 /// every store written before the version was recorded (it may hold the
 /// `peers` table of claimed addresses). Format 2: `peers` dropped,
-/// `known_peers`, `equivocations`, the version recorded. Opening an older
-/// store migrates it in one durable commit; a newer one is refused.
-pub const FORMAT: u64 = 2;
+/// `known_peers`, `equivocations`, the version recorded. Format 3:
+/// `doc_meta`, each document's metadata. Opening an older store migrates
+/// it in one durable commit; a newer one is refused.
+pub const FORMAT: u64 = 3;
 const FORMAT_KEY: &str = "format";
 
 /// Errors of the store.
@@ -348,6 +353,15 @@ fn decode(v: &[u8]) -> Result<SignedChange, Error> {
 }
 
 /// Keys of one member in a table keyed by member id ‖ 32 bytes.
+/// The `doc_log` keys of `doc`'s changes: from the first to the last.
+fn log_range(doc: &MemberId) -> ([u8; 40], [u8; 40]) {
+    let mut lo = [0u8; 40];
+    lo[..32].copy_from_slice(doc.as_bytes());
+    let mut hi = lo;
+    hi[32..].copy_from_slice(&[0xff; 8]);
+    (lo, hi)
+}
+
 fn member_range64(member: &MemberId) -> ([u8; 64], [u8; 64]) {
     let mut lo = [0u8; 64];
     lo[..32].copy_from_slice(member.as_bytes());
@@ -466,6 +480,11 @@ impl Store {
                 });
             }
             Some(FORMAT) => {}
+            Some(2) => {
+                docs::migrate(&tx)?;
+                tx.open_table(META)?.insert(FORMAT_KEY, FORMAT)?;
+                tracing::info!(store = %path.display(), from = 2, to = FORMAT, "store migrated");
+            }
             // No version: a new store, or one written before versions were
             // recorded (format 1). Either way, brought to this format in
             // this one durable commit, with the version.
@@ -477,6 +496,7 @@ impl Store {
                 tx.open_table(EQUIVOCATIONS)?;
                 // Format 1 kept the addresses peers claimed; never read again.
                 tx.delete_table(OLD_PEERS)?;
+                docs::migrate(&tx)?;
                 tx.open_table(META)?.insert(FORMAT_KEY, FORMAT)?;
                 if let Some(from) = found {
                     tracing::info!(store = %path.display(), from, to = FORMAT, "store migrated");
@@ -600,8 +620,13 @@ impl Store {
     }
 
     /// Stores admitted changes in one durable commit, in the given order.
-    /// Changes already stored are skipped. Returns how many were new.
+    /// Changes already stored are skipped. Returns how many were new. The
+    /// documents' metadata is not written: [`Store::put_commit`] does both.
     pub fn put_changes(&self, changes: &[Admitted]) -> Result<usize, Error> {
+        self.put(changes, &[])
+    }
+
+    fn put(&self, changes: &[Admitted], metas: &[(MemberId, mutu_protocol::doc::Meta)]) -> Result<usize, Error> {
         self.writing(|db| {
             let mut tx = db.begin_write()?;
             tx.set_durability(Durability::Immediate)?;
@@ -626,6 +651,7 @@ impl Store {
                 }
                 meta.insert(NEXT_ARRIVAL, next)?;
             }
+            docs::put_metas(&tx, metas)?;
             tx.commit()?;
             Ok(added)
         })
@@ -872,6 +898,7 @@ impl Store {
                 hi[32..].copy_from_slice(&[0xff; 8]);
                 log.retain_in::<&[u8; 40], _>(&lo..=&hi, |_, _| false)?;
             }
+            docs::remove_meta(&tx, doc)?;
             tx.commit()?;
             Ok(())
         })

@@ -7,10 +7,13 @@
 //! into an unsigned one, and concurrent versions resolve the same way on every
 //! node (Automerge's deterministic winner).
 
-use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+mod meta;
 
+use std::borrow::Cow;
+
+pub use self::meta::{Error as MetaError, Meta};
 use automerge::transaction::{CommitOptions, Transactable};
+
 use automerge::{ActorId, Automerge, Change, ChangeHash, ObjId, ROOT, ReadDoc, ScalarValue, ScalarValueRef, ValueRef};
 
 use crate::identity::{self, MemberId, ReplicaNonce, SecretKey};
@@ -58,10 +61,9 @@ pub(crate) struct Value<'a> {
 pub struct MemberDoc {
     owner: MemberId,
     am: Automerge,
-    /// Highest sequence number applied per actor.
-    clock: HashMap<ActorId, u64>,
-    /// Hashes of every applied change.
-    hashes: HashSet<ChangeHash>,
+    /// Heads, clock and change hashes: what stays resident when the
+    /// document itself is evicted.
+    meta: Meta,
 }
 
 impl MemberDoc {
@@ -69,8 +71,7 @@ impl MemberDoc {
         Self {
             owner,
             am: Automerge::new(),
-            clock: HashMap::new(),
-            hashes: HashSet::new(),
+            meta: Meta::default(),
         }
     }
 
@@ -79,21 +80,26 @@ impl MemberDoc {
     }
 
     pub fn has_change(&self, hash: &ChangeHash) -> bool {
-        self.hashes.contains(hash)
+        self.meta.has_change(hash)
     }
 
     /// Number of changes applied.
     pub fn change_count(&self) -> usize {
-        self.hashes.len()
+        self.meta.change_count()
     }
 
     /// Highest applied sequence number of `actor` (0 if none).
     pub fn seq(&self, actor: &ActorId) -> u64 {
-        self.clock.get(actor).copied().unwrap_or(0)
+        self.meta.seq(actor)
     }
 
+    /// Sorted.
     pub fn heads(&self) -> Vec<ChangeHash> {
-        self.am.get_heads()
+        self.meta.heads().to_vec()
+    }
+
+    pub fn meta(&self) -> &Meta {
+        &self.meta
     }
 
     pub fn automerge(&self) -> &Automerge {
@@ -103,12 +109,10 @@ impl MemberDoc {
     /// Applies changes that admission has checked: every dependency is
     /// present or earlier in `changes`, and sequence numbers follow on.
     pub(crate) fn apply(&mut self, changes: Vec<Change>) -> Result<(), automerge::AutomergeError> {
-        for c in &changes {
-            let seq = self.clock.entry(c.actor_id().clone()).or_insert(0);
-            *seq = (*seq).max(c.seq());
-            self.hashes.insert(c.hash());
-        }
-        self.am.apply_changes(changes)
+        self.meta.record(&changes);
+        let result = self.am.apply_changes(changes);
+        self.meta.set_heads(self.am.get_heads());
+        result
     }
 
     /// The current winning value of every key: `(key, stored record bytes)`.

@@ -13,6 +13,7 @@
 //! rejected and never persisted; the changes of the same batch that do not
 //! depend on it still go in (see [`Registry::apply_scratch`]).
 
+mod cache;
 mod pending;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -21,6 +22,8 @@ use std::sync::Arc;
 
 use automerge::{ActorId, Change, ChangeHash};
 
+use self::cache::Cache;
+pub use self::cache::DOC_CACHE;
 pub use self::pending::{
     MAX_BYTES as MAX_PENDING_BYTES, MAX_CHANGES as MAX_PENDING, MAX_DOC_BYTES as MAX_PENDING_DOC_BYTES,
     MAX_DOC_CHANGES as MAX_PENDING_DOC_CHANGES, MAX_SOURCE_BYTES as MAX_PENDING_SOURCE_BYTES,
@@ -29,7 +32,7 @@ pub use self::pending::{
 use self::pending::{Pending, Waiting};
 use crate::admission::{self, Admitted, Equivocation, Rejected, Rejection, Report};
 use crate::change::{self, MAX_CHANGE_BYTES, SignedChange};
-use crate::doc::MemberDoc;
+use crate::doc::{MemberDoc, Meta};
 use crate::identity::{KeyCache, MEMBER_ID_LEN, MemberId, REPLICA_NONCE_LEN};
 use crate::time::Timestamp;
 use crate::verify::{Item, Sequential, Verifier};
@@ -66,10 +69,27 @@ impl Source {
     pub const LOCAL: Source = Source(u64::MAX);
 }
 
-/// All documents, the pending buffer and the record index.
+/// Where a registry whose cache is bounded reads a document back: the
+/// changes it admitted for it, in an order where each follows its
+/// dependencies (the order they were persisted in). They are applied as
+/// [`Trust::OwnStore`] does: no signature checks, since they were checked
+/// before they were stored.
+pub trait Load {
+    type Error;
+    fn changes(&self, member: &MemberId) -> Result<Vec<SignedChange>, Self::Error>;
+}
+
+/// A loader for internal use: `None` when there is no store to read.
+type LoadFn<'l, E> = dyn FnMut(&MemberId) -> Result<Option<Vec<SignedChange>>, E> + 'l;
+
+/// All documents' metadata, the documents loaded, the pending buffer and
+/// the record index.
 #[derive(Debug)]
 pub struct Registry {
-    docs: BTreeMap<MemberId, MemberDoc>,
+    /// Every document held, by its metadata (heads, clock, hashes).
+    metas: BTreeMap<MemberId, Meta>,
+    /// The documents loaded (all of them unless the cache is bounded).
+    cache: Cache,
     pending: Pending,
     /// Changes of members' other histories (see [`MAX_CONFLICTS`]).
     conflicts: HashSet<(MemberId, ChangeHash)>,
@@ -95,6 +115,8 @@ impl Default for Registry {
 pub struct Commit<'a> {
     /// The admitted changes, each after its dependencies.
     pub admitted: &'a [Admitted],
+    /// The new metadata of each document the changes went into.
+    pub docs: &'a [(MemberId, Meta)],
 }
 
 /// Whether signatures and clocks are checked, and whose share of the
@@ -129,12 +151,12 @@ struct Applied {
 /// Sequence numbers per actor while a document's ready changes are checked:
 /// the document's own, advanced by the changes taken so far.
 struct Clock<'a> {
-    base: &'a MemberDoc,
+    base: &'a Meta,
     taken: HashMap<ActorId, u64>,
 }
 
 impl<'a> Clock<'a> {
-    fn new(base: &'a MemberDoc) -> Self {
+    fn new(base: &'a Meta) -> Self {
         Self {
             base,
             taken: HashMap::new(),
@@ -174,6 +196,97 @@ impl<'a> Clock<'a> {
     }
 }
 
+/// Rule 2 on a scratch copy of `member`'s document: every other actor a
+/// change names must have a change in the document already (Automerge
+/// 0.12 panics on an actor it does not know), and Automerge must apply
+/// the change without error or panic. All the ready changes go in one
+/// `apply_changes` call; if that fails, they are applied one by one to
+/// find the culprits, which are rejected with everything that depends
+/// on them, and the scratch copy is rebuilt from the good ones after
+/// each failure (the failed call may have left it half-changed).
+fn apply_to(base: &MemberDoc, member: MemberId, changes: Vec<Checked>, report: &mut Report) -> Applied {
+    let mut bad: HashSet<ChangeHash> = HashSet::new();
+    let mut reject = |c: &Checked, reason: Rejection, bad: &mut HashSet<ChangeHash>| {
+        bad.insert(c.change.hash());
+        report.rejected.push(Rejected {
+            doc: member,
+            hash: Some(c.change.hash()),
+            reason,
+        });
+    };
+    let mut clock = Clock::new(base.meta());
+    let mut good: Vec<Checked> = Vec::with_capacity(changes.len());
+    for c in changes {
+        match clock.admissible(member, &c.change, &bad) {
+            Ok(()) => {
+                clock.advance(&c.change);
+                good.push(c);
+            }
+            Err(reason) => reject(&c, reason, &mut bad),
+        }
+    }
+    let mut doc = base.clone();
+    if apply_guarded(&mut doc, good.iter().map(|c| c.change.clone()).collect()).is_ok() {
+        return Applied { doc, good };
+    }
+    let mut doc = base.clone();
+    let mut clock = Clock::new(base.meta());
+    let mut kept: Vec<Checked> = Vec::with_capacity(good.len());
+    for c in good {
+        if let Err(reason) = clock.admissible(member, &c.change, &bad) {
+            reject(&c, reason, &mut bad);
+            continue;
+        }
+        match apply_guarded(&mut doc, vec![c.change.clone()]) {
+            Ok(()) => {
+                clock.advance(&c.change);
+                kept.push(c);
+            }
+            Err(reason) => {
+                tracing::warn!(%member, hash = %c.change.hash(), %reason, "automerge refused a change");
+                reject(&c, Rejection::Unapplicable { doc: member, reason }, &mut bad);
+                doc = base.clone();
+                if apply_guarded(&mut doc, kept.iter().map(|k| k.change.clone()).collect()).is_err() {
+                    // Automerge took each of these one by one just now;
+                    // if it refuses them together, none goes in.
+                    for k in kept.drain(..) {
+                        let reason = "automerge refused it after accepting it".to_owned();
+                        reject(&k, Rejection::Unapplicable { doc: member, reason }, &mut bad);
+                    }
+                    doc = base.clone();
+                    clock = Clock::new(base.meta());
+                }
+            }
+        }
+    }
+    Applied { doc, good: kept }
+}
+
+/// `member`'s document rebuilt from changes this node admitted before
+/// (a store's, in the order they were persisted), as [`Trust::OwnStore`]
+/// admits them: no signature checks; what cannot be applied is skipped, as
+/// when the store is opened.
+pub fn rebuild(member: MemberId, changes: Vec<SignedChange>) -> MemberDoc {
+    let checked: Vec<Checked> = changes
+        .into_iter()
+        .filter(|e| e.doc() == member)
+        .filter_map(|e| {
+            let change = e.decode().ok()?;
+            Some(Checked {
+                doc: member,
+                sig: *e.sig_bytes(),
+                change,
+            })
+        })
+        .collect();
+    let mut report = Report::default();
+    let applied = apply_to(&MemberDoc::new(member), member, checked, &mut report);
+    for r in &report.rejected {
+        tracing::warn!(%member, reason = %r.reason, "a stored change cannot be applied: skipped");
+    }
+    applied.doc
+}
+
 /// Applies `changes` to `doc`, turning an Automerge panic into an error.
 /// `doc` is a scratch copy: after a failure it is thrown away, so a panic
 /// half-way leaves nothing behind that matters.
@@ -201,7 +314,8 @@ impl Registry {
     /// the node's cores).
     pub fn with_verifier(verifier: Arc<dyn Verifier>) -> Self {
         Self {
-            docs: BTreeMap::new(),
+            metas: BTreeMap::new(),
+            cache: Cache::new(None),
             pending: Pending::default(),
             conflicts: HashSet::new(),
             keys: KeyCache::default(),
@@ -210,16 +324,85 @@ impl Registry {
         }
     }
 
-    pub fn doc(&self, member: &MemberId) -> Option<&MemberDoc> {
-        self.docs.get(member)
+    /// As [`Registry::with_verifier`], keeping at most `capacity`
+    /// documents loaded besides the pinned ones ([`Registry::pin`]); the
+    /// others are read back through a [`Load`] when a change must be applied
+    /// to them ([`Registry::admit_with`]) or a reader asks
+    /// ([`Registry::load`]).
+    pub fn with_cache(verifier: Arc<dyn Verifier>, capacity: usize) -> Self {
+        Self {
+            cache: Cache::new(Some(capacity)),
+            ..Self::with_verifier(verifier)
+        }
     }
 
-    pub fn docs(&self) -> impl Iterator<Item = &MemberDoc> {
-        self.docs.values()
+    /// The documents kept loaded at most besides pinned ones (`None`: all).
+    pub fn cache_capacity(&self) -> Option<usize> {
+        self.cache.capacity()
+    }
+
+    /// Keeps `member`'s document loaded once it is (this node's own
+    /// document, which every local write builds on).
+    pub fn pin(&mut self, member: MemberId) {
+        self.cache.pin(member);
+    }
+
+    /// `member`'s document if it is loaded: always, with an unbounded cache
+    /// (the default); a pinned or recently used one otherwise (see
+    /// [`Registry::load`]).
+    pub fn doc(&self, member: &MemberId) -> Option<&MemberDoc> {
+        self.cache.get(member)
+    }
+
+    /// The documents loaded now.
+    pub fn loaded(&self) -> impl Iterator<Item = &MemberDoc> {
+        self.cache.values()
+    }
+
+    pub fn loaded_count(&self) -> usize {
+        self.cache.len()
+    }
+
+    /// `member`'s document, read back through `load` if it is not loaded
+    /// (and then kept in the cache); `None` if this registry holds no
+    /// document of `member`. A failed read changes nothing.
+    pub fn load<L: Load>(&mut self, member: &MemberId, load: &L) -> Result<Option<&MemberDoc>, L::Error> {
+        if self.cache.get(member).is_none() {
+            let Some(meta) = self.metas.get(member) else {
+                return Ok(None);
+            };
+            let doc = rebuild(*member, load.changes(member)?);
+            if doc.meta() != meta {
+                tracing::warn!(%member, "a document read back from the store differs from its metadata: the store's copy is kept");
+                self.metas.insert(*member, doc.meta().clone());
+            }
+            self.cache.insert(doc);
+        }
+        Ok(self.cache.touch(member))
+    }
+
+    /// A document's metadata: heads, clock and change hashes.
+    pub fn meta(&self, member: &MemberId) -> Option<&Meta> {
+        self.metas.get(member)
+    }
+
+    /// Every document's metadata, by member.
+    pub fn metas(&self) -> impl Iterator<Item = (&MemberId, &Meta)> {
+        self.metas.iter()
+    }
+
+    /// Takes documents' metadata as a store kept it ([`Commit::docs`]),
+    /// for a node that opens without reading the documents; their
+    /// documents are loaded when needed. Replaces what was held of them.
+    pub fn restore_metas(&mut self, metas: impl IntoIterator<Item = (MemberId, Meta)>) {
+        for (member, meta) in metas {
+            self.cache.remove(&member);
+            self.metas.insert(member, meta);
+        }
     }
 
     pub fn doc_count(&self) -> usize {
-        self.docs.len()
+        self.metas.len()
     }
 
     /// Changes waiting for dependencies.
@@ -255,14 +438,15 @@ impl Registry {
     /// Whether a change is applied, pending, or known to belong to a
     /// member's other history.
     pub fn knows(&self, doc: &MemberId, hash: &ChangeHash) -> bool {
-        self.docs.get(doc).is_some_and(|d| d.has_change(hash))
+        self.metas.get(doc).is_some_and(|d| d.has_change(hash))
             || self.pending.contains(doc, hash)
             || self.conflicts.contains(&(*doc, *hash))
     }
 
     /// Drops a member's document and pending changes (a local block).
     pub fn remove_doc(&mut self, member: &MemberId) {
-        self.docs.remove(member);
+        self.metas.remove(member);
+        self.cache.remove(member);
         self.pending.take(member);
         self.conflicts.retain(|(m, _)| m != member);
         Arc::make_mut(&mut self.index).remove_doc(member);
@@ -290,11 +474,42 @@ impl Registry {
     /// changes (in an order where every change follows its dependencies,
     /// [`Commit::admitted`]), and applies them only if `persist` returns
     /// `Ok`. With an empty admission, `persist` is not called.
+    ///
+    /// For a registry that keeps every document loaded (the default); with
+    /// a bounded cache ([`Registry::with_cache`]) use
+    /// [`Registry::admit_with`], or the changes of an evicted document are
+    /// refused.
     pub fn admit<E>(
         &mut self,
         batch: Vec<SignedChange>,
         now: Timestamp,
         trust: Trust,
+        persist: impl FnOnce(&Commit<'_>) -> Result<(), E>,
+    ) -> Result<Report, E> {
+        self.admit_inner(batch, now, trust, &mut |_| Ok(None), persist)
+    }
+
+    /// [`Registry::admit`], reading through `load` the documents the batch
+    /// goes into that are not loaded. A failed read is returned as it is,
+    /// after putting the batch's ready changes back in the pending buffer
+    /// (as a failed `persist` does): nothing else changes.
+    pub fn admit_with<L: Load>(
+        &mut self,
+        batch: Vec<SignedChange>,
+        now: Timestamp,
+        trust: Trust,
+        load: &L,
+        persist: impl FnOnce(&Commit<'_>) -> Result<(), L::Error>,
+    ) -> Result<Report, L::Error> {
+        self.admit_inner(batch, now, trust, &mut |m| load.changes(m).map(Some), persist)
+    }
+
+    fn admit_inner<E>(
+        &mut self,
+        batch: Vec<SignedChange>,
+        now: Timestamp,
+        trust: Trust,
+        load: &mut LoadFn<'_, E>,
         persist: impl FnOnce(&Commit<'_>) -> Result<(), E>,
     ) -> Result<Report, E> {
         let mut report = Report::default();
@@ -303,10 +518,39 @@ impl Registry {
         // too, so a batch that failed to persist succeeds when it is retried.
         let mut retry = BTreeSet::new();
         let checked = self.check(batch, now, trust, &mut report, &mut retry);
-        let ready = self.order(checked, retry, now, trust.source(), &mut report);
+        let ready = self.order(checked, retry, now, trust.source(), load, &mut report);
+        // The documents to apply to, read back first: a failed read leaves
+        // the ready changes pending, as a failed persist does.
+        let mut bases = Vec::with_capacity(ready.len());
+        let mut failed = None;
+        for (member, _) in &ready {
+            match self.base(member, load) {
+                Ok(base) => bases.push(base),
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        if let Some(e) = failed {
+            self.repend(ready.into_iter().flat_map(|(_, cs)| cs), trust, now);
+            return Err(e);
+        }
         let mut applied: BTreeMap<MemberId, Applied> = BTreeMap::new();
-        for (member, changes) in ready {
-            let result = self.apply_scratch(member, changes, &mut report);
+        for ((member, changes), base) in ready.into_iter().zip(bases) {
+            let Some(base) = base else {
+                tracing::error!(%member, "a document is not loaded and no store was given to read it: its changes are refused");
+                for c in changes {
+                    let reason = "its document is not loaded here".to_owned();
+                    report.rejected.push(Rejected {
+                        doc: member,
+                        hash: Some(c.change.hash()),
+                        reason: Rejection::Unapplicable { doc: member, reason },
+                    });
+                }
+                continue;
+            };
+            let result = apply_to(&base, member, changes, &mut report);
             if !result.good.is_empty() {
                 applied.insert(member, result);
             }
@@ -322,99 +566,59 @@ impl Registry {
         if envelopes.is_empty() {
             return Ok(report);
         }
-        if let Err(e) = persist(&Commit { admitted: &envelopes }) {
+        let metas: Vec<(MemberId, Meta)> = applied.iter().map(|(m, a)| (*m, a.doc.meta().clone())).collect();
+        if let Err(e) = persist(&Commit {
+            admitted: &envelopes,
+            docs: &metas,
+        }) {
             // Put the changes back in the pending buffer so a later batch
             // can retry them; nothing was applied (the scratch copies go).
-            for c in applied.into_values().flat_map(|a| a.good) {
-                let cost = pending::cost(&c.change);
-                let _ = self.pending.push(Waiting {
-                    checked: c,
-                    source: trust.source(),
-                    since: now,
-                    cost,
-                });
-            }
+            self.repend(applied.into_values().flat_map(|a| a.good), trust, now);
             return Err(e);
         }
-        let touched: Vec<MemberId> = applied.keys().copied().collect();
-        for (member, a) in applied {
-            report.admitted.extend(a.good.iter().map(|c| (member, c.change.hash())));
-            self.docs.insert(member, a.doc);
-        }
-        let docs: Vec<&MemberDoc> = touched.iter().filter_map(|m| self.docs.get(m)).collect();
+        let docs: Vec<&MemberDoc> = applied.values().map(|a| &a.doc).collect();
         Arc::make_mut(&mut self.index).reindex(&docs, &mut self.keys, self.verifier.as_ref());
+        for ((member, a), (_, meta)) in applied.into_iter().zip(metas) {
+            report.admitted.extend(a.good.iter().map(|c| (member, c.change.hash())));
+            self.metas.insert(member, meta);
+            self.cache.insert(a.doc);
+        }
         Ok(report)
     }
 
-    /// Rule 2 on a scratch copy of `member`'s document: every other actor a
-    /// change names must have a change in the document already (Automerge
-    /// 0.12 panics on an actor it does not know), and Automerge must apply
-    /// the change without error or panic. All the ready changes go in one
-    /// `apply_changes` call; if that fails, they are applied one by one to
-    /// find the culprits, which are rejected with everything that depends
-    /// on them, and the scratch copy is rebuilt from the good ones after
-    /// each failure (the failed call may have left it half-changed).
-    fn apply_scratch(&self, member: MemberId, changes: Vec<Checked>, report: &mut Report) -> Applied {
-        let base = self
-            .docs
-            .get(&member)
-            .cloned()
-            .unwrap_or_else(|| MemberDoc::new(member));
-        let mut bad: HashSet<ChangeHash> = HashSet::new();
-        let mut reject = |c: &Checked, reason: Rejection, bad: &mut HashSet<ChangeHash>| {
-            bad.insert(c.change.hash());
-            report.rejected.push(Rejected {
-                doc: member,
-                hash: Some(c.change.hash()),
-                reason,
-            });
-        };
-        let mut clock = Clock::new(&base);
-        let mut good: Vec<Checked> = Vec::with_capacity(changes.len());
+    /// Puts changes back in the pending buffer after a failed read or
+    /// persist, so a later batch retries them.
+    fn repend(&mut self, changes: impl IntoIterator<Item = Checked>, trust: Trust, now: Timestamp) {
         for c in changes {
-            match clock.admissible(member, &c.change, &bad) {
-                Ok(()) => {
-                    clock.advance(&c.change);
-                    good.push(c);
-                }
-                Err(reason) => reject(&c, reason, &mut bad),
-            }
+            let cost = pending::cost(&c.change);
+            let _ = self.pending.push(Waiting {
+                checked: c,
+                source: trust.source(),
+                since: now,
+                cost,
+            });
         }
-        let mut doc = base.clone();
-        if apply_guarded(&mut doc, good.iter().map(|c| c.change.clone()).collect()).is_ok() {
-            return Applied { doc, good };
+    }
+
+    /// A copy of `member`'s document to apply changes to: the loaded one,
+    /// one read back through `load`, or a new one. `None`: the document is
+    /// held but cannot be read (no store given).
+    fn base<E>(&mut self, member: &MemberId, load: &mut LoadFn<'_, E>) -> Result<Option<MemberDoc>, E> {
+        if let Some(doc) = self.cache.touch(member) {
+            return Ok(Some(doc.clone()));
         }
-        let mut doc = base.clone();
-        let mut clock = Clock::new(&base);
-        let mut kept: Vec<Checked> = Vec::with_capacity(good.len());
-        for c in good {
-            if let Err(reason) = clock.admissible(member, &c.change, &bad) {
-                reject(&c, reason, &mut bad);
-                continue;
-            }
-            match apply_guarded(&mut doc, vec![c.change.clone()]) {
-                Ok(()) => {
-                    clock.advance(&c.change);
-                    kept.push(c);
-                }
-                Err(reason) => {
-                    tracing::warn!(%member, hash = %c.change.hash(), %reason, "automerge refused a change");
-                    reject(&c, Rejection::Unapplicable { doc: member, reason }, &mut bad);
-                    doc = base.clone();
-                    if apply_guarded(&mut doc, kept.iter().map(|k| k.change.clone()).collect()).is_err() {
-                        // Automerge took each of these one by one just now;
-                        // if it refuses them together, none goes in.
-                        for k in kept.drain(..) {
-                            let reason = "automerge refused it after accepting it".to_owned();
-                            reject(&k, Rejection::Unapplicable { doc: member, reason }, &mut bad);
-                        }
-                        doc = base.clone();
-                        clock = Clock::new(&base);
-                    }
-                }
-            }
+        let Some(meta) = self.metas.get(member) else {
+            return Ok(Some(MemberDoc::new(*member)));
+        };
+        let Some(changes) = load(member)? else {
+            return Ok(None);
+        };
+        let doc = rebuild(*member, changes);
+        if doc.meta() != meta {
+            tracing::warn!(%member, "a document read back from the store differs from its metadata: the store's copy is kept");
+            self.metas.insert(*member, doc.meta().clone());
         }
-        Applied { doc, good: kept }
+        Ok(Some(doc))
     }
 
     /// Rules 1, 3 and 5 and the actor part of rule 2, with batched
@@ -540,12 +744,13 @@ impl Registry {
     /// dependencies, grouped by document; the rest waits in the pending
     /// buffer. A change that reuses its actor's sequence number with other
     /// content is refused and reported as an [`Equivocation`].
-    fn order(
+    fn order<E>(
         &mut self,
         checked: Vec<Checked>,
         retry: BTreeSet<MemberId>,
         now: Timestamp,
         source: Source,
+        load: &mut LoadFn<'_, E>,
         report: &mut Report,
     ) -> Vec<(MemberId, Vec<Checked>)> {
         let mut by_doc: BTreeMap<MemberId, Vec<Waiting>> = retry.into_iter().map(|m| (m, Vec::new())).collect();
@@ -562,8 +767,8 @@ impl Registry {
         for (member, mut waiting) in by_doc {
             let arrived: HashSet<ChangeHash> = waiting.iter().map(|w| w.checked.change.hash()).collect();
             waiting.extend(self.pending.take(&member));
-            let empty = MemberDoc::new(member);
-            let doc = self.docs.get(&member).unwrap_or(&empty);
+            let empty = Meta::default();
+            let doc = self.metas.get(&member).unwrap_or(&empty);
             let mut clock: HashMap<ActorId, u64> = HashMap::new();
             // (actor, seq) → hash of the changes taken in this pass.
             let mut added: HashMap<ChangeHash, (ActorId, u64)> = HashMap::new();
@@ -618,13 +823,7 @@ impl Registry {
                     .iter()
                     .find(|(_, (a, s))| a == actor && *s == seq)
                     .map(|(h, _)| *h)
-                    .or_else(|| {
-                        doc.automerge()
-                            .get_changes_meta(&[])
-                            .into_iter()
-                            .find(|m| m.actor.as_ref() == actor && m.seq == seq)
-                            .map(|m| m.hash)
-                    });
+                    .or_else(|| kept_change(&self.cache, member, actor, seq, load));
                 report.rejected.push(Rejected {
                     doc: member,
                     hash: Some(hash),
@@ -677,4 +876,34 @@ impl Registry {
         }
         ready
     }
+}
+
+/// The hash of the change `member`'s document holds for `actor`'s `seq`
+/// (the one kept when another history reuses that number): from the loaded
+/// document, or the changes read back. `None` if neither can tell (a read
+/// that fails only costs the evidence, never the refusal).
+fn kept_change<E>(
+    cache: &Cache,
+    member: MemberId,
+    actor: &ActorId,
+    seq: u64,
+    load: &mut LoadFn<'_, E>,
+) -> Option<ChangeHash> {
+    if let Some(doc) = cache.get(&member) {
+        return doc
+            .automerge()
+            .get_changes_meta(&[])
+            .into_iter()
+            .find(|m| m.actor.as_ref() == actor && m.seq == seq)
+            .map(|m| m.hash);
+    }
+    let Ok(Some(changes)) = load(&member) else {
+        tracing::warn!(%member, "cannot read a document back to name the change another history conflicts with");
+        return None;
+    };
+    changes
+        .iter()
+        .filter_map(|e| e.decode().ok())
+        .find(|c| c.actor_id() == actor && c.seq() == seq)
+        .map(|c| c.hash())
 }

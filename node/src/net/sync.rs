@@ -56,7 +56,7 @@ use automerge::ChangeHash;
 use libp2p::StreamProtocol;
 use mutu_protocol::change::MAX_CHANGE_BYTES;
 use mutu_protocol::codec;
-use mutu_protocol::doc::MemberDoc;
+use mutu_protocol::doc::{MemberDoc, Meta};
 use mutu_protocol::{MemberId, SignedChange};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
@@ -519,11 +519,34 @@ pub fn changes_since(doc: &MemberDoc, their_heads: &[ChangeHash]) -> Vec<ChangeH
         .collect()
 }
 
+/// [`changes_since`] without the document: from its metadata (which of
+/// `their_heads` we hold) and its log, `(hash, dependencies)` of each
+/// change in the order they were admitted (each after its dependencies),
+/// as the store keeps it. The answer keeps the log's order.
+pub fn changes_since_log(
+    meta: &Meta,
+    log: &[(ChangeHash, Vec<ChangeHash>)],
+    their_heads: &[ChangeHash],
+) -> Vec<ChangeHash> {
+    let mut known: HashSet<ChangeHash> = their_heads.iter().filter(|h| meta.has_change(h)).copied().collect();
+    if known.is_empty() {
+        return log.iter().map(|(h, _)| *h).collect();
+    }
+    // Ancestors of the known heads: walk the log backwards (a change's
+    // dependencies come before it).
+    for (hash, deps) in log.iter().rev() {
+        if known.contains(hash) {
+            known.extend(deps.iter().copied());
+        }
+    }
+    log.iter().map(|(h, _)| *h).filter(|h| !known.contains(h)).collect()
+}
+
 /// Hashes of the changes of `doc` among `wanted` (a `ChangesByHash`
 /// request), each once, in the order asked; unknown ones are left out. A
 /// hash named twice is answered once: repeating a change would let a
 /// request of a few kilobytes fill a 16 MiB answer.
-pub fn changes_by_hash(doc: &MemberDoc, wanted: &[ChangeHash]) -> Vec<ChangeHash> {
+pub fn changes_by_hash(doc: &Meta, wanted: &[ChangeHash]) -> Vec<ChangeHash> {
     let mut seen = HashSet::with_capacity(wanted.len().min(MAX_HASHES));
     wanted
         .iter()

@@ -231,8 +231,8 @@ async fn inventory_and_changes_round_trip_over_sync() {
         .admit(signed.clone(), now, Trust::Untrusted, |_| Ok::<(), ()>(()))
         .unwrap();
     let b_inventory: BTreeMap<MemberId, HeadsDigest> = b_registry
-        .docs()
-        .map(|d| (d.owner(), sync::heads_digest(&d.heads())))
+        .metas()
+        .map(|(m, d)| (*m, sync::heads_digest(d.heads())))
         .collect();
     let a_inventory = BTreeMap::new();
 

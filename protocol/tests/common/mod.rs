@@ -14,7 +14,7 @@ use mutu_protocol::record::{
     Body, Catalogue, CatalogueEntry, Condition, Cosign, DevStatus, EntryStatus, MemberKind, Need, NeedStatus, Offer,
     Pledge, PledgeStatus, Profile, Project, Resource, Tombstone, Usage, Vouch,
 };
-use mutu_protocol::registry::Trust;
+use mutu_protocol::registry::{Commit, Load, Trust};
 use mutu_protocol::view::{Filter, Views};
 use mutu_protocol::{MemberId, Record, RecordId, Registry, SecretKey, SignedChange, SignedRecord, Timestamp};
 
@@ -229,11 +229,11 @@ pub fn digest(reg: &Registry, now: Timestamp) -> String {
     let views = Views::new(reg.index(), now);
     let all = Filter::default();
     let heads: Vec<(String, Vec<String>)> = reg
-        .docs()
-        .map(|d| {
+        .metas()
+        .map(|(m, d)| {
             let mut h: Vec<String> = d.heads().iter().map(ToString::to_string).collect();
             h.sort();
-            (d.owner().to_string(), h)
+            (m.to_string(), h)
         })
         .collect();
     serde_json::to_string_pretty(&serde_json::json!({
@@ -287,6 +287,63 @@ pub fn torsion_signature(n: u8, message: &[u8], torsion: usize) -> [u8; 64] {
 
 /// Admits `order` (indices into `log`) in batches of the given sizes, used
 /// in turn, and returns the registry; every change must be admitted.
+/// A store in memory: each document's persisted changes in the order they
+/// were persisted, read back by a registry whose cache is bounded.
+#[derive(Debug, Default)]
+pub struct MemStore {
+    docs: std::cell::RefCell<std::collections::BTreeMap<MemberId, Vec<SignedChange>>>,
+    /// Reads fail while set.
+    pub broken: std::cell::Cell<bool>,
+    pub reads: std::cell::Cell<usize>,
+}
+
+impl MemStore {
+    pub fn persist(&self, commit: &Commit<'_>) {
+        let mut docs = self.docs.borrow_mut();
+        for a in commit.admitted {
+            docs.entry(a.change.doc()).or_default().push(a.change.clone());
+        }
+    }
+}
+
+impl Load for MemStore {
+    type Error = String;
+    fn changes(&self, member: &MemberId) -> Result<Vec<SignedChange>, String> {
+        if self.broken.get() {
+            return Err(format!("the store cannot read {member}'s document"));
+        }
+        self.reads.set(self.reads.get() + 1);
+        Ok(self.docs.borrow().get(member).cloned().unwrap_or_default())
+    }
+}
+
+/// Admits `batch` at `NOW` into a registry with a bounded cache, persisting
+/// into `store`.
+pub fn admit_lazy(reg: &mut Registry, store: &MemStore, batch: Vec<SignedChange>) -> Result<Report, String> {
+    reg.admit_with(batch, NOW, Trust::Untrusted, store, |c| {
+        store.persist(c);
+        Ok(())
+    })
+}
+
+/// [`replay_log`] into a registry that keeps at most `cache` documents
+/// loaded: documents are evicted and read back between batches.
+pub fn replay_log_cached(log: &[SignedChange], order: &[usize], sizes: &[usize], cache: usize) -> Registry {
+    let store = MemStore::default();
+    let mut reg = Registry::with_cache(std::sync::Arc::new(mutu_protocol::verify::Sequential), cache);
+    let mut rest = order;
+    let mut sizes = sizes.iter().copied().cycle();
+    while !rest.is_empty() {
+        let n = sizes.next().unwrap_or(1).clamp(1, rest.len());
+        let (batch, tail) = rest.split_at(n);
+        rest = tail;
+        let report = admit_lazy(&mut reg, &store, batch.iter().map(|&i| log[i].clone()).collect()).expect("reads");
+        assert!(report.rejected.is_empty(), "{report:?}");
+        assert!(reg.loaded_count() <= cache, "{} documents loaded", reg.loaded_count());
+    }
+    reg
+}
+
 pub fn replay_log(log: &[SignedChange], order: &[usize], sizes: &[usize]) -> Registry {
     let mut reg = Registry::new();
     let mut rest = order;

@@ -108,8 +108,10 @@ pub const DECODED_OVER_THE_BOUND: &str = "over the decoded-size bound";
 pub fn views_json(registry: &Registry) -> String {
     let views = Views::new(registry.index(), NOW);
     let all = Filter::default();
+    // In member order: the documents of a registry that keeps them all.
     let docs: Vec<serde_json::Value> = registry
-        .docs()
+        .metas()
+        .filter_map(|(m, _)| registry.doc(m))
         .map(|d| {
             let mut heads: Vec<String> = d.heads().iter().map(|h| h.to_string()).collect();
             heads.sort();

@@ -47,8 +47,8 @@ pub fn run(data: &[u8]) {
 /// The inventory a node computes from its registry.
 pub(crate) fn inventory(registry: &Registry) -> BTreeMap<MemberId, HeadsDigest> {
     registry
-        .docs()
-        .map(|d| (d.owner(), sync::heads_digest(&d.heads())))
+        .metas()
+        .map(|(m, d)| (*m, sync::heads_digest(d.heads())))
         .collect()
 }
 
@@ -108,7 +108,7 @@ fn serve(registry: &Registry, request: Request) -> Response {
         Request::ChangesByHash { doc, hashes } => {
             let hashes = registry
                 .doc(&doc)
-                .map(|d| sync::changes_by_hash(d, &sync::from_wire(&hashes)))
+                .map(|d| sync::changes_by_hash(d.meta(), &sync::from_wire(&hashes)))
                 .unwrap_or_default();
             changes_answer(registry, doc, hashes, Order::AsAsked)
         }
