@@ -216,13 +216,14 @@ pub fn reindex(home: &Home, now: Timestamp) -> Result<Outcome, Error> {
         std::fs::remove_file(&fresh_path).map_err(io("remove", &fresh_path))?;
     }
     let fresh = Store::open(&fresh_path)?;
+    // The fresh store's index table is written with each commit.
+    fresh.clear_index()?;
+    fresh.stamp_index()?;
     let mut registry = Registry::with_verifier(Arc::new(crate::verify::Parallel::new()));
     let mut kept = 0;
     for (_, changes) in by_doc {
         // One document at a time, whole: admission orders it.
-        let report = registry.admit(changes, now, Trust::Untrusted, |c| {
-            fresh.put_changes(c.admitted).map(drop)
-        })?;
+        let report = registry.admit(changes, now, Trust::Untrusted, |c| fresh.put_commit(c).map(drop))?;
         kept += report.admitted.len();
     }
     if let Some(members) = &remains.blocked {
@@ -297,6 +298,9 @@ mod tests {
         assert_eq!(out.lost(), Some(0));
         assert!(out.damaged.ends_with("store.redb.damaged"), "{}", out.damaged.display());
         assert!(out.damaged.exists());
+        // The rebuilt store's index table is written and in step.
+        let index = Store::open(&home.store_path()).unwrap().load_index(&[]).unwrap();
+        assert_eq!(index.map(|i| i.len()), Some(31));
         let st = State::open(home.clone()).unwrap();
         for id in &ids {
             assert!(st.registry().index().get(id).is_some(), "{id}");

@@ -16,7 +16,7 @@ use mutu_protocol::bundle::Bundle;
 use mutu_protocol::doc::MemberDoc;
 use mutu_protocol::identity::{MemberId, ReplicaNonce, SecretKey};
 use mutu_protocol::record::{self, Body, Kind, Profile, Record, RecordId, SignedRecord, Tombstone};
-use mutu_protocol::registry::{Registry, Source, Trust};
+use mutu_protocol::registry::{self, Registry, Source, Trust};
 use mutu_protocol::rules::{self, Violation};
 use mutu_protocol::view::{Index, Views};
 use mutu_protocol::{SignedChange, Timestamp};
@@ -259,22 +259,68 @@ impl State {
     /// What the store holds never stops it: a change that cannot be read or
     /// applied (stored by an older version that admitted it) is skipped and
     /// logged.
+    ///
+    /// The record index is read from the store's index table
+    /// ([`Store::load_index`]); the documents are rebuilt by replaying the
+    /// stored changes without indexing them ([`Registry::replay_documents`]).
+    /// A table that is missing, of an older format, out of step with the
+    /// changes or damaged is rebuilt: every change is admitted again as
+    /// stored ([`Trust::OwnStore`]: records decoded, signatures verified)
+    /// and the index written anew.
     pub fn open(home: Home) -> Result<Self, Error> {
         let (key, replica) = home.load_identity()?;
         let store = Store::open(&home.store_path())?;
         let mut registry = Registry::with_verifier(std::sync::Arc::new(crate::verify::Parallel::new()));
         let blocked = store.blocked()?;
         let opened_at = now();
+        let index = match store.load_index(&blocked) {
+            Ok(index) => index,
+            Err(e) => {
+                tracing::warn!(error = %e, "the stored record index does not read back: indexing the store again from its changes");
+                None
+            }
+        };
+        let indexed = index.is_some();
+        // Whether the rebuilt index is being written (a full disk must not
+        // stop a home from opening: it is then rebuilt again next time).
+        let mut writing = false;
+        if !indexed {
+            tracing::info!("indexing the stored changes (the store holds no current index)");
+            writing = store
+                .clear_index()
+                .inspect_err(|e| tracing::warn!(error = %e, "the record index cannot be written: kept in memory only"))
+                .is_ok();
+        }
         let mut skipped = 0usize;
         store.scan_changes(OPEN_BATCH_BYTES, |mut changes| {
             changes.retain(|c| !blocked.contains(&c.doc()));
-            let report = registry.admit(changes, opened_at, Trust::OwnStore, |_| Ok::<(), Error>(()))?;
+            let report = if indexed {
+                registry.replay_documents(changes, opened_at)
+            } else {
+                let persist = |c: &registry::Commit<'_>| {
+                    if writing && let Err(e) = store.put_index(c.index) {
+                        tracing::warn!(error = %e, "the record index cannot be written: kept in memory only");
+                        writing = false;
+                    }
+                    Ok::<(), Error>(())
+                };
+                registry.admit(changes, opened_at, Trust::OwnStore, persist)?
+            };
             for r in &report.rejected {
                 tracing::warn!(member = %r.doc, reason = %r.reason, "a stored change cannot be applied: skipped");
             }
             skipped += report.rejected.len();
             Ok::<(), Error>(())
         })?;
+        match index {
+            Some(index) => registry.set_index(index),
+            None if writing => {
+                if let Err(e) = store.stamp_index() {
+                    tracing::warn!(error = %e, "the rebuilt record index cannot be marked current: rebuilt again next time");
+                }
+            }
+            None => {}
+        }
         if skipped > 0 {
             tracing::warn!(
                 skipped,
@@ -406,7 +452,7 @@ impl State {
         let changes = doc.write_chain(&self.key, &self.replica, groups, now)?;
         let store = &self.store;
         let admitted = self.registry.admit(changes.clone(), now, Trust::Untrusted, |c| {
-            store.put_changes(c.admitted).map(|_| ())
+            store.put_commit(c).map(|_| ())
         });
         let report = match admitted {
             Ok(report) => report,
@@ -556,7 +602,7 @@ impl State {
         let store = &self.store;
         let mut admitted = Vec::new();
         let report = self.registry.admit(changes, now, Trust::Untrusted, |c| {
-            store.put_changes(c.admitted)?;
+            store.put_commit(c)?;
             admitted.extend(c.admitted.iter().map(|a| a.change.clone()));
             Ok::<(), store::Error>(())
         })?;
@@ -581,7 +627,7 @@ impl State {
         let store = &self.store;
         let report = self
             .registry
-            .admit(changes, now, trust, |c| store.put_changes(c.admitted).map(|_| ()))?;
+            .admit(changes, now, trust, |c| store.put_commit(c).map(|_| ()))?;
         self.keep_evidence(&report, now);
         Ok(report)
     }

@@ -34,6 +34,7 @@ use crate::identity::{KeyCache, MEMBER_ID_LEN, MemberId, REPLICA_NONCE_LEN};
 use crate::time::Timestamp;
 use crate::verify::{Item, Sequential, Verifier};
 use crate::view::Index;
+use crate::view::index;
 
 /// Hashes of changes of members' other histories remembered at most (the
 /// second change of each equivocation): changes building on them are
@@ -95,6 +96,8 @@ impl Default for Registry {
 pub struct Commit<'a> {
     /// The admitted changes, each after its dependencies.
     pub admitted: &'a [Admitted],
+    /// What they change in the record index (the node keeps it in a table).
+    pub index: &'a index::Delta,
 }
 
 /// Whether signatures and clocks are checked, and whose share of the
@@ -297,6 +300,36 @@ impl Registry {
         trust: Trust,
         persist: impl FnOnce(&Commit<'_>) -> Result<(), E>,
     ) -> Result<Report, E> {
+        self.admit_indexing(batch, now, trust, true, persist)
+    }
+
+    /// Applies changes read back from this node's own store (as
+    /// [`Trust::OwnStore`]) to the documents only: the index is neither
+    /// computed nor changed, since the node reads it from its index table
+    /// ([`Registry::set_index`]). Nothing is persisted.
+    pub fn replay_documents(&mut self, batch: Vec<SignedChange>, now: Timestamp) -> Report {
+        let done = self.admit_indexing(batch, now, Trust::OwnStore, false, |_| {
+            Ok::<(), std::convert::Infallible>(())
+        });
+        match done {
+            Ok(report) => report,
+            Err(never) => match never {},
+        }
+    }
+
+    /// Replaces the record index (one the node read back from its store).
+    pub fn set_index(&mut self, index: Index) {
+        self.index = Arc::new(index);
+    }
+
+    fn admit_indexing<E>(
+        &mut self,
+        batch: Vec<SignedChange>,
+        now: Timestamp,
+        trust: Trust,
+        indexing: bool,
+        persist: impl FnOnce(&Commit<'_>) -> Result<(), E>,
+    ) -> Result<Report, E> {
         let mut report = Report::default();
         self.pending.expire(now, false);
         // Documents with a change of this batch already pending: ordered again
@@ -322,7 +355,18 @@ impl Registry {
         if envelopes.is_empty() {
             return Ok(report);
         }
-        if let Err(e) = persist(&Commit { admitted: &envelopes }) {
+        // The index delta, from the scratch copies: persisted with the
+        // changes, applied to the index only once they are.
+        let delta = if indexing {
+            let scratch: Vec<&MemberDoc> = applied.values().map(|a| &a.doc).collect();
+            self.index.delta(&scratch, &mut self.keys, self.verifier.as_ref())
+        } else {
+            index::Delta::default()
+        };
+        if let Err(e) = persist(&Commit {
+            admitted: &envelopes,
+            index: &delta,
+        }) {
             // Put the changes back in the pending buffer so a later batch
             // can retry them; nothing was applied (the scratch copies go).
             for c in applied.into_values().flat_map(|a| a.good) {
@@ -336,13 +380,13 @@ impl Registry {
             }
             return Err(e);
         }
-        let touched: Vec<MemberId> = applied.keys().copied().collect();
         for (member, a) in applied {
             report.admitted.extend(a.good.iter().map(|c| (member, c.change.hash())));
             self.docs.insert(member, a.doc);
         }
-        let docs: Vec<&MemberDoc> = touched.iter().filter_map(|m| self.docs.get(m)).collect();
-        Arc::make_mut(&mut self.index).reindex(&docs, &mut self.keys, self.verifier.as_ref());
+        if indexing {
+            Arc::make_mut(&mut self.index).apply(delta);
+        }
         Ok(report)
     }
 

@@ -25,7 +25,7 @@ pub mod funding;
 mod similar;
 
 pub use similar::{Draft, Reason, Similar};
-mod index;
+pub mod index;
 
 use std::borrow::Cow;
 use std::cell::OnceCell;
