@@ -128,3 +128,50 @@ fn a_damaged_row_is_refused() {
     // The right row under another member's key does not load either.
     assert!(Entry::decode(key(2).member_id(), slot, &row).is_err());
 }
+
+/// A key that spells a valid record's id another way (in capitals) is
+/// another key: what it holds is a slot of its own (a record under the
+/// wrong key), and the valid record stays, live and read back from rows.
+#[test]
+fn a_key_spelling_an_id_another_way_is_another_slot() {
+    let a = key(1);
+    let good = rec(&a, 1, at(1), need("Invoices", "1000EUR"));
+    let alias = format!("need/{}", good.id().to_string().to_uppercase());
+    let mut reg = Registry::new();
+    let mut rows = BTreeMap::new();
+    let mut keep = |delta: &Delta| {
+        for (m, d) in delta.docs() {
+            for (k, e) in d.set() {
+                rows.insert((*m, k.to_owned()), e.encode());
+            }
+        }
+    };
+    keep(&delta_of(
+        &mut reg,
+        vec![hand_made(&[(good.doc_key(), good.stored_bytes())])],
+    ));
+    // The same replica then writes the record's bytes under the alias.
+    let mut am = reg.doc(&a.member_id()).unwrap().automerge().clone();
+    am.set_actor(actor_id(&a.member_id(), &replica(1)));
+    let mut tx = am.transaction();
+    tx.put(
+        automerge::ROOT,
+        alias.as_str(),
+        automerge::ScalarValue::Bytes(good.stored_bytes()),
+    )
+    .unwrap();
+    let (hash, _) = tx.commit_with(CommitOptions::default().with_time(NOW.0 as i64));
+    let second = SignedChange::sign(&a, &am.get_change_by_hash(&hash.unwrap()).unwrap());
+    keep(&delta_of(&mut reg, vec![second]));
+    assert_eq!(reg.index().get(&good.id()), Some(&good));
+    assert_eq!(
+        reg.index().invalid().map(|(_, k, _)| k.to_owned()).collect::<Vec<_>>(),
+        vec![alias]
+    );
+    let mut loaded = Index::default();
+    for ((m, k), row) in &rows {
+        loaded.load_row(*m, k, row).unwrap();
+    }
+    assert_eq!(loaded.get(&good.id()), Some(&good));
+    assert_eq!(loaded.invalid_count(), 1);
+}

@@ -17,28 +17,33 @@ use crate::identity::{KeyCache, MemberId};
 use crate::record::{self, Body, Invalid, Kind, RecordId, SignedRecord};
 use crate::verify::Verifier;
 
-/// What the index knows of one key of a document: the operation that wrote
-/// its value (to tell, on the next admission, whether the value changed
-/// without reading it) and the verdict on that value.
-#[derive(Debug, Clone)]
-struct Slot {
-    op: Option<OpId>,
-    verdict: Verdict,
+/// What the index knows of one document's keys: for each, the operation
+/// that wrote its value (to tell, on the next admission, whether the value
+/// changed without reading it) and the verdict on that value. A valid
+/// record's key is its `kind/id`, so it is not kept: the slot is found by
+/// the record's id (the record itself lives once, in [`Index::records`]).
+/// The rare invalid value keeps its key and its reason.
+#[derive(Debug, Clone, Default)]
+struct Slots {
+    valid: HashMap<RecordId, Option<OpId>>,
+    invalid: HashMap<Box<str>, (Option<OpId>, Invalid)>,
 }
 
-/// A valid record is named by its id (it lives in [`Index::records`]);
-/// the rare invalid one keeps its reason, boxed so a slot stays small.
-#[derive(Debug, Clone)]
-enum Verdict {
-    Valid(RecordId),
-    Invalid(Box<Invalid>),
-}
-
-impl Slot {
-    /// Whether this slot still describes a value written by `op`.
-    fn written_by(&self, op: Option<OpId>) -> bool {
-        self.op.is_some() && self.op == op
+impl Slots {
+    fn len(&self) -> usize {
+        self.valid.len() + self.invalid.len()
     }
+
+    fn is_empty(&self) -> bool {
+        self.valid.is_empty() && self.invalid.is_empty()
+    }
+}
+
+/// The kind and record id a valid record under `key` would have, if `key`
+/// has the `kind/id` form (not necessarily in its canonical spelling).
+fn key_id(key: &str) -> Option<(&str, &str, RecordId)> {
+    let (kind, id) = key.split_once('/')?;
+    Some((kind, id, id.parse().ok()?))
 }
 
 /// A record decoded while computing a delta, not yet verified: its
@@ -53,7 +58,7 @@ type Fresh = (MemberId, String, Option<OpId>, SignedRecord, Vec<u8>);
 /// author has tombstoned it.
 #[derive(Debug, Default, Clone)]
 pub struct Index {
-    by_doc: HashMap<MemberId, HashMap<Box<str>, Slot>>,
+    by_doc: HashMap<MemberId, Slots>,
     records: HashMap<RecordId, SignedRecord>,
     /// (tombstoned id, the tombstone's author) → how many of that author's
     /// tombstones name it. Keyed by both, so nobody's tombstone on someone
@@ -66,26 +71,50 @@ pub struct Index {
 const VERIFY_BATCH: usize = 4_096;
 
 impl Index {
+    /// The valid record of `slots` under `key`, if there is one: `key`
+    /// must be the record's own key exactly (an id parses from other
+    /// spellings too, e.g. in capitals, which are other keys).
+    fn valid_under(&self, slots: &Slots, key: &str) -> Option<RecordId> {
+        let (kind, text, id) = key_id(key)?;
+        if !slots.valid.contains_key(&id) {
+            return None;
+        }
+        let r = self.records.get(&id)?;
+        (r.record().kind.as_str() == kind && id.to_string() == text).then_some(id)
+    }
+
+    /// The operation that wrote the value `slots` holds under `key`, if
+    /// they hold one (`Some(None)`: a value of no known operation).
+    fn old_op(&self, slots: &Slots, key: &str) -> Option<Option<OpId>> {
+        if let Some((op, _)) = slots.invalid.get(key) {
+            return Some(*op);
+        }
+        self.valid_under(slots, key)
+            .and_then(|id| slots.valid.get(&id).copied())
+    }
+
     /// The changes to this index that make it describe `docs` (the scratch
     /// copies an admission is about to persist), re-validating only values
     /// that changed. The signatures of all their new values are verified in
     /// batches across documents, so a batch touching many small documents
     /// still fills whole verification batches.
     pub(crate) fn delta(&self, docs: &[&MemberDoc], keys: &mut KeyCache, verifier: &dyn Verifier) -> Delta {
+        let empty = Slots::default();
         let mut delta = Delta::default();
         let mut fresh: Vec<Fresh> = Vec::new();
         for doc in docs {
             let owner = doc.owner();
-            let old = self.by_doc.get(&owner);
+            let old = self.by_doc.get(&owner).unwrap_or(&empty);
             let entry = delta.docs.entry(owner).or_default();
             let mut present = 0;
             for value in doc.values() {
                 let Some(bytes) = value.bytes else { continue };
-                let old_slot = old.and_then(|o| o.get(value.key.as_ref()));
-                if old_slot.is_some() {
+                let old_op = self.old_op(old, &value.key);
+                if old_op.is_some() {
                     present += 1;
                 }
-                if old_slot.is_some_and(|s| s.written_by(value.op)) {
+                // Unchanged: written by the same (known) operation.
+                if value.op.is_some() && old_op == Some(value.op) {
                     continue;
                 }
                 let key = value.key.into_owned();
@@ -101,16 +130,22 @@ impl Index {
                     )),
                 }
             }
-            if let Some(old) = old.filter(|o| o.len() > present) {
+            if old.len() > present {
                 let now: HashSet<String> = doc
                     .values()
                     .filter(|v| v.bytes.is_some())
                     .map(|v| v.key.into_owned())
                     .collect();
-                let mut gone: Vec<String> = old
+                let valid_keys = old
+                    .valid
                     .keys()
-                    .filter(|k| !now.contains(&***k))
+                    .filter_map(|id| self.records.get(id).map(|r| r.doc_key()));
+                let mut gone: Vec<String> = old
+                    .invalid
+                    .keys()
                     .map(|k| k.to_string())
+                    .chain(valid_keys)
+                    .filter(|k| !now.contains(k))
                     .collect();
                 gone.sort();
                 entry.removed = gone;
@@ -147,9 +182,7 @@ impl Index {
         for (owner, d) in delta.docs {
             let mut slots = self.by_doc.remove(&owner).unwrap_or_default();
             for key in d.removed {
-                if let Some(old) = slots.remove(key.as_str()) {
-                    self.forget(owner, &old);
-                }
+                self.unset(owner, &mut slots, &key);
             }
             for (key, entry) in d.set {
                 self.set(owner, &mut slots, key, entry);
@@ -172,27 +205,36 @@ impl Index {
     }
 
     /// Puts `entry` in `owner`'s `slots` under `key`, replacing the old slot.
-    fn set(&mut self, owner: MemberId, slots: &mut HashMap<Box<str>, Slot>, key: String, entry: Entry) {
-        if let Some(old) = slots.remove(key.as_str()) {
-            self.forget(owner, &old);
-        }
-        let verdict = match entry.verdict {
+    fn set(&mut self, owner: MemberId, slots: &mut Slots, key: String, entry: Entry) {
+        self.unset(owner, slots, &key);
+        match entry.verdict {
             Ok(r) => {
                 let id = r.id();
                 if let Body::Tombstone(t) = &r.record().body {
                     *self.tombstones.entry((t.target, owner)).or_default() += 1;
                 }
                 self.records.insert(id, r);
-                Verdict::Valid(id)
+                slots.valid.insert(id, entry.op);
             }
-            Err(reason) => Verdict::Invalid(Box::new(reason)),
-        };
-        slots.insert(key.into_boxed_str(), Slot { op: entry.op, verdict });
+            Err(reason) => {
+                slots.invalid.insert(key.into_boxed_str(), (entry.op, reason));
+            }
+        }
     }
 
-    /// Takes a slot's record (and the tombstone it is) out of the index.
-    fn forget(&mut self, owner: MemberId, slot: &Slot) {
-        let Verdict::Valid(id) = &slot.verdict else { return };
+    /// Takes the slot under `key` (and its record) out of `owner`'s slots.
+    fn unset(&mut self, owner: MemberId, slots: &mut Slots, key: &str) {
+        if slots.invalid.remove(key).is_some() {
+            return;
+        }
+        if let Some(id) = self.valid_under(slots, key) {
+            slots.valid.remove(&id);
+            self.forget(owner, &id);
+        }
+    }
+
+    /// Takes a valid record (and the tombstone it is) out of the index.
+    fn forget(&mut self, owner: MemberId, id: &RecordId) {
         let Some(r) = self.records.remove(id) else { return };
         if let Body::Tombstone(t) = &r.record().body {
             let pair = (t.target, owner);
@@ -207,8 +249,8 @@ impl Index {
 
     pub(crate) fn remove_doc(&mut self, member: &MemberId) {
         if let Some(old) = self.by_doc.remove(member) {
-            for slot in old.values() {
-                self.forget(*member, slot);
+            for id in old.valid.keys() {
+                self.forget(*member, id);
             }
         }
     }
@@ -251,12 +293,9 @@ impl Index {
 
     /// Records left out of every view, with the reason.
     pub fn invalid(&self) -> impl Iterator<Item = (&MemberId, &str, &Invalid)> {
-        self.by_doc.iter().flat_map(|(m, slots)| {
-            slots.iter().filter_map(move |(k, s)| match &s.verdict {
-                Verdict::Invalid(reason) => Some((m, &**k, &**reason)),
-                Verdict::Valid(_) => None,
-            })
-        })
+        self.by_doc
+            .iter()
+            .flat_map(|(m, slots)| slots.invalid.iter().map(move |(k, (_, reason))| (m, &**k, reason)))
     }
 
     /// Number of invalid records, not counting those of newer versions.
