@@ -11,6 +11,7 @@ mod demo;
 mod fail;
 mod node;
 mod output;
+mod progress;
 mod service;
 
 use std::io::{IsTerminal, Write};

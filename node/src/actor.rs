@@ -706,6 +706,8 @@ impl Actor {
                 _ = retry_timer.tick() => {
                     self.drive(sync::Input::Retry);
                     self.reach.tick(&mut self.swarm, Instant::now());
+                    // What a catch-up left uncommitted in the full-text index.
+                    self.state.flush_search(state::now());
                 }
             }
         }
@@ -1140,7 +1142,10 @@ impl Actor {
                 if let ConnectedPoint::Dialer { address, .. } = &endpoint {
                     self.dialled.insert(connection_id, address.clone());
                 }
-                self.reach.on_connected(connection_id, peer_id, &endpoint);
+                for relayed in self.reach.on_connected(connection_id, peer_id, &endpoint) {
+                    tracing::debug!(%peer_id, "a direct connection is open: closing a relayed one");
+                    self.swarm.close_connection(relayed);
+                }
                 if num_established.get() == 1 {
                     let addr = endpoint.get_remote_address().clone();
                     self.connected.insert(peer_id, (state::now(), addr));
@@ -1154,7 +1159,11 @@ impl Actor {
                 ..
             } => {
                 self.dialled.remove(&connection_id);
-                self.reach.on_closed(&mut self.swarm, connection_id);
+                if self.reach.on_closed(&mut self.swarm, connection_id) {
+                    // The sync requests that circuit carried failed: a new
+                    // pass over the direct connection finds what they fetched.
+                    self.drive(sync::Input::Connected(peer_id));
+                }
                 if num_established == 0 {
                     self.connected.remove(&peer_id);
                     self.drive(sync::Input::Disconnected(peer_id));

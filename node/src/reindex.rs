@@ -125,10 +125,26 @@ fn change_at(buf: &[u8], at: usize) -> Option<(SignedChange, usize)> {
     Some((change, total))
 }
 
+/// How far a rebuild is, for a progress bar ([`reindex_with`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Bytes of the damaged file scanned for stored changes, of its size.
+    Scanned { bytes: u64, of: u64 },
+    /// Documents admitted into the fresh store, of those found.
+    Admitted { documents: usize, of: usize },
+}
+
 /// Every stored change the file at `path` still holds bytes of, decoded
 /// (signatures not checked yet), each once.
 pub fn salvage(path: &Path) -> Result<Vec<SignedChange>, Error> {
+    salvage_with(path, &mut |_| {})
+}
+
+/// [`salvage`], telling `progress` how many bytes it has read.
+fn salvage_with(path: &Path, progress: &mut dyn FnMut(Step)) -> Result<Vec<SignedChange>, Error> {
     let mut file = std::fs::File::open(path).map_err(io("read", path))?;
+    let size = file.metadata().map_err(io("read", path))?.len();
+    let mut read = 0u64;
     let mut buf: Vec<u8> = Vec::new();
     let mut at = PREFIX;
     let mut eof = false;
@@ -141,6 +157,11 @@ pub fn salvage(path: &Path) -> Result<Vec<SignedChange>, Error> {
             let n = file.read(&mut buf[old..]).map_err(io("read", path))?;
             buf.truncate(old + n);
             eof = n == 0;
+            read += n as u64;
+            progress(Step::Scanned {
+                bytes: read,
+                of: size.max(read),
+            });
         }
         if at + MAGIC.len() > buf.len() {
             break;
@@ -193,6 +214,11 @@ fn damaged_name(path: &Path) -> PathBuf {
 /// module's documentation). The node must be stopped: a store held by a
 /// process gives [`store::Error::Locked`].
 pub fn reindex(home: &Home, now: Timestamp) -> Result<Outcome, Error> {
+    reindex_with(home, now, &mut |_| {})
+}
+
+/// [`reindex`], telling `progress` how far it is.
+pub fn reindex_with(home: &Home, now: Timestamp, progress: &mut dyn FnMut(Step)) -> Result<Outcome, Error> {
     let path = home.store_path();
     if !path.exists() {
         return Err(Error::NoStore(path.display().to_string()));
@@ -201,7 +227,7 @@ pub fn reindex(home: &Home, now: Timestamp) -> Result<Outcome, Error> {
     // refuses while a node holds the store, and no node starts meanwhile.
     let remains = store::remains(&path)?;
     let blocked: HashSet<MemberId> = remains.blocked.iter().flatten().copied().collect();
-    let found = salvage(&path)?;
+    let found = salvage_with(&path, progress)?;
     let found_count = found.len();
     let mut by_doc: BTreeMap<MemberId, Vec<SignedChange>> = BTreeMap::new();
     for c in found {
@@ -221,10 +247,15 @@ pub fn reindex(home: &Home, now: Timestamp) -> Result<Outcome, Error> {
     fresh.stamp_index()?;
     let mut registry = Registry::with_verifier(Arc::new(crate::verify::Parallel::new()));
     let mut kept = 0;
-    for (_, changes) in by_doc {
+    let of = by_doc.len();
+    for (done, (_, changes)) in by_doc.into_iter().enumerate() {
         // One document at a time, whole: admission orders it.
         let report = registry.admit(changes, now, Trust::Untrusted, |c| fresh.put_commit(c).map(drop))?;
         kept += report.admitted.len();
+        progress(Step::Admitted {
+            documents: done + 1,
+            of,
+        });
     }
     if let Some(members) = &remains.blocked {
         for m in members {
@@ -247,6 +278,14 @@ pub fn reindex(home: &Home, now: Timestamp) -> Result<Outcome, Error> {
         .and_then(|d| d.sync_all())
         .map_err(io("sync", dir))?;
     drop(remains.held);
+    // The full-text index described the old store: the next open rebuilds
+    // it (it would notice anyway, by the store's arrival counter).
+    let search = home.root().join(crate::search::DIR);
+    if search.exists()
+        && let Err(e) = std::fs::remove_dir_all(&search)
+    {
+        tracing::warn!(dir = %search.display(), error = %e, "cannot remove the old full-text index");
+    }
     Ok(Outcome {
         recorded: remains.changes,
         found: found_count,
@@ -292,8 +331,24 @@ mod tests {
     fn an_intact_store_is_rebuilt_with_every_change() {
         let dir = tempfile::tempdir().unwrap();
         let (home, ids) = home_with(dir.path(), 30);
-        let out = reindex(&home, state::now()).unwrap();
+        let mut steps = Vec::new();
+        let out = reindex_with(&home, state::now(), &mut |s| steps.push(s)).unwrap();
         assert_eq!(out.recorded, Some(31));
+        // Progress: bytes scanned grow to the file's size, then documents.
+        let size = std::fs::metadata(&out.damaged).unwrap().len();
+        let scanned: Vec<u64> = steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Scanned { bytes, of } => Some((*bytes, *of)),
+                Step::Admitted { .. } => None,
+            })
+            .map(|(bytes, of)| {
+                assert_eq!(of, size);
+                bytes
+            })
+            .collect();
+        assert!(scanned.is_sorted() && scanned.last() == Some(&size), "{scanned:?}");
+        assert_eq!(steps.last(), Some(&Step::Admitted { documents: 1, of: 1 }));
         assert_eq!((out.found, out.kept, out.refused, out.documents), (31, 31, 0, 1));
         assert_eq!(out.lost(), Some(0));
         assert!(out.damaged.ends_with("store.redb.damaged"), "{}", out.damaged.display());

@@ -18,10 +18,11 @@ use mutu_protocol::identity::{MemberId, ReplicaNonce, SecretKey};
 use mutu_protocol::record::{self, Body, Kind, Profile, Record, RecordId, SignedRecord, Tombstone};
 use mutu_protocol::registry::{self, Registry, Source, Trust};
 use mutu_protocol::rules::{self, Violation};
-use mutu_protocol::view::{Index, Views};
+use mutu_protocol::view::{self, Index, Views};
 use mutu_protocol::{SignedChange, Timestamp};
 
 use crate::home::{self, Home};
+use crate::search;
 use crate::store::{self, Store};
 
 /// Bytes of records one change of [`State::write_many`] carries: well
@@ -158,6 +159,9 @@ pub struct Snapshot {
     /// Weak, so a snapshot kept somewhere never holds the store (and its
     /// lock) open after the state is gone.
     store: Weak<Store>,
+    /// The full-text index as last committed (`None`: it could not be
+    /// opened; search scans the records).
+    search: Option<search::Reader>,
 }
 
 impl Snapshot {
@@ -181,6 +185,19 @@ impl Snapshot {
     /// As [`State::resolve`].
     pub fn resolve(&self, prefix: &str) -> Result<RecordId, Error> {
         resolve(&self.index, prefix)
+    }
+
+    /// Full-text search (see [`search`]): every word, stemmed, ranked;
+    /// records retracted since are left out. Without a usable full-text
+    /// index, a scan of the records ([`Views::search`]).
+    pub fn search(&self, text: &str, filter: &view::Filter) -> Vec<view::Hit> {
+        if let Some(reader) = &self.search {
+            match reader.search(&self.index, text, filter) {
+                Ok(hits) => return hits,
+                Err(e) => tracing::warn!(error = %e, "full-text search failed: scanning the records instead"),
+            }
+        }
+        Views::new(&self.index, Timestamp::from_millis(0)).search(text, filter)
     }
 
     /// As [`State::resolve_kind`].
@@ -210,6 +227,17 @@ impl Snapshot {
     }
 }
 
+/// Logs why full-text search is off (search scans the records instead).
+fn search_off(e: impl std::fmt::Display) {
+    tracing::warn!(error = %e, "full-text search is off until the next start: search scans the records");
+}
+
+impl Drop for State {
+    fn drop(&mut self) {
+        self.flush_search(now());
+    }
+}
+
 /// Identity + store + registry of one home.
 #[derive(Debug)]
 pub struct State {
@@ -222,6 +250,8 @@ pub struct State {
     registry: Registry,
     /// Changes made here, waiting to be published (bounded by [`MAX_OUTBOX`]).
     outbox: Vec<SignedChange>,
+    /// The full-text index (`None` if it cannot be written: search scans).
+    search: Option<search::Engine>,
 }
 
 /// Change bytes read back and admitted together when a home is opened (whole
@@ -327,6 +357,14 @@ impl State {
                 "opened the home without the stored changes that cannot be applied"
             );
         }
+        let search = store
+            .arrivals()
+            .map_err(search_off)
+            .and_then(|generation| {
+                let dir = home.root().join(search::DIR);
+                search::Engine::open(&dir, registry.index(), generation, opened_at).map_err(search_off)
+            })
+            .ok();
         Ok(Self {
             home,
             key,
@@ -334,6 +372,7 @@ impl State {
             store: Arc::new(store),
             registry,
             outbox: Vec::new(),
+            search,
         })
     }
 
@@ -406,6 +445,7 @@ impl State {
             member: self.member_id(),
             index: self.registry.snapshot(),
             store: Arc::downgrade(&self.store),
+            search: self.search.as_ref().map(search::Engine::reader),
         }
     }
 
@@ -487,6 +527,7 @@ impl State {
         if report.admitted.len() < changes.len() {
             return Err(Error::NotAdmitted("the change waits for dependencies".into()));
         }
+        self.index_text(&report, now, true);
         self.queue_outgoing(changes);
         Ok(())
     }
@@ -608,6 +649,7 @@ impl State {
         })?;
         self.queue_outgoing(admitted);
         self.keep_evidence(&report, now);
+        self.index_text(&report, now, true);
         Ok(report)
     }
 
@@ -629,7 +671,53 @@ impl State {
             .registry
             .admit(changes, now, trust, |c| store.put_commit(c).map(|_| ()))?;
         self.keep_evidence(&report, now);
+        self.index_text(&report, now, trust == Trust::Untrusted);
         Ok(report)
+    }
+
+    /// Brings the full-text index up to date with the documents `report`
+    /// admitted into; commits at once if `now_visible` (a local write, to
+    /// be found by the next search), else when due
+    /// ([`search::COMMIT_EVERY_MS`]). A failure turns full-text search off
+    /// until the next open, which rebuilds it: search then scans.
+    fn index_text(&mut self, report: &Report, now: Timestamp, now_visible: bool) {
+        if report.admitted.is_empty() {
+            return;
+        }
+        let Some(engine) = &mut self.search else { return };
+        let mut docs: Vec<MemberId> = report.admitted.iter().map(|(m, _)| *m).collect();
+        docs.sort();
+        docs.dedup();
+        let done = engine.update(self.registry.index(), docs).and_then(|()| {
+            let generation = self.store.arrivals().map_err(|e| search::Error::Store(e.to_string()))?;
+            if now_visible {
+                engine.commit(generation, now)
+            } else {
+                engine.commit_due(generation, now)
+            }
+        });
+        if let Err(e) = done {
+            search_off(e);
+            self.search = None;
+        }
+    }
+
+    /// Commits what the full-text index holds uncommitted (the node's
+    /// timer, and when the state closes).
+    pub fn flush_search(&mut self, now: Timestamp) {
+        let Some(engine) = &mut self.search else { return };
+        if !engine.is_dirty() {
+            return;
+        }
+        let done = self
+            .store
+            .arrivals()
+            .map_err(|e| search::Error::Store(e.to_string()))
+            .and_then(|generation| engine.commit(generation, now));
+        if let Err(e) = done {
+            search_off(e);
+            self.search = None;
+        }
     }
 
     /// Stores the proofs of the equivocations admission found. A failure
@@ -664,9 +752,7 @@ impl State {
             return Err(Error::BlockSelf);
         }
         self.store.set_blocked(member, true)?;
-        self.store.remove_doc(member)?;
-        self.registry.remove_doc(member);
-        Ok(())
+        self.evict(member)
     }
 
     /// Drops a member's documents here without blocking it (it left the
@@ -675,6 +761,10 @@ impl State {
     pub fn evict(&mut self, member: &MemberId) -> Result<(), Error> {
         self.store.remove_doc(member)?;
         self.registry.remove_doc(member);
+        if let Some(engine) = &mut self.search {
+            engine.remove(member);
+            self.flush_search(now());
+        }
         Ok(())
     }
 

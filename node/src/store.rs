@@ -596,6 +596,16 @@ impl Store {
         self.commits.load(Ordering::Relaxed)
     }
 
+    /// How many changes were ever stored (a counter that only grows):
+    /// derived data kept outside the store (the full-text index) records
+    /// it, to tell whether it is behind.
+    pub fn arrivals(&self) -> Result<u64, Error> {
+        self.reading(|db| {
+            let tx = db.begin_read()?;
+            Ok(tx.open_table(META)?.get(NEXT_ARRIVAL)?.map_or(0, |v| v.value()))
+        })
+    }
+
     /// Stores admitted changes in one durable commit, in the given order.
     /// Changes already stored are skipped. Returns how many were new.
     /// Without their index delta: the index table is then out of step,

@@ -64,10 +64,48 @@ fn imported(report: &mutu_protocol::admission::Report) -> Imported {
     }
 }
 
+/// Changes admitted together by an offline import (whole documents: a
+/// document's changes depend only on each other), so a large bundle moves
+/// a progress bar and never holds more than this in one admission.
+const IMPORT_CHUNK: usize = 2_000;
+
 pub fn import(st: &mut State, file: &Path, now: Timestamp, out: &mut dyn Write) -> anyhow::Result<()> {
     let bundle = Bundle::parse(&read_file(file)?).with_context(|| file.display().to_string())?;
-    let report = st.import(&bundle, now)?;
-    print_import(file, &imported(&report), out)
+    let changes = bundle.changes();
+    drop(bundle);
+    let bar = crate::progress::bar(changes.len() as u64, "importing changes", crate::progress::Unit::Count);
+    let mut total: Option<Imported> = None;
+    let mut chunk: Vec<mutu_protocol::SignedChange> = Vec::new();
+    let mut changes = changes.into_iter().peekable();
+    while let Some(c) = changes.next() {
+        let doc = c.doc();
+        chunk.push(c);
+        let document_ends = changes.peek().is_none_or(|next| next.doc() != doc);
+        if document_ends && (chunk.len() >= IMPORT_CHUNK || changes.peek().is_none()) {
+            let n = chunk.len() as u64;
+            let report = imported(&st.import_changes(std::mem::take(&mut chunk), now)?);
+            total = Some(match total {
+                None => report,
+                Some(t) => sum(t, report),
+            });
+            bar.inc(n);
+        }
+    }
+    bar.finish_and_clear();
+    let empty = mutu_protocol::admission::Report::default();
+    print_import(file, &total.unwrap_or_else(|| imported(&empty)), out)
+}
+
+/// Two chunks of one import as one.
+fn sum(a: Imported, b: Imported) -> Imported {
+    Imported {
+        admitted: a.admitted + b.admitted,
+        duplicates: a.duplicates + b.duplicates,
+        pending: a.pending + b.pending,
+        rejected: a.rejected + b.rejected,
+        reasons: a.reasons.into_iter().chain(b.reasons).take(10).collect(),
+        first_rejected: a.first_rejected.or(b.first_rejected),
+    }
 }
 
 /// Prints what importing `file` did; an error if a change was rejected.

@@ -19,7 +19,27 @@ pub(crate) fn run(home: &Home, now: Timestamp, out: &mut dyn Write) -> anyhow::R
             home.root().display()
         )));
     }
-    let done = match reindex::reindex(home, now) {
+    let bar = crate::progress::bar(0, "scanning the store", crate::progress::Unit::Bytes);
+    let mut scanning = true;
+    let mut progress = |step| match step {
+        reindex::Step::Scanned { bytes, of } => {
+            bar.set_length(of);
+            bar.set_position(bytes);
+        }
+        reindex::Step::Admitted { documents, of } => {
+            if scanning {
+                scanning = false;
+                bar.set_style(crate::progress::bar(0, "", crate::progress::Unit::Count).style());
+                bar.set_message("admitting documents");
+                bar.reset();
+            }
+            bar.set_length(of as u64);
+            bar.set_position(documents as u64);
+        }
+    };
+    let done = reindex::reindex_with(home, now, &mut progress);
+    bar.finish_and_clear();
+    let done = match done {
         Err(reindex::Error::Store(store::Error::Locked(_))) => return Err(user(NODE_RUNS)),
         done => done?,
     };

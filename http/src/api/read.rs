@@ -458,7 +458,7 @@ pub async fn search(
         .with_snapshot(move |s| {
             let filter = filter(s, q.tag, q.author)?;
             let views = s.views(now);
-            let mut hits = views.search(q.q.as_deref().unwrap_or(""), &filter);
+            let mut hits = s.search(q.q.as_deref().unwrap_or(""), &filter);
             if let Some(status) = q.status.as_deref().map(str::trim) {
                 hits.retain(|h| {
                     h.id.parse::<RecordId>()

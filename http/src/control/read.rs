@@ -141,7 +141,7 @@ pub fn ls(
 
 pub fn search(st: &Snapshot, text: &str, as_json: bool, now: Timestamp) -> Result<Report> {
     let views = st.views(now);
-    let hits = views.search(text, &Filter::default());
+    let hits = st.search(text, &Filter::default());
     if as_json {
         return Ok(Report::json(&hits)?);
     }

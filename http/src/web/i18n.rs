@@ -329,6 +329,8 @@ table! {
     NeedsLead => "What members need developed, fixed or hosted, and how far the pooled pledges go.", "Ce que les membres ont besoin de faire développer, corriger ou héberger, et où en sont les promesses mises en commun.";
     NeedsCount => "needs", "besoins";
     NeedsNone => "No need matches.", "Aucun besoin ne correspond.";
+    PageNext => "Next page", "Page suivante";
+    PagePrevious => "Previous page", "Page précédente";
     NeedGoal => "Goal", "Objectif";
     NeedPledged => "Pledged", "Promis";
     NeedDeadline => "Deadline", "Échéance";

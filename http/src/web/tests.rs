@@ -650,3 +650,36 @@ async fn the_consultation_shows_on_the_need_and_member_pages() {
     let fr = page(&n, &format!("/members/{}", s.atelier), Some("fr")).await;
     assert!(fr.contains("Références") && fr.contains("1 offres, 1 retenues"));
 }
+
+/// The needs list shows [`super::pages::needs::PAGE`] needs a page, newest
+/// first, with links that keep the filters; a bad or too large page number
+/// shows the first or the last page.
+#[tokio::test]
+async fn the_needs_list_is_paged() {
+    let n = node(47_404).await;
+    let t0 = state::now().as_millis() - 30 * 24 * HOUR;
+    let needs: Vec<(u64, Body)> = (0..120)
+        .map(|i| {
+            let mut need = Need::titled(format!("Need number {i:03}"));
+            need.tags = vec!["paged".into()];
+            (t0 + i * HOUR, Body::Need(need))
+        })
+        .collect();
+    other(&n.handle, 41, needs).await;
+    let cards = |body: &str| body.matches("article class=\"card need\"").count();
+    let first = page(&n, "/needs?tag=paged", None).await;
+    assert_eq!(cards(&first), 50);
+    assert!(first.contains("Need number 119") && !first.contains("Need number 069"));
+    assert!(
+        first.contains("href=\"/needs?tag=paged&amp;sort=newest&amp;page=1\""),
+        "{first}"
+    );
+    assert!(!first.contains("rel=\"prev\""));
+    let last = page(&n, "/needs?tag=paged&page=2", None).await;
+    assert_eq!(cards(&last), 20);
+    assert!(last.contains("Need number 000") && last.contains("rel=\"prev\"") && !last.contains("rel=\"next\""));
+    // The list and its links (the header echoes the address asked for).
+    let list = |body: &str| body[pos(body, "<ul class=\"cards\">")..].to_owned();
+    assert_eq!(list(&page(&n, "/needs?tag=paged&page=999", None).await), list(&last));
+    assert_eq!(list(&page(&n, "/needs?tag=paged&page=-1x", None).await), list(&first));
+}

@@ -20,7 +20,7 @@
 //!   it was the only one with its peer is redialled once (over what
 //!   Kademlia knows): sync resumes on the new connection.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use libp2p::core::ConnectedPoint;
@@ -85,6 +85,8 @@ pub struct Reach {
     accepted: BTreeSet<PeerId>,
     /// Open connections: peer, relayed or not, remote address.
     connections: HashMap<ConnectionId, (PeerId, Path, Multiaddr)>,
+    /// Relayed connections closed because a direct one is open.
+    superseded: HashSet<ConnectionId>,
     autonat_failed: u64,
     last_tick: Option<Instant>,
 }
@@ -98,6 +100,7 @@ impl Reach {
             reservations: HashMap::new(),
             accepted: BTreeSet::new(),
             connections: HashMap::new(),
+            superseded: HashSet::new(),
             autonat_failed: 0,
             last_tick: None,
         }
@@ -137,7 +140,18 @@ impl Reach {
         best
     }
 
-    pub fn on_connected(&mut self, connection: ConnectionId, peer: PeerId, endpoint: &ConnectedPoint) {
+    /// A connection opened. Returns the relayed connections with `peer`
+    /// to close because a direct one is open: left open, they would keep
+    /// carrying part of sync (request-response spreads requests over every
+    /// connection with a peer) and gossip through the relay, within its
+    /// circuit limits, after hole punching succeeded.
+    #[must_use]
+    pub fn on_connected(
+        &mut self,
+        connection: ConnectionId,
+        peer: PeerId,
+        endpoint: &ConnectedPoint,
+    ) -> Vec<ConnectionId> {
         let path = if endpoint.is_relayed() {
             Path::Relayed
         } else {
@@ -145,13 +159,32 @@ impl Reach {
         };
         self.connections
             .insert(connection, (peer, path, endpoint.get_remote_address().clone()));
+        let direct = self
+            .connections
+            .values()
+            .any(|(p, path, _)| *p == peer && *path == Path::Direct);
+        if !direct {
+            return Vec::new();
+        }
+        let relayed: Vec<ConnectionId> = self
+            .connections
+            .iter()
+            .filter(|(_, (p, path, _))| *p == peer && *path == Path::Relayed)
+            .map(|(id, _)| *id)
+            .collect();
+        self.superseded.extend(relayed.iter().copied());
+        relayed
     }
 
     /// A connection closed: a relayed one that was the last with its peer
-    /// is redialled once.
-    pub fn on_closed(&mut self, swarm: &mut Swarm<Behaviour>, connection: ConnectionId) {
+    /// is redialled once. True when it was a relayed one closed for a
+    /// direct one ([`Self::on_connected`]): the sync requests it carried
+    /// failed, and a new sync pass over the direct one finds what they
+    /// were fetching.
+    pub fn on_closed(&mut self, swarm: &mut Swarm<Behaviour>, connection: ConnectionId) -> bool {
+        let superseded = self.superseded.remove(&connection);
         let Some((peer, path, _)) = self.connections.remove(&connection) else {
-            return;
+            return false;
         };
         let others = self.connections.values().any(|(p, ..)| *p == peer);
         if path == Path::Relayed
@@ -160,6 +193,7 @@ impl Reach {
         {
             tracing::debug!(%peer, error = %e, "redial after a circuit closed");
         }
+        superseded && others
     }
 
     /// Identify told us what `peer` speaks: a relay dialled directly
@@ -336,5 +370,34 @@ mod tests {
         assert_eq!(peer_of(&direct), Some(relay));
         assert_eq!(peer_of(&circuit), Some(target));
         assert_eq!(without_peer(direct).to_string(), "/ip4/203.0.113.1/tcp/7071");
+    }
+
+    /// A and B meet through relay R, then hole punching opens a direct
+    /// connection: the relayed one is closed, a relayed one with another
+    /// peer C is kept, and a circuit opened while a direct connection
+    /// exists is closed at once.
+    #[test]
+    fn a_direct_connection_closes_the_relayed_ones_with_its_peer() {
+        use libp2p::core::Endpoint;
+        use libp2p::core::transport::PortUse;
+        let (relay, b, c) = (PeerId::random(), PeerId::random(), PeerId::random());
+        let dialer = |address: Multiaddr| ConnectedPoint::Dialer {
+            address,
+            role_override: Endpoint::Dialer,
+            port_use: PortUse::Reuse,
+        };
+        let via_r = |peer| {
+            let r: Multiaddr = format!("/ip4/203.0.113.1/tcp/7071/p2p/{relay}").parse().unwrap();
+            dialer(r.with(Protocol::P2pCircuit).with(Protocol::P2p(peer)))
+        };
+        let id = ConnectionId::new_unchecked;
+        let mut reach = Reach::new(Vec::new(), false);
+        assert!(reach.on_connected(id(1), b, &via_r(b)).is_empty());
+        assert!(reach.on_connected(id(2), c, &via_r(c)).is_empty());
+        let punched = dialer("/ip4/203.0.113.3/udp/7071/quic-v1".parse().unwrap());
+        assert_eq!(reach.on_connected(id(3), b, &punched), vec![id(1)]);
+        // id(1) stays listed until its close is seen (`on_closed`).
+        let closed: HashSet<ConnectionId> = reach.on_connected(id(4), b, &via_r(b)).into_iter().collect();
+        assert_eq!(closed, HashSet::from([id(1), id(4)]));
     }
 }

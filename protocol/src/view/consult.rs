@@ -364,7 +364,7 @@ impl<'a> Views<'a> {
     fn approval_votes(&self, offers: &[(&'a SignedRecord, &'a Offer)], offer: &RecordId) -> Vec<Vote> {
         offers
             .iter()
-            .flat_map(|(o, _)| self.referring(Kind::Approval, &o.id()).iter())
+            .flat_map(|(o, _)| self.referring(Kind::Approval, &o.id()))
             .filter_map(|a| match &a.record().body {
                 Body::Approval(x) => Some(Vote {
                     at: a.record().updated_at,
@@ -379,11 +379,7 @@ impl<'a> Views<'a> {
 
     /// Each member's current approval among `offers`: offer → approvers.
     fn current_approvals(&self, offers: &[(&'a SignedRecord, &'a Offer)]) -> HashMap<RecordId, BTreeSet<MemberId>> {
-        let all = latest_by(
-            offers
-                .iter()
-                .flat_map(|(o, _)| self.referring(Kind::Approval, &o.id()).iter().copied()),
-        );
+        let all = latest_by(offers.iter().flat_map(|(o, _)| self.referring(Kind::Approval, &o.id())));
         let mut latest: BTreeMap<MemberId, RecordId> = BTreeMap::new();
         for a in all {
             if let Body::Approval(x) = &a.record().body {

@@ -12,6 +12,7 @@ mod delta;
 use std::collections::{HashMap, HashSet};
 
 pub use self::delta::{Delta, DocDelta, Entry, LoadError};
+use super::groups::Groups;
 use crate::doc::{MemberDoc, OpId};
 use crate::identity::{KeyCache, MemberId};
 use crate::record::{self, Body, Invalid, Kind, RecordId, SignedRecord};
@@ -64,6 +65,8 @@ pub struct Index {
     /// tombstones name it. Keyed by both, so nobody's tombstone on someone
     /// else's id can displace the real author's.
     tombstones: HashMap<(RecordId, MemberId), u32>,
+    /// The visible records as views look them up, kept up to date here.
+    groups: Groups,
 }
 
 /// Fresh records verified together when computing a delta of many
@@ -209,12 +212,8 @@ impl Index {
         self.unset(owner, slots, &key);
         match entry.verdict {
             Ok(r) => {
-                let id = r.id();
-                if let Body::Tombstone(t) = &r.record().body {
-                    *self.tombstones.entry((t.target, owner)).or_default() += 1;
-                }
-                self.records.insert(id, r);
-                slots.valid.insert(id, entry.op);
+                slots.valid.insert(r.id(), entry.op);
+                self.insert_valid(owner, r);
             }
             Err(reason) => {
                 slots.invalid.insert(key.into_boxed_str(), (entry.op, reason));
@@ -233,18 +232,63 @@ impl Index {
         }
     }
 
-    /// Takes a valid record (and the tombstone it is) out of the index.
+    /// Puts a valid record of `owner`'s document in: into `records`, its
+    /// tombstone (if it is one) into `tombstones`, and what that makes
+    /// visible or hides into the groups. Any order of a document's records
+    /// gives the same result.
+    fn insert_valid(&mut self, owner: MemberId, r: SignedRecord) {
+        if let Body::Tombstone(t) = &r.record().body {
+            let count = self.tombstones.entry((t.target, owner)).or_default();
+            *count += 1;
+            if *count == 1
+                && let Some(target) = self.records.get(&t.target).filter(|x| x.record().author == owner)
+                && target.record().kind != Kind::Tombstone
+            {
+                self.groups.remove(target);
+            }
+        } else if !self.is_tombstoned(&r) {
+            self.groups.add(&r);
+        }
+        self.records.insert(r.id(), r);
+    }
+
+    /// Takes a valid record (and the tombstone it is) out of the index:
+    /// the reverse of [`Index::insert_valid`].
     fn forget(&mut self, owner: MemberId, id: &RecordId) {
         let Some(r) = self.records.remove(id) else { return };
         if let Body::Tombstone(t) = &r.record().body {
             let pair = (t.target, owner);
-            if let Some(n) = self.tombstones.get_mut(&pair) {
-                *n -= 1;
-                if *n == 0 {
-                    self.tombstones.remove(&pair);
+            let Some(n) = self.tombstones.get_mut(&pair) else {
+                return;
+            };
+            *n -= 1;
+            if *n == 0 {
+                self.tombstones.remove(&pair);
+                if let Some(target) = self.records.get(&t.target).filter(|x| x.record().author == owner)
+                    && target.record().kind != Kind::Tombstone
+                {
+                    self.groups.add(target);
                 }
             }
+        } else if !self.is_tombstoned(&r) {
+            self.groups.remove(&r);
         }
+    }
+
+    /// The groups recomputed from scratch from the visible records: what
+    /// the kept ones must always equal (tests).
+    #[cfg(test)]
+    pub(crate) fn groups_from_scratch(&self) -> Groups {
+        let mut g = Groups::default();
+        for r in self.visible() {
+            g.add(r);
+        }
+        g
+    }
+
+    /// The groups views look up (see [`Groups`]).
+    pub(crate) fn groups(&self) -> &Groups {
+        &self.groups
     }
 
     pub(crate) fn remove_doc(&mut self, member: &MemberId) {
@@ -281,9 +325,40 @@ impl Index {
 
     /// Visible records of one kind, oldest first (ties by id): a stable order.
     pub fn of_kind(&self, kind: Kind) -> Vec<&SignedRecord> {
-        let mut v: Vec<_> = self.visible().filter(|r| r.record().kind == kind).collect();
-        v.sort_by_key(|r| (r.record().created_at, r.id()));
-        v
+        self.of_kind_iter(kind).collect()
+    }
+
+    /// Visible records of `kind` with tag `tag` (see [`Index::of_kind_iter`]).
+    pub fn of_kind_tagged(&self, kind: Kind, tag: &str) -> impl DoubleEndedIterator<Item = &SignedRecord> {
+        self.groups
+            .tagged
+            .get(&(kind, tag.to_owned()))
+            .into_iter()
+            .flatten()
+            .filter_map(|(_, id)| self.records.get(id))
+    }
+
+    /// How many visible records of `kind` there are (with tag `tag`).
+    pub fn count_of_kind(&self, kind: Kind, tag: Option<&str>) -> usize {
+        match tag {
+            Some(t) => self.groups.tagged.get(&(kind, t.to_owned())).map_or(0, |s| s.len()),
+            None => self.groups.by_kind.get(&kind).map_or(0, |s| s.len()),
+        }
+    }
+
+    /// Visible needs whose record says merged, oldest first.
+    pub fn merged_needs(&self) -> impl Iterator<Item = &SignedRecord> {
+        self.groups.merged.iter().filter_map(|(_, id)| self.records.get(id))
+    }
+
+    /// [`Index::of_kind`] without collecting; `.rev()` for newest first.
+    pub fn of_kind_iter(&self, kind: Kind) -> impl DoubleEndedIterator<Item = &SignedRecord> {
+        self.groups
+            .by_kind
+            .get(&kind)
+            .into_iter()
+            .flatten()
+            .filter_map(|(_, id)| self.records.get(id))
     }
 
     /// Every valid record, tombstones included (for exports).
@@ -310,6 +385,16 @@ impl Index {
 
     pub fn is_empty(&self) -> bool {
         self.records.is_empty()
+    }
+
+    /// The visible records of `member`'s document.
+    pub fn doc_records(&self, member: &MemberId) -> impl Iterator<Item = &SignedRecord> {
+        self.by_doc
+            .get(member)
+            .into_iter()
+            .flat_map(|slots| slots.valid.keys())
+            .filter_map(|id| self.records.get(id))
+            .filter(|r| r.record().kind != Kind::Tombstone && !self.is_tombstoned(r))
     }
 
     /// Members with a document in the index.

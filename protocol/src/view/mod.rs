@@ -22,9 +22,10 @@
 
 pub mod consult;
 pub mod funding;
+mod groups;
 mod similar;
 
-pub use similar::{Draft, Reason, Similar};
+pub use similar::{Draft, Reason, Similar, search_terms};
 pub mod index;
 
 use std::borrow::Cow;
@@ -172,7 +173,8 @@ pub struct Filter {
 }
 
 impl Filter {
-    fn keeps(&self, r: &SignedRecord) -> bool {
+    /// Whether `r` passes the filter.
+    pub fn keeps(&self, r: &SignedRecord) -> bool {
         self.author.is_none_or(|a| r.record().author == a)
             && self.tag.as_ref().is_none_or(|t| tags_of(&r.record().body).contains(t))
     }
@@ -187,16 +189,13 @@ fn tags_of(body: &Body) -> &[String] {
     }
 }
 
-/// Views over an index at one instant. Groups records by what they refer to
-/// once, so each view is a lookup.
+/// Views over an index at one instant. What records refer to what is kept
+/// by the index (`groups`), so building views costs nothing and each view
+/// is a lookup.
 #[derive(Debug)]
 pub struct Views<'a> {
     index: &'a Index,
     now: Timestamp,
-    by_target: HashMap<(Kind, RecordId), Vec<&'a SignedRecord>>,
-    profiles: HashMap<MemberId, &'a SignedRecord>,
-    vouches: HashMap<MemberId, BTreeSet<MemberId>>,
-    per_member: HashMap<MemberId, usize>,
     /// Each visible catalogue's own entries ([`Views::own_entries`]),
     /// computed once, the first time a catalogue is looked at.
     own: OnceCell<HashMap<RecordId, Vec<&'a SignedRecord>>>,
@@ -204,41 +203,9 @@ pub struct Views<'a> {
 
 impl<'a> Views<'a> {
     pub fn new(index: &'a Index, now: Timestamp) -> Self {
-        let mut by_target: HashMap<(Kind, RecordId), Vec<&SignedRecord>> = HashMap::new();
-        let mut profiles: HashMap<MemberId, &SignedRecord> = HashMap::new();
-        let mut vouches: HashMap<MemberId, BTreeSet<MemberId>> = HashMap::new();
-        let mut per_member: HashMap<MemberId, usize> = HashMap::new();
-        let mut all: Vec<&SignedRecord> = index.visible().collect();
-        all.sort_by_key(|r| (r.record().created_at, r.id()));
-        for r in all {
-            let rec = r.record();
-            *per_member.entry(rec.author).or_default() += 1;
-            match &rec.body {
-                Body::Profile(_) => {
-                    let newer = profiles
-                        .get(&rec.author)
-                        .is_none_or(|p| (p.record().updated_at, p.id()) < (rec.updated_at, rec.id));
-                    if newer {
-                        profiles.insert(rec.author, r);
-                    }
-                }
-                Body::Vouch(v) => {
-                    vouches.entry(v.member).or_default().insert(rec.author);
-                }
-                body => {
-                    for (target, _) in body.references() {
-                        by_target.entry((rec.kind, target)).or_default().push(r);
-                    }
-                }
-            }
-        }
         Self {
             index,
             now,
-            by_target,
-            profiles,
-            vouches,
-            per_member,
             own: OnceCell::new(),
         }
     }
@@ -251,9 +218,24 @@ impl<'a> Views<'a> {
         self.index
     }
 
-    /// Visible records of `kind` that refer to `target`.
-    pub fn referring(&self, kind: Kind, target: &RecordId) -> &[&'a SignedRecord] {
-        self.by_target.get(&(kind, *target)).map_or(&[], Vec::as_slice)
+    /// Visible records of `kind` that refer to `target`, oldest first.
+    pub fn referring(&self, kind: Kind, target: &RecordId) -> Vec<&'a SignedRecord> {
+        let index = self.index;
+        index
+            .groups()
+            .by_target
+            .get(&(kind, *target))
+            .into_iter()
+            .flatten()
+            .filter_map(|(_, id)| index.get_any(id))
+            .collect()
+    }
+
+    /// A member's profile: the last updated of its visible profiles.
+    fn profile_record(&self, member: &MemberId) -> Option<&'a SignedRecord> {
+        let index = self.index;
+        let (_, id) = index.groups().profiles.get(member)?.last()?;
+        index.get_any(id)
     }
 
     fn pledges_of(&self, need: &RecordId) -> Vec<&'a Pledge> {
@@ -617,7 +599,7 @@ impl<'a> Views<'a> {
     }
 
     pub fn member(&self, id: &MemberId) -> MemberView<'a> {
-        let profile = self.profiles.get(id).and_then(|p| match &p.record().body {
+        let profile = self.profile_record(id).and_then(|p| match &p.record().body {
             Body::Profile(p) => Some(p),
             _ => None,
         });
@@ -627,24 +609,25 @@ impl<'a> Views<'a> {
             author: *id,
             profile,
             vouched_by: self
+                .index
+                .groups()
                 .vouches
                 .get(id)
-                .map(|v| v.iter().copied().collect())
+                .map(|v| v.keys().copied().collect())
                 .unwrap_or_default(),
-            records: self.per_member.get(id).copied().unwrap_or(0),
+            records: self.index.groups().per_member.get(id).copied().unwrap_or(0),
         }
     }
 
     /// Members who have published anything, ordered by id.
     pub fn members(&self, filter: &Filter) -> Vec<MemberView<'a>> {
-        let mut ids: Vec<MemberId> = self.per_member.keys().copied().collect();
+        let mut ids: Vec<MemberId> = self.index.groups().per_member.keys().copied().collect();
         ids.sort();
         ids.into_iter()
             .filter(|m| filter.author.is_none_or(|a| a == *m))
             .filter(|m| {
                 filter.tag.as_ref().is_none_or(|t| {
-                    self.profiles
-                        .get(m)
+                    self.profile_record(m)
                         .is_some_and(|p| tags_of(&p.record().body).contains(t))
                 })
             })
@@ -653,61 +636,84 @@ impl<'a> Views<'a> {
     }
 
     /// Case-insensitive text search over needs, projects, catalogues, offers
-    /// and member profiles (titles, names, descriptions, tags, notes).
+    /// and member profiles (titles, names, descriptions, tags, notes): every
+    /// word must be in the record's text ([`searchable`]), oldest first.
+    /// A scan of every visible record: the reference the node's full-text
+    /// index (`mutu_node::search`) is tested against, and what lists by
+    /// tag alone use.
     pub fn search(&self, text: &str, filter: &Filter) -> Vec<Hit> {
         let words: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
         let matches = |hay: &str| {
             let hay = hay.to_lowercase();
             words.iter().all(|w| hay.contains(w.as_str()))
         };
-        let mut hits = Vec::new();
-        for r in self.index.visible().filter(|r| filter.keeps(r)) {
-            let rec = r.record();
-            let (title, hay) = match &rec.body {
-                Body::Need(n) => (
-                    n.title.clone(),
-                    format!("{} {} {}", n.title, n.description, n.tags.join(" ")),
-                ),
-                // An imported project's publiccode.yml is searched whole
-                // (descriptions in every language, features, platforms…).
-                Body::Project(p) => (
-                    p.name.clone(),
-                    format!(
-                        "{} {} {} {} {}",
-                        p.name,
-                        p.description,
-                        p.tags.join(" "),
-                        p.license,
-                        p.publiccode
-                    ),
-                ),
-                Body::Catalogue(c) => (c.title.clone(), format!("{} {}", c.title, c.description)),
-                Body::Offer(o) => (o.description.chars().take(80).collect(), o.description.clone()),
-                Body::Profile(p) => (
-                    p.name.clone(),
-                    format!("{} {} {}", p.name, p.description, p.sectors.join(" ")),
-                ),
-                _ => continue,
-            };
-            if matches(&hay) {
-                let (id, kind) = match rec.kind {
-                    Kind::Profile => (rec.author.to_string(), "member"),
-                    k => (rec.id.to_string(), k.as_str()),
-                };
-                hits.push((
-                    rec.created_at,
-                    Hit {
-                        id,
-                        kind,
-                        author: rec.author,
-                        title,
-                    },
-                ));
-            }
-        }
+        let mut hits: Vec<(Timestamp, Hit)> = self
+            .index
+            .visible()
+            .filter(|r| filter.keeps(r))
+            .filter_map(|r| searchable(r).map(|s| (r, s)))
+            .filter(|(_, s)| matches(&s.text))
+            .map(|(r, s)| (r.record().created_at, s.hit))
+            .collect();
         hits.sort_by(|a, b| (a.0, &a.1.id).cmp(&(b.0, &b.1.id)));
         hits.into_iter().map(|(_, h)| h).collect()
     }
+}
+
+/// What text search sees of a record: the hit it gives and the text it is
+/// found by. `None` for kinds that are not searched (pledges, usages…).
+#[derive(Debug, Clone)]
+pub struct Searchable<'r> {
+    pub hit: Hit,
+    /// Title, description, tags (and for a project its whole publiccode.yml).
+    pub text: String,
+    /// What a tag filter compares with ([`Filter::tag`]).
+    pub tags: &'r [String],
+}
+
+/// The searchable part of a visible record (see [`Searchable`]).
+pub fn searchable(r: &SignedRecord) -> Option<Searchable<'_>> {
+    let rec = r.record();
+    let (title, text) = match &rec.body {
+        Body::Need(n) => (
+            n.title.clone(),
+            format!("{} {} {}", n.title, n.description, n.tags.join(" ")),
+        ),
+        // An imported project's publiccode.yml is searched whole
+        // (descriptions in every language, features, platforms…).
+        Body::Project(p) => (
+            p.name.clone(),
+            format!(
+                "{} {} {} {} {}",
+                p.name,
+                p.description,
+                p.tags.join(" "),
+                p.license,
+                p.publiccode
+            ),
+        ),
+        Body::Catalogue(c) => (c.title.clone(), format!("{} {}", c.title, c.description)),
+        Body::Offer(o) => (o.description.chars().take(80).collect(), o.description.clone()),
+        Body::Profile(p) => (
+            p.name.clone(),
+            format!("{} {} {}", p.name, p.description, p.sectors.join(" ")),
+        ),
+        _ => return None,
+    };
+    let (id, kind) = match rec.kind {
+        Kind::Profile => (rec.author.to_string(), "member"),
+        k => (rec.id.to_string(), k.as_str()),
+    };
+    Some(Searchable {
+        hit: Hit {
+            id,
+            kind,
+            author: rec.author,
+            title,
+        },
+        text,
+        tags: tags_of(&rec.body),
+    })
 }
 
 #[cfg(test)]

@@ -119,6 +119,13 @@ pub(crate) fn terms(text: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The terms full-text search indexes, and looks up, for `text`: folded,
+/// split, stop words dropped, stemmed, as similar needs compare them (at
+/// most `MAX_WORDS`).
+pub fn search_terms(text: &str) -> Vec<String> {
+    terms(text).into_iter().map(|(stem, _)| stem).collect()
+}
+
 /// A text as weighted terms (the title twice).
 fn bag(title: &str, description: &str) -> (HashMap<String, f64>, HashMap<String, String>) {
     let mut counts: HashMap<String, f64> = HashMap::new();

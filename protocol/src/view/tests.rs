@@ -610,3 +610,112 @@ fn who_could_join_is_the_projects_users_not_yet_in_the_coalition() {
     expected.sort();
     assert_eq!(views.could_join(&view), expected);
 }
+
+mod groups {
+    //! The groups the index keeps up to date (what views look up) always
+    //! equal the groups recomputed from the visible records, whatever the
+    //! records, edits, tombstones (of others' records too) and dropped
+    //! documents that came before.
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        /// Member `m` writes a need (nonce `n`).
+        Need(u8, u8),
+        /// Member `m` pledges to the need of member `to`, nonce `n`.
+        Pledge(u8, u8, u8, u8),
+        /// Member `m` writes or updates its profile.
+        Profile(u8, u8),
+        /// Member `m` vouches for member `for`.
+        Vouch(u8, u8, u8),
+        /// Member `m` tombstones the record of `of` with nonce `n`.
+        Tombstone(u8, u8, u8),
+        /// A document dropped (a block).
+        Drop(u8),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        let m = 0u8..3;
+        let n = 0u8..4;
+        prop_oneof![
+            (m.clone(), n.clone()).prop_map(|(m, n)| Op::Need(m, n)),
+            (m.clone(), m.clone(), n.clone(), n.clone()).prop_map(|(m, to, t, n)| Op::Pledge(m, to, t, n)),
+            (m.clone(), n.clone()).prop_map(|(m, n)| Op::Profile(m, n)),
+            (m.clone(), m.clone(), n.clone()).prop_map(|(m, f, n)| Op::Vouch(m, f, n)),
+            (m.clone(), m.clone(), n.clone()).prop_map(|(m, of, n)| Op::Tombstone(m, of, n)),
+            m.prop_map(Op::Drop),
+        ]
+    }
+
+    fn keys() -> [SecretKey; 3] {
+        [key(21), key(22), key(23)]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn kept_groups_equal_groups_recomputed(ops in prop::collection::vec(op(), 1..40)) {
+            let keys = keys();
+            let mut net = Net::default();
+            for (step, op) in ops.into_iter().enumerate() {
+                let t = at(step as u64);
+                let id_of = |m: u8, kind: Kind, n: u8| RecordId::derive(&keys[m as usize].member_id(), kind, &[n; 16]);
+                let (m, body, nonce) = match op {
+                    Op::Need(m, n) => {
+                        let mut body = need(&format!("need {n} at {step}"), "100EUR");
+                        if let Body::Need(x) = &mut body {
+                            x.tags = vec![format!("t{}", (n as usize + step) % 2)];
+                            // Every so often, merged into the member's need 0.
+                            if n != 0 && step % 3 == 0 {
+                                x.status = NeedStatus::Merged;
+                                x.merged_into = Some(id_of(m, Kind::Need, 0));
+                            }
+                        }
+                        (m, body, n)
+                    }
+                    Op::Pledge(m, to, t_n, n) => (m, pledge(id_of(to, Kind::Need, t_n), "10EUR", n % 2 == 0), 100 + n),
+                    Op::Profile(m, n) => (
+                        m,
+                        Body::Profile(Profile {
+                            name: format!("member {m} v{n}"),
+                            member_kind: crate::record::MemberKind::Association,
+                            country: None,
+                            sectors: vec![format!("s{n}")],
+                            website: None,
+                            description: String::new(),
+                        }),
+                        200,
+                    ),
+                    Op::Vouch(m, f, n) => (
+                        m,
+                        Body::Vouch(crate::record::Vouch {
+                            member: keys[f as usize].member_id(),
+                            statement: String::new(),
+                        }),
+                        150 + n,
+                    ),
+                    Op::Tombstone(m, of, n) => (m, tombstone(id_of(of, Kind::Need, n)), 50 + n),
+                    Op::Drop(m) => {
+                        net.reg.remove_doc(&keys[m as usize].member_id());
+                        prop_assert_eq!(net.reg.index().groups(), &net.reg.index().groups_from_scratch());
+                        continue;
+                    }
+                };
+                let k = &keys[m as usize];
+                let mut r = Record::new(k.member_id(), [nonce; 16], t, body.clone());
+                // The same nonce again is a new version of the same record.
+                if let Some(old) = net.reg.index().get_any(&r.id)
+                    && let Ok(next) = old.record().edit(t, body)
+                {
+                    r = next;
+                }
+                let signed = r.sign(k).unwrap();
+                net.put(k, &[signed]);
+                prop_assert_eq!(net.reg.index().groups(), &net.reg.index().groups_from_scratch());
+            }
+        }
+    }
+}

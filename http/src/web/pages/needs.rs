@@ -5,7 +5,7 @@ use axum::response::Response;
 use maud::{Markup, html};
 use mutu_protocol::money::Money;
 use mutu_protocol::record::{Body, Condition, Kind, NeedStatus, Resource, SignedRecord};
-use mutu_protocol::view::{NeedView, Views, funding};
+use mutu_protocol::view::{Filter, NeedView, Views, funding};
 use mutu_protocol::{MemberId, Timestamp};
 use serde::Deserialize;
 
@@ -29,7 +29,13 @@ pub struct ListQuery {
     pub funding: Option<String>,
     /// `newest` (default), `percent` (most pledged first), `deadline` (soonest first).
     pub sort: Option<String>,
+    /// Which page of [`PAGE`] needs, from 0 (a bad number is page 0).
+    pub page: Option<String>,
 }
+
+/// Needs shown on one page of the list: a network's thousands of needs are
+/// never rendered at once.
+pub const PAGE: usize = 50;
 
 fn status_code(s: NeedStatus) -> &'static str {
     match s {
@@ -69,11 +75,69 @@ pub fn select(mut needs: Vec<NeedView>, q: &ListQuery) -> Vec<NeedView> {
     needs
 }
 
+/// The needs of page `page` (clamped to the last page) and how many needs
+/// the filters keep. Newest first without a funding filter, the page costs
+/// what it shows: the index keeps needs (and each tag's) in creation order
+/// with their count, and the few needs whose record says merged are
+/// counted apart; only the shown needs become views. A status filter reads
+/// every need's record (not its view). Another order or a funding filter
+/// needs every need's funding, so every view is built.
+fn page_of(views: &Views<'_>, filter: &Filter, q: &ListQuery, page: usize) -> (Vec<NeedView>, usize, usize) {
+    let newest = nonblank(&q.sort).is_none_or(|s| s == "newest");
+    let clamp = |page: usize, total: usize| page.min(total.div_ceil(PAGE).max(1) - 1);
+    if !newest || nonblank(&q.funding).is_some() {
+        let needs = select(views.needs(filter), q);
+        let page = clamp(page, needs.len());
+        let total = needs.len();
+        let shown = needs.into_iter().skip(page * PAGE).take(PAGE).collect();
+        return (shown, total, page);
+    }
+    let index = views.index();
+    let tag = filter.tag.as_deref();
+    let all = || -> Box<dyn DoubleEndedIterator<Item = &SignedRecord> + '_> {
+        match tag {
+            Some(t) => Box::new(index.of_kind_tagged(Kind::Need, t)),
+            None => Box::new(index.of_kind_iter(Kind::Need)),
+        }
+    };
+    let show = |kept: &dyn Fn(&SignedRecord) -> bool, total: usize| {
+        let page = clamp(page, total);
+        let shown = all()
+            .rev()
+            .filter(|r| kept(r))
+            .skip(page * PAGE)
+            .take(PAGE)
+            .filter_map(|r| views.need(r))
+            .collect();
+        (shown, total, page)
+    };
+    match nonblank(&q.status) {
+        Some(s) => {
+            let kept = |r: &SignedRecord| matches!(&r.record().body, Body::Need(n) if status_code(n.status) == s);
+            let total = all().filter(|r| kept(r)).count();
+            show(&kept, total)
+        }
+        None => {
+            // A merged need left the lists (its page points to where it
+            // went), unless a cycle of merges made it the end.
+            let gone = |r: &SignedRecord| {
+                matches!(&r.record().body, Body::Need(n) if n.status == NeedStatus::Merged)
+                    && views.merge_end(&r.id()).is_some()
+            };
+            let gone_here = index.merged_needs().filter(|r| filter.keeps(r) && gone(r)).count();
+            let total = index.count_of_kind(Kind::Need, tag) - gone_here;
+            show(&|r| !gone(r), total)
+        }
+    }
+}
+
 pub async fn list(extract::State(st): extract::State<WebState>, ctx: PageCtx, Query(q): Query<ListQuery>) -> Response {
     render(&st.handle, ctx, move |ctx, s, now| {
         let views = s.views(now);
         let filter = tag_filter(&q.tag);
-        let needs = select(views.needs(&filter), &q);
+        let asked = nonblank(&q.page).and_then(|p| p.parse::<usize>().ok()).unwrap_or(0);
+        let (shown, total, page) = page_of(&views, &filter, &q, asked);
+        let pages = total.div_ceil(PAGE).max(1);
         let tag = nonblank(&q.tag).unwrap_or("");
         let tag_watched = !tag.is_empty()
             && crate::web::inbox::watches(
@@ -84,6 +148,15 @@ pub async fn list(extract::State(st): extract::State<WebState>, ctx: PageCtx, Qu
         let status = nonblank(&q.status).unwrap_or("");
         let fund = nonblank(&q.funding).unwrap_or("");
         let sort = nonblank(&q.sort).unwrap_or("newest");
+        let link = |p: usize| {
+            let mut query = String::from("/needs?");
+            for (k, v) in [("tag", tag), ("status", status), ("funding", fund), ("sort", sort)] {
+                if !v.is_empty() {
+                    query.push_str(&format!("{k}={}&", crate::web::layout::urlencode(v)));
+                }
+            }
+            format!("{query}page={p}")
+        };
         let body = html! {
             h1 { (ctx.t(Key::NeedsTitle)) }
             p.lead { (ctx.t(Key::NeedsLead)) }
@@ -126,12 +199,19 @@ pub async fn list(extract::State(st): extract::State<WebState>, ctx: PageCtx, Qu
                     a href="/needs" { (ctx.t(Key::FilterReset)) }
                 }
             }
-            p.count { (i18n::number(ctx.lang, needs.len() as u64)) " " (ctx.t(Key::NeedsCount)) }
-            @if needs.is_empty() {
+            p.count { (i18n::number(ctx.lang, total as u64)) " " (ctx.t(Key::NeedsCount)) }
+            @if shown.is_empty() {
                 (empty(ctx, Key::NeedsNone))
             } @else {
                 ul.cards {
-                    @for n in &needs { li { (card(ctx, &views, n)) } }
+                    @for n in &shown { li { (card(ctx, &views, n)) } }
+                }
+                @if pages > 1 {
+                    nav.pages {
+                        @if page > 0 { a rel="prev" href=(link(page - 1)) { (ctx.t(Key::PagePrevious)) } " " }
+                        (i18n::number(ctx.lang, page as u64 + 1)) " / " (i18n::number(ctx.lang, pages as u64))
+                        @if page + 1 < pages { " " a rel="next" href=(link(page + 1)) { (ctx.t(Key::PageNext)) } }
+                    }
                 }
             }
         };

@@ -4,7 +4,7 @@ use axum::extract::{self, Query};
 use axum::response::Response;
 use maud::html;
 use mutu_protocol::record::RecordId;
-use mutu_protocol::view::{Filter, Views};
+use mutu_protocol::view::{Filter, Views, search_terms};
 use serde::Deserialize;
 
 use super::{empty, kind_label_str, member_link, nonblank, record_href};
@@ -31,7 +31,7 @@ pub async fn page(
         let tag = nonblank(&q.tag).unwrap_or("");
         let searched = !text.is_empty() || !tag.is_empty();
         let mut hits = if searched {
-            views.search(
+            s.search(
                 text,
                 &Filter {
                     tag: (!tag.is_empty()).then(|| tag.to_owned()),
@@ -41,7 +41,9 @@ pub async fn page(
         } else {
             Vec::new()
         };
-        hits.reverse(); // newest first
+        if search_terms(text).is_empty() {
+            hits.reverse(); // a list by tag: newest first (words: best first)
+        }
         let total = hits.len();
         hits.truncate(MAX_HITS);
         let body = html! {
