@@ -242,8 +242,11 @@ pub fn reindex_with(home: &Home, now: Timestamp, progress: &mut dyn FnMut(Step))
         std::fs::remove_file(&fresh_path).map_err(io("remove", &fresh_path))?;
     }
     let fresh = Store::open(&fresh_path)?;
-    // Each document is admitted whole, once: none is read back, and only
-    // the cache's worth stays loaded.
+    // The fresh store's index table is written with each commit. Each
+    // document is admitted whole, once: none is read back, and only the
+    // cache's worth stays loaded.
+    fresh.clear_index()?;
+    fresh.stamp_index()?;
     let mut registry = Registry::with_cache(Arc::new(crate::verify::Parallel::new()), DOC_CACHE);
     let mut kept = 0;
     let of = by_doc.len();
@@ -354,6 +357,9 @@ mod tests {
         assert_eq!(out.lost(), Some(0));
         assert!(out.damaged.ends_with("store.redb.damaged"), "{}", out.damaged.display());
         assert!(out.damaged.exists());
+        // The rebuilt store's index table is written and in step.
+        let index = Store::open(&home.store_path()).unwrap().load_index(&[]).unwrap();
+        assert_eq!(index.map(|i| i.len()), Some(31));
         let st = State::open(home.clone()).unwrap();
         for id in &ids {
             assert!(st.registry().index().get(id).is_some(), "{id}");

@@ -16,7 +16,7 @@ use mutu_protocol::bundle::Bundle;
 use mutu_protocol::doc::MemberDoc;
 use mutu_protocol::identity::{MemberId, ReplicaNonce, SecretKey};
 use mutu_protocol::record::{self, Body, Kind, Profile, Record, RecordId, SignedRecord, Tombstone};
-use mutu_protocol::registry::{DOC_CACHE, Registry, Source, Trust};
+use mutu_protocol::registry::{self, DOC_CACHE, Registry, Source, Trust};
 use mutu_protocol::rules::{self, Violation};
 use mutu_protocol::view::{self, Index, Views};
 use mutu_protocol::{SignedChange, Timestamp};
@@ -290,12 +290,14 @@ impl State {
     /// applied (stored by an older version that admitted it) is skipped and
     /// logged.
     ///
-    /// Today the index needs the replay, which also rebuilds each
-    /// document's metadata (equal to the store's `doc_meta`, which the
-    /// store's migration fills for older formats). With a persistent
-    /// index, the replay gives way to `Store::doc_metas` handed to
-    /// `Registry::restore_metas`: no document is read until a change must
-    /// be applied to it.
+    /// Nothing is replayed when the store's record index is current
+    /// ([`Store::load_index`]): the index is read from its table and each
+    /// document's metadata from `doc_meta` ([`Store::doc_metas`], written in
+    /// the same commits), and no document is read until a change must be
+    /// applied to it. A table that is missing, of an older format, out of
+    /// step with the changes or damaged is rebuilt: every change is
+    /// admitted again as stored ([`Trust::OwnStore`]: records decoded,
+    /// signatures verified) and the index written anew.
     pub fn open(home: Home) -> Result<Self, Error> {
         let (key, replica) = home.load_identity()?;
         let store = Store::open(&home.store_path())?;
@@ -308,16 +310,56 @@ impl State {
         registry.pin(key.member_id());
         let blocked = store.blocked()?;
         let opened_at = now();
-        let mut skipped = 0usize;
-        store.scan_changes(OPEN_BATCH_BYTES, |mut changes| {
-            changes.retain(|c| !blocked.contains(&c.doc()));
-            let report = registry.admit_with(changes, opened_at, Trust::OwnStore, &store, |_| Ok(()))?;
-            for r in &report.rejected {
-                tracing::warn!(member = %r.doc, reason = %r.reason, "a stored change cannot be applied: skipped");
+        let index = match store.load_index(&blocked) {
+            Ok(index) => index,
+            Err(e) => {
+                tracing::warn!(error = %e, "the stored record index does not read back: indexing the store again from its changes");
+                None
             }
-            skipped += report.rejected.len();
-            Ok::<(), Error>(())
-        })?;
+        };
+        let restored = match index {
+            Some(index) => match store.doc_metas() {
+                Ok(metas) => {
+                    registry.restore_metas(metas.into_iter().filter(|(m, _)| !blocked.contains(m)));
+                    registry.set_index(index);
+                    true
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "the documents' metadata does not read back: replaying the stored changes");
+                    false
+                }
+            },
+            None => false,
+        };
+        let mut skipped = 0usize;
+        if !restored {
+            tracing::info!("indexing the stored changes (the store holds no current index)");
+            // Whether the rebuilt index is being written (a full disk must
+            // not stop a home from opening: it is then rebuilt next time).
+            let mut writing = store
+                .clear_index()
+                .inspect_err(|e| tracing::warn!(error = %e, "the record index cannot be written: kept in memory only"))
+                .is_ok();
+            store.scan_changes(OPEN_BATCH_BYTES, |mut changes| {
+                changes.retain(|c| !blocked.contains(&c.doc()));
+                let persist = |c: &registry::Commit<'_>| {
+                    if writing && let Err(e) = store.put_index(c.index) {
+                        tracing::warn!(error = %e, "the record index cannot be written: kept in memory only");
+                        writing = false;
+                    }
+                    Ok(())
+                };
+                let report = registry.admit_with(changes, opened_at, Trust::OwnStore, &store, persist)?;
+                for r in &report.rejected {
+                    tracing::warn!(member = %r.doc, reason = %r.reason, "a stored change cannot be applied: skipped");
+                }
+                skipped += report.rejected.len();
+                Ok::<(), Error>(())
+            })?;
+            if writing && let Err(e) = store.stamp_index() {
+                tracing::warn!(error = %e, "the rebuilt record index cannot be marked current: rebuilt again next time");
+            }
+        }
         if skipped > 0 {
             tracing::warn!(
                 skipped,

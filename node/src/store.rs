@@ -19,7 +19,9 @@
 //! - `equivocations`: member id (32) ‖ hash of the other change (32) →
 //!   the evidence that the member signed two histories (see
 //!   [`Evidence`]), at most [`MAX_EVIDENCE_PER_MEMBER`] per member and
-//!   [`MAX_EVIDENCE`] in all.
+//!   [`MAX_EVIDENCE`] in all;
+//! - `index`: member id (32) ‖ document key → the record index's slot,
+//!   written with the changes (see [`index`]).
 //!
 //! Every write is one durable commit (`Durability::Immediate`), grouped per
 //! batch: a commit costs ~1–2 ms whatever its size, so one commit per record
@@ -44,7 +46,11 @@ use std::time::{Duration, Instant};
 use mutu_protocol::admission::{Admitted, Equivocation};
 use mutu_protocol::identity::MemberId;
 use mutu_protocol::{SignedChange, Timestamp};
-use redb::{Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use redb::{
+    Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction,
+};
+
+pub mod index;
 
 const CHANGES: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("changes");
 const DOC_LOG: TableDefinition<&[u8; 40], &[u8; 32]> = TableDefinition::new("doc_log");
@@ -494,6 +500,7 @@ impl Store {
                 tx.open_table(KNOWN_PEERS)?;
                 tx.open_table(BLOCKED)?;
                 tx.open_table(EQUIVOCATIONS)?;
+                tx.open_table(index::INDEX)?;
                 // Format 1 kept the addresses peers claimed; never read again.
                 tx.delete_table(OLD_PEERS)?;
                 docs::migrate(&tx)?;
@@ -620,8 +627,10 @@ impl Store {
     }
 
     /// Stores admitted changes in one durable commit, in the given order.
-    /// Changes already stored are skipped. Returns how many were new. The
-    /// documents' metadata is not written: [`Store::put_commit`] does both.
+    /// Changes already stored are skipped. Returns how many were new.
+    /// Neither the documents' metadata nor the index delta is written: the
+    /// index table is then out of step, and the next open indexes the store
+    /// by replay (nodes write through [`Store::put_commit`]).
     pub fn put_changes(&self, changes: &[Admitted]) -> Result<usize, Error> {
         self.put(changes, &[])
     }
@@ -630,31 +639,35 @@ impl Store {
         self.writing(|db| {
             let mut tx = db.begin_write()?;
             tx.set_durability(Durability::Immediate)?;
-            let mut added = 0;
-            {
-                let mut table = tx.open_table(CHANGES)?;
-                let mut log = tx.open_table(DOC_LOG)?;
-                let mut meta = tx.open_table(META)?;
-                let mut next = meta.get(NEXT_ARRIVAL)?.map_or(0, |v| v.value());
-                for Admitted { change: c, hash } in changes {
-                    let hash = &hash.0;
-                    if table.get(hash)?.is_some() {
-                        continue;
-                    }
-                    table.insert(hash, encode(c).as_slice())?;
-                    let mut key = [0u8; 40];
-                    key[..32].copy_from_slice(c.doc().as_bytes());
-                    key[32..].copy_from_slice(&next.to_be_bytes());
-                    log.insert(&key, hash)?;
-                    next += 1;
-                    added += 1;
-                }
-                meta.insert(NEXT_ARRIVAL, next)?;
-            }
+            let added = Self::insert_changes(&tx, changes)?;
             docs::put_metas(&tx, metas)?;
             tx.commit()?;
             Ok(added)
         })
+    }
+
+    /// Adds the changes not stored yet to `changes` and `doc_log`, in `tx`.
+    fn insert_changes(tx: &WriteTransaction, changes: &[Admitted]) -> Result<usize, Error> {
+        let mut added = 0;
+        let mut table = tx.open_table(CHANGES)?;
+        let mut log = tx.open_table(DOC_LOG)?;
+        let mut meta = tx.open_table(META)?;
+        let mut next = meta.get(NEXT_ARRIVAL)?.map_or(0, |v| v.value());
+        for Admitted { change: c, hash } in changes {
+            let hash = &hash.0;
+            if table.get(hash)?.is_some() {
+                continue;
+            }
+            table.insert(hash, encode(c).as_slice())?;
+            let mut key = [0u8; 40];
+            key[..32].copy_from_slice(c.doc().as_bytes());
+            key[32..].copy_from_slice(&next.to_be_bytes());
+            log.insert(&key, hash)?;
+            next += 1;
+            added += 1;
+        }
+        meta.insert(NEXT_ARRIVAL, next)?;
+        Ok(added)
     }
 
     /// Every stored change, document by document, each document's in
@@ -870,7 +883,8 @@ impl Store {
         })
     }
 
-    /// Removes a member's document (a local block): its changes and log.
+    /// Removes a member's document (a local block): its changes, log and
+    /// index rows.
     pub fn remove_doc(&self, doc: &MemberId) -> Result<(), Error> {
         self.writing(|db| {
             let hashes: Vec<[u8; 32]> = {
@@ -886,6 +900,7 @@ impl Store {
             };
             let mut tx = db.begin_write()?;
             tx.set_durability(Durability::Immediate)?;
+            let in_step = index::is_in_step(&tx)?;
             {
                 let mut table = tx.open_table(CHANGES)?;
                 let mut log = tx.open_table(DOC_LOG)?;
@@ -899,6 +914,7 @@ impl Store {
                 log.retain_in::<&[u8; 40], _>(&lo..=&hi, |_, _| false)?;
             }
             docs::remove_meta(&tx, doc)?;
+            index::remove_member(&tx, doc, in_step)?;
             tx.commit()?;
             Ok(())
         })

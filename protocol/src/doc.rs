@@ -44,6 +44,30 @@ pub(crate) struct OpId {
     replica: [u8; 16],
 }
 
+impl OpId {
+    /// Length of [`OpId::to_bytes`].
+    pub(crate) const LEN: usize = 24;
+
+    /// Counter (big endian) ‖ replica: how the persistent index stores it.
+    pub(crate) fn to_bytes(self) -> [u8; Self::LEN] {
+        let mut b = [0u8; Self::LEN];
+        b[..8].copy_from_slice(&self.counter.to_be_bytes());
+        b[8..].copy_from_slice(&self.replica);
+        b
+    }
+
+    pub(crate) fn from_bytes(b: &[u8; Self::LEN]) -> Self {
+        let mut counter = [0u8; 8];
+        counter.copy_from_slice(&b[..8]);
+        let mut replica = [0u8; 16];
+        replica.copy_from_slice(&b[8..]);
+        Self {
+            counter: u64::from_be_bytes(counter),
+            replica,
+        }
+    }
+}
+
 /// One key's winning value (see [`MemberDoc::values`]).
 #[derive(Debug)]
 pub(crate) struct Value<'a> {

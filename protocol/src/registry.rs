@@ -37,6 +37,7 @@ use crate::identity::{KeyCache, MEMBER_ID_LEN, MemberId, REPLICA_NONCE_LEN};
 use crate::time::Timestamp;
 use crate::verify::{Item, Sequential, Verifier};
 use crate::view::Index;
+use crate::view::index;
 
 /// Hashes of changes of members' other histories remembered at most (the
 /// second change of each equivocation): changes building on them are
@@ -117,6 +118,8 @@ pub struct Commit<'a> {
     pub admitted: &'a [Admitted],
     /// The new metadata of each document the changes went into.
     pub docs: &'a [(MemberId, Meta)],
+    /// What they change in the record index (the node keeps it in a table).
+    pub index: &'a index::Delta,
 }
 
 /// Whether signatures and clocks are checked, and whose share of the
@@ -486,7 +489,27 @@ impl Registry {
         trust: Trust,
         persist: impl FnOnce(&Commit<'_>) -> Result<(), E>,
     ) -> Result<Report, E> {
-        self.admit_inner(batch, now, trust, &mut |_| Ok(None), persist)
+        self.admit_inner(batch, now, trust, &mut |_| Ok(None), true, persist)
+    }
+
+    /// Applies changes read back from this node's own store (as
+    /// [`Trust::OwnStore`]) to the documents only: the index is neither
+    /// computed nor changed (the node reads it from its index table,
+    /// [`Registry::set_index`]). Nothing is persisted. For a registry that
+    /// keeps every document loaded.
+    pub fn replay_documents(&mut self, batch: Vec<SignedChange>, now: Timestamp) -> Report {
+        let done = self.admit_inner(batch, now, Trust::OwnStore, &mut |_| Ok(None), false, |_| {
+            Ok::<(), std::convert::Infallible>(())
+        });
+        match done {
+            Ok(report) => report,
+            Err(never) => match never {},
+        }
+    }
+
+    /// Replaces the record index (one the node read back from its store).
+    pub fn set_index(&mut self, index: Index) {
+        self.index = Arc::new(index);
     }
 
     /// [`Registry::admit`], reading through `load` the documents the batch
@@ -501,7 +524,7 @@ impl Registry {
         load: &L,
         persist: impl FnOnce(&Commit<'_>) -> Result<(), L::Error>,
     ) -> Result<Report, L::Error> {
-        self.admit_inner(batch, now, trust, &mut |m| load.changes(m).map(Some), persist)
+        self.admit_inner(batch, now, trust, &mut |m| load.changes(m).map(Some), true, persist)
     }
 
     fn admit_inner<E>(
@@ -510,6 +533,7 @@ impl Registry {
         now: Timestamp,
         trust: Trust,
         load: &mut LoadFn<'_, E>,
+        indexing: bool,
         persist: impl FnOnce(&Commit<'_>) -> Result<(), E>,
     ) -> Result<Report, E> {
         let mut report = Report::default();
@@ -567,21 +591,31 @@ impl Registry {
             return Ok(report);
         }
         let metas: Vec<(MemberId, Meta)> = applied.iter().map(|(m, a)| (*m, a.doc.meta().clone())).collect();
+        // The index delta, from the scratch copies: persisted with the
+        // changes, applied to the index only once they are.
+        let delta = if indexing {
+            let scratch: Vec<&MemberDoc> = applied.values().map(|a| &a.doc).collect();
+            self.index.delta(&scratch, &mut self.keys, self.verifier.as_ref())
+        } else {
+            index::Delta::default()
+        };
         if let Err(e) = persist(&Commit {
             admitted: &envelopes,
             docs: &metas,
+            index: &delta,
         }) {
             // Put the changes back in the pending buffer so a later batch
             // can retry them; nothing was applied (the scratch copies go).
             self.repend(applied.into_values().flat_map(|a| a.good), trust, now);
             return Err(e);
         }
-        let docs: Vec<&MemberDoc> = applied.values().map(|a| &a.doc).collect();
-        Arc::make_mut(&mut self.index).reindex(&docs, &mut self.keys, self.verifier.as_ref());
         for ((member, a), (_, meta)) in applied.into_iter().zip(metas) {
             report.admitted.extend(a.good.iter().map(|c| (member, c.change.hash())));
             self.metas.insert(member, meta);
             self.cache.insert(a.doc);
+        }
+        if indexing {
+            Arc::make_mut(&mut self.index).apply(delta);
         }
         Ok(report)
     }

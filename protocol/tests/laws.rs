@@ -9,14 +9,16 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use automerge::ReadDoc;
 
 use common::*;
 use mutu_protocol::record::{Body, Kind, Need, NeedStatus, Pledge, PledgeStatus, RecordId, Resource};
-use mutu_protocol::view::{Filter, Views, funding};
-use mutu_protocol::{Registry, SignedChange, SignedRecord};
+use mutu_protocol::registry::Trust;
+use mutu_protocol::view::{Filter, Index, Views, funding};
+use mutu_protocol::{MemberId, Registry, SignedChange, SignedRecord};
 use proptest::prelude::*;
 
 /// Every change of a small but complete registry, in the order they were
@@ -482,6 +484,19 @@ proptest! {
         prop_assert_eq!(metas(&lazy), metas(&full));
     }
 
+    /// The persistent index: a node that persisted each admission's delta
+    /// and reopens (documents replayed, index read from its rows) shows the
+    /// views of the live registry and of a full replay of what it stored
+    /// (`mutu reindex`'s path), whatever the arrival order and batching.
+    #[test]
+    fn a_reopened_index_shows_the_views_of_the_live_registry_and_of_a_replay((order, sizes) in arrival(scenario().log.len())) {
+        let (live, stored) = replay_persisting(&order, &sizes);
+        let expected = scenario().digest.clone();
+        prop_assert_eq!(digest(&live, NOW), expected.clone());
+        prop_assert_eq!(digest(&stored.reopen(), NOW), expected.clone());
+        prop_assert_eq!(digest(&stored.replay(), NOW), expected);
+    }
+
     #[test]
     fn two_nodes_fed_differently_agree((one, s1) in arrival(scenario().log.len()), (two, s2) in arrival(scenario().log.len())) {
         let (x, y) = (replay(&one, &s1), replay(&two, &s2));
@@ -490,4 +505,68 @@ proptest! {
         let later = mutu_protocol::Timestamp(NOW.0 + 365 * 86_400_000);
         prop_assert_eq!(digest(&x, later), digest(&y, later));
     }
+}
+
+/// What a node's store holds in the law tests' model: the changes in the
+/// order they were committed, and the index table's rows.
+#[derive(Default)]
+struct Stored {
+    changes: Vec<SignedChange>,
+    rows: BTreeMap<(MemberId, String), Vec<u8>>,
+}
+
+impl Stored {
+    /// A node opening this store: documents replayed, index read from rows.
+    fn reopen(&self) -> Registry {
+        let mut reg = Registry::new();
+        let report = reg.replay_documents(self.changes.clone(), NOW);
+        assert!(report.rejected.is_empty(), "{report:?}");
+        let mut index = Index::default();
+        for ((member, key), row) in &self.rows {
+            index.load_row(*member, key, row).unwrap();
+        }
+        reg.set_index(index);
+        reg
+    }
+
+    /// Every stored change admitted again, indexed from scratch.
+    fn replay(&self) -> Registry {
+        let mut reg = Registry::new();
+        let report = reg
+            .admit(self.changes.clone(), NOW, Trust::OwnStore, |_| Ok::<(), ()>(()))
+            .unwrap();
+        assert!(report.rejected.is_empty(), "{report:?}");
+        reg
+    }
+}
+
+/// [`replay_log`], keeping what each commit persists.
+fn replay_persisting(order: &[usize], sizes: &[usize]) -> (Registry, Stored) {
+    let log = &scenario().log;
+    let mut reg = Registry::new();
+    let mut stored = Stored::default();
+    let mut rest = order;
+    let mut sizes = sizes.iter().copied().cycle();
+    while !rest.is_empty() {
+        let n = sizes.next().unwrap_or(1).clamp(1, rest.len());
+        let (batch, tail) = rest.split_at(n);
+        rest = tail;
+        let batch = batch.iter().map(|&i| log[i].clone()).collect();
+        let report = reg
+            .admit(batch, NOW, Trust::Untrusted, |c| {
+                stored.changes.extend(c.admitted.iter().map(|a| a.change.clone()));
+                for (member, doc) in c.index.docs() {
+                    for key in doc.removed() {
+                        stored.rows.remove(&(*member, key.to_owned()));
+                    }
+                    for (key, entry) in doc.set() {
+                        stored.rows.insert((*member, key.to_owned()), entry.encode());
+                    }
+                }
+                Ok::<(), ()>(())
+            })
+            .unwrap();
+        assert!(report.rejected.is_empty(), "{report:?}");
+    }
+    (reg, stored)
 }

@@ -6,7 +6,7 @@
 
 use mutu_protocol::doc::Meta;
 use mutu_protocol::identity::MemberId;
-use mutu_protocol::registry::{self, Commit, Load};
+use mutu_protocol::registry::{self, Load};
 use redb::{ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 
 use super::{CHANGES, DOC_LOG, Error, Store, decode};
@@ -14,13 +14,6 @@ use super::{CHANGES, DOC_LOG, Error, Store, decode};
 pub(super) const DOC_META: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("doc_meta");
 
 impl Store {
-    /// Stores one admission ([`Commit`]): its changes and the new metadata
-    /// of the documents they went into, in one durable commit. Returns how
-    /// many changes were new.
-    pub fn put_commit(&self, commit: &Commit<'_>) -> Result<usize, Error> {
-        self.put(commit.admitted, commit.docs)
-    }
-
     /// Every document's stored metadata, by member. A damaged entry is
     /// skipped (logged): that document is then read back when next needed.
     pub fn doc_metas(&self) -> Result<Vec<(MemberId, Meta)>, Error> {
@@ -157,7 +150,7 @@ mod tests {
 
     /// Members A, B, C write 3, 2, 1 changes through a registry that keeps
     /// one document loaded; `commit` stores each admission.
-    fn fill(store: &Store, commit: impl Fn(&Store, &Commit<'_>) -> Result<usize, Error>) -> Registry {
+    fn fill(store: &Store, commit: impl Fn(&Store, &registry::Commit<'_>) -> Result<usize, Error>) -> Registry {
         let mut registry = Registry::with_cache(Arc::new(Sequential), 1);
         for round in 0..3u8 {
             for (n, key) in [1u8, 2, 3].into_iter().map(|n| (n, SecretKey::from_bytes(&[n; 32]))) {

@@ -1,45 +1,55 @@
 //! The record index: every record of every document, validated on read.
+//!
+//! Each valid record is held once, decoded, in `records`; a document's
+//! slots name it by id. An admission computes a [`Delta`] of the touched
+//! documents ([`Index::delta`], before anything is persisted) and applies
+//! it ([`Index::apply`]) once the node's commit, which wrote the same delta
+//! to its index table, succeeded. A node opening its home reads that table
+//! back row by row ([`Index::load_row`]) instead of replaying every change.
+
+mod delta;
 
 use std::collections::{HashMap, HashSet};
 
+pub use self::delta::{Delta, DocDelta, Entry, LoadError};
 use super::groups::Groups;
 use crate::doc::{MemberDoc, OpId};
 use crate::identity::{KeyCache, MemberId};
 use crate::record::{self, Body, Invalid, Kind, RecordId, SignedRecord};
 use crate::verify::Verifier;
 
-/// What the index knows of one key of a document: the operation that wrote
-/// its value (to tell, on the next re-index, whether the value changed
-/// without reading it) and the verdict on that value.
-#[derive(Debug, Clone)]
-struct Slot {
-    op: Option<OpId>,
-    verdict: Verdict,
+/// What the index knows of one document's keys: for each, the operation
+/// that wrote its value (to tell, on the next admission, whether the value
+/// changed without reading it) and the verdict on that value. A valid
+/// record's key is its `kind/id`, so it is not kept: the slot is found by
+/// the record's id (the record itself lives once, in [`Index::records`]).
+/// The rare invalid value keeps its key and its reason.
+#[derive(Debug, Clone, Default)]
+struct Slots {
+    valid: HashMap<RecordId, Option<OpId>>,
+    invalid: HashMap<Box<str>, (Option<OpId>, Invalid)>,
 }
 
-#[derive(Debug, Clone)]
-enum Verdict {
-    Valid(SignedRecord),
-    Invalid(Invalid),
-}
-
-impl Slot {
-    fn valid(&self) -> Option<&SignedRecord> {
-        match &self.verdict {
-            Verdict::Valid(r) => Some(r),
-            Verdict::Invalid(_) => None,
-        }
+impl Slots {
+    fn len(&self) -> usize {
+        self.valid.len() + self.invalid.len()
     }
 
-    /// Whether this slot still describes a value written by `op`.
-    fn written_by(&self, op: Option<OpId>) -> bool {
-        self.op.is_some() && self.op == op
+    fn is_empty(&self) -> bool {
+        self.valid.is_empty() && self.invalid.is_empty()
     }
 }
 
-/// A record decoded while staging a document, not yet verified: its key,
-/// the operation that wrote it, the record and the bytes it came from.
-type Fresh = (String, Option<OpId>, SignedRecord, Vec<u8>);
+/// The kind and record id a valid record under `key` would have, if `key`
+/// has the `kind/id` form (not necessarily in its canonical spelling).
+fn key_id(key: &str) -> Option<(&str, &str, RecordId)> {
+    let (kind, id) = key.split_once('/')?;
+    Some((kind, id, id.parse().ok()?))
+}
+
+/// A record decoded while computing a delta, not yet verified: its
+/// document, key, the operation that wrote it, the record and its bytes.
+type Fresh = (MemberId, String, Option<OpId>, SignedRecord, Vec<u8>);
 
 /// Valid records by id, plus what was left out and why.
 ///
@@ -49,127 +59,176 @@ type Fresh = (String, Option<OpId>, SignedRecord, Vec<u8>);
 /// author has tombstoned it.
 #[derive(Debug, Default, Clone)]
 pub struct Index {
-    by_doc: HashMap<MemberId, HashMap<String, Slot>>,
+    by_doc: HashMap<MemberId, Slots>,
     records: HashMap<RecordId, SignedRecord>,
-    /// (tombstoned id, the tombstone's author). Keyed by both, so nobody's
-    /// tombstone on someone else's id can displace the real author's.
-    tombstones: HashSet<(RecordId, MemberId)>,
+    /// (tombstoned id, the tombstone's author) → how many of that author's
+    /// tombstones name it. Keyed by both, so nobody's tombstone on someone
+    /// else's id can displace the real author's.
+    tombstones: HashMap<(RecordId, MemberId), u32>,
     /// The visible records as views look them up, kept up to date here.
     groups: Groups,
 }
 
-/// Fresh records verified together when re-indexing many documents.
-const REINDEX_BATCH: usize = 4_096;
-
-/// A document being re-indexed: its owner, the slots kept or found
-/// invalid, and the decoded records whose signatures are still to check.
-type Staged = (MemberId, HashMap<String, Slot>, Vec<Fresh>);
+/// Fresh records verified together when computing a delta of many
+/// documents: enough to keep every core of the verifier busy.
+const VERIFY_BATCH: usize = 4_096;
 
 impl Index {
-    /// Re-reads these documents' records, re-validating only values that
-    /// changed. The signatures of all their new values are verified in one
-    /// call, so a batch touching many small documents still fills whole
-    /// verification batches (and every core the verifier uses).
-    pub(crate) fn reindex(&mut self, docs: &[&MemberDoc], keys: &mut KeyCache, verifier: &dyn Verifier) {
-        let mut staged: Vec<Staged> = Vec::new();
-        let mut pending = 0;
+    /// The valid record of `slots` under `key`, if there is one: `key`
+    /// must be the record's own key exactly (an id parses from other
+    /// spellings too, e.g. in capitals, which are other keys).
+    fn valid_under(&self, slots: &Slots, key: &str) -> Option<RecordId> {
+        let (kind, text, id) = key_id(key)?;
+        if !slots.valid.contains_key(&id) {
+            return None;
+        }
+        let r = self.records.get(&id)?;
+        (r.record().kind.as_str() == kind && id.to_string() == text).then_some(id)
+    }
+
+    /// The operation that wrote the value `slots` holds under `key`, if
+    /// they hold one (`Some(None)`: a value of no known operation).
+    fn old_op(&self, slots: &Slots, key: &str) -> Option<Option<OpId>> {
+        if let Some((op, _)) = slots.invalid.get(key) {
+            return Some(*op);
+        }
+        self.valid_under(slots, key)
+            .and_then(|id| slots.valid.get(&id).copied())
+    }
+
+    /// The changes to this index that make it describe `docs` (the scratch
+    /// copies an admission is about to persist), re-validating only values
+    /// that changed. The signatures of all their new values are verified in
+    /// batches across documents, so a batch touching many small documents
+    /// still fills whole verification batches.
+    pub(crate) fn delta(&self, docs: &[&MemberDoc], keys: &mut KeyCache, verifier: &dyn Verifier) -> Delta {
+        let empty = Slots::default();
+        let mut delta = Delta::default();
+        let mut fresh: Vec<Fresh> = Vec::new();
         for doc in docs {
-            let s = self.stage(doc);
-            pending += s.2.len();
-            staged.push(s);
-            // Verify in groups: large enough to keep every core busy, small
-            // enough that a whole store's records are never held twice.
-            if pending >= REINDEX_BATCH {
-                self.finish(std::mem::take(&mut staged), keys, verifier);
-                pending = 0;
-            }
-        }
-        self.finish(staged, keys, verifier);
-    }
-
-    /// Verifies the staged fresh records in one call and puts the documents
-    /// back into the index.
-    fn finish(&mut self, staged: Vec<Staged>, keys: &mut KeyCache, verifier: &dyn Verifier) {
-        let fresh: Vec<(&SignedRecord, &[u8])> = staged
-            .iter()
-            .flat_map(|(_, _, f)| f.iter().map(|(_, _, r, bytes)| (r, &bytes[..])))
-            .collect();
-        let verdicts = record::verify_decoded(&fresh, keys, verifier);
-        drop(fresh);
-        let mut verdicts = verdicts.into_iter();
-        for (owner, mut slots, fresh) in staged {
-            for (key, op, r, _) in fresh {
-                let verdict = if verdicts.next().unwrap_or(false) {
-                    Verdict::Valid(r)
-                } else {
-                    Verdict::Invalid(Invalid::BadSignature)
-                };
-                slots.insert(key, Slot { op, verdict });
-            }
-            for slot in slots.values() {
-                if let Some(r) = slot.valid() {
-                    self.insert_valid(owner, r);
+            let owner = doc.owner();
+            let old = self.by_doc.get(&owner).unwrap_or(&empty);
+            let entry = delta.docs.entry(owner).or_default();
+            let mut present = 0;
+            for value in doc.values() {
+                let Some(bytes) = value.bytes else { continue };
+                let old_op = self.old_op(old, &value.key);
+                if old_op.is_some() {
+                    present += 1;
                 }
-            }
-            self.by_doc.insert(owner, slots);
-        }
-    }
-
-    /// Takes a document's old records out of the index and sorts its current
-    /// values into kept slots, invalid slots and fresh records to verify.
-    fn stage(&mut self, doc: &MemberDoc) -> Staged {
-        let owner = doc.owner();
-        let old = self.by_doc.remove(&owner).unwrap_or_default();
-        for slot in old.values() {
-            if let Some(r) = slot.valid() {
-                self.remove_valid(owner, r);
-            }
-        }
-        let mut slots = HashMap::with_capacity(old.len());
-        let mut fresh = Vec::new();
-        for value in doc.values() {
-            let Some(bytes) = value.bytes else { continue };
-            let op = value.op;
-            if let Some(slot) = old.get(value.key.as_ref()).filter(|s| s.written_by(op)) {
-                slots.insert(value.key.into_owned(), slot.clone());
-                continue;
-            }
-            let key = value.key.into_owned();
-            let checked = SignedRecord::decode(&bytes).and_then(|r| {
-                if r.record().author != owner {
-                    Err(Invalid::WrongAuthor {
-                        author: r.record().author,
-                    })
-                } else if r.doc_key() != key {
-                    Err(Invalid::WrongKey { key: key.clone() })
-                } else {
-                    Ok(r)
+                // Unchanged: written by the same (known) operation.
+                if value.op.is_some() && old_op == Some(value.op) {
+                    continue;
                 }
-            });
-            match checked {
-                Ok(r) => fresh.push((key, op, r, bytes.into_owned())),
-                Err(reason) => {
-                    slots.insert(
+                let key = value.key.into_owned();
+                match delta::check(owner, &key, &bytes) {
+                    Ok(r) => fresh.push((owner, key, value.op, r, bytes.into_owned())),
+                    Err(reason) => entry.set.push((
                         key,
-                        Slot {
-                            op,
-                            verdict: Verdict::Invalid(reason),
+                        Entry {
+                            op: value.op,
+                            bytes: bytes.into_owned(),
+                            verdict: Err(reason),
                         },
-                    );
+                    )),
                 }
+            }
+            if old.len() > present {
+                let now: HashSet<String> = doc
+                    .values()
+                    .filter(|v| v.bytes.is_some())
+                    .map(|v| v.key.into_owned())
+                    .collect();
+                let valid_keys = old
+                    .valid
+                    .keys()
+                    .filter_map(|id| self.records.get(id).map(|r| r.doc_key()));
+                let mut gone: Vec<String> = old
+                    .invalid
+                    .keys()
+                    .map(|k| k.to_string())
+                    .chain(valid_keys)
+                    .filter(|k| !now.contains(k))
+                    .collect();
+                gone.sort();
+                entry.removed = gone;
+            }
+            if fresh.len() >= VERIFY_BATCH {
+                Self::verify_into(&mut delta, std::mem::take(&mut fresh), keys, verifier);
             }
         }
-        (owner, slots, fresh)
+        Self::verify_into(&mut delta, fresh, keys, verifier);
+        delta
     }
 
-    pub(crate) fn remove_doc(&mut self, member: &MemberId) {
-        let owner = *member;
-        if let Some(old) = self.by_doc.remove(member) {
-            for slot in old.values() {
-                if let Some(r) = slot.valid() {
-                    self.remove_valid(owner, r);
-                }
+    /// Verifies fresh records in one call and adds them to the delta.
+    fn verify_into(delta: &mut Delta, fresh: Vec<Fresh>, keys: &mut KeyCache, verifier: &dyn Verifier) {
+        if fresh.is_empty() {
+            return;
+        }
+        let items: Vec<(&SignedRecord, &[u8])> = fresh.iter().map(|(_, _, _, r, b)| (r, &b[..])).collect();
+        let verdicts = record::verify_decoded(&items, keys, verifier);
+        drop(items);
+        for ((owner, key, op, r, bytes), ok) in fresh.into_iter().zip(verdicts) {
+            let verdict = if ok { Ok(r) } else { Err(Invalid::BadSignature) };
+            delta
+                .docs
+                .entry(owner)
+                .or_default()
+                .set
+                .push((key, Entry { op, bytes, verdict }));
+        }
+    }
+
+    /// Applies a delta [`Index::delta`] computed (and the node persisted).
+    pub(crate) fn apply(&mut self, delta: Delta) {
+        for (owner, d) in delta.docs {
+            let mut slots = self.by_doc.remove(&owner).unwrap_or_default();
+            for key in d.removed {
+                self.unset(owner, &mut slots, &key);
             }
+            for (key, entry) in d.set {
+                self.set(owner, &mut slots, key, entry);
+            }
+            if !slots.is_empty() {
+                self.by_doc.insert(owner, slots);
+            }
+        }
+    }
+
+    /// Adds one row of a stored index (as [`Entry::encode`] wrote it for
+    /// `owner`'s key `key`), replacing what the index held for that key.
+    /// The record is decoded and checked again, its signature is not.
+    pub fn load_row(&mut self, owner: MemberId, key: &str, row: &[u8]) -> Result<(), LoadError> {
+        let entry = Entry::decode(owner, key, row)?;
+        let mut slots = self.by_doc.remove(&owner).unwrap_or_default();
+        self.set(owner, &mut slots, key.to_owned(), entry);
+        self.by_doc.insert(owner, slots);
+        Ok(())
+    }
+
+    /// Puts `entry` in `owner`'s `slots` under `key`, replacing the old slot.
+    fn set(&mut self, owner: MemberId, slots: &mut Slots, key: String, entry: Entry) {
+        self.unset(owner, slots, &key);
+        match entry.verdict {
+            Ok(r) => {
+                slots.valid.insert(r.id(), entry.op);
+                self.insert_valid(owner, r);
+            }
+            Err(reason) => {
+                slots.invalid.insert(key.into_boxed_str(), (entry.op, reason));
+            }
+        }
+    }
+
+    /// Takes the slot under `key` (and its record) out of `owner`'s slots.
+    fn unset(&mut self, owner: MemberId, slots: &mut Slots, key: &str) {
+        if slots.invalid.remove(key).is_some() {
+            return;
+        }
+        if let Some(id) = self.valid_under(slots, key) {
+            slots.valid.remove(&id);
+            self.forget(owner, &id);
         }
     }
 
@@ -177,34 +236,43 @@ impl Index {
     /// tombstone (if it is one) into `tombstones`, and what that makes
     /// visible or hides into the groups. Any order of a document's records
     /// gives the same result.
-    fn insert_valid(&mut self, owner: MemberId, r: &SignedRecord) {
-        self.records.insert(r.id(), r.clone());
+    fn insert_valid(&mut self, owner: MemberId, r: SignedRecord) {
         if let Body::Tombstone(t) = &r.record().body {
-            if self.tombstones.insert((t.target, owner))
+            let count = self.tombstones.entry((t.target, owner)).or_default();
+            *count += 1;
+            if *count == 1
                 && let Some(target) = self.records.get(&t.target).filter(|x| x.record().author == owner)
                 && target.record().kind != Kind::Tombstone
             {
                 self.groups.remove(target);
             }
-        } else if !self.is_tombstoned(r) {
-            self.groups.add(r);
+        } else if !self.is_tombstoned(&r) {
+            self.groups.add(&r);
         }
+        self.records.insert(r.id(), r);
     }
 
-    /// Takes a valid record of `owner`'s document out: the reverse of
-    /// [`Index::insert_valid`].
-    fn remove_valid(&mut self, owner: MemberId, r: &SignedRecord) {
+    /// Takes a valid record (and the tombstone it is) out of the index:
+    /// the reverse of [`Index::insert_valid`].
+    fn forget(&mut self, owner: MemberId, id: &RecordId) {
+        let Some(r) = self.records.remove(id) else { return };
         if let Body::Tombstone(t) = &r.record().body {
-            if self.tombstones.remove(&(t.target, owner))
-                && let Some(target) = self.records.get(&t.target).filter(|x| x.record().author == owner)
-                && target.record().kind != Kind::Tombstone
-            {
-                self.groups.add(target);
+            let pair = (t.target, owner);
+            let Some(n) = self.tombstones.get_mut(&pair) else {
+                return;
+            };
+            *n -= 1;
+            if *n == 0 {
+                self.tombstones.remove(&pair);
+                if let Some(target) = self.records.get(&t.target).filter(|x| x.record().author == owner)
+                    && target.record().kind != Kind::Tombstone
+                {
+                    self.groups.add(target);
+                }
             }
-        } else if !self.is_tombstoned(r) {
-            self.groups.remove(r);
+        } else if !self.is_tombstoned(&r) {
+            self.groups.remove(&r);
         }
-        self.records.remove(&r.id());
     }
 
     /// The groups recomputed from scratch from the visible records: what
@@ -223,9 +291,17 @@ impl Index {
         &self.groups
     }
 
+    pub(crate) fn remove_doc(&mut self, member: &MemberId) {
+        if let Some(old) = self.by_doc.remove(member) {
+            for id in old.valid.keys() {
+                self.forget(*member, id);
+            }
+        }
+    }
+
     /// Whether `record`'s author has retracted it.
     pub fn is_tombstoned(&self, record: &SignedRecord) -> bool {
-        self.tombstones.contains(&(record.id(), record.record().author))
+        self.tombstones.contains_key(&(record.id(), record.record().author))
     }
 
     /// A visible record by id.
@@ -292,12 +368,9 @@ impl Index {
 
     /// Records left out of every view, with the reason.
     pub fn invalid(&self) -> impl Iterator<Item = (&MemberId, &str, &Invalid)> {
-        self.by_doc.iter().flat_map(|(m, slots)| {
-            slots.iter().filter_map(move |(k, s)| match &s.verdict {
-                Verdict::Invalid(reason) => Some((m, k.as_str(), reason)),
-                Verdict::Valid(_) => None,
-            })
-        })
+        self.by_doc
+            .iter()
+            .flat_map(|(m, slots)| slots.invalid.iter().map(move |(k, (_, reason))| (m, &**k, reason)))
     }
 
     /// Number of invalid records, not counting those of newer versions.
@@ -319,8 +392,8 @@ impl Index {
         self.by_doc
             .get(member)
             .into_iter()
-            .flat_map(|slots| slots.values())
-            .filter_map(|slot| slot.valid())
+            .flat_map(|slots| slots.valid.keys())
+            .filter_map(|id| self.records.get(id))
             .filter(|r| r.record().kind != Kind::Tombstone && !self.is_tombstoned(r))
     }
 

@@ -26,7 +26,7 @@ mod groups;
 mod similar;
 
 pub use similar::{Draft, Reason, Similar, search_terms};
-mod index;
+pub mod index;
 
 use std::borrow::Cow;
 use std::cell::OnceCell;
