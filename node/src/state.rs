@@ -322,6 +322,11 @@ impl State {
                 Ok(metas) => {
                     registry.restore_metas(metas.into_iter().filter(|(m, _)| !blocked.contains(m)));
                     registry.set_index(index);
+                    // This member's own document (pinned): every local
+                    // write builds on it. Read at the first write otherwise.
+                    if let Err(e) = registry.load(&key.member_id(), &store) {
+                        tracing::warn!(error = %e, "this member's document does not read back yet");
+                    }
                     true
                 }
                 Err(e) => {
