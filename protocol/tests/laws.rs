@@ -545,13 +545,7 @@ fn replay_persisting(order: &[usize], sizes: &[usize]) -> (Registry, Stored) {
     let log = &scenario().log;
     let mut reg = Registry::new();
     let mut stored = Stored::default();
-    let mut rest = order;
-    let mut sizes = sizes.iter().copied().cycle();
-    while !rest.is_empty() {
-        let n = sizes.next().unwrap_or(1).clamp(1, rest.len());
-        let (batch, tail) = rest.split_at(n);
-        rest = tail;
-        let batch = batch.iter().map(|&i| log[i].clone()).collect();
+    for batch in batches(log, order, sizes) {
         let report = reg
             .admit(batch, NOW, Trust::Untrusted, |c| {
                 stored.changes.extend(c.admitted.iter().map(|a| a.change.clone()));

@@ -331,28 +331,38 @@ pub fn admit_lazy(reg: &mut Registry, store: &MemStore, batch: Vec<SignedChange>
 pub fn replay_log_cached(log: &[SignedChange], order: &[usize], sizes: &[usize], cache: usize) -> Registry {
     let store = MemStore::default();
     let mut reg = Registry::with_cache(std::sync::Arc::new(mutu_protocol::verify::Sequential), cache);
-    let mut rest = order;
-    let mut sizes = sizes.iter().copied().cycle();
-    while !rest.is_empty() {
-        let n = sizes.next().unwrap_or(1).clamp(1, rest.len());
-        let (batch, tail) = rest.split_at(n);
-        rest = tail;
-        let report = admit_lazy(&mut reg, &store, batch.iter().map(|&i| log[i].clone()).collect()).expect("reads");
+    for batch in batches(log, order, sizes) {
+        let report = admit_lazy(&mut reg, &store, batch).expect("reads");
         assert!(report.rejected.is_empty(), "{report:?}");
         assert!(reg.loaded_count() <= cache, "{} documents loaded", reg.loaded_count());
     }
     reg
 }
 
-pub fn replay_log(log: &[SignedChange], order: &[usize], sizes: &[usize]) -> Registry {
-    let mut reg = Registry::new();
+/// The changes of `log` in `order`, cut into batches of the `sizes` in turn
+/// (each at least one change).
+pub fn batches<'a>(
+    log: &'a [SignedChange],
+    order: &'a [usize],
+    sizes: &'a [usize],
+) -> impl Iterator<Item = Vec<SignedChange>> + 'a {
     let mut rest = order;
     let mut sizes = sizes.iter().copied().cycle();
-    while !rest.is_empty() {
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
         let n = sizes.next().unwrap_or(1).clamp(1, rest.len());
         let (batch, tail) = rest.split_at(n);
         rest = tail;
-        let report = admit(&mut reg, batch.iter().map(|&i| log[i].clone()).collect());
+        Some(batch.iter().map(|&i| log[i].clone()).collect())
+    })
+}
+
+pub fn replay_log(log: &[SignedChange], order: &[usize], sizes: &[usize]) -> Registry {
+    let mut reg = Registry::new();
+    for batch in batches(log, order, sizes) {
+        let report = admit(&mut reg, batch);
         assert!(report.rejected.is_empty(), "{report:?}");
     }
     reg
