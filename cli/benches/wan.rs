@@ -79,6 +79,10 @@ use mutu_protocol::{SecretKey, SignedChange, Timestamp};
 use netns::{Internet, Node, R_ADDR, Router, Scratch, Wire, nft, output, unavailable, wait_until};
 use serde_json::json;
 
+#[path = "../../bench-support/mod.rs"]
+mod support;
+use support::{env_usize, loadavg, percentile, round};
+
 /// One-way delay of the internet.
 const DELAY: Duration = Duration::from_millis(40);
 /// Loss on each internet link, percent.
@@ -93,30 +97,6 @@ const CATCHUP_TIMEOUT: Duration = Duration::from_secs(240);
 const STEP: Duration = Duration::from_secs(90);
 /// Largest frame the hub carries (Ethernet, 1500 MTU).
 const MAX_FRAME: usize = 1514;
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .unwrap_or_default()
-        .trim()
-        .to_owned()
-}
-
-fn round(x: f64, digits: i32) -> f64 {
-    let f = 10f64.powi(digits);
-    (x * f).round() / f
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
 
 /// Moves the calling thread into network namespace `ns` (made by `ip netns`).
 fn enter(ns: &str) {

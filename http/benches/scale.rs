@@ -55,6 +55,10 @@ use serde_json::json;
 use tokio::sync::watch;
 use tower::ServiceExt;
 
+#[path = "../../bench-support/mod.rs"]
+mod support;
+use support::{env_usize, loadavg, percentile, round, rss_bytes};
+
 /// Changes each member's records are written in.
 const CHANGES_PER_MEMBER: usize = 4;
 /// Of each member's records, this many are pledges (the rest needs).
@@ -143,33 +147,6 @@ const QUERIES: &[&str] = &[
     "volunteer",
     "donation newsletter",
 ];
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-/// Resident set size of this process, from /proc/self/status.
-fn rss_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
-    let kb: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS in /proc/self/status");
-    kb * 1024
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn round(x: f64, digits: i32) -> f64 {
-    let f = 10f64.powi(digits);
-    (x * f).round() / f
-}
 
 /// A seeded generator (splitmix64): the same data on every machine.
 struct Rng(u64);
@@ -426,12 +403,6 @@ fn run_child(role: &str, home: &Path) -> serde_json::Value {
     serde_json::from_str(&line).unwrap_or_else(|e| panic!("child {role}: {e}: {line:?}"))
 }
 
-fn load() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
-}
-
 fn main() {
     if let Ok(role) = std::env::var("MUTU_BENCH_CHILD") {
         let home = PathBuf::from(std::env::var("MUTU_BENCH_HOME").expect("MUTU_BENCH_HOME"));
@@ -460,7 +431,7 @@ fn main() {
     let per_record = |bytes: f64| (bytes / total.max(1.0)).round();
     let ms = |v: &serde_json::Value| round(v.as_f64().expect("ms"), 2);
     let first = out["first_request_s"].as_f64().expect("s");
-    let common = json!({"members": members, "records": total, "load": load()});
+    let common = json!({"members": members, "records": total, "load": loadavg()});
     let line = |mut v: serde_json::Value| {
         for (k, x) in common.as_object().expect("object") {
             v[k] = x.clone();

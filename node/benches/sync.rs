@@ -60,23 +60,12 @@ use mutu_protocol::{SecretKey, SignedChange, Timestamp};
 use serde_json::json;
 use tokio::sync::watch;
 
+#[path = "../../bench-support/mod.rs"]
+mod support;
+use support::{env_usize, percentile, round, rss_bytes};
+
 const CHANGES_PER_MEMBER: usize = 4;
 const NODES: usize = 10;
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-/// Resident set size of this process, from /proc/self/status.
-fn rss_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
-    let kb: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS in /proc/self/status");
-    kb * 1024
-}
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -419,19 +408,6 @@ fn run_child(role: &str, home: &Path, env: &[(&str, String)]) -> serde_json::Val
 
 fn counters(s: &Status) -> [u64; 4] {
     [s.sync_passes, s.sync_requests, s.sync_bytes_sent, s.sync_bytes_received]
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i]
-}
-
-fn round(x: f64, digits: i32) -> f64 {
-    let f = 10f64.powi(digits);
-    (x * f).round() / f
 }
 
 async fn propagation(publishes: usize) -> serde_json::Value {

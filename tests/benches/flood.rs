@@ -61,6 +61,10 @@ use mutu_tests::mal::{MalNode, forged_inventory};
 use mutu_tests::net::{TIMEOUT, TestNode, connect, need, seeded_bytes, wait_for};
 use serde_json::json;
 
+#[path = "../../bench-support/mod.rs"]
+mod support;
+use support::{env_usize, percentile, round};
+
 /// When the flood's records say they were written.
 const WRITTEN_AT: Timestamp = Timestamp::from_millis(1_767_225_600_000);
 /// A write that has not arrived after this long is counted late and the
@@ -68,23 +72,6 @@ const WRITTEN_AT: Timestamp = Timestamp::from_millis(1_767_225_600_000);
 const LATE: Duration = Duration::from_secs(10);
 /// Rounds of generated members made ahead of the flooder.
 const ROUNDS_AHEAD: usize = 1;
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn round(x: f64, digits: i32) -> f64 {
-    let f = 10f64.powi(digits);
-    (x * f).round() / f
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
 
 /// This process's resident set, from `/proc/self/status` (0 if unreadable).
 fn rss() -> u64 {

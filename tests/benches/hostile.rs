@@ -85,6 +85,10 @@ use mutu_tests::net::seeded_bytes;
 use serde_json::json;
 use tokio::sync::watch;
 
+#[path = "../../bench-support/mod.rs"]
+mod support;
+use support::{env_usize, percentile, round};
+
 /// When the crafted changes say they were written (2026-01-01).
 const WRITTEN_AT: Timestamp = Timestamp::from_millis(1_767_225_600_000);
 /// Throw-away members whose crafted changes `gossip` and `answers` send.
@@ -121,10 +125,6 @@ const LARGE_RECORDS_PER_CHANGE: usize = 100;
 /// (100 on every Linux ABI this runs on).
 const USER_HZ: f64 = 100.0;
 
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
 /// The values of `name` (a comma list) among `known`; `default` when unset
 /// or `all`.
 fn env_list(name: &str, known: &[&'static str], default: &[&'static str]) -> Vec<&'static str> {
@@ -142,18 +142,6 @@ fn env_list(name: &str, known: &[&'static str], default: &[&'static str]) -> Vec
         }
         _ => default.to_vec(),
     }
-}
-
-fn round(x: f64, digits: i32) -> f64 {
-    let f = 10f64.powi(digits);
-    (x * f).round() / f
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 fn runtime(threads: usize) -> tokio::runtime::Runtime {
