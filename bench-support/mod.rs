@@ -42,3 +42,38 @@ pub fn loadavg() -> String {
         .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_default()
 }
+
+/// A member profile for benchmark data.
+pub fn profile(name: &str) -> mutu_protocol::record::Profile {
+    mutu_protocol::record::Profile {
+        name: name.into(),
+        member_kind: mutu_protocol::record::MemberKind::Association,
+        country: Some("FR".into()),
+        sectors: vec![],
+        website: None,
+        description: String::new(),
+    }
+}
+
+/// The nonce of a member's `i`th record.
+pub fn nonce(i: usize) -> [u8; 16] {
+    let mut n = [0u8; 16];
+    n[..8].copy_from_slice(&(i as u64).to_le_bytes());
+    n
+}
+
+/// `records` (all signed by `key`) written by replica `replica` in chained
+/// changes of at most `per_change` records, each building on the one
+/// before (`MemberDoc::write_chain`: no registry needed).
+pub fn chained_changes(
+    key: &mutu_protocol::SecretKey,
+    replica: [u8; 16],
+    records: &[mutu_protocol::record::SignedRecord],
+    per_change: usize,
+    now: mutu_protocol::Timestamp,
+) -> Vec<mutu_protocol::SignedChange> {
+    let groups: Vec<&[mutu_protocol::record::SignedRecord]> = records.chunks(per_change.max(1)).collect();
+    mutu_protocol::doc::MemberDoc::new(key.member_id())
+        .write_chain(key, &mutu_protocol::identity::ReplicaNonce(replica), &groups, now)
+        .expect("changes")
+}

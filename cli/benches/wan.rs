@@ -71,17 +71,14 @@ use std::time::{Duration, Instant};
 
 use mutu_node::net::behaviour::{RELAY_MAX_CIRCUIT_BYTES, RELAY_MAX_CIRCUIT_DURATION};
 use mutu_protocol::bundle::Bundle;
-use mutu_protocol::doc::MemberDoc;
-use mutu_protocol::identity::ReplicaNonce;
 use mutu_protocol::record::{Body, Need, NeedStatus, Record};
-use mutu_protocol::registry::{Registry, Trust};
 use mutu_protocol::{SecretKey, SignedChange, Timestamp};
 use netns::{Internet, Node, R_ADDR, Router, Scratch, Wire, nft, output, unavailable, wait_until};
 use serde_json::json;
 
 #[path = "../../bench-support/mod.rs"]
 mod support;
-use support::{env_usize, loadavg, percentile, round};
+use support::{chained_changes, env_usize, loadavg, nonce, percentile, round};
 
 /// One-way delay of the internet.
 const DELAY: Duration = Duration::from_millis(40);
@@ -540,35 +537,20 @@ fn need(title: String) -> Body {
 /// `records` needs of `members` members (fixed seeds), 4 changes each.
 fn generate(members: usize, records: usize, now: Timestamp) -> Vec<SignedChange> {
     let mut out = Vec::new();
-    let mut registry = Registry::new();
     for m in 0..members {
         let mut seed = [0u8; 32];
         seed[..8].copy_from_slice(&(m as u64 + 1).to_le_bytes());
         seed[31] = 0x3a;
         let key = SecretKey::from_bytes(&seed);
         let me = key.member_id();
-        let replica = ReplicaNonce([9; 16]);
-        let per_change = records.div_ceil(4);
-        let mut written = 0;
-        while written < records {
-            let n = per_change.min(records - written);
-            let signed: Vec<_> = (written..written + n)
-                .map(|i| {
-                    let mut nonce = [0u8; 16];
-                    nonce[..8].copy_from_slice(&(i as u64).to_le_bytes());
-                    Record::new(me, nonce, now, need(format!("need {i} of member {m}")))
-                        .sign(&key)
-                        .expect("valid record")
-                })
-                .collect();
-            let doc = registry.doc(&me).cloned().unwrap_or_else(|| MemberDoc::new(me));
-            let change = doc.write(&key, &replica, &signed, now).expect("write");
-            registry
-                .admit(vec![change.clone()], now, Trust::OwnStore, |_| Ok::<(), ()>(()))
-                .expect("scratch admit");
-            out.push(change);
-            written += n;
-        }
+        let signed: Vec<_> = (0..records)
+            .map(|i| {
+                Record::new(me, nonce(i), now, need(format!("need {i} of member {m}")))
+                    .sign(&key)
+                    .expect("valid record")
+            })
+            .collect();
+        out.extend(chained_changes(&key, [9; 16], &signed, records.div_ceil(4), now));
     }
     out
 }

@@ -44,11 +44,8 @@ use mutu_node::home::Home;
 use mutu_node::net;
 use mutu_node::state::{self, State};
 use mutu_node::store::Store;
-use mutu_protocol::doc::MemberDoc;
-use mutu_protocol::identity::ReplicaNonce;
 use mutu_protocol::record::{
-    Body, Condition, Kind, MemberKind, Need, NeedStatus, Pledge, PledgeStatus, Profile, Record, RecordId, Resource,
-    SignedRecord,
+    Body, Condition, Kind, Need, NeedStatus, Pledge, PledgeStatus, Record, RecordId, Resource, SignedRecord,
 };
 use mutu_protocol::{SecretKey, SignedChange, Timestamp};
 use serde_json::json;
@@ -57,7 +54,7 @@ use tower::ServiceExt;
 
 #[path = "../../bench-support/mod.rs"]
 mod support;
-use support::{env_usize, loadavg, percentile, round, rss_bytes};
+use support::{chained_changes, env_usize, loadavg, nonce, percentile, profile, round, rss_bytes};
 
 /// Changes each member's records are written in.
 const CHANGES_PER_MEMBER: usize = 4;
@@ -172,23 +169,6 @@ fn key(member: usize) -> SecretKey {
     SecretKey::from_bytes(&seed)
 }
 
-fn nonce(i: usize) -> [u8; 16] {
-    let mut n = [0u8; 16];
-    n[..8].copy_from_slice(&(i as u64).to_le_bytes());
-    n
-}
-
-fn profile(name: &str) -> Profile {
-    Profile {
-        name: name.into(),
-        member_kind: MemberKind::Association,
-        country: Some("FR".into()),
-        sectors: vec![],
-        website: None,
-        description: String::new(),
-    }
-}
-
 /// The changes of member `m` (of `members`): `records` records.
 fn member_changes(m: usize, members: usize, records: usize, now: Timestamp) -> Vec<SignedChange> {
     let next = key((m + 1) % members).member_id();
@@ -225,11 +205,7 @@ fn member_changes(m: usize, members: usize, records: usize, now: Timestamp) -> V
             Record::new(me, nonce(i), at, body).sign(&key).expect("valid record")
         })
         .collect();
-    let per_change = records.div_ceil(CHANGES_PER_MEMBER).max(1);
-    let groups: Vec<&[SignedRecord]> = signed.chunks(per_change).collect();
-    MemberDoc::new(me)
-        .write_chain(&key, &ReplicaNonce([5; 16]), &groups, now)
-        .expect("changes")
+    chained_changes(&key, [5; 16], &signed, records.div_ceil(CHANGES_PER_MEMBER), now)
 }
 
 /// The cached home, generated if missing.

@@ -52,9 +52,8 @@ use mutu_node::home::Home;
 use mutu_node::net;
 use mutu_node::state::{self, State};
 use mutu_protocol::bundle::Bundle;
-use mutu_protocol::doc::MemberDoc;
 use mutu_protocol::identity::{MemberId, ReplicaNonce};
-use mutu_protocol::record::{Body, MemberKind, Need, NeedStatus, Profile, Record, RecordId};
+use mutu_protocol::record::{Body, Need, NeedStatus, Record, RecordId};
 use mutu_protocol::registry::{Registry, Trust};
 use mutu_protocol::{SecretKey, SignedChange, Timestamp};
 use serde_json::json;
@@ -62,7 +61,7 @@ use tokio::sync::watch;
 
 #[path = "../../bench-support/mod.rs"]
 mod support;
-use support::{env_usize, percentile, round, rss_bytes};
+use support::{chained_changes, env_usize, nonce, percentile, profile, round, rss_bytes};
 
 const CHANGES_PER_MEMBER: usize = 4;
 const NODES: usize = 10;
@@ -73,17 +72,6 @@ fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .expect("tokio runtime")
-}
-
-fn profile(name: &str) -> Profile {
-    Profile {
-        name: name.into(),
-        member_kind: MemberKind::Association,
-        country: Some("FR".into()),
-        sectors: vec![],
-        website: None,
-        description: String::new(),
-    }
 }
 
 fn need(title: String) -> Body {
@@ -102,41 +90,31 @@ fn need(title: String) -> Body {
 }
 
 /// The catch-up data: `members` keys from fixed seeds, `records` records
-/// each, written with `MemberDoc::write` in [`CHANGES_PER_MEMBER`] changes
-/// per member. Two threads, each applying its members' changes through a
-/// scratch registry so the next write builds on the last.
+/// each, in [`CHANGES_PER_MEMBER`] chained changes per member, made on
+/// two threads.
 fn generate(members: usize, records: usize, now: Timestamp) -> Vec<SignedChange> {
     let work = |range: std::ops::Range<usize>| {
         let mut out = Vec::new();
-        let mut registry = Registry::new();
         for m in range {
             let mut seed = [0u8; 32];
             seed[..8].copy_from_slice(&(m as u64 + 1).to_le_bytes());
             seed[31] = 0x5e;
             let key = SecretKey::from_bytes(&seed);
             let me = key.member_id();
-            let replica = ReplicaNonce([7; 16]);
-            let per_change = records.div_ceil(CHANGES_PER_MEMBER);
-            let mut written = 0;
-            while written < records {
-                let n = per_change.min(records - written);
-                let signed: Vec<_> = (written..written + n)
-                    .map(|i| {
-                        let mut nonce = [0u8; 16];
-                        nonce[..8].copy_from_slice(&(i as u64).to_le_bytes());
-                        Record::new(me, nonce, now, need(format!("need {i} of member {m}")))
-                            .sign(&key)
-                            .expect("valid record")
-                    })
-                    .collect();
-                let doc = registry.doc(&me).cloned().unwrap_or_else(|| MemberDoc::new(me));
-                let change = doc.write(&key, &replica, &signed, now).expect("write");
-                registry
-                    .admit(vec![change.clone()], now, Trust::OwnStore, |_| Ok::<(), ()>(()))
-                    .expect("scratch admit");
-                out.push(change);
-                written += n;
-            }
+            let signed: Vec<_> = (0..records)
+                .map(|i| {
+                    Record::new(me, nonce(i), now, need(format!("need {i} of member {m}")))
+                        .sign(&key)
+                        .expect("valid record")
+                })
+                .collect();
+            out.extend(chained_changes(
+                &key,
+                [7; 16],
+                &signed,
+                records.div_ceil(CHANGES_PER_MEMBER),
+                now,
+            ));
         }
         out
     };

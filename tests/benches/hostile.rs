@@ -77,7 +77,7 @@ use mutu_protocol::bundle::Bundle;
 use mutu_protocol::doc::MemberDoc;
 use mutu_protocol::identity::{ReplicaNonce, actor_id};
 use mutu_protocol::record::{Body, MemberKind, Need, NeedStatus, Profile, Record, RecordId};
-use mutu_protocol::registry::{self, Registry, Trust};
+use mutu_protocol::registry;
 use mutu_protocol::{MemberId, SecretKey, SignedChange, Timestamp};
 use mutu_tests::craft;
 use mutu_tests::mal::{MalNode, forged_inventory};
@@ -87,7 +87,7 @@ use tokio::sync::watch;
 
 #[path = "../../bench-support/mod.rs"]
 mod support;
-use support::{env_usize, percentile, round};
+use support::{chained_changes, env_usize, percentile, round};
 
 /// When the crafted changes say they were written (2026-01-01).
 const WRITTEN_AT: Timestamp = Timestamp::from_millis(1_767_225_600_000);
@@ -266,34 +266,23 @@ impl Node {
 /// about 1 KB each, written in changes of [`LARGE_RECORDS_PER_CHANGE`].
 fn large_documents(docs: usize, records: usize, now: Timestamp) -> Vec<SignedChange> {
     let mut out = Vec::new();
-    let mut registry = Registry::new();
     let description = "Accounting export of SEPA direct debits, with reconciliation. ".repeat(16);
     for d in 0..docs as u64 {
         let key = SecretKey::from_bytes(&seeded_bytes("large document", d));
         let me = key.member_id();
-        let mut written = 0;
-        while written < records {
-            let n = LARGE_RECORDS_PER_CHANGE.min(records - written);
-            let signed: Vec<_> = (written..written + n)
-                .map(|i| {
-                    Record::new(
-                        me,
-                        seeded_bytes("large record", d << 32 | i as u64),
-                        now,
-                        need(format!("need {i} of large document {d}"), description.clone()),
-                    )
-                    .sign(&key)
-                    .expect("valid record")
-                })
-                .collect();
-            let doc = registry.doc(&me).cloned().unwrap_or_else(|| MemberDoc::new(me));
-            let change = doc.write(&key, &ReplicaNonce([9; 16]), &signed, now).expect("write");
-            registry
-                .admit(vec![change.clone()], now, Trust::OwnStore, |_| Ok::<(), ()>(()))
-                .expect("scratch admit");
-            out.push(change);
-            written += n;
-        }
+        let signed: Vec<_> = (0..records)
+            .map(|i| {
+                Record::new(
+                    me,
+                    seeded_bytes("large record", d << 32 | i as u64),
+                    now,
+                    need(format!("need {i} of large document {d}"), description.clone()),
+                )
+                .sign(&key)
+                .expect("valid record")
+            })
+            .collect();
+        out.extend(chained_changes(&key, [9; 16], &signed, LARGE_RECORDS_PER_CHANGE, now));
     }
     out
 }
