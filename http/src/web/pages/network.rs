@@ -57,7 +57,13 @@ pub async fn page(extract::State(st): extract::State<WebState>, ctx: PageCtx) ->
             }
             @if let Some(text) = &invitation {
                 dt { (ctx.t(Key::NetworkInvitation)) }
-                dd { code.wrap.invitation { (text) } p.muted.small { (ctx.t(Key::NetworkInvitationHelp)) } }
+                dd {
+                    code.wrap.invitation { (text) }
+                    @if let Some(svg) = qr_svg(text) {
+                        div.qr role="img" aria-label=(ctx.t(Key::NetworkInvitation)) { (maud::PreEscaped(svg)) }
+                    }
+                    p.muted.small { (ctx.t(Key::NetworkInvitationHelp)) }
+                }
             }
         }
         @if let Some(c) = &status.catch_up {
@@ -153,4 +159,30 @@ pub async fn page(extract::State(st): extract::State<WebState>, ctx: PageCtx) ->
         }
     };
     layout::page(&ctx, ctx.t(Key::NetworkTitle), body).into_response()
+}
+
+/// `text` as a QR code, inline SVG without the XML declaration; `None` if
+/// it does not fit a QR code (an invitation is bounded well below that).
+/// The SVG holds only the code's rectangles, never `text` itself.
+fn qr_svg(text: &str) -> Option<String> {
+    let code = qrcode::QrCode::new(text.as_bytes()).ok()?;
+    let svg = code
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(200, 200)
+        .quiet_zone(true)
+        .build();
+    svg.find("<svg").map(|at| svg[at..].to_owned())
+}
+
+#[cfg(test)]
+mod qr_tests {
+    /// An invitation becomes an inline SVG QR code (no XML declaration);
+    /// text too long for any QR code gives none.
+    #[test]
+    fn an_invitation_renders_as_an_inline_svg_qr_code() {
+        let svg = super::qr_svg("mutu1:example-invitation-text").unwrap();
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"), "{svg}");
+        assert!(!svg.contains("mutu1:"));
+        assert!(super::qr_svg(&"x".repeat(8_000)).is_none());
+    }
 }
